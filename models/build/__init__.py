@@ -1,0 +1,1 @@
+"""Deterministic, offline build steps that turn shipped model files into the graphs we serve."""
