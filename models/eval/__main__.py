@@ -1,0 +1,130 @@
+"""`python -m models.eval verify|identify|speed`: the figures in docs/MODELS.md, one command each.
+
+With ``--json`` the last line printed is one JSON object (other tools parse it); the table is for people.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from models.detectors import PROFILES
+from models.eval.datasets import IMAGE_SUFFIXES
+from models.eval.encoder import FaceEncoder
+from models.eval.identify import run_identify
+from models.eval.speed import run_speed
+from models.eval.verify import run_verify
+
+#: Cosine thresholds chosen on LFW pairsDevTrain.txt with `verify` (see docs/MODELS.md); the Matcher's
+#: user_config in serve_config.yaml starts from the same values.
+CALIBRATED_THRESHOLDS = {"fast": 0.363, "accurate": 0.363}
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+console = Console(stderr=True)
+
+Profile = Annotated[str, typer.Option(help=f"detector profile: {', '.join(PROFILES)}")]
+AsJson = Annotated[bool, typer.Option("--json", help="print one JSON object as the last line")]
+Threads = Annotated[int, typer.Option(help="ONNX Runtime intra-op threads (0: all cores)")]
+
+
+def faces_root() -> Path:
+    """The shared face data, ``../shared/faces`` from the repository root unless ROLLCALL_FACES_DIR says."""
+    default = Path(__file__).resolve().parents[2].parent / "shared" / "faces"
+    return Path(os.environ.get("ROLLCALL_FACES_DIR", default))
+
+
+def _check_profile(profile: str) -> None:
+    if profile not in PROFILES:
+        raise typer.BadParameter(f"unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
+
+
+def _emit(title: str, data: dict[str, object], as_json: bool) -> None:
+    table = Table(title=title, show_header=False)
+    for key, value in data.items():
+        table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+    Console().print(table)
+    if as_json:
+        print(json.dumps(data))
+
+
+@app.command()
+def verify(
+    pairs: Annotated[
+        Path, typer.Option(exists=True, dir_okay=False, help="LFW pairs file (View 1 or View 2)")
+    ],
+    images: Annotated[
+        Path, typer.Option(exists=True, file_okay=False, help="LFW image root (Name/Name_0001.jpg)")
+    ],
+    profile: Profile = "fast",
+    threshold: Annotated[float | None, typer.Option(help="fixed cosine threshold")] = None,
+    train_pairs: Annotated[
+        Path | None, typer.Option(exists=True, help="pairs file to choose the threshold on")
+    ] = None,
+    threads: Threads = 0,
+    as_json: AsJson = False,
+) -> None:
+    """1:1 verification accuracy, TAR at FAR 1e-2/1e-3 and failures to detect."""
+    _check_profile(profile)
+    encoder = FaceEncoder.load(profile, threads=threads)
+    try:
+        report = run_verify(encoder, profile, pairs, images, threshold, train_pairs)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    _emit(f"verify: {pairs.name} ({profile})", report.to_json(), as_json)
+
+
+@app.command()
+def identify(
+    root: Annotated[Path, typer.Option(exists=True, file_okay=False, help="a folder per identity")],
+    enroll: Annotated[int, typer.Option(min=1, help="photos enrolled per identity")] = 3,
+    unknown_fraction: Annotated[float, typer.Option(min=0.0, max=0.9, help="identities held out")] = 0.2,
+    profile: Profile = "fast",
+    threshold: Annotated[float | None, typer.Option(help="cosine threshold (default: calibrated)")] = None,
+    seed: int = 0,
+    threads: Threads = 0,
+    as_json: AsJson = False,
+) -> None:
+    """Open-set identification: rank-1, FNIR and FPIR at the threshold."""
+    _check_profile(profile)
+    encoder = FaceEncoder.load(profile, threads=threads)
+    report = run_identify(
+        encoder,
+        profile,
+        root,
+        enroll=enroll,
+        unknown_fraction=unknown_fraction,
+        threshold=CALIBRATED_THRESHOLDS[profile] if threshold is None else threshold,
+        seed=seed,
+    )
+    _emit(f"identify: {root.name} ({profile})", report.to_json(), as_json)
+
+
+@app.command()
+def speed(
+    profile: Profile = "fast",
+    images: Annotated[Path | None, typer.Option(help="folder of images (default: LFW)")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="images to time")] = 300,
+    gallery_size: Annotated[int, typer.Option(min=1, help="vectors in the searched gallery")] = 1000,
+    batch: Annotated[int, typer.Option(min=1, help="batch size of the batched run")] = 16,
+    threads: Threads = 0,
+    as_json: AsJson = False,
+) -> None:
+    """Per-stage latency (decode, detect, align, embed, match) and faces/s."""
+    _check_profile(profile)
+    root = images or faces_root() / "lfw"
+    paths = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)[:limit]
+    if not paths:
+        raise typer.BadParameter(f"no images under {root}")
+    encoder = FaceEncoder.load(profile, threads=threads)
+    report = run_speed(encoder, profile, paths, threads=threads, gallery_size=gallery_size, batch=batch)
+    _emit(f"speed ({profile})", report.to_json(), as_json)
+
+
+if __name__ == "__main__":
+    app()

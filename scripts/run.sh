@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Install the locked environment and run the whole system locally on embedded defaults:
+# Ray Serve on 127.0.0.1:8000, Milvus Lite file under ./data. Nothing external is needed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m pip install --quiet "uv==0.13.9"
+python3 -m uv sync --frozen
+export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0
+exec .venv/bin/python -m deployments up "$@"

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Install the locked environment and run lint + the whole test suite (unit, integration, cluster).
+# Integration tests start their own servers (Ray Serve, Milvus) on 127.0.0.1; nothing external is needed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m pip install --quiet "uv==0.13.9"
+python3 -m uv sync --frozen
+export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0
+.venv/bin/ruff check .
+.venv/bin/python -m models.build
+exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
