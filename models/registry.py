@@ -35,7 +35,8 @@ class ModelFile:
             # (facenet-pytorch imports torchvision), which serving never needs.
             path = Path(str(metadata.distribution(self.package).locate_file(self.path)))
         except metadata.PackageNotFoundError as exc:
-            raise ModelFileError(f"model '{self.key}': package '{self.package}' is not installed; {hint}") from exc
+            missing = f"model '{self.key}': package '{self.package}' is not installed; {hint}"
+            raise ModelFileError(missing) from exc
         if not path.is_file():
             raise ModelFileError(
                 f"model '{self.key}': file {self.path} is missing from package '{self.package}'; {hint}"

@@ -1,7 +1,7 @@
 """The small vocabulary every model, deployment and evaluation speaks.
 
-Images are OpenCV-style ``uint8`` BGR arrays of shape ``(H, W, 3)`` everywhere; a model that wants RGB converts
-inside itself, so callers can never get the colour order wrong.
+Images are OpenCV-style ``uint8`` BGR arrays of shape ``(H, W, 3)`` everywhere; a model that wants RGB
+converts inside itself, so callers can never get the colour order wrong.
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ def ensure_artifact(target: Path, build: Callable[[Path], None]) -> Path:
             tmp = Path(tmp_name)
             try:
                 build(tmp)
+                tmp.chmod(0o644)  # mkstemp makes 0600; replicas may run as another user than the builder
                 tmp.replace(target)
             finally:
                 tmp.unlink(missing_ok=True)
