@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
+from models.build.mtcnn_export import NETS, build_mtcnn_net
 from models.build.onnx_fixups import build_sface, build_yunet
 from models.registry import default_cache_dir, sha256_file
 
@@ -24,6 +26,7 @@ class BuildStep:
 STEPS: list[BuildStep] = [
     BuildStep("yunet", build_yunet),
     BuildStep("sface", build_sface),
+    *(BuildStep(f"mtcnn-{net}", partial(build_mtcnn_net, net)) for net in NETS),
 ]
 
 
