@@ -1,0 +1,1 @@
+"""PostgreSQL persistence: tables (SQLModel), engine and sessions, migrations live in app/migrations."""
