@@ -13,11 +13,32 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
+
+# Deterministic constraint names, so migrations can address them and two CHECKs never collide.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def enum_type(enum: type[StrEnum]) -> SAEnum:
+    """Store an enum as a short string (no PostgreSQL ENUM type: a new value needs no ALTER TYPE)."""
+    return SAEnum(
+        enum,
+        native_enum=False,
+        length=32,
+        create_constraint=False,
+        values_callable=lambda e: [m.value for m in e],
+    )
 
 
 class Role(StrEnum):
@@ -63,7 +84,7 @@ class User(SQLModel, table=True):
     school_id: uuid.UUID = Field(foreign_key="school.id", index=True)
     email: str = Field(max_length=320, unique=True)
     full_name: str = Field(max_length=200)
-    role: Role = Field(max_length=16)
+    role: Role = Field(sa_type=enum_type(Role))
     password_hash: str = Field(max_length=512)
     totp_secret_enc: bytes | None = Field(default=None, sa_type=LargeBinary)  # AES-GCM, see core.crypto
     mfa_enabled: bool = Field(default=False)
@@ -106,7 +127,9 @@ class Student(SQLModel, table=True):
     birth_date: date | None = None
     guardian_email: str | None = Field(default=None, max_length=320)
     active: bool = Field(default=True)  # False once the student has left the school
-    enrollment_status: EnrollmentStatus = Field(default=EnrollmentStatus.none, max_length=32)
+    enrollment_status: EnrollmentStatus = Field(
+        default=EnrollmentStatus.none, sa_type=enum_type(EnrollmentStatus)
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
     updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
@@ -189,8 +212,8 @@ class Attendance(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     session_id: uuid.UUID = Field(foreign_key="class_session.id")
     student_id: uuid.UUID = Field(foreign_key="student.id")
-    status: AttendanceStatus = Field(max_length=16)
-    method: CheckinMethod = Field(max_length=16)
+    status: AttendanceStatus = Field(sa_type=enum_type(AttendanceStatus))
+    method: CheckinMethod = Field(sa_type=enum_type(CheckinMethod))
     confidence: float | None = None
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
     recorded_by: str = Field(max_length=64)  # "user:<uuid>" or "kiosk:<uuid>"
@@ -206,8 +229,8 @@ class AttendanceChange(SQLModel, table=True):
     attendance_id: uuid.UUID = Field(foreign_key="attendance.id", index=True)
     changed_by: str = Field(max_length=64)
     changed_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
-    old_status: AttendanceStatus | None = Field(default=None, max_length=16)
-    new_status: AttendanceStatus = Field(max_length=16)
+    old_status: AttendanceStatus | None = Field(default=None, sa_type=enum_type(AttendanceStatus))
+    new_status: AttendanceStatus = Field(sa_type=enum_type(AttendanceStatus))
     reason: str = Field(max_length=500)
 
 
