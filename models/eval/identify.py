@@ -10,7 +10,7 @@ import numpy as np
 
 from models.eval.datasets import identity_folders
 from models.eval.encoder import FaceEncoder
-from models.eval.metrics import identification
+from models.eval.metrics import identification, threshold_at_fpir
 from models.gallery import FaceGallery
 
 _GALLERY = "eval"
@@ -30,6 +30,8 @@ class IdentifyReport:
     enrolled_identities: int
     unknown_identities: int
     failed_detections: int
+    threshold_at_fpir_1pct: float
+    rank1_at_fpir_1pct: float
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -78,7 +80,9 @@ def run_identify(
     scores = np.full(len(probe_paths), -1.0)
     for row, match in zip(np.flatnonzero(probes.found), matches, strict=True):
         labels[row], scores[row] = match.label, match.score if match.score is not None else -1.0
-    result = identification(labels, scores, [name for name, _ in probe_paths], threshold)
+    truth = [name for name, _ in probe_paths]
+    result = identification(labels, scores, truth, threshold)
+    strict = threshold_at_fpir(scores, truth, 0.01)
     return IdentifyReport(
         profile=profile,
         rank1=result.rank1,
@@ -92,4 +96,6 @@ def run_identify(
         enrolled_identities=len(known),
         unknown_identities=len(unknown),
         failed_detections=int((~enrolled.found).sum() + (~probes.found).sum()),
+        threshold_at_fpir_1pct=strict,
+        rank1_at_fpir_1pct=identification(labels, scores, truth, strict).rank1,
     )

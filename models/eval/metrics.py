@@ -102,3 +102,16 @@ def identification(
         mated=n_mated,
         non_mated=n_non,
     )
+
+
+def threshold_at_fpir(top_scores: np.ndarray, truth: list[str | None], fpir: float) -> float:
+    """The lowest threshold at which at most ``fpir`` of the non-mated searches return a candidate.
+
+    This is the operating point NIST FRVT reports (FNIR at FPIR = 0.01): a point on the curve of this set,
+    not a threshold tuned for deployment.
+    """
+    non_mated = np.sort(top_scores[np.array([t is None for t in truth])])[::-1]
+    allowed = int(np.floor(fpir * non_mated.size))
+    if allowed >= non_mated.size:
+        return -np.inf
+    return float(np.nextafter(non_mated[allowed], np.inf))

@@ -7,7 +7,14 @@ import pytest
 
 from models.eval.datasets import read_pairs
 from models.eval.identify import split_identities
-from models.eval.metrics import accuracy, best_threshold, identification, kfold_accuracy, tar_at_far
+from models.eval.metrics import (
+    accuracy,
+    best_threshold,
+    identification,
+    kfold_accuracy,
+    tar_at_far,
+    threshold_at_fpir,
+)
 
 
 def test_best_threshold_separates_perfectly_separable_scores():
@@ -82,3 +89,13 @@ def test_identity_split_is_reproducible_and_disjoint():
     known, unknown = split_identities(names, 0.2, seed=0)
     assert split_identities(list(reversed(names)), 0.2, seed=0) == (known, unknown)
     assert len(unknown) == 2 and not set(known) & set(unknown)
+
+
+def test_threshold_at_fpir_admits_at_most_the_allowed_strangers():
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5])
+    truth = ["a", None, None, None, None]
+    threshold = threshold_at_fpir(scores, truth, 0.25)  # 1 of 4 strangers may pass
+    assert identification(["a", "b", "c", "d", "e"], scores, truth, threshold).fpir == pytest.approx(0.25)
+    strict = threshold_at_fpir(scores, truth, 0.0)
+    assert identification(["a", "b", "c", "d", "e"], scores, truth, strict).fpir == 0.0
+    assert 0.8 < strict < 0.9
