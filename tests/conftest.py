@@ -17,3 +17,9 @@ def faces_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"face images not found at {path} (set ROLLCALL_FACES_DIR)")
     return path
+
+
+# Ray reads RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER once, when first imported (any test module importing
+# `deployments` imports it during collection): set it before that, so every Ray a test starts keeps all of
+# its traffic on 127.0.0.1 (deployments.local_ray explains why).
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")

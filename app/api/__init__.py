@@ -1,0 +1,1 @@
+"""HTTP layer: thin FastAPI routers, their schemas, dependencies and error handlers."""

@@ -1,0 +1,122 @@
+"""Every error leaves as ``{"error": {"code", "message", "details"}}`` with the right status; never a trace.
+
+Handlers cover the app's own errors, FastAPI's validation errors, Starlette's HTTP errors (404, 405, and the
+413 of the request body limit) and, last, any other exception: that one is logged with its traceback here
+and answered with a bare ``internal_error``.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.core.errors import AppError, InvalidInput, NotFound, TooLarge, Unavailable, UnsupportedMedia
+
+log = logging.getLogger(__name__)
+
+STATUS_BY_CATEGORY: dict[type[AppError], int] = {
+    InvalidInput: 422,
+    TooLarge: 413,
+    UnsupportedMedia: 415,
+    NotFound: 404,
+    Unavailable: 503,
+}
+
+_CODE_BY_STATUS = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    503: "unavailable",
+}
+
+
+class ErrorInfo(BaseModel):
+    code: str = Field(description="Stable machine-readable reason, e.g. no_face, too_large.")
+    message: str = Field(description="Human-readable explanation.")
+    details: dict[str, Any] = Field(default_factory=dict, description="Structured context, when any.")
+
+
+class ErrorResponse(BaseModel):
+    """The body of every non-2xx answer."""
+
+    error: ErrorInfo
+
+
+_DESCRIPTIONS = {
+    404: "Not found (`label_not_found`, `not_found`).",
+    413: "Upload too large (`too_large`) or too many pixels (`too_many_pixels`).",
+    415: "Not multipart/form-data, or a part that is not an image (`unsupported_media_type`).",
+    422: "Unusable input: `no_face`, `multiple_faces`, `not_an_image`, `corrupt`, `empty`, "
+    "`invalid_gallery`, `invalid_label`, `invalid_request`.",
+    503: "A dependency is down (`gallery_unavailable`, `model_unavailable`); see Retry-After.",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries documenting the error body for ``statuses``."""
+    return {
+        status: {"model": ErrorResponse, "description": _DESCRIPTIONS.get(status, HTTPStatus(status).phrase)}
+        for status in statuses
+    }
+
+
+def error_json(
+    status: int, code: str, message: str, details: dict[str, Any] | None = None, retry_after_s: int = 5
+) -> JSONResponse:
+    body = ErrorResponse(error=ErrorInfo(code=code, message=message, details=details or {}))
+    headers = {"Retry-After": str(retry_after_s)} if status == 503 else None
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI, retry_after_s: int) -> None:
+    """Register the handlers on ``app``; ``retry_after_s`` goes out with every 503."""
+
+    async def on_app_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, AppError)
+        status = next(
+            (code for category, code in STATUS_BY_CATEGORY.items() if isinstance(exc, category)), 400
+        )
+        return error_json(status, exc.code, exc.message, exc.details, retry_after_s)
+
+    async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        # Only location and message: echoing "input" could send a whole upload back.
+        problems = [
+            {
+                "loc": [str(part) for part in error.get("loc", ())],
+                "msg": error.get("msg", ""),
+                "type": error.get("type", ""),
+            }
+            for error in exc.errors()
+        ]
+        missing = ", ".join(p["loc"][-1] for p in problems if p["type"] == "missing" and p["loc"])
+        message = f"missing field(s): {missing}" if missing else "the request is not valid"
+        return error_json(422, "invalid_request", message, {"problems": problems}, retry_after_s)
+
+    async def on_http_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = _CODE_BY_STATUS.get(exc.status_code, "http_error")
+        message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        response = error_json(exc.status_code, code, message, None, retry_after_s)
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return error_json(500, "internal_error", "an internal error occurred", None, retry_after_s)
+
+    app.add_exception_handler(AppError, on_app_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)

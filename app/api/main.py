@@ -1,0 +1,42 @@
+"""Build the FastAPI app around a ready ``FaceService``: routers, error handlers, body limit.
+
+The Serve Ingress calls ``create_app`` once per replica with a service over deployment handles; tests call it
+with a service over in-process models or fakes. Nothing here knows about Ray.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from app.api.errors import install_error_handlers
+from app.api.middleware import BodyLimitMiddleware
+from app.api.routes import faces, galleries, health
+from app.core.config import Settings
+from app.services.faces import FaceService
+
+DESCRIPTION = """
+Face detection, verification and 1:N identification within galleries (a school or class).
+
+Images go as `multipart/form-data` parts (JPEG, PNG, WebP, BMP). Every error answers with
+`{"error": {"code": ..., "message": ..., "details": {...}}}`; `code` is stable and meant for machines.
+"""
+
+
+def create_app(service: FaceService, settings: Settings) -> FastAPI:
+    app = FastAPI(
+        title="Rollcall",
+        version="0.1.0",
+        description=DESCRIPTION,
+    )
+    # The whole body is limited (Content-Length first, then while it streams in) before multipart parsing
+    # spools it anywhere; each image part is then checked against max_upload_bytes.
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_request_bytes, retry_after_s=settings.retry_after_s
+    )
+    app.state.settings = settings
+    app.state.face_service = service
+    install_error_handlers(app, settings.retry_after_s)
+    app.include_router(faces.router)
+    app.include_router(galleries.router)
+    app.include_router(health.router)
+    return app

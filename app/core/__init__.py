@@ -1,0 +1,1 @@
+"""Settings, the error vocabulary and logging: what every other part of the app builds on."""

@@ -1,0 +1,193 @@
+"""Face use cases: detect, verify two photos, enroll into a gallery, identify, forget.
+
+Policy lives here, not in routers or deployments: which requests need exactly one face, how a score becomes a
+decision, which failures the client sees. Each image is decoded once (with size and pixel limits), aligned
+crops (not frames) go to the embedder, and CPU work (decode, warp, quality) runs off the event loop so one
+large upload does not stall every other request in the ingress.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import numpy as np
+
+from app.core.errors import InvalidInput, NotFound, TooLarge, Unavailable
+from app.services.pipeline import FacePipeline
+from models.alignment import align_faces
+from models.errors import ImageError
+from models.gallery import GalleryUnavailableError, InvalidNameError, Match, validate_name
+from models.imaging import decode_image
+from models.quality import FaceQuality, measure_quality
+from models.types import Face
+
+_T = TypeVar("_T")
+log = logging.getLogger(__name__)
+
+#: ImageError codes that mean "too big" rather than "not usable".
+_TOO_LARGE_CODES = frozenset({"too_large", "too_many_pixels"})
+
+
+@dataclass(frozen=True, slots=True)
+class ImageLimits:
+    max_bytes: int
+    max_pixels: int
+
+
+@dataclass(frozen=True, slots=True)
+class DetectedFace:
+    face: Face
+    quality: FaceQuality
+
+
+@dataclass(frozen=True, slots=True)
+class ImageFaces:
+    """The faces of one decoded image, with their aligned crops (row i belongs to faces[i])."""
+
+    width: int
+    height: int
+    faces: list[DetectedFace]
+    crops: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    same_person: bool
+    score: float
+    threshold: float
+    face_a: DetectedFace
+    face_b: DetectedFace
+
+
+@dataclass(frozen=True, slots=True)
+class Enrollment:
+    gallery: str
+    label: str
+    face_ids: list[int]
+    model: str
+    face: DetectedFace
+
+
+@dataclass(frozen=True, slots=True)
+class Identification:
+    face: DetectedFace
+    match: Match
+
+
+class FaceService:
+    """The use cases over a ``FacePipeline``. ``verify_threshold`` can change live (Serve reconfigure)."""
+
+    def __init__(self, pipeline: FacePipeline, limits: ImageLimits, verify_threshold: float = 0.4) -> None:
+        self._pipeline = pipeline
+        self._limits = limits
+        self.verify_threshold = verify_threshold
+
+    # ------------------------------------------------------------------ use cases
+
+    async def detect(self, data: bytes) -> ImageFaces:
+        """All faces in the image with quality figures; none found is a valid (empty) answer."""
+        return await self._faces(data)
+
+    async def verify(self, data_a: bytes, data_b: bytes) -> Verification:
+        """Are the single faces of two photos the same person? Cosine of their vectors vs the threshold."""
+        # Both images go through detection at once, so the Detector can batch them together.
+        faces_a, faces_b = await asyncio.gather(self._faces(data_a), self._faces(data_b))
+        one_a, one_b = _exactly_one(faces_a, "image_a"), _exactly_one(faces_b, "image_b")
+        embedded = await self._pipeline.embed(np.concatenate([faces_a.crops[:1], faces_b.crops[:1]]))
+        vector_a, vector_b = embedded.vectors
+        score = float(np.clip(vector_a @ vector_b, -1.0, 1.0))
+        threshold = self.verify_threshold
+        return Verification(score >= threshold, score, threshold, one_a, one_b)
+
+    async def enroll(self, gallery: str, label: str, data: bytes) -> Enrollment:
+        """Store the single face of the photo as ``label`` in ``gallery``."""
+        _check_name(gallery, "gallery")
+        _check_name(label, "label")
+        found = await self._faces(data)
+        face = _exactly_one(found, "image")
+        embedded = await self._pipeline.embed(found.crops[:1])
+        ids = await _store(self._pipeline.add(gallery, label, embedded))
+        return Enrollment(gallery, label, ids, embedded.model.model_id, face)
+
+    async def identify(self, gallery: str, data: bytes) -> list[Identification]:
+        """Every face in the photo with its best match in ``gallery`` (or unknown)."""
+        _check_name(gallery, "gallery")
+        found = await self._faces(data)
+        if not found.faces:
+            raise InvalidInput("no face was found in the image", code="no_face", field="image")
+        embedded = await self._pipeline.embed(found.crops)
+        matches = await _store(self._pipeline.search(gallery, embedded))
+        return [Identification(face, match) for face, match in zip(found.faces, matches, strict=True)]
+
+    async def forget(self, gallery: str, label: str) -> int:
+        """Remove every vector of ``label`` from ``gallery``; NotFound when there was none."""
+        _check_name(gallery, "gallery")
+        _check_name(label, "label")
+        deleted = await _store(self._pipeline.delete(gallery, label))
+        if deleted == 0:
+            raise NotFound(f"no faces enrolled as {label!r} in gallery {gallery!r}", code="label_not_found")
+        return deleted
+
+    async def check(self) -> dict[str, str]:
+        return await self._pipeline.check()
+
+    # ------------------------------------------------------------------ steps
+
+    async def _faces(self, data: bytes) -> ImageFaces:
+        image = await asyncio.to_thread(self._decode, data)
+        faces = await self._pipeline.detect(image)
+        crops, qualities = await asyncio.to_thread(_crops_and_quality, image, faces)
+        detected = [DetectedFace(face, quality) for face, quality in zip(faces, qualities, strict=True)]
+        height, width = image.shape[:2]
+        return ImageFaces(width=width, height=height, faces=detected, crops=crops)
+
+    def _decode(self, data: bytes) -> np.ndarray:
+        try:
+            return decode_image(data, self._limits.max_bytes, self._limits.max_pixels)
+        except ImageError as exc:
+            error = TooLarge if exc.code in _TOO_LARGE_CODES else InvalidInput
+            raise error(
+                exc.message,
+                code=exc.code,
+                max_bytes=self._limits.max_bytes,
+                max_pixels=self._limits.max_pixels,
+            ) from exc
+
+
+def _crops_and_quality(image: np.ndarray, faces: list[Face]) -> tuple[np.ndarray, list[FaceQuality]]:
+    crops = align_faces(image, faces)
+    return crops, [measure_quality(crop, face) for crop, face in zip(crops, faces, strict=True)]
+
+
+def _exactly_one(found: ImageFaces, field: str) -> DetectedFace:
+    if not found.faces:
+        raise InvalidInput(f"no face was found in {field}", code="no_face", field=field)
+    if len(found.faces) > 1:
+        raise InvalidInput(
+            f"{len(found.faces)} faces were found in {field}; exactly one is required",
+            code="multiple_faces",
+            field=field,
+            faces=len(found.faces),
+        )
+    return found.faces[0]
+
+
+def _check_name(value: str, field: str) -> None:
+    try:
+        validate_name(value, field)
+    except InvalidNameError as exc:
+        raise InvalidInput(exc.message, code=exc.code, field=field) from exc
+
+
+async def _store(call: Awaitable[_T]) -> _T:
+    """Await a vector-store call; its being down becomes ``Unavailable`` (503 + Retry-After)."""
+    try:
+        return await call
+    except GalleryUnavailableError as exc:
+        # The reason names internal hosts and ports: it goes to the log, not to the client.
+        log.warning("face gallery unavailable: %s", exc.message)
+        raise Unavailable("the face gallery is temporarily unavailable", code="gallery_unavailable") from exc

@@ -1,0 +1,66 @@
+"""``FacePipeline`` in one process, straight over the model classes: for tests, notebooks and tools.
+
+Same stages and the same gallery code as the Serve deployments, minus Ray: CPU-bound calls run in a worker
+thread so the caller's event loop stays responsive, as it would with remote deployments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+
+from app.services.pipeline import Embeddings, ModelInfo
+from models.gallery import FaceGallery, Match
+from models.types import Face, FaceDetector, FaceEmbedder
+
+
+class InProcessPipeline:
+    def __init__(
+        self,
+        detector: FaceDetector,
+        embedder: FaceEmbedder,
+        gallery: FaceGallery,
+        *,
+        min_score: float = 0.0,
+        top_k: int = 5,
+        threshold: float = 0.4,
+    ) -> None:
+        self._detector = detector
+        self._embedder = embedder
+        self._gallery = gallery
+        self.min_score = min_score
+        self.top_k = top_k
+        self.threshold = threshold
+
+    async def detect(self, image: np.ndarray) -> list[Face]:
+        (faces,) = await asyncio.to_thread(self._detector.detect_batch, [image])
+        return [face for face in faces if face.score >= self.min_score]
+
+    async def embed(self, crops: np.ndarray) -> Embeddings:
+        vectors = await asyncio.to_thread(self._embedder.embed, crops)
+        return Embeddings(vectors, ModelInfo(self._embedder.model_id, self._embedder.dim))
+
+    async def search(self, gallery: str, embeddings: Embeddings) -> list[Match]:
+        self._same_model(embeddings)
+        return await asyncio.to_thread(
+            self._gallery.search, gallery, embeddings.vectors, top_k=self.top_k, threshold=self.threshold
+        )
+
+    async def add(self, gallery: str, label: str, embeddings: Embeddings) -> list[int]:
+        self._same_model(embeddings)
+        return await asyncio.to_thread(self._gallery.add, gallery, label, embeddings.vectors)
+
+    async def delete(self, gallery: str, label: str) -> int:
+        return await asyncio.to_thread(self._gallery.delete, gallery, label)
+
+    def _same_model(self, embeddings: Embeddings) -> None:
+        if embeddings.model.model_id != self._gallery.model_id:
+            raise ValueError(f"vectors of {embeddings.model.model_id} cannot go to {self._gallery.model_id}")
+
+    async def check(self) -> dict[str, str]:
+        try:
+            await asyncio.to_thread(self._gallery.ping)
+        except Exception as exc:
+            return {"detector": "ok", "embedder": "ok", "gallery": f"unavailable: {type(exc).__name__}"}
+        return {"detector": "ok", "embedder": "ok", "gallery": "ok"}

@@ -1,0 +1,61 @@
+"""The small interface through which domain services reach the models: detect, embed, match.
+
+In production it is implemented over Ray Serve deployment handles (``deployments.ingress.ServePipeline``);
+tests implement it in-process with the same model classes or with fakes, so no domain test needs Ray.
+Arrays cross it (decoded once by the caller), and only aligned crops go to ``embed``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from models.gallery import Match
+from models.types import Face
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """An embedding model: the vector space its vectors belong to (one gallery collection per model)."""
+
+    model_id: str
+    dim: int
+
+
+@dataclass(frozen=True, slots=True)
+class Embeddings:
+    """Vectors with the model that made them: they are only ever stored in or compared with that model's
+    collection, even while a new model version rolls out across Embedder replicas."""
+
+    vectors: np.ndarray  # (N, dim) float32, unit length
+    model: ModelInfo
+
+
+class FacePipeline(Protocol):
+    """Model stages as async calls. Failures of the vector store raise ``models.gallery.GalleryError``s."""
+
+    async def detect(self, image: np.ndarray) -> list[Face]:
+        """Faces in one BGR image, best score first."""
+        ...
+
+    async def embed(self, crops: np.ndarray) -> Embeddings:
+        """Unit vectors ``(N, dim)`` for aligned ``(N, 112, 112, 3)`` BGR crops, with their model."""
+        ...
+
+    async def search(self, gallery: str, embeddings: Embeddings) -> list[Match]:
+        """Best enrolled label (or unknown) per vector, within ``gallery`` and the vectors' model only."""
+        ...
+
+    async def add(self, gallery: str, label: str, embeddings: Embeddings) -> list[int]:
+        """Enroll the vectors as ``label`` in ``gallery`` (their model's collection); returns the ids."""
+        ...
+
+    async def delete(self, gallery: str, label: str) -> int:
+        """Remove ``label`` from ``gallery`` (current model's collection); returns how many vectors went."""
+        ...
+
+    async def check(self) -> dict[str, str]:
+        """Component name -> "ok" or what is wrong; for health checks."""
+        ...

@@ -1,0 +1,103 @@
+"""``python -m deployments up``: the whole system on one machine, every socket on 127.0.0.1.
+
+Builds the model artifacts (as ``python -m models.build`` does), starts a local Ray on loopback (see
+``deployments.local_ray`` for the auth choice), runs the application exactly as serve_config.yaml describes
+it, serves HTTP on 127.0.0.1:8000 by default, and on Ctrl-C (or SIGTERM) shuts Serve and Ray down cleanly.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from deployments.local_ray import LOOPBACK, start_local_ray
+
+cli = typer.Typer(add_completion=False, no_args_is_help=True, help="Run Rollcall locally.")
+console = Console(stderr=True, soft_wrap=True)
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "serve_config.yaml"
+
+
+def build_models(cache_dir: Path) -> None:
+    """Build every served graph now, so no replica pays for a build while starting."""
+    from models.build.__main__ import STEPS
+
+    for step in STEPS:
+        path = step.build(cache_dir)
+        console.print(f"[dim]model[/dim] {step.name}: {path}")
+
+
+@cli.command()
+def up(
+    config: Annotated[Path, typer.Option(help="Serve config (deployments, user_config).")] = DEFAULT_CONFIG,
+    port: Annotated[int | None, typer.Option(help="HTTP port (default: the config's).")] = None,
+    milvus_uri: Annotated[
+        str | None,
+        typer.Option(help="Milvus Lite path or server URL (default: ROLLCALL_MILVUS_URI or Lite)."),
+    ] = None,
+    dashboard: Annotated[bool, typer.Option(help="Start Ray's dashboard on 127.0.0.1:8265.")] = False,
+    build: Annotated[bool, typer.Option(help="Build model artifacts first.")] = True,
+) -> None:
+    """Start Ray + Serve on 127.0.0.1 and serve until Ctrl-C."""
+    from app.core.config import Settings
+
+    overrides = {"milvus_uri": milvus_uri} if milvus_uri else {}
+    settings = Settings(**overrides)
+    if build:
+        build_models(settings.model_cache)
+
+    token_path = settings.data_dir / "ray" / "auth_token"
+    start_local_ray(token_path, dashboard=dashboard)
+    import ray
+    from ray import serve
+
+    from deployments.app import build_app_from_config
+
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        console.print(f"\n[yellow]{signal.Signals(signum).name}: stopping...[/yellow]")
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        spec = build_app_from_config(config, overrides)
+        http = {**spec.http_options, "host": LOOPBACK}
+        if port is not None:
+            http["port"] = port
+        serve.start(http_options=http)
+        started = time.monotonic()
+        serve.run(spec.app, name=spec.name, route_prefix=spec.route_prefix, blocking=False)
+        url = f"http://{LOOPBACK}:{http.get('port', 8000)}"
+        console.print(
+            f"[green]Rollcall ready[/green] at {url} (docs: {url}/docs) in {time.monotonic() - started:.0f} s"
+        )
+        console.print(f"[dim]gallery: {spec.settings.milvus_uri}[/dim]")
+        console.print(f"[dim]serve CLI: export RAY_AUTH_MODE=token RAY_AUTH_TOKEN_PATH={token_path}[/dim]")
+        stop.wait()
+    finally:
+        try:
+            serve.shutdown()
+        finally:
+            ray.shutdown()
+        console.print("[green]stopped[/green]")
+
+
+@cli.command("build-models")
+def build_models_command() -> None:
+    """Only build the model artifacts (what ``up`` does first)."""
+    from app.core.config import Settings
+
+    build_models(Settings().model_cache)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,73 @@
+"""The Detector deployment: finds faces in decoded BGR images, batching concurrent requests into one call.
+
+``user_config`` (serve_config.yaml) picks the profile ("fast" YuNet, "accurate" MTCNN), the score floor and
+the batch size/wait; a change applies live: a new profile is loaded, then swapped in atomically, so batches
+already running finish on the old one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+from ray import serve
+
+from app.core.config import Settings
+from app.core.logging import configure_logging
+from models.detectors import PROFILES, load_detector
+from models.runtime import RuntimeOptions
+from models.types import Face, FaceDetector
+
+log = logging.getLogger("ray.serve")
+
+
+class DetectorConfig(BaseModel):
+    """The Detector's ``user_config``; unknown keys are refused so a typo cannot pass unnoticed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    profile: str = Field("fast", pattern="|".join(PROFILES))
+    max_batch_size: int = Field(16, ge=1)
+    batch_wait_timeout_s: float = Field(0.005, ge=0)
+    min_score: float = Field(0.6, ge=0, le=1)
+
+
+@serve.deployment(name="Detector", max_ongoing_requests=32)
+class Detector:
+    def __init__(self, settings: Settings) -> None:
+        configure_logging(settings.log_level)
+        self._settings = settings
+        self._options = RuntimeOptions(intra_op_threads=settings.ort_threads)
+        self._config = DetectorConfig()
+        self._detector: FaceDetector = self._load(self._config.profile)
+
+    def reconfigure(self, user_config: dict[str, object]) -> None:
+        config = DetectorConfig.model_validate(user_config)
+        if config.profile != self._config.profile:
+            self._detector = self._load(config.profile)
+        self._detect_batch.set_max_batch_size(config.max_batch_size)
+        self._detect_batch.set_batch_wait_timeout_s(config.batch_wait_timeout_s)
+        self._config = config
+
+    async def detect(self, image: np.ndarray) -> list[Face]:
+        """Faces in one image with score >= ``min_score``, best first."""
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            # Refused here, alone: inside a batch it would fail every request batched with it.
+            raise ValueError(f"expected a uint8 BGR image (H, W, 3), got {image.dtype} {image.shape}")
+        return await self._detect_batch(image)
+
+    def ping(self) -> str:
+        return self._config.profile
+
+    @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.005)
+    async def _detect_batch(self, images: list[np.ndarray]) -> list[list[Face]]:
+        detector, min_score = self._detector, self._config.min_score  # one consistent snapshot per batch
+        # Off the event loop, so requests keep queueing into the next batch while this one runs.
+        found = await asyncio.to_thread(detector.detect_batch, images)
+        return [[face for face in faces if face.score >= min_score] for faces in found]
+
+    def _load(self, profile: str) -> FaceDetector:
+        log.info("loading detector profile %r", profile)
+        return load_detector(profile, self._settings.model_cache, self._options)

@@ -1,0 +1,136 @@
+"""The Ingress deployment: the FastAPI app (``app.api``) over a ``FacePipeline`` made of deployment handles.
+
+Requests are decoded once here; numpy arrays travel to the model deployments (the object store passes them
+without copies on one node) and only aligned crops go to the Embedder. The domain logic is in
+``app.services``; this module only wires handles to it and turns Ray's failures into the app's errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from typing import TypeVar
+
+import numpy as np
+from fastapi import FastAPI
+from pydantic import BaseModel, ConfigDict, Field
+from ray import serve
+from ray.exceptions import RayActorError, RayTaskError
+from ray.serve.exceptions import BackPressureError, DeploymentUnavailableError
+from ray.serve.handle import DeploymentHandle
+
+from app.api.main import create_app
+from app.core.config import Settings
+from app.core.errors import Unavailable
+from app.core.logging import configure_logging
+from app.services.faces import FaceService, ImageLimits
+from app.services.pipeline import Embeddings, ModelInfo
+from models.gallery import GalleryError, Match
+from models.types import Face
+
+log = logging.getLogger("ray.serve")
+_T = TypeVar("_T")
+
+
+class IngressConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    verify_threshold: float = Field(0.40, ge=-1, le=1)
+
+
+class ServePipeline:
+    """``FacePipeline`` over the Detector, Embedder and Matcher handles."""
+
+    def __init__(
+        self, detector: DeploymentHandle, embedder: DeploymentHandle, matcher: DeploymentHandle
+    ) -> None:
+        self._detector = detector
+        self._embedder = embedder
+        self._matcher = matcher
+        self._model: ModelInfo | None = None
+
+    async def detect(self, image: np.ndarray) -> list[Face]:
+        return await _remote(self._detector.detect.remote(image), "detector")
+
+    async def embed(self, crops: np.ndarray) -> Embeddings:
+        vectors, model_id = await _remote(self._embedder.embed.remote(crops), "embedder")
+        self._model = ModelInfo(model_id, int(vectors.shape[1]))  # the latest model seen answering
+        return Embeddings(vectors, self._model)
+
+    async def model(self) -> ModelInfo:
+        """The current model (from the last embed, else asked once): deletes go to its collection."""
+        if self._model is None:
+            info = await _remote(self._embedder.describe.remote(), "embedder")
+            self._model = ModelInfo(str(info["model_id"]), int(info["dim"]))
+        return self._model
+
+    async def search(self, gallery: str, embeddings: Embeddings) -> list[Match]:
+        call = self._matcher.search.remote(embeddings.model.model_id, gallery, embeddings.vectors)
+        return await _remote(call, "matcher")
+
+    async def add(self, gallery: str, label: str, embeddings: Embeddings) -> list[int]:
+        call = self._matcher.add.remote(embeddings.model.model_id, gallery, label, embeddings.vectors)
+        return await _remote(call, "matcher")
+
+    async def delete(self, gallery: str, label: str) -> int:
+        model = await self.model()
+        return await _remote(
+            self._matcher.delete.remote(model.model_id, model.dim, gallery, label), "matcher"
+        )
+
+    async def check(self) -> dict[str, str]:
+        async def probe(name: str, call: Awaitable[object]) -> tuple[str, str]:
+            try:
+                await asyncio.wait_for(_remote(call, name), timeout=10)
+            except Exception as exc:  # timeouts included: any failure means not ready
+                return name, f"unavailable: {getattr(exc, 'code', type(exc).__name__)}"
+            return name, "ok"
+
+        try:
+            model = await self.model()
+        except Exception as exc:
+            return {"embedder": f"unavailable: {getattr(exc, 'code', type(exc).__name__)}"}
+        results = await asyncio.gather(
+            probe("detector", self._detector.ping.remote()),
+            probe("embedder", self._embedder.describe.remote()),
+            probe("gallery", self._matcher.ping.remote(model.model_id, model.dim)),
+        )
+        return dict(results)
+
+
+async def _remote(response: Awaitable[_T], component: str) -> _T:
+    """Await a handle call; surface the replica's own errors and map Serve's capacity failures to 503."""
+    try:
+        return await response
+    except RayTaskError as exc:
+        cause = exc.cause
+        if isinstance(cause, GalleryError | ValueError):
+            raise cause from None  # without Ray's wrapper: gallery down -> 503; a ValueError (a bug) -> 500
+        raise
+    except (BackPressureError, DeploymentUnavailableError, RayActorError) as exc:
+        log.warning("%s unavailable: %s", component, exc)
+        raise Unavailable(f"the {component} is temporarily unavailable", code="model_unavailable") from exc
+
+
+@serve.deployment(name="Ingress", max_ongoing_requests=100)
+@serve.ingress()
+class Ingress:
+    def __init__(
+        self,
+        detector: DeploymentHandle,
+        embedder: DeploymentHandle,
+        matcher: DeploymentHandle,
+        settings: Settings,
+    ) -> None:
+        configure_logging(settings.log_level)
+        self._settings = settings
+        limits = ImageLimits(max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels)
+        self._service = FaceService(ServePipeline(detector, embedder, matcher), limits)
+
+    def __serve_build_asgi_app__(self) -> FastAPI:
+        """Called by Serve after ``__init__``: the app gets this replica's service injected."""
+        return create_app(self._service, self._settings)
+
+    def reconfigure(self, user_config: dict[str, object]) -> None:
+        self._service.verify_threshold = IngressConfig.model_validate(user_config).verify_threshold

@@ -1,0 +1,101 @@
+"""Real servers for integration tests, all on 127.0.0.1: Milvus servers and (``serve_app``) Ray Serve."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from app.core.config import Settings
+from tests.integration.milvus_server import LoopbackMilvus, free_port
+
+#: Smaller than the production default so the oversize tests send little data.
+TEST_MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+
+
+@pytest.fixture(scope="session")
+def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackMilvus]:
+    """A Milvus standalone server from the `milvus` wheel with its own data dir, stopped with SIGTERM."""
+    if os.environ.get("ROLLCALL_SKIP_MILVUS_SERVER"):
+        pytest.skip("ROLLCALL_SKIP_MILVUS_SERVER is set")
+    server = LoopbackMilvus(tmp_path_factory.mktemp("milvus-server"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def lite_uri(tmp_path: Path) -> str:
+    """A fresh Milvus Lite database (one process may open it; each test gets its own)."""
+    return str(tmp_path / "gallery.db")
+
+
+@dataclass
+class ServeApp:
+    """The running application: its URL, settings, the Milvus server behind it, and how to redeploy it."""
+
+    base_url: str
+    settings: Settings
+    milvus: LoopbackMilvus
+    first_request_s: float
+    redeploy: Callable[[dict[str, dict[str, Any]]], Settings]
+
+
+@pytest.fixture(scope="session")
+def serve_milvus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackMilvus]:
+    """The Serve app's own Milvus server: the "Milvus down" test stops it without touching other tests."""
+    server = LoopbackMilvus(tmp_path_factory.mktemp("serve-milvus"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def serve_app(tmp_path_factory: pytest.TempPathFactory, serve_milvus: LoopbackMilvus) -> Iterator[ServeApp]:
+    """Ray local on 127.0.0.1 running the app as serve_config.yaml describes it, HTTP on a free port."""
+    from deployments.local_ray import start_local_ray
+
+    state = tmp_path_factory.mktemp("serve")
+    start_local_ray(state / "ray-auth-token", object_store_bytes=150 * 1024 * 1024)
+    import ray
+    from ray import serve
+
+    from deployments.app import build_app_from_config
+
+    overrides = {
+        "data_dir": str(state / "data"),
+        "milvus_uri": serve_milvus.uri,
+        "milvus_timeout_s": 5.0,
+        "max_upload_bytes": TEST_MAX_UPLOAD_BYTES,
+    }
+
+    def deploy(deployment_overrides: dict[str, dict[str, Any]]) -> Settings:
+        """(Re)deploy with the file's options plus ``deployment_overrides``; waits until it is running."""
+        spec = build_app_from_config(overrides=overrides, deployment_overrides=deployment_overrides)
+        serve.run(spec.app, name=spec.name, route_prefix=spec.route_prefix)
+        return spec.settings
+
+    try:
+        port = free_port()
+        serve.start(http_options={"host": "127.0.0.1", "port": port})
+        settings = deploy({})
+        base_url = f"http://127.0.0.1:{port}"
+        started = time.monotonic()
+        with httpx.Client(base_url=base_url, timeout=120) as client:
+            client.get("/health").raise_for_status()
+        yield ServeApp(base_url, settings, serve_milvus, time.monotonic() - started, deploy)
+    finally:
+        with contextlib.suppress(Exception):
+            serve.shutdown()
+        ray.shutdown()

@@ -1,0 +1,65 @@
+"""serve_config.yaml agrees with the code: deployment names, user_config keys, batching capacity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from deployments.app import DEFAULT_CONFIG, DEPLOYMENTS, build_app, build_app_from_config
+from deployments.detector import DetectorConfig
+from deployments.embedder import EmbedderConfig
+from deployments.ingress import IngressConfig
+from deployments.matcher import MatcherConfig
+
+USER_CONFIGS = {
+    "Detector": DetectorConfig,
+    "Embedder": EmbedderConfig,
+    "Matcher": MatcherConfig,
+    "Ingress": IngressConfig,
+}
+
+
+@pytest.fixture(scope="module")
+def app_config() -> dict:
+    config = yaml.safe_load(Path(DEFAULT_CONFIG).read_text(encoding="utf-8"))
+    (app,) = [spec for spec in config["applications"] if spec["name"] == "rollcall"]
+    return app
+
+
+def test_every_deployment_is_configured_by_its_name(app_config: dict) -> None:
+    assert app_config["import_path"] == "deployments.app:build_app"
+    assert {entry["name"] for entry in app_config["deployments"]} == set(DEPLOYMENTS)
+
+
+def test_user_configs_validate(app_config: dict) -> None:
+    for entry in app_config["deployments"]:
+        USER_CONFIGS[entry["name"]].model_validate(entry.get("user_config", {}))
+
+
+def test_batched_deployments_can_fill_their_batches(app_config: dict) -> None:
+    """max_ongoing_requests < max_batch_size means batches never fill (55 -> 145 req/s once fixed)."""
+    for entry in app_config["deployments"]:
+        batch = entry.get("user_config", {}).get("max_batch_size")
+        if batch is not None:
+            assert entry["max_ongoing_requests"] >= batch, entry["name"]
+
+
+def test_http_stays_on_loopback() -> None:
+    config = yaml.safe_load(Path(DEFAULT_CONFIG).read_text(encoding="utf-8"))
+    assert config["http_options"]["host"] == "127.0.0.1"
+
+
+def test_unknown_user_config_keys_are_refused() -> None:
+    with pytest.raises(ValueError, match="extra"):
+        DetectorConfig.model_validate({"profil": "fast"})
+
+
+def test_builders_bind_without_a_cluster(tmp_path: Path) -> None:
+    assert build_app({"data_dir": str(tmp_path)}) is not None
+    spec = build_app_from_config(
+        overrides={"data_dir": str(tmp_path)}, deployment_overrides={"Matcher": {"user_config": {"top_k": 3}}}
+    )
+    assert spec.name == "rollcall" and spec.route_prefix == "/"
+    assert spec.settings.milvus_uri == str(tmp_path / "rollcall-milvus.db")
