@@ -1,0 +1,83 @@
+"""Real PostgreSQL and Redis for domain and API tests: started once per session on 127.0.0.1.
+
+The schema comes from the alembic migrations (as in production), not from ``create_all``. Each test starts
+from empty tables and an empty Redis, so tests do not depend on each other's data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import redis
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, text
+from sqlmodel import Session, SQLModel
+
+import app.db.tables  # noqa: F401 - registers the tables whose names are truncated below
+from app.db.session import make_engine
+from deployments.local_services import EmbeddedPostgres, EmbeddedRedis
+from tests.conftest import REPO_ROOT
+
+
+def alembic_config(url: str) -> Config:
+    config = Config(str(REPO_ROOT / "alembic.ini"))
+    config.set_main_option("sqlalchemy.url", url)
+    return config
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_url(postgres: EmbeddedPostgres) -> str:
+    command.upgrade(alembic_config(postgres.url), "head")
+    return postgres.url
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: EmbeddedRedis) -> str:
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    client.close()
+    return redis_server.url
+
+
+@pytest.fixture(scope="session")
+def engine(pg_url: str) -> Iterator[Engine]:
+    engine = make_engine(pg_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def clean_db(engine: Engine) -> Engine:
+    """Empty every table before the test (TRUNCATE ... CASCADE is one statement, fast)."""
+    names = ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    return engine
+
+
+@pytest.fixture
+def db(clean_db: Engine) -> Iterator[Session]:
+    with Session(clean_db, expire_on_commit=False) as session:
+        yield session
