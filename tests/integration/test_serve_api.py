@@ -19,7 +19,9 @@ import httpx
 import numpy as np
 import psutil
 import pytest
+import yaml
 
+from deployments.app import DEFAULT_CONFIG
 from tests.integration.conftest import TEST_MAX_UPLOAD_BYTES, ServeApp
 
 pytestmark = pytest.mark.integration
@@ -31,6 +33,13 @@ OBAMA_3 = FR / "tests/test_images/obama3.jpg"
 BIDEN = FR / "tests/test_images/biden.jpg"
 OBAMA_AND_BIDEN = FR / "examples/two_people.jpg"
 GROUP = Path("libs/facenet-pytorch/data/multiface.jpg")
+
+
+def configured(deployment: str) -> dict:
+    """The user_config serve_config.yaml gives ``deployment`` (the tests follow the file, not a copy)."""
+    config = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    (entry,) = [d for d in config["applications"][0]["deployments"] if d["name"] == deployment]
+    return entry["user_config"]
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +144,7 @@ def test_verify_same_person(client: httpx.Client, photo) -> None:
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["same_person"] is True
-    assert body["score"] >= body["threshold"] == pytest.approx(0.40)
+    assert body["score"] >= body["threshold"] == pytest.approx(configured("Ingress")["verify_threshold"])
 
 
 def test_verify_different_people(client: httpx.Client, photo) -> None:
@@ -175,7 +184,7 @@ def test_enroll_identify_delete(client: httpx.Client, photo) -> None:
     assert identified.status_code == 200, identified.text
     (face,) = identified.json()["faces"]
     assert face["match"]["label"] == "obama" and face["match"]["known"] is True
-    assert face["match"]["score"] >= 0.4
+    assert face["match"]["score"] >= configured("Matcher")["threshold"]
 
     # A group photo: every face answered, both people recognised.
     both = client.post(
@@ -248,7 +257,8 @@ def test_user_config_changes_apply_live(client: httpx.Client, serve_app: ServeAp
         assert accurate["box"] != fast_box  # MTCNN's box, not YuNet's
     finally:
         serve_app.redeploy({})
-    assert client.post("/v1/faces/verify", files=files).json()["threshold"] == pytest.approx(0.40)
+    restored = client.post("/v1/faces/verify", files=files).json()["threshold"]
+    assert restored == pytest.approx(configured("Ingress")["verify_threshold"])
     assert client.post("/v1/faces/detect", files=detect).json()["faces"][0]["box"] == fast_box
 
 
