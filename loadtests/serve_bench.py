@@ -134,11 +134,13 @@ def main(
         deploy({})
         with httpx.Client(base_url=base_url, timeout=120) as client:
             for name, photos in roster:
-                client.post(
+                enrolled = client.post(
                     f"/v1/galleries/{GALLERY}/faces",
                     data={"label": name},
                     files={"image": ("e.jpg", photos[0].read_bytes(), "image/jpeg")},
                 )
+                if enrolled.status_code not in (200, 201, 422):  # 422: no usable face in that photo
+                    raise RuntimeError(f"enrolling {name} failed: {enrolled.status_code} {enrolled.text}")
         for label, overrides in (("on", {}), ("off", unbatched())):
             deploy(overrides)
             asyncio.run(load(base_url, probes[:8], 2, 3.0, "warm-up"))
