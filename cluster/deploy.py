@@ -172,6 +172,7 @@ def dev_secret_values(namespace: str) -> dict[str, dict[str, str]]:
             "ROLLCALL_MILVUS_URI": f"http://rollcall-milvus.{namespace}.svc:19530",
             "ROLLCALL_SECRET_KEY": secrets.token_urlsafe(48),
             "ROLLCALL_TEMPLATE_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+            "ROLLCALL_ID_HASH_KEY": secrets.token_urlsafe(48),
         },
         # dev backups are suspended; fill these to try them against a bucket
         "rollcall-backup": {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""},

@@ -57,6 +57,7 @@ SECRETS: dict[str, SecretSpec] = {
                 "ROLLCALL_MILVUS_URI",
                 "ROLLCALL_SECRET_KEY",
                 "ROLLCALL_TEMPLATE_KEY",
+                "ROLLCALL_ID_HASH_KEY",
             ),
             "application settings with credentials (Ray pods and Jobs, as environment variables)",
         ),

@@ -1,15 +1,20 @@
 """``python -m deployments up``: the whole system on one machine, every socket on 127.0.0.1.
 
-Builds the model artifacts (as ``python -m models.build`` does), starts a local Ray on loopback (see
+Builds the model artifacts (as ``python -m models.build`` does), starts PostgreSQL and Redis from their pip
+packages under the data dir on 127.0.0.1 unless ``ROLLCALL_DATABASE_URL`` / ``ROLLCALL_REDIS_URL`` name real
+servers, migrates the schema (``alembic upgrade head``), starts a local Ray on loopback (see
 ``deployments.local_ray`` for the auth choice), runs the application exactly as serve_config.yaml describes
-it, serves HTTP on 127.0.0.1:8000 by default, and on Ctrl-C (or SIGTERM) shuts Serve and Ray down cleanly.
+it, serves HTTP on 127.0.0.1:8000 by default, and on Ctrl-C (or SIGTERM) shuts Serve, Ray and the stores down.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -34,6 +39,57 @@ def build_models(cache_dir: Path) -> None:
         console.print(f"[dim]model[/dim] {step.name}: {path}")
 
 
+@contextlib.contextmanager
+def local_stores(database_url: str, redis_url: str, data_dir: Path) -> Iterator[dict[str, str]]:
+    """The URLs to use: the configured ones, or embedded servers started here (and stopped on exit).
+
+    The URLs also go into this process's environment before Ray starts, so every Ray worker inherits them;
+    the replicas get them in their settings as well (``build_app_from_config`` overrides).
+    """
+    from app.db.migrate import upgrade_head
+    from deployments.local_services import EmbeddedPostgres, EmbeddedRedis
+
+    with contextlib.ExitStack() as stack:
+        if not database_url:
+            postgres = EmbeddedPostgres(data_dir / "postgres")
+            with contextlib.suppress(RuntimeError):
+                postgres.stop()  # a server an earlier, killed run left behind
+            database_url = postgres.start()
+            stack.callback(postgres.stop)
+            console.print(f"[dim]PostgreSQL (embedded): {database_url}[/dim]")
+        if not redis_url:
+            redis_server = EmbeddedRedis(data_dir / "redis")
+            redis_url = redis_server.start()
+            stack.callback(redis_server.stop)
+            console.print(f"[dim]Redis (embedded): {redis_url}[/dim]")
+        upgrade_head(database_url)
+        urls = {"database_url": database_url, "redis_url": redis_url}
+        os.environ.update({"ROLLCALL_DATABASE_URL": database_url, "ROLLCALL_REDIS_URL": redis_url})
+        yield urls
+
+
+def bootstrap_hint(database_url: str) -> None:
+    """Say how to create the first admin while the database has no user yet."""
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from app.db.session import make_engine, transaction
+    from app.db.tables import User
+
+    engine = make_engine(database_url)
+    try:
+        with transaction(engine) as session:
+            if session.exec(select(func.count()).select_from(User)).one():
+                return
+    finally:
+        engine.dispose()
+    console.print(
+        "[yellow]no users yet[/yellow]: in another terminal run\n"
+        f"  ROLLCALL_DATABASE_URL='{database_url}' .venv/bin/python -m app.bootstrap "
+        "--school 'My School' --email admin@example.org"
+    )
+
+
 @cli.command()
 def up(
     config: Annotated[Path, typer.Option(help="Serve config (deployments, user_config).")] = DEFAULT_CONFIG,
@@ -53,7 +109,16 @@ def up(
     if build:
         build_models(settings.model_cache)
 
-    token_path = settings.data_dir / "ray" / "auth_token"
+    with local_stores(settings.database_url, settings.redis_url, settings.data_dir) as urls:
+        overrides.update(urls)
+        bootstrap_hint(urls["database_url"])
+        serve_until_stopped(config, overrides, settings.data_dir / "ray" / "auth_token", port, dashboard)
+
+
+def serve_until_stopped(
+    config: Path, overrides: dict[str, str], token_path: Path, port: int | None, dashboard: bool
+) -> None:
+    """Ray + Serve on loopback until Ctrl-C or SIGTERM, then both shut down."""
     start_local_ray(token_path, dashboard=dashboard)
     import ray
     from ray import serve

@@ -1,13 +1,20 @@
-"""Dependencies the routers declare: the face service, the settings, and safe reading of uploads."""
+"""Dependencies the routers declare: face service, settings, stores (database, Redis), safe upload reading."""
 
 from __future__ import annotations
 
+import re
+import uuid
+from collections.abc import Iterator
 from typing import Annotated
 
+import redis
 from fastapi import Depends, Request, UploadFile
+from sqlalchemy import Engine
+from sqlmodel import Session
 
 from app.core.config import Settings
-from app.core.errors import TooLarge, UnsupportedMedia
+from app.core.errors import TooLarge, Unavailable, UnsupportedMedia
+from app.db.session import transaction
 from app.services.faces import FaceService
 
 #: Part content types taken as images; the decoder checks the bytes themselves anyway.
@@ -27,6 +34,53 @@ def get_face_service(request: Request) -> FaceService:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 FaceServiceDep = Annotated[FaceService, Depends(get_face_service)]
+
+
+def get_engine(request: Request) -> Engine:
+    """The process's pooled engine; 503 when this deployment has no database configured."""
+    engine: Engine | None = getattr(request.app.state, "engine", None)
+    if engine is None:
+        raise Unavailable("no database is configured", code="database_unavailable")
+    return engine
+
+
+def get_redis(request: Request) -> redis.Redis:
+    """The process's Redis client; 503 when this deployment has no Redis configured."""
+    client: redis.Redis | None = getattr(request.app.state, "redis", None)
+    if client is None:
+        raise Unavailable("no Redis is configured", code="cache_unavailable")
+    return client
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+RedisDep = Annotated[redis.Redis, Depends(get_redis)]
+
+
+def get_db(engine: EngineDep) -> Iterator[Session]:
+    """One transaction per command: it commits when the route function returns (``scope="function"``, so
+    before the response is sent: a failed commit is the client's error, never a 200 for lost work) and
+    rolls back on any error."""
+    with transaction(engine) as session:
+        yield session
+
+
+DbDep = Annotated[Session, Depends(get_db, scope="function")]
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+def get_request_id(request: Request) -> str:
+    """The id the audit trail files this request under: the caller's (or a proxy's) X-Request-ID when it is
+    a sane token, else a new one; the same for every dependency of one request."""
+    existing: str | None = getattr(request.state, "request_id", None)
+    if existing is None:
+        header = request.headers.get("x-request-id", "")
+        existing = header if _REQUEST_ID.match(header) else uuid.uuid4().hex
+        request.state.request_id = existing
+    return existing
+
+
+RequestIdDep = Annotated[str, Depends(get_request_id)]
 
 
 async def require_multipart(request: Request) -> None:

@@ -11,31 +11,63 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+import redis.exceptions
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core.errors import AppError, InvalidInput, NotFound, TooLarge, Unavailable, UnsupportedMedia
+from app.core.errors import (
+    AppError,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    TooLarge,
+    Unauthenticated,
+    Unavailable,
+    UnsupportedMedia,
+)
 
 log = logging.getLogger(__name__)
+
+#: A store that is down, restarting or overloaded: PostgreSQL (connection refused or lost, statement
+#: timeout, pool exhausted, deadlock) or Redis. The request's transaction was rolled back, so answering 503
+#: with Retry-After is safe; nothing was half-written.
+DEPENDENCY_DOWN: dict[type[Exception], str] = {
+    sqlalchemy.exc.OperationalError: "database_unavailable",
+    sqlalchemy.exc.InterfaceError: "database_unavailable",
+    sqlalchemy.exc.TimeoutError: "database_unavailable",
+    redis.exceptions.ConnectionError: "cache_unavailable",
+    redis.exceptions.TimeoutError: "cache_unavailable",
+}
 
 STATUS_BY_CATEGORY: dict[type[AppError], int] = {
     InvalidInput: 422,
     TooLarge: 413,
     UnsupportedMedia: 415,
     NotFound: 404,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    Conflict: 409,
+    RateLimited: 429,
     Unavailable: 503,
 }
 
 _CODE_BY_STATUS = {
     400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
     404: "not_found",
+    409: "conflict",
     405: "method_not_allowed",
     413: "too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
+    429: "rate_limited",
     503: "unavailable",
 }
 
@@ -53,12 +85,20 @@ class ErrorResponse(BaseModel):
 
 
 _DESCRIPTIONS = {
+    401: "Missing or bad credentials (`not_authenticated`, `invalid_token`, `token_expired`, "
+    "`session_revoked`, `invalid_api_key`, `invalid_credentials`, `mfa_required`, `invalid_mfa_code`); "
+    "see WWW-Authenticate.",
+    429: "Too many attempts (`rate_limited`, `account_locked`); see Retry-After.",
+    403: "The caller's role or scope does not allow this (`forbidden`).",
+    409: "Clashes with the current state: a duplicate (`duplicate`), a missing prerequisite "
+    "(`consent_required`, `no_open_session`), a record still in use (`in_use`).",
     404: "Not found (`label_not_found`, `not_found`).",
     413: "Upload too large (`too_large`) or too many pixels (`too_many_pixels`).",
     415: "Not multipart/form-data, or a part that is not an image (`unsupported_media_type`).",
     422: "Unusable input: `no_face`, `multiple_faces`, `not_an_image`, `corrupt`, `empty`, "
     "`invalid_gallery`, `invalid_label`, `invalid_request`.",
-    503: "A dependency is down (`gallery_unavailable`, `model_unavailable`); see Retry-After.",
+    503: "A dependency is down (`gallery_unavailable`, `model_unavailable`, `database_unavailable`, "
+    "`cache_unavailable`); see Retry-After.",
 }
 
 
@@ -86,7 +126,14 @@ def install_error_handlers(app: FastAPI, retry_after_s: int) -> None:
         status = next(
             (code for category, code in STATUS_BY_CATEGORY.items() if isinstance(exc, category)), 400
         )
-        return error_json(status, exc.code, exc.message, exc.details, retry_after_s)
+        response = error_json(status, exc.code, exc.message, exc.details, retry_after_s)
+        if isinstance(exc, Unauthenticated):
+            # RFC 6750: tells clients which scheme to use and why the credentials were refused.
+            challenge = f'Bearer error="invalid_token", error_description="{exc.code}"'
+            response.headers["WWW-Authenticate"] = challenge
+        if isinstance(exc, RateLimited):
+            response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
 
     async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -112,6 +159,12 @@ def install_error_handlers(app: FastAPI, retry_after_s: int) -> None:
             response.headers[name] = value
         return response
 
+    async def on_dependency_down(request: Request, exc: Exception) -> JSONResponse:
+        code = next(code for category, code in DEPENDENCY_DOWN.items() if isinstance(exc, category))
+        # The driver's message names hosts and ports: it goes to the log only.
+        log.warning("%s on %s %s: %s", code, request.method, request.url.path, str(exc).splitlines()[0][:300])
+        return error_json(503, code, "a storage service is temporarily unavailable", None, retry_after_s)
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return error_json(500, "internal_error", "an internal error occurred", None, retry_after_s)
@@ -119,4 +172,6 @@ def install_error_handlers(app: FastAPI, retry_after_s: int) -> None:
     app.add_exception_handler(AppError, on_app_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
+    for category in DEPENDENCY_DOWN:
+        app.add_exception_handler(category, on_dependency_down)
     app.add_exception_handler(Exception, on_unexpected)

@@ -10,8 +10,27 @@ from fastapi import FastAPI
 
 from app.api.errors import install_error_handlers
 from app.api.middleware import BodyLimitMiddleware
-from app.api.routes import faces, galleries, health
+from app.api.routes import (
+    attendance,
+    audit,
+    auth,
+    checkins,
+    classes,
+    enrollment,
+    faces,
+    galleries,
+    health,
+    kiosks,
+    reports,
+    schools,
+    sessions,
+    students,
+    users,
+)
 from app.core.config import Settings
+from app.core.redis import make_redis
+from app.db.session import make_engine
+from app.services import audit as audit_trail
 from app.services.faces import FaceService
 
 DESCRIPTION = """
@@ -35,8 +54,18 @@ def create_app(service: FaceService, settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.face_service = service
+    # Both connect lazily (first use), so a replica starts while PostgreSQL or Redis is still coming up.
+    app.state.engine = make_engine(settings.database_url) if settings.database_url else None
+    app.state.redis = make_redis(settings.redis_url, settings.redis_timeout_s) if settings.redis_url else None
+    # This replica's settings (passed in, not read from its environment) key the audit trail's pseudonyms.
+    audit_trail.configure(settings)
     install_error_handlers(app, settings.retry_after_s)
     app.include_router(faces.router)
     app.include_router(galleries.router)
     app.include_router(health.router)
+    for router in (auth.router, users.router, kiosks.router, audit.router):
+        app.include_router(router)
+    school_domain = (schools, classes, sessions, students, enrollment, checkins, attendance, reports)
+    for module in school_domain:
+        app.include_router(module.router)
     return app

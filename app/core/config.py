@@ -8,19 +8,43 @@ they change live; these settings are what a process needs to start.
 
 from __future__ import annotations
 
+import os
+import secrets
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, model_validator
+from limits import parse_many
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.core.crypto import CryptoError, Keyring, new_keyring_text
 from models.registry import default_cache_dir
 
 MIB = 1024 * 1024
 
+#: Placeholders people paste from examples; production refuses them (compared case-insensitively).
+KNOWN_DEFAULT_SECRETS = frozenset(
+    {"", "changeme", "change-me", "change_me", "secret", "secret-key", "dev", "development", "test",
+     "testing", "password", "rollcall", "insecure", "default", "example", "xxx"}
+)  # fmt: skip
+#: The settings that hold secrets, with how development generates a random one.
+DEV_SECRET_FACTORIES: dict[str, Callable[[], str]] = {
+    "secret_key": lambda: secrets.token_urlsafe(48),
+    "template_key": new_keyring_text,
+    "id_hash_key": lambda: secrets.token_urlsafe(48),
+}
+#: OWASP's floor for argon2id (19 MiB, 2 passes): production refuses cheaper (test) parameters.
+ARGON2_MIN_MEMORY_KIB = 19_456
+ARGON2_MIN_TIME_COST = 2
+
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ROLLCALL_", env_file=".env", extra="ignore", frozen=True)
+    # hide_input_in_errors: a refused setting must not echo the environment (secrets included) into logs.
+    model_config = SettingsConfigDict(
+        env_prefix="ROLLCALL_", env_file=".env", extra="ignore", frozen=True, hide_input_in_errors=True
+    )
 
     data_dir: Path = Field(Path("data"), description="Embedded-mode state (the Milvus Lite database).")
     milvus_uri: str = Field(
@@ -35,14 +59,84 @@ class Settings(BaseSettings):
     ort_threads: int = Field(0, ge=0, description="ORT intra-op threads per replica; 0 = ORT decides.")
 
     # Empty: not configured; the embedded local run starts PostgreSQL/Redis on loopback and fills these in.
-    database_url: str = Field("", description="PostgreSQL URL (SQLAlchemy form), the source of truth.")
+    database_url: str = Field("", description="PostgreSQL URL (libpq or SQLAlchemy form).")
     redis_url: str = Field("", description="Redis URL (rate limits, caches, events).")
+
+    @field_validator("database_url")
+    @classmethod
+    def _psycopg_driver(cls, value: str) -> str:
+        """Operators write libpq URLs (as pg_dump takes them); SQLAlchemy needs the driver named."""
+        for scheme in ("postgresql://", "postgres://"):
+            if value.startswith(scheme):
+                return "postgresql+psycopg://" + value[len(scheme) :]
+        return value
 
     max_upload_bytes: int = Field(10 * MIB, gt=0, description="Largest accepted image file.")
     max_pixels: int = Field(40_000_000, gt=0, description="Largest image area (decompression bombs).")
     max_request_images: int = Field(2, ge=1, description="Images one request may carry (verify takes two).")
     retry_after_s: int = Field(5, ge=1, description="Retry-After sent with 503 when a dependency is down.")
     log_level: str = Field("INFO", description="Level of the app's own loggers (app, models, deployments).")
+
+    # Security. Secrets come only from the environment (or .env), never from code or config files. In
+    # development an unset secret is generated once under <data_dir>/secrets (mode 0600) so a local run works
+    # out of the box; in production start-up refuses missing, placeholder or weak secrets.
+    environment: Literal["development", "production"] = Field(
+        "development", description="production: refuse to start without real secrets and strong hashing."
+    )
+    secret_key: SecretStr = Field(SecretStr(""), description="Signs access tokens (HS256); 32+ characters.")
+    template_key: SecretStr = Field(
+        SecretStr(""),
+        description="AES-256-GCM keyring for face templates and TOTP secrets: 'k1:<base64 32 bytes>,k2:...' "
+        "or one bare base64 key (id k1).",
+    )
+    template_key_id: str = Field("", description="Key id sealing new data; default: the first in the ring.")
+    id_hash_key: SecretStr = Field(
+        SecretStr(""), description="Keyed HMAC for student ids in logs/audit and the audit chain; 32+ bytes."
+    )
+    jwt_issuer: str = Field("rollcall", min_length=1, description="'iss' of issued tokens, checked on use.")
+    jwt_audience: str = Field("rollcall-api", min_length=1, description="'aud' of issued tokens, checked.")
+    access_token_ttl_s: int = Field(900, ge=30, le=3600, description="Life of an access token.")
+    refresh_token_ttl_s: int = Field(
+        14 * 86_400, ge=300, description="Life of a sign-in (refresh-token family) from login, not renewed."
+    )
+    mfa_setup_ttl_s: int = Field(600, ge=60, le=3600, description="Life of the token that enrols MFA.")
+    password_min_length: int = Field(12, ge=8, le=128, description="Shortest password accepted.")
+    argon2_time_cost: int = Field(3, ge=1, description="argon2id passes (cheap values only in tests).")
+    argon2_memory_kib: int = Field(65_536, ge=8, description="argon2id memory, KiB.")
+    argon2_parallelism: int = Field(4, ge=1, description="argon2id lanes.")
+    login_max_failures: int = Field(5, ge=1, description="Wrong passwords/codes in a row before a lockout.")
+    lockout_s: int = Field(900, ge=1, description="How long a locked account stays locked.")
+    auth_rate_limit: str = Field(
+        "10/minute", description="Per client IP on login, refresh and MFA (limits syntax); fails closed."
+    )
+    user_rate_limit: str = Field("600/minute", description="Per signed-in user on every route; fails open.")
+    kiosk_rate_limit: str = Field("240/minute", description="Per kiosk key on every route; fails open.")
+    kiosk_key_cache_s: int = Field(
+        60, ge=0, description="How long a checked kiosk key is trusted from Redis without argon2 (0: never)."
+    )
+    redis_timeout_s: float = Field(2.0, gt=0, description="Connect/read timeout of Redis calls, then 503.")
+    trusted_proxy_hops: int = Field(
+        0, ge=0, le=5, description="Reverse proxies in front whose X-Forwarded-For entries are trusted."
+    )
+
+    # School domain policy: consent, enrollment, check-in, imports, reports.
+    consent_version: str = Field(
+        "2026-1", min_length=1, max_length=32, description="Consent text version enrollment requires."
+    )
+    age_of_majority: int = Field(18, ge=0, le=25, description="Below it, a guardian must give the consent.")
+    enroll_min_photos: int = Field(3, ge=1, description="Accepted photos an enrollment needs at least.")
+    enroll_max_photos: int = Field(5, ge=1, description="Photos one enrollment request may carry.")
+    enroll_min_face_px: float = Field(64.0, ge=0, description="Smallest face (shorter box side) enrolled.")
+    enroll_min_blur: float = Field(40.0, ge=0, description="Least Laplacian variance of an enrolled crop.")
+    enroll_max_yaw_deg: float = Field(35.0, ge=0, le=90, description="Most head turn of an enrolled face.")
+    enroll_same_person_min: float = Field(
+        0.40, ge=-1, le=1, description="Least cosine between one enrollment's photos (all the same person)."
+    )
+    checkin_early_minutes: int = Field(15, ge=0, le=240, description="A session takes check-ins this early.")
+    checkin_code_ttl_minutes: int = Field(60, ge=1, le=1440, description="Life of a one-time check-in code.")
+    idempotency_ttl_s: int = Field(86_400, ge=60, description="How long a check-in answer is replayed.")
+    import_max_rows: int = Field(5000, ge=1, description="Rows one CSV import may hold.")
+    report_max_days: int = Field(366, ge=1, description="Widest date range a report covers.")
 
     @model_validator(mode="after")
     def _absolute_paths(self) -> Settings:
@@ -59,6 +153,74 @@ class Settings(BaseSettings):
     def max_request_bytes(self) -> int:
         """Body limit for a whole request: its images plus multipart headers and form fields."""
         return self.max_upload_bytes * self.max_request_images + 64 * 1024
+
+    @model_validator(mode="after")
+    def _secrets(self) -> Settings:
+        """Development fills unset secrets from <data_dir>/secrets; production refuses weak ones."""
+        for name in ("auth_rate_limit", "user_rate_limit", "kiosk_rate_limit"):
+            try:
+                parse_many(getattr(self, name))
+            except ValueError as exc:
+                raise ValueError(f"{name} is not a rate limit such as '10/minute': {exc}") from exc
+        if self.environment == "production":
+            _refuse_weak_production_settings(self)
+        else:
+            for name, factory in DEV_SECRET_FACTORIES.items():
+                if not getattr(self, name).get_secret_value():
+                    value = _persisted_dev_secret(self.data_dir / "secrets" / name, factory)
+                    object.__setattr__(self, name, SecretStr(value))
+        try:
+            Keyring.from_text(self.template_key.get_secret_value(), self.template_key_id)
+        except CryptoError as exc:
+            raise ValueError(f"template_key: {exc}") from exc
+        return self
+
+    @model_validator(mode="after")
+    def _photo_bounds(self) -> Settings:
+        if self.enroll_min_photos > self.enroll_max_photos:
+            raise ValueError("enroll_min_photos must not exceed enroll_max_photos")
+        return self
+
+
+def _refuse_weak_production_settings(settings: Settings) -> None:
+    """Why refuse rather than warn: a default secret lets anyone mint admin tokens or read templates."""
+    problems = []
+    for name in DEV_SECRET_FACTORIES:
+        value = getattr(settings, name).get_secret_value()
+        if value.strip().lower() in KNOWN_DEFAULT_SECRETS:
+            problems.append(f"ROLLCALL_{name.upper()} is unset or a known placeholder")
+        elif name != "template_key" and (len(value) < 32 or len(set(value)) < 8):
+            problems.append(f"ROLLCALL_{name.upper()} is too short or too repetitive (32+ random characters)")
+    try:
+        ring = Keyring.from_text(settings.template_key.get_secret_value(), settings.template_key_id)
+        if any(len(set(key)) < 8 for key in ring.keys.values()):
+            problems.append("ROLLCALL_TEMPLATE_KEY holds a key that is not random")
+    except CryptoError as exc:
+        if settings.template_key.get_secret_value():
+            problems.append(f"ROLLCALL_TEMPLATE_KEY: {exc}")
+    if settings.argon2_memory_kib < ARGON2_MIN_MEMORY_KIB or settings.argon2_time_cost < ARGON2_MIN_TIME_COST:
+        problems.append("argon2 parameters are below the minimum (19456 KiB, 2 passes)")
+    if problems:
+        raise ValueError("refusing to start in production: " + "; ".join(problems))
+
+
+def _persisted_dev_secret(path: Path, factory: Callable[[], str]) -> str:
+    """The secret stored at ``path``, created (0600, atomically) on first use: restarts and every replica
+    of a local run agree on it, and two processes racing to create it end with one value."""
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(factory())
+    try:
+        os.link(temporary, path)  # fails if another process won the race: then its value is the one
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink()
+    return path.read_text(encoding="utf-8").strip()
 
 
 @lru_cache(maxsize=1)

@@ -45,6 +45,36 @@ class NotFound(AppError):
     default_code = "not_found"
 
 
+class Forbidden(AppError):
+    """The caller is known but may not do this (a teacher outside their classes, another student's record)."""
+
+    default_code = "forbidden"
+
+
+class Conflict(AppError):
+    """The request clashes with the current state: a duplicate unique value, a missing prerequisite (consent),
+    a record that other records still depend on. Retrying unchanged will not help."""
+
+    default_code = "conflict"
+
+
+class Unauthenticated(AppError):
+    """No credentials, or credentials that do not check out (bad password, forged or expired token, revoked
+    key). The API answers 401 with ``WWW-Authenticate``; ``code`` says which, e.g. ``token_expired``."""
+
+    default_code = "not_authenticated"
+
+
+class RateLimited(AppError):
+    """Too many attempts (a rate limit, a locked account); ``retry_after_s`` says when to try again."""
+
+    default_code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_s: int, code: str | None = None, **details: Any) -> None:
+        super().__init__(message, code=code, retry_after_s=retry_after_s, **details)
+        self.retry_after_s = max(1, int(retry_after_s))
+
+
 class Unavailable(AppError):
     """A dependency (Milvus, a model deployment) is down or overloaded; retrying later may work."""
 

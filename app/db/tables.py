@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, LargeBinary, UniqueConstraint
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
@@ -196,7 +196,7 @@ class FaceTemplate(SQLModel, table=True):
     model_id: str = Field(max_length=128)
     key_id: str = Field(max_length=64)
     ciphertext: bytes = Field(sa_type=LargeBinary)  # nonce || ciphertext+tag
-    vector_id: int | None = None
+    vector_id: int | None = Field(default=None, sa_type=BigInteger)  # Milvus ids are 64-bit
     quality: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
@@ -255,6 +255,9 @@ class AuditEvent(SQLModel, table=True):
 
     seq: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True), index=True)
+    # Whose log it is (admins read their school's only); None for system events. No foreign key on purpose:
+    # the audit trail is append-only and must neither block nor follow a school's deletion.
+    school_id: uuid.UUID | None = Field(default=None, index=True)
     actor: str = Field(max_length=64)  # "user:<uuid>", "kiosk:<uuid>", "system"
     action: str = Field(max_length=64, index=True)  # e.g. "enrollment.create", "checkin.face"
     target: str | None = Field(default=None, max_length=128)  # student ids are keyed-HMAC hashed

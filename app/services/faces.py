@@ -17,7 +17,7 @@ from typing import TypeVar
 import numpy as np
 
 from app.core.errors import InvalidInput, NotFound, TooLarge, Unavailable
-from app.services.pipeline import FacePipeline
+from app.services.pipeline import Embeddings, FacePipeline
 from models.alignment import align_faces
 from models.errors import ImageError
 from models.gallery import GalleryUnavailableError, InvalidNameError, Match, validate_name
@@ -131,6 +131,22 @@ class FaceService:
         if deleted == 0:
             raise NotFound(f"no faces enrolled as {label!r} in gallery {gallery!r}", code="label_not_found")
         return deleted
+
+    async def embed(self, crops: np.ndarray) -> Embeddings:
+        """Vectors for aligned crops from ``detect``: for use cases that keep the vectors themselves
+        (enrollment stores them encrypted; 1:1 check-in compares them with a stored template)."""
+        return await self._pipeline.embed(crops)
+
+    async def add(self, gallery: str, label: str, embeddings: Embeddings) -> list[int]:
+        """Store vectors already computed (by ``embed``, or decrypted from PostgreSQL to rebuild Milvus)."""
+        _check_name(gallery, "gallery")
+        _check_name(label, "label")
+        return await _store(self._pipeline.add(gallery, label, embeddings))
+
+    async def search(self, gallery: str, embeddings: Embeddings) -> list[Match]:
+        """Best label (or unknown) in ``gallery`` for vectors already computed."""
+        _check_name(gallery, "gallery")
+        return await _store(self._pipeline.search(gallery, embeddings))
 
     async def check(self) -> dict[str, str]:
         return await self._pipeline.check()

@@ -81,3 +81,13 @@ def clean_db(engine: Engine) -> Engine:
 def db(clean_db: Engine) -> Iterator[Session]:
     with Session(clean_db, expire_on_commit=False) as session:
         yield session
+
+
+# Auth fixtures (auth_settings, auth_app, auth_client, auth_services, auth_world): tests/domain/authkit.py.
+from tests.domain.authkit import (  # noqa: E402, F401 - registered here for every domain test
+    auth_app,
+    auth_client,
+    auth_services,
+    auth_settings,
+    auth_world,
+)

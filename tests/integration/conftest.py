@@ -6,7 +6,7 @@ import contextlib
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,8 @@ class ServeApp:
     milvus: LoopbackMilvus
     first_request_s: float
     redeploy: Callable[[dict[str, dict[str, Any]]], Settings]
+    #: Credentials of an admin of the app's school: every face route requires a role (app.api.security).
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +64,9 @@ def serve_milvus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackM
 
 
 @pytest.fixture(scope="session")
-def serve_app(tmp_path_factory: pytest.TempPathFactory, serve_milvus: LoopbackMilvus) -> Iterator[ServeApp]:
+def serve_app(
+    tmp_path_factory: pytest.TempPathFactory, serve_milvus: LoopbackMilvus, serve_stores: ServeStores
+) -> Iterator[ServeApp]:
     """Ray local on 127.0.0.1 running the app as serve_config.yaml describes it, HTTP on a free port."""
     from deployments.local_ray import start_local_ray
 
@@ -78,6 +82,9 @@ def serve_app(tmp_path_factory: pytest.TempPathFactory, serve_milvus: LoopbackMi
         "milvus_uri": serve_milvus.uri,
         "milvus_timeout_s": 5.0,
         "max_upload_bytes": TEST_MAX_UPLOAD_BYTES,
+        "database_url": serve_stores.database_url,
+        "redis_url": serve_stores.redis_url,
+        "access_token_ttl_s": 3600,  # outlives the whole module
     }
 
     def deploy(deployment_overrides: dict[str, dict[str, Any]]) -> Settings:
@@ -94,8 +101,59 @@ def serve_app(tmp_path_factory: pytest.TempPathFactory, serve_milvus: LoopbackMi
         started = time.monotonic()
         with httpx.Client(base_url=base_url, timeout=120) as client:
             client.get("/health").raise_for_status()
-        yield ServeApp(base_url, settings, serve_milvus, time.monotonic() - started, deploy)
+        elapsed = time.monotonic() - started
+        yield ServeApp(base_url, settings, serve_milvus, elapsed, deploy, headers=admin_headers(settings))
     finally:
         with contextlib.suppress(Exception):
             serve.shutdown()
         ray.shutdown()
+
+
+@dataclass(frozen=True)
+class ServeStores:
+    database_url: str
+    redis_url: str
+
+
+@pytest.fixture(scope="session")
+def serve_stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeStores]:
+    """PostgreSQL and Redis for the Serve app, from their pip packages on 127.0.0.1, schema migrated."""
+    from app.db.migrate import upgrade_head
+    from deployments.local_services import EmbeddedPostgres, EmbeddedRedis
+
+    root = tmp_path_factory.mktemp("serve-stores")
+    postgres, redis_server = EmbeddedPostgres(root / "pg"), EmbeddedRedis(root / "redis")
+    with contextlib.ExitStack() as stack:
+        postgres.start()
+        stack.callback(postgres.stop)
+        redis_server.start()
+        stack.callback(redis_server.stop)
+        upgrade_head(postgres.url)
+        yield ServeStores(postgres.url, redis_server.url)
+
+
+def admin_headers(settings: Settings) -> dict[str, str]:
+    """The first admin, created as ``python -m app.bootstrap`` does, and a session opened for them in-process
+    (their MFA enrolment is tested in tests/domain; here they only call the face routes)."""
+    import secrets
+
+    from app.core.redis import RateLimiter, make_redis
+    from app.db.session import make_engine, transaction
+    from app.services import audit
+    from app.services.auth import AuthService, bootstrap
+
+    audit.configure(settings)  # the replicas' keys, so the trail they continue stays one chain
+    engine, client = make_engine(settings.database_url), make_redis(settings.redis_url)
+    try:
+        with transaction(engine) as session:
+            _, admin = bootstrap(
+                session, settings, school_name="Integration School", timezone="UTC",
+                email="admin@integration.example.org", full_name="Admin", password=secrets.token_urlsafe(16),
+            )  # fmt: skip
+        token = AuthService(settings, engine, client, RateLimiter(client, settings.redis_url)).open_session(
+            admin
+        )
+    finally:
+        engine.dispose()
+        client.close()
+    return {"Authorization": f"Bearer {token.access_token}"}

@@ -5,6 +5,7 @@ The quick loop for domain changes; the same use cases run through Serve in test_
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,9 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.api.main import create_app
+from app.api.security import authenticate
 from app.core.config import Settings
+from app.db.tables import Role
 from app.services.faces import FaceService, ImageLimits
 from app.services.local import InProcessPipeline
+from app.services.principal import Principal
 from models.detectors import load_detector
 from models.embedder import SfaceEmbedder
 from models.gallery import FaceGallery
@@ -33,7 +37,11 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         load_detector("fast", settings.model_cache), embedder, gallery, min_score=0.6
     )
     service = FaceService(pipeline, ImageLimits(settings.max_upload_bytes, settings.max_pixels))
-    with TestClient(create_app(service, settings)) as test_client:
+    app = create_app(service, settings)
+    # No PostgreSQL/Redis here: the caller is a fixed admin (authentication is proven in tests/domain).
+    admin = Principal(kind="user", id=uuid.uuid4(), school_id=uuid.uuid4(), role=Role.admin)
+    app.dependency_overrides[authenticate] = lambda: admin
+    with TestClient(app) as test_client:
         yield test_client
     gallery.close()
 

@@ -44,7 +44,7 @@ def configured(deployment: str) -> dict:
 
 @pytest.fixture(scope="module")
 def client(serve_app: ServeApp) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=serve_app.base_url, timeout=60) as http:
+    with httpx.Client(base_url=serve_app.base_url, timeout=60, headers=serve_app.headers) as http:
         yield http
 
 

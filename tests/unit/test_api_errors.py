@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import cv2
@@ -10,9 +11,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.api.main import create_app
+from app.api.security import authenticate
 from app.core.config import Settings
+from app.db.tables import Role
 from app.services.faces import FaceService, ImageLimits
 from app.services.pipeline import Embeddings, ModelInfo
+from app.services.principal import Principal
 from models.gallery import GalleryUnavailableError, Match
 from models.types import Face
 
@@ -84,7 +88,11 @@ def pipeline() -> FakePipeline:
 def client(pipeline: FakePipeline) -> Iterator[TestClient]:
     settings = Settings(max_upload_bytes=MAX_UPLOAD, max_pixels=1_000_000, retry_after_s=7)
     service = FaceService(pipeline, ImageLimits(settings.max_upload_bytes, settings.max_pixels))
-    with TestClient(create_app(service, settings), raise_server_exceptions=False) as test_client:
+    app = create_app(service, settings)
+    # Who may call what is proven in tests/domain/test_rbac_matrix.py; here every call comes from an admin.
+    admin = Principal(kind="user", id=uuid.uuid4(), school_id=uuid.uuid4(), role=Role.admin)
+    app.dependency_overrides[authenticate] = lambda: admin
+    with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
 
 

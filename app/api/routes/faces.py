@@ -9,8 +9,17 @@ from fastapi import APIRouter, Depends, File, UploadFile
 from app.api.deps import FaceServiceDep, SettingsDep, read_image, require_multipart
 from app.api.errors import error_responses
 from app.api.schemas import DetectResponse, FaceOut, ImageSize, VerifyResponse
+from app.api.security import require
+from app.db.tables import Role
+from app.services.principal import KIOSK
 
-router = APIRouter(prefix="/v1/faces", tags=["faces"], dependencies=[Depends(require_multipart)])
+# Stateless (nothing is stored or searched): staff and kiosks. Authentication runs before the body checks, so
+# an anonymous caller learns nothing from a 415/422.
+router = APIRouter(
+    prefix="/v1/faces",
+    tags=["faces"],
+    dependencies=[Depends(require(Role.admin, Role.teacher, KIOSK)), Depends(require_multipart)],
+)
 
 ImageFile = Annotated[UploadFile, File(description="A JPEG, PNG, WebP or BMP photo.")]
 

@@ -16,8 +16,12 @@ from app.api.schemas import (
     IdentifiedFace,
     IdentifyResponse,
 )
+from app.api.security import require
+from app.db.tables import Role
 
-router = APIRouter(prefix="/v1/galleries", tags=["galleries"])
+# Raw gallery access bypasses consent and school boundaries (a gallery is any name): admins only. The school
+# flows (enrollment with consent, check-in) are the way for everyone else.
+router = APIRouter(prefix="/v1/galleries", tags=["galleries"], dependencies=[Depends(require(Role.admin))])
 
 # Validated by the service (422 invalid_gallery / invalid_label with the rule), documented here.
 Gallery = Annotated[str, Path(description=NAME_DESCRIPTION, examples=["school-1:class-7b"])]

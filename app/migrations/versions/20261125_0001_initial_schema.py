@@ -23,6 +23,7 @@ def upgrade() -> None:
         "audit_event",
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("school_id", sa.Uuid(), nullable=True),
         sa.Column("actor", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("action", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("target", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
@@ -36,6 +37,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_audit_event_action"), "audit_event", ["action"], unique=False)
     op.create_index(op.f("ix_audit_event_at"), "audit_event", ["at"], unique=False)
+    op.create_index(op.f("ix_audit_event_school_id"), "audit_event", ["school_id"], unique=False)
     op.create_table(
         "school",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -113,7 +115,7 @@ def upgrade() -> None:
         sa.Column("model_id", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
         sa.Column("key_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("ciphertext", sa.LargeBinary(), nullable=False),
-        sa.Column("vector_id", sa.Integer(), nullable=True),
+        sa.Column("vector_id", sa.BigInteger(), nullable=True),
         sa.Column("quality", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["school_id"], ["school.id"], name=op.f("fk_face_template_school_id_school")),
@@ -323,6 +325,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_student_school_id"), table_name="student")
     op.drop_table("student")
     op.drop_table("school")
+    op.drop_index(op.f("ix_audit_event_school_id"), table_name="audit_event")
     op.drop_index(op.f("ix_audit_event_at"), table_name="audit_event")
     op.drop_index(op.f("ix_audit_event_action"), table_name="audit_event")
     op.drop_table("audit_event")

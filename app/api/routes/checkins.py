@@ -1,0 +1,80 @@
+"""Check-in: a kiosk sends a frame (identify, or verify a claimed student); a code from the teacher is the
+non-biometric way in. Retrying a request with the same Idempotency-Key returns the first answer."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, Header, Response, UploadFile
+
+from app.api.deps import DbDep, RequestIdDep, SettingsDep, read_image
+from app.api.errors import error_responses
+from app.api.school_deps import Multipart, SchoolServicesDep
+from app.api.security import KioskOnly, require
+from app.db.tables import Role
+from app.schemas.attendance import CheckinAnswer, CodeRedeem
+from app.services import codes
+from app.services.checkin import CheckinRequest
+from app.services.principal import KIOSK, Principal
+
+router = APIRouter(prefix="/v1/checkins", tags=["check-in"])
+
+KioskOrStudent = Annotated[Principal, Depends(require(KIOSK, Role.student))]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="The kiosk's id for this attempt (1-128 of A-Z a-z 0-9 _ . : -); a retry with it is "
+        "answered with the first answer and records nothing new.",
+    ),
+]
+
+
+@router.post(
+    "",
+    summary="Check in by face at a kiosk",
+    response_model=CheckinAnswer,
+    responses=error_responses(403, 404, 409, 413, 415, 422, 503),
+)
+async def check_in(
+    frame: Annotated[UploadFile, File(description="A camera frame; every face in it is checked in.")],
+    kiosk: KioskOnly,
+    _multipart: Multipart,
+    services: SchoolServicesDep,
+    settings: SettingsDep,
+    request_id: RequestIdDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+    session_id: Annotated[
+        uuid.UUID | None, Form(description="Default: the session open in the kiosk's room now.")
+    ] = None,
+    student_id: Annotated[
+        uuid.UUID | None, Form(description="1:1 mode: the student the face must be.")
+    ] = None,
+) -> CheckinAnswer:
+    """Each face is answered `recorded` (present or late), `already_recorded`, `unknown` (counted, never
+    recorded), `not_in_session`, or in 1:1 mode `not_verified`; with the student's display name and the match
+    confidence. 409 `no_open_session` when nothing is open in the kiosk's room."""
+    data = await read_image(frame, "frame", settings.max_upload_bytes)
+    request = CheckinRequest(
+        data, session_id=session_id, student_id=student_id, idempotency_key=idempotency_key
+    )
+    answer = await services.checkin.check_in(kiosk, request, request_id)
+    if answer.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return answer
+
+
+@router.post(
+    "/code",
+    summary="Check in with a one-time code from the teacher",
+    response_model=CheckinAnswer,
+    responses=error_responses(403, 404, 409, 422),
+)
+def redeem_code(
+    body: CodeRedeem, caller: KioskOrStudent, session: DbDep, request_id: RequestIdDep
+) -> CheckinAnswer:
+    """At a kiosk of the school, or by the student in their own app (a code only works for its student).
+    Presenting a used code again answers with the record it made."""
+    return codes.redeem_code(session, caller, body.code, request_id)

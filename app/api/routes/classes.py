@@ -1,0 +1,135 @@
+"""Classes, their members and their sessions. Admins manage classes and membership; teachers see their own
+classes (and run their sessions); students see the classes they are in."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from app.api.deps import DbDep, RequestIdDep
+from app.api.errors import error_responses
+from app.api.school_deps import PageDep
+from app.api.security import AdminOnly, AnyUser, Staff
+from app.schemas.classes import ClassCreate, ClassPublic, ClassUpdate, SessionCreate, SessionPublic
+from app.schemas.common import Page
+from app.schemas.students import StudentPublic
+from app.services import classes, sessions
+
+router = APIRouter(prefix="/v1/classes", tags=["classes"])
+
+
+@router.get("", summary="Classes the caller may see", response_model=Page[ClassPublic])
+def list_classes(user: AnyUser, session: DbDep, page: PageDep) -> Page[ClassPublic]:
+    return classes.list_classes(session, user, page)
+
+
+@router.post(
+    "",
+    summary="Create a class",
+    status_code=201,
+    response_model=ClassPublic,
+    responses=error_responses(404, 409, 422),
+)
+def create_class(
+    body: ClassCreate, admin: AdminOnly, session: DbDep, request_id: RequestIdDep
+) -> ClassPublic:
+    return ClassPublic.model_validate(classes.create_class(session, admin, body, request_id))
+
+
+@router.get(
+    "/{class_id}", summary="One class", response_model=ClassPublic, responses=error_responses(403, 404)
+)
+def get_class(class_id: uuid.UUID, user: AnyUser, session: DbDep) -> ClassPublic:
+    return ClassPublic.model_validate(classes.get_class(session, user, class_id))
+
+
+@router.patch(
+    "/{class_id}",
+    summary="Change a class",
+    response_model=ClassPublic,
+    responses=error_responses(404, 409, 422),
+)
+def update_class(
+    class_id: uuid.UUID, body: ClassUpdate, admin: AdminOnly, session: DbDep, request_id: RequestIdDep
+) -> ClassPublic:
+    return ClassPublic.model_validate(classes.update_class(session, admin, class_id, body, request_id))
+
+
+@router.delete(
+    "/{class_id}",
+    summary="Delete a class without sessions",
+    status_code=204,
+    responses=error_responses(404, 409),
+)
+def delete_class(class_id: uuid.UUID, admin: AdminOnly, session: DbDep, request_id: RequestIdDep) -> Response:
+    classes.delete_class(session, admin, class_id, request_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{class_id}/members",
+    summary="Students in the class (its teacher and admins)",
+    response_model=Page[StudentPublic],
+    responses=error_responses(403, 404),
+)
+def list_members(class_id: uuid.UUID, staff: Staff, session: DbDep, page: PageDep) -> Page[StudentPublic]:
+    return classes.list_members(session, staff, class_id, page)
+
+
+@router.put(
+    "/{class_id}/members/{student_id}",
+    summary="Put a student in the class (idempotent)",
+    status_code=204,
+    responses=error_responses(404),
+)
+def add_member(
+    class_id: uuid.UUID, student_id: uuid.UUID, admin: AdminOnly, session: DbDep, request_id: RequestIdDep
+) -> Response:
+    classes.add_member(session, admin, class_id, student_id, request_id)
+    return Response(status_code=204)
+
+
+@router.delete(
+    "/{class_id}/members/{student_id}",
+    summary="Take a student out of the class (their records stay)",
+    status_code=204,
+    responses=error_responses(404),
+)
+def remove_member(
+    class_id: uuid.UUID, student_id: uuid.UUID, admin: AdminOnly, session: DbDep, request_id: RequestIdDep
+) -> Response:
+    classes.remove_member(session, admin, class_id, student_id, request_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{class_id}/sessions",
+    summary="The class's sessions, by the school's local dates",
+    response_model=Page[SessionPublic],
+    responses=error_responses(403, 404, 422),
+)
+def list_sessions(
+    class_id: uuid.UUID,
+    user: AnyUser,
+    session: DbDep,
+    page: PageDep,
+    date_from: Annotated[date | None, Query(alias="from", description="First day (YYYY-MM-DD).")] = None,
+    date_to: Annotated[date | None, Query(alias="to", description="Last day, included.")] = None,
+) -> Page[SessionPublic]:
+    return sessions.list_sessions(session, user, class_id, page, date_from, date_to)
+
+
+@router.post(
+    "/{class_id}/sessions",
+    summary="Schedule a session (the class's teacher or an admin)",
+    status_code=201,
+    response_model=SessionPublic,
+    responses=error_responses(403, 404, 422),
+)
+def create_session(
+    class_id: uuid.UUID, body: SessionCreate, staff: Staff, session: DbDep, request_id: RequestIdDep
+) -> SessionPublic:
+    return SessionPublic.model_validate(sessions.create_session(session, staff, class_id, body, request_id))

@@ -1,0 +1,221 @@
+"""Who is calling, and may they call this route: the dependencies every route declares.
+
+The contract:
+- ``require(*allowed)`` is a dependency factory: the dependency returns the authenticated ``Principal`` or
+  raises 401 (no, invalid, expired or revoked credentials; with ``WWW-Authenticate``) or 403 (authenticated,
+  but the role is not in ``allowed``). ``allowed`` holds ``Role`` members and/or ``"kiosk"``.
+- Users send ``Authorization: Bearer <access JWT>``; kiosks send ``X-API-Key: <key>``. Both at once is 401.
+- The dependency carries its roles (``allowed_roles``), so ``route_policies(app)`` reads every route's
+  policy from ``app.routes``; the RBAC matrix test proves each route against each role with it.
+- Public routes are listed in ``PUBLIC_ROUTES`` and nowhere else; every other route must declare a
+  ``require`` (the matrix test fails otherwise).
+- ``Annotated`` aliases for the usual policies: ``AdminOnly``, ``Staff``, ``AnyUser``, ``KioskOnly``,
+  ``StaffOrKiosk``.
+
+Rate limits: each authenticated request counts against its principal (per user, per kiosk key), failing
+open when Redis is down (see ``app.core.redis``). Sign-in routes count per client IP and fail closed.
+
+Tests that only exercise a route's own logic may override ``authenticate`` with a fixed principal
+(``app.dependency_overrides[authenticate] = ...``); the role check in ``require`` still applies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from app.api.deps import get_engine, get_redis
+from app.core.config import Settings
+from app.core.errors import Forbidden, Unauthenticated
+from app.core.redis import RateLimiter
+from app.db.tables import Role
+from app.services.auth import AuthService
+from app.services.kiosks import KioskService
+from app.services.principal import KIOSK, Principal
+
+#: (method, path) of every route anyone may call without credentials. HEAD follows its GET.
+PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("GET", "/health"),
+        ("POST", "/v1/auth/login"),
+        ("POST", "/v1/auth/refresh"),
+        ("GET", "/openapi.json"),
+        ("GET", "/docs"),
+        ("GET", "/docs/oauth2-redirect"),
+        ("GET", "/redoc"),
+    }
+)
+
+Allowed = Role | Literal["kiosk"]
+
+_bearer = HTTPBearer(
+    auto_error=False, scheme_name="AccessToken", description="Access token from /v1/auth/login."
+)
+_api_key = APIKeyHeader(
+    name="X-API-Key", auto_error=False, scheme_name="KioskKey", description="A kiosk's API key."
+)
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+ApiKeyDep = Annotated[str | None, Depends(_api_key)]
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityServices:
+    """The auth services of one app (one per process), built on first use from its engine and Redis."""
+
+    auth: AuthService
+    kiosks: KioskService
+    limiter: RateLimiter
+
+
+def security_services(request: Request) -> SecurityServices:
+    """503 (through ``get_engine``/``get_redis``) when the app has no database or Redis configured."""
+    services: SecurityServices | None = getattr(request.app.state, "security_services", None)
+    if services is None:
+        settings: Settings = request.app.state.settings
+        engine, client = get_engine(request), get_redis(request)
+        limiter = RateLimiter(client, settings.redis_url)
+        services = SecurityServices(
+            AuthService(settings, engine, client, limiter), KioskService(settings, engine, client), limiter
+        )
+        request.app.state.security_services = services
+    return services
+
+
+ServicesDep = Annotated[SecurityServices, Depends(security_services)]
+
+
+def client_ip(request: Request) -> str:
+    """The caller's address: the socket peer, or with ``trusted_proxy_hops`` = n the n-th entry from the
+    right of X-Forwarded-For (the entries further left are whatever the client chose to send)."""
+    hops = request.app.state.settings.trusted_proxy_hops
+    if hops:
+        forwarded = [part.strip() for part in request.headers.get("x-forwarded-for", "").split(",")]
+        forwarded = [part for part in forwarded if part]
+        if len(forwarded) >= hops:
+            return forwarded[-hops]
+    return request.client.host if request.client else "unknown"
+
+
+ClientIpDep = Annotated[str, Depends(client_ip)]
+
+
+def _authenticate(
+    request: Request,
+    services: SecurityServices,
+    bearer: HTTPAuthorizationCredentials | None,
+    api_key: str | None,
+    *,
+    allow_setup: bool,
+) -> Principal:
+    settings: Settings = request.app.state.settings
+    if bearer is not None and api_key:
+        raise Unauthenticated("send a bearer token or an API key, not both", code="ambiguous_credentials")
+    if api_key:
+        principal = services.kiosks.authenticate(api_key)
+        services.limiter.hit(settings.kiosk_rate_limit, "kiosk", str(principal.id), fail_open=True)
+    elif bearer is not None:
+        principal, claims = services.auth.principal_from_token(bearer.credentials, allow_setup=allow_setup)
+        request.state.session_id = claims.session_id
+        services.limiter.hit(settings.user_rate_limit, "user", str(principal.id), fail_open=True)
+    else:
+        raise Unauthenticated(
+            "sign in (Authorization: Bearer <token>) or send a kiosk key (X-API-Key)",
+            code="not_authenticated",
+        )
+    request.state.principal = principal
+    return principal
+
+
+def authenticate(request: Request, services: ServicesDep, bearer: BearerDep, api_key: ApiKeyDep) -> Principal:
+    """The caller of any protected route (access tokens and kiosk keys)."""
+    return _authenticate(request, services, bearer, api_key, allow_setup=False)
+
+
+def authenticate_enrolment(
+    request: Request, services: ServicesDep, bearer: BearerDep, api_key: ApiKeyDep
+) -> Principal:
+    """Also accepts the MFA-setup token an admin without MFA gets from login (MFA enrolment routes only)."""
+    return _authenticate(request, services, bearer, api_key, allow_setup=True)
+
+
+def require(*allowed: Allowed, setup_token: bool = False) -> Callable[..., Principal]:
+    """A dependency admitting only ``allowed`` (401 unauthenticated, 403 wrong role); see the module doc.
+
+    ``setup_token=True`` also admits the MFA-setup token (only for the MFA enrolment routes)."""
+    if not allowed:
+        raise ValueError("require() needs at least one role; public routes go in PUBLIC_ROUTES")
+    names = frozenset(item.value if isinstance(item, Role) else item for item in allowed)
+    unknown = names - {role.value for role in Role} - {KIOSK}
+    if unknown:
+        raise ValueError(f"unknown roles {sorted(unknown)}")
+    base = authenticate_enrolment if setup_token else authenticate
+
+    # A default, not Annotated: annotations are strings here and ``base`` is local, so FastAPI could not
+    # resolve it from one.
+    def check_role(principal: Principal = Depends(base)) -> Principal:  # noqa: B008
+        if principal.role_name not in names:
+            raise Forbidden(
+                f"this needs one of the roles {', '.join(sorted(names))}",
+                code="forbidden",
+                role=principal.role_name,
+            )
+        return principal
+
+    check_role.allowed_roles = names  # type: ignore[attr-defined]
+    check_role.__name__ = f"require_{'_or_'.join(sorted(names))}"
+    return check_role
+
+
+AdminOnly = Annotated[Principal, Depends(require(Role.admin))]
+Staff = Annotated[Principal, Depends(require(Role.admin, Role.teacher))]
+AnyUser = Annotated[Principal, Depends(require(Role.admin, Role.teacher, Role.student))]
+KioskOnly = Annotated[Principal, Depends(require(KIOSK))]
+StaffOrKiosk = Annotated[Principal, Depends(require(Role.admin, Role.teacher, KIOSK))]
+
+
+def session_id(request: Request) -> str:
+    """The refresh-token family of the caller's access token (set by ``authenticate``; "" otherwise)."""
+    return str(getattr(request.state, "session_id", ""))
+
+
+SessionIdDep = Annotated[str, Depends(session_id)]
+
+
+@dataclass(frozen=True, slots=True)
+class RoutePolicy:
+    """One method of one route and the ``require`` policies declared on it (router-level ones included)."""
+
+    method: str
+    path: str
+    policies: tuple[frozenset[str], ...]
+    is_api: bool  # False for the docs pages FastAPI adds itself
+
+    @property
+    def public(self) -> bool:
+        return (self.method, self.path) in PUBLIC_ROUTES
+
+
+def route_policies(app: FastAPI) -> list[RoutePolicy]:
+    """Every (method, path) the app serves, with what it requires: the RBAC matrix test's input."""
+    found: list[RoutePolicy] = []
+    for route in iter_route_contexts(app.routes):
+        is_api = isinstance(route.original_route, APIRoute)
+        dependant = getattr(route, "dependant", None) if is_api else None
+        policies = tuple(_declared(dependant.dependencies)) if dependant is not None else ()
+        for method in sorted((route.methods or set()) - {"HEAD"}):
+            found.append(RoutePolicy(method, str(route.path), policies, is_api))
+    return found
+
+
+def _declared(dependants: Iterable[Dependant]) -> Iterator[frozenset[str]]:
+    for dependant in dependants:
+        roles = getattr(dependant.call, "allowed_roles", None)
+        if roles is not None:
+            yield roles
+        yield from _declared(dependant.dependencies)

@@ -1,0 +1,62 @@
+"""``python -m app.bootstrap``: create the first school and its first admin on an empty database.
+
+The password comes from ``ROLLCALL_BOOTSTRAP_PASSWORD`` (for scripts; unset it afterwards) or an interactive
+prompt, never from the command line (which other local users can read in the process list). The database is
+the one in the settings (``ROLLCALL_DATABASE_URL``); ``--migrate`` (default) brings its schema to head first.
+The admin signs in afterwards and is asked to enrol TOTP before getting a session.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from app.core.config import get_settings
+from app.core.errors import AppError
+from app.db.migrate import upgrade_head
+from app.db.session import make_engine, transaction
+from app.services.auth import bootstrap
+
+PASSWORD_ENV = "ROLLCALL_BOOTSTRAP_PASSWORD"  # noqa: S105 - the variable's name, not a password
+cli = typer.Typer(add_completion=False, help="Create the first school and admin.")
+console = Console(stderr=True, soft_wrap=True)
+
+
+@cli.command()
+def main(
+    school: Annotated[str, typer.Option(help="The school's name.")],
+    email: Annotated[str, typer.Option(help="The first admin's email (their sign-in).")],
+    full_name: Annotated[str, typer.Option(help="The admin's name.")] = "Administrator",
+    timezone: Annotated[str, typer.Option(help="The school's IANA time zone.")] = "UTC",
+    migrate: Annotated[bool, typer.Option(help="Run `alembic upgrade head` first.")] = True,
+) -> None:
+    settings = get_settings()
+    if not settings.database_url:
+        console.print("[red]ROLLCALL_DATABASE_URL is not set[/red] (`python -m deployments up` prints it)")
+        raise typer.Exit(2)
+    password = os.environ.get(PASSWORD_ENV) or typer.prompt(
+        "Admin password", hide_input=True, confirmation_prompt=True
+    )
+    if migrate:
+        upgrade_head(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with transaction(engine) as session:
+            created_school, admin = bootstrap(
+                session, settings, school_name=school, timezone=timezone, email=email,
+                full_name=full_name, password=password,
+            )  # fmt: skip
+    except AppError as exc:
+        console.print(f"[red]{exc.code}[/red]: {exc.message}")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    console.print(f"[green]created[/green] school {created_school.name} ({created_school.id})")
+    console.print(f"[green]created[/green] admin {admin.email} ({admin.id}); sign in to enrol MFA")
+
+
+if __name__ == "__main__":
+    cli()

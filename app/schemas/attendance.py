@@ -1,0 +1,101 @@
+"""Attendance records, their corrections, one-time codes, and the answers of a check-in."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.db.tables import AttendanceStatus, CheckinMethod
+from app.schemas.common import Public, Reason
+
+
+class AttendanceMark(BaseModel):
+    """A teacher's mark or correction: the reason is required and kept with the change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: AttendanceStatus
+    reason: Reason
+
+
+class AttendancePublic(Public):
+    id: uuid.UUID
+    session_id: uuid.UUID
+    student_id: uuid.UUID
+    status: AttendanceStatus
+    method: CheckinMethod
+    confidence: float | None
+    recorded_at: datetime
+    recorded_by: str
+
+
+class AttendanceChangePublic(Public):
+    id: uuid.UUID
+    attendance_id: uuid.UUID
+    changed_by: str
+    changed_at: datetime
+    old_status: AttendanceStatus | None
+    new_status: AttendanceStatus
+    reason: str
+
+
+class CodeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    student_id: uuid.UUID
+
+
+class CodeIssued(BaseModel):
+    """Shown once: only its hash is stored."""
+
+    code: str = Field(description="Typed at a kiosk or in the student's app; one use.")
+    qr: str = Field(description="The same code as a URI, to render as a QR code.")
+    session_id: uuid.UUID
+    student_id: uuid.UUID
+    expires_at: datetime
+
+
+class CodeRedeem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=4, max_length=64)
+
+
+class StudentRef(BaseModel):
+    id: uuid.UUID
+    display_name: str
+
+
+FaceOutcome = Literal["recorded", "already_recorded", "unknown", "not_in_session", "not_verified"]
+
+
+class CheckinFace(BaseModel):
+    """One face of the frame: who it is (if anyone eligible) and what was recorded."""
+
+    outcome: FaceOutcome
+    student: StudentRef | None = None
+    status: AttendanceStatus | None = Field(None, description="present or late, when recorded.")
+    confidence: float | None = Field(None, description="Cosine similarity of the best match, -1..1.")
+    session_id: uuid.UUID | None = None
+    attendance_id: uuid.UUID | None = None
+    box: list[float] | None = Field(None, description="x1, y1, x2, y2 in the frame, px.")
+
+
+class Liveness(BaseModel):
+    checked: bool = Field(description="False until a liveness check is configured.")
+    passed: bool
+    score: float | None = None
+
+
+class CheckinAnswer(BaseModel):
+    """The kiosk's answer; a retry with the same Idempotency-Key gets this same answer back."""
+
+    mode: Literal["identify", "verify", "code"]
+    faces: list[CheckinFace]
+    liveness: Liveness
+    recorded: int = Field(description="Attendance records this request created.")
+    unknown: int = Field(description="Faces that matched nobody (counted, never recorded).")
+    replayed: bool = Field(False, description="True when answered from the idempotency cache.")

@@ -1,0 +1,43 @@
+"""Schools: a tenant; every other record belongs to exactly one."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import available_timezones
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+from app.schemas.common import Public, Text200
+
+
+def _known_timezone(value: str) -> str:
+    """Reports cut days at the school's midnight: an unknown zone would silently be UTC."""
+    if value not in available_timezones():
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)")
+    return value
+
+
+TimeZone = Annotated[str, AfterValidator(_known_timezone)]
+
+
+class SchoolCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Text200
+    timezone: TimeZone = "UTC"
+
+
+class SchoolUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Text200 | None = None
+    timezone: TimeZone | None = None
+
+
+class SchoolPublic(Public):
+    id: uuid.UUID
+    name: str
+    timezone: str
+    created_at: datetime

@@ -1,0 +1,226 @@
+"""A small school for the domain tests: one admin, two teachers, a class in room R1 with three students, a
+student in another class, a student user, and a kiosk in R1. Rows are written directly (the services under
+test are what create them through the API); the face stack is the real one (YuNet + SFace over Milvus Lite,
+in process), loaded once per session.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from app.core.config import Settings
+from app.core.crypto import Keyring, new_keyring_text
+from app.core.redis import make_redis
+from app.db.tables import (
+    ClassMember,
+    ClassSession,
+    Consent,
+    EnrollmentStatus,
+    Role,
+    School,
+    SchoolClass,
+    Student,
+    User,
+    utcnow,
+)
+from app.services import audit
+from app.services.biometrics import BiometricStores, TemplateCipher
+from app.services.checkin_cache import CheckinCache
+from app.services.faces import FaceService, ImageLimits
+from app.services.local import InProcessPipeline
+from app.services.principal import Principal
+from models.detectors import load_detector
+from models.embedder import SfaceEmbedder
+from models.gallery import FaceGallery
+from tests.school_faces import PEOPLE, load_photos
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Explicit secrets (nothing generated on disk) and cheap hashing; the audit trail uses its keys."""
+    made = Settings(
+        data_dir=tmp_path_factory.mktemp("school-data"),
+        secret_key="s" * 48,
+        template_key=new_keyring_text("t1"),
+        id_hash_key="h" * 48,
+        argon2_time_cost=1,
+        argon2_memory_kib=64,
+        argon2_parallelism=1,
+    )
+    audit.configure(made)
+    return made
+
+
+def make_user(db: Session, school: School, role: Role, student: Student | None = None) -> Principal:
+    user = User(
+        school_id=school.id,
+        email=f"{uuid.uuid4().hex[:10]}@example.org",
+        full_name=f"A {role.value}",
+        role=role,
+        password_hash="unused",
+        student_id=student.id if student else None,
+    )
+    db.add(user)
+    db.commit()
+    return Principal(kind="user", id=user.id, school_id=school.id, role=role, student_id=user.student_id)
+
+
+def make_student(
+    db: Session,
+    school: School,
+    number: str,
+    *,
+    member_of: SchoolClass | None = None,
+    birth: date | None = None,
+) -> Student:
+    student = Student(
+        school_id=school.id,
+        student_number=number,
+        first_name=number.capitalize(),
+        last_name="Test",
+        display_name=f"{number.capitalize()} T.",
+        birth_date=birth,
+    )
+    db.add(student)
+    db.flush()
+    if member_of is not None:
+        db.add(ClassMember(class_id=member_of.id, student_id=student.id))
+    db.commit()
+    return student
+
+
+@dataclass
+class World:
+    """The rows every test starts from, and principals to act as."""
+
+    db: Session
+    school: School
+    admin: Principal
+    teacher: Principal
+    other_teacher: Principal
+    klass: SchoolClass
+    other_class: SchoolClass
+    students: list[Student]
+    outsider: Student
+    student_user: Principal
+    kiosk: Principal
+
+    def student(
+        self, number: str, *, member_of: SchoolClass | None = None, birth: date | None = None
+    ) -> Student:
+        return make_student(self.db, self.school, number, member_of=member_of, birth=birth)
+
+    def lesson(
+        self,
+        klass: SchoolClass | None = None,
+        *,
+        started_min_ago: float = 2,
+        minutes: int = 45,
+        grace: int = 5,
+    ) -> ClassSession:
+        """A session of ``klass`` (default: the teacher's) that started ``started_min_ago`` minutes ago."""
+        klass = klass or self.klass
+        start = utcnow() - timedelta(minutes=started_min_ago)
+        lesson = ClassSession(
+            class_id=klass.id,
+            starts_at=start,
+            ends_at=start + timedelta(minutes=minutes),
+            grace_minutes=grace,
+            room=klass.room,
+        )
+        self.db.add(lesson)
+        self.db.commit()
+        return lesson
+
+    def consent(self, student: Student, version: str) -> Consent:
+        consent = Consent(
+            student_id=student.id,
+            version=version,
+            granted_by_name="Guardian",
+            granted_by_relation="guardian",
+            recorded_by=self.admin.id,
+        )
+        student.enrollment_status = EnrollmentStatus.pending
+        self.db.add_all([consent, student])
+        self.db.commit()
+        return consent
+
+
+@pytest.fixture
+def world(db: Session, settings: Settings) -> World:
+    school = School(name=f"School {uuid.uuid4().hex[:6]}", timezone="Europe/Berlin")
+    db.add(school)
+    db.commit()
+    admin, teacher, other_teacher = (
+        make_user(db, school, role) for role in (Role.admin, Role.teacher, Role.teacher)
+    )
+    klass = SchoolClass(school_id=school.id, code="7B", name="Class 7B", teacher_id=teacher.id, room="R1")
+    other = SchoolClass(
+        school_id=school.id, code="8A", name="Class 8A", teacher_id=other_teacher.id, room="R2"
+    )
+    db.add_all([klass, other])
+    db.commit()
+    students = [make_student(db, school, name, member_of=klass) for name in PEOPLE]
+    outsider = make_student(db, school, "outsider", member_of=other)
+    return World(
+        db=db,
+        school=school,
+        admin=admin,
+        teacher=teacher,
+        other_teacher=other_teacher,
+        klass=klass,
+        other_class=other,
+        students=students,
+        outsider=outsider,
+        student_user=make_user(db, school, Role.student, students[0]),
+        kiosk=Principal(kind="kiosk", id=uuid.uuid4(), school_id=school.id, room="R1"),
+    )
+
+
+@pytest.fixture(scope="session")
+def gallery(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaceGallery]:
+    """Milvus Lite in a file of its own; each test's school is its own gallery, so tests do not mix."""
+    embedder = SfaceEmbedder.load(settings.model_cache)
+    store = FaceGallery(str(tmp_path_factory.mktemp("milvus") / "faces.db"), embedder.model_id, embedder.dim)
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def face_service(settings: Settings, gallery: FaceGallery) -> FaceService:
+    """The real models (YuNet + SFace) in this process, as the Serve deployments run them."""
+    embedder = SfaceEmbedder.load(settings.model_cache)
+    pipeline = InProcessPipeline(
+        load_detector("fast", settings.model_cache), embedder, gallery, min_score=0.6
+    )
+    return FaceService(pipeline, ImageLimits(settings.max_upload_bytes, settings.max_pixels))
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def stores(
+    engine: Engine, face_service: FaceService, settings: Settings, redis_url: str
+) -> Iterator[BiometricStores]:
+    client = make_redis(redis_url)
+    keyring = Keyring.from_text(settings.template_key.get_secret_value(), settings.template_key_id)
+    yield BiometricStores(
+        engine, face_service, TemplateCipher(keyring), CheckinCache(client, settings.idempotency_ttl_s)
+    )
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def photos(faces_dir: Path) -> dict[str, list[bytes]]:
+    return load_photos(faces_dir)

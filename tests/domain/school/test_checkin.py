@@ -1,0 +1,298 @@
+"""Check-in with real faces: identify within the kiosk's session, exactly once per (session, student) however
+often a request is retried, present or late by the clock, strangers counted but never recorded; 1:1 verify,
+group frames, one-time codes and teachers' marks with their history."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app.core.config import Settings
+from app.core.errors import Conflict, Forbidden, NotFound
+from app.db.tables import (
+    Attendance,
+    AttendanceChange,
+    AttendanceStatus,
+    AuditEvent,
+    CheckinCode,
+    CheckinMethod,
+    utcnow,
+)
+from app.schemas.attendance import AttendanceMark
+from app.schemas.consent import ConsentCreate
+from app.services import attendance, codes, consent
+from app.services.biometrics import BiometricStores
+from app.services.checkin import CheckinRequest, CheckinService
+from app.services.enrollment import EnrollmentService
+from app.services.principal import Principal
+from tests.domain.school.conftest import World
+from tests.school_faces import PEOPLE, side_by_side
+
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("redis_url")]
+
+
+@pytest.fixture
+async def enrolled(
+    world: World, settings: Settings, stores: BiometricStores, photos: dict[str, list[bytes]]
+) -> World:
+    """The three class members enrolled with three photos each (their fourth photo is for checking in)."""
+    service = EnrollmentService(stores, settings)
+    for student, key in zip(world.students, PEOPLE, strict=True):
+        consent.grant_consent(
+            world.db,
+            world.admin,
+            student.id,
+            ConsentCreate(granted_by_name="Guardian", relation="guardian"),
+            current_version=settings.consent_version,
+            age_of_majority=settings.age_of_majority,
+            request_id=None,
+        )
+        world.db.commit()
+        await service.enroll(world.admin, student.id, photos[key][:3], None)
+    return world
+
+
+def rows(world: World) -> list[Attendance]:
+    world.db.expire_all()
+    return list(world.db.scalars(select(Attendance)))
+
+
+def kiosk_service(stores: BiometricStores, settings: Settings) -> CheckinService:
+    return CheckinService(stores, settings)
+
+
+async def test_identify_records_present_with_name_and_confidence(
+    enrolled: World, stores: BiometricStores, settings: Settings, photos: dict[str, list[bytes]]
+) -> None:
+    world = enrolled
+    lesson = world.lesson(started_min_ago=2, grace=5)
+    answer = await kiosk_service(stores, settings).check_in(
+        world.kiosk, CheckinRequest(photos["lagos"][3]), "req"
+    )
+    (face,) = answer.faces
+    assert (face.outcome, face.status, face.student.display_name) == (
+        "recorded",
+        AttendanceStatus.present,
+        "Lagos T.",
+    )
+    assert face.confidence is not None and face.confidence > 0.4
+    assert (answer.recorded, answer.unknown, answer.liveness.checked) == (1, 0, False)
+    (row,) = rows(world)
+    assert (row.session_id, row.student_id, row.method, row.recorded_by) == (
+        lesson.id,
+        world.students[0].id,
+        CheckinMethod.face,
+        world.kiosk.actor,
+    )
+
+
+async def test_after_the_grace_period_it_is_late(
+    enrolled: World, stores: BiometricStores, settings: Settings, photos: dict[str, list[bytes]]
+) -> None:
+    enrolled.lesson(started_min_ago=20, grace=5)
+    answer = await kiosk_service(stores, settings).check_in(
+        enrolled.kiosk, CheckinRequest(photos["lopez"][3]), None
+    )
+    assert answer.faces[0].status is AttendanceStatus.late
+
+
+async def test_retries_never_double_count(
+    enrolled: World, stores: BiometricStores, settings: Settings, photos: dict[str, list[bytes]]
+) -> None:
+    world = enrolled
+    world.lesson()
+    service = kiosk_service(stores, settings)
+    request = CheckinRequest(photos["wolfowitz"][3], idempotency_key="kiosk-frame-0001")
+    first = await service.check_in(world.kiosk, request, None)
+    again = await service.check_in(world.kiosk, request, None)
+    assert again.replayed and not first.replayed
+    assert again.model_dump(exclude={"replayed"}) == first.model_dump(exclude={"replayed"})
+    # a retry without the key (or with another) runs again and finds the record: same status, same confidence
+    other = await service.check_in(world.kiosk, CheckinRequest(photos["wolfowitz"][3]), None)
+    assert other.faces[0].outcome == "already_recorded"
+    assert (other.faces[0].status, other.faces[0].confidence) == (
+        first.faces[0].status,
+        first.faces[0].confidence,
+    )
+    # concurrent identical requests: still one record
+    burst = await asyncio.gather(
+        *(service.check_in(world.kiosk, CheckinRequest(photos["lagos"][3]), None) for _ in range(3))
+    )
+    assert sorted(answer.faces[0].outcome for answer in burst) == [
+        "already_recorded",
+        "already_recorded",
+        "recorded",
+    ]
+    assert len(rows(world)) == 2
+
+
+async def test_a_stranger_is_unknown_counted_and_not_recorded(
+    enrolled: World, stores: BiometricStores, settings: Settings, photos: dict[str, list[bytes]]
+) -> None:
+    world = enrolled
+    lesson = world.lesson()
+    answer = await kiosk_service(stores, settings).check_in(
+        world.kiosk, CheckinRequest(photos["stranger"][0]), None
+    )
+    assert [(f.outcome, f.student) for f in answer.faces] == [("unknown", None)]
+    assert answer.unknown == 1 and rows(world) == []
+    assert stores.cache.unknown_count(lesson.id) == 1
+    assert world.db.scalar(select(func.count()).where(AuditEvent.action == "checkin.unknown")) == 1
+
+
+async def test_a_student_of_another_class_is_not_recorded(
+    enrolled: World, stores: BiometricStores, settings: Settings, photos: dict[str, list[bytes]]
+) -> None:
+    world = enrolled
+    world.lesson(world.other_class)  # class 8A, in room R2; Lagos is in 7B
+    r2_kiosk = Principal(kind="kiosk", id=uuid.uuid4(), school_id=world.school.id, room="R2")
+    answer = await kiosk_service(stores, settings).check_in(
+        r2_kiosk, CheckinRequest(photos["lagos"][3]), None
+    )
+    assert answer.faces[0].outcome == "not_in_session"
+    assert answer.faces[0].student.display_name == "Lagos T."
+    assert rows(world) == []
+
+
+async def test_group_frame_records_everyone_in_it(
+    enrolled: World, stores: BiometricStores, settings: Settings, photos: dict[str, list[bytes]]
+) -> None:
+    world = enrolled
+    world.lesson()
+    frame = side_by_side(photos["lagos"][3], photos["stranger"][0], photos["lopez"][3])
+    answer = await kiosk_service(stores, settings).check_in(world.kiosk, CheckinRequest(frame), None)
+    named = sorted(f.student.display_name for f in answer.faces if f.outcome == "recorded")
+    assert named == ["Lagos T.", "Lopez T."]
+    assert answer.unknown >= 1
+    assert {row.student_id for row in rows(world)} == {world.students[0].id, world.students[2].id}
+
+
+async def test_verify_mode_confirms_the_claimed_student_only(
+    enrolled: World, stores: BiometricStores, settings: Settings, photos: dict[str, list[bytes]]
+) -> None:
+    world = enrolled
+    world.lesson()
+    service = kiosk_service(stores, settings)
+    lopez, lagos = world.students[2], world.students[0]
+    wrong = await service.check_in(world.kiosk, CheckinRequest(photos["lopez"][3], student_id=lagos.id), None)
+    assert wrong.faces[0].outcome == "not_verified" and rows(world) == []
+    right = await service.check_in(world.kiosk, CheckinRequest(photos["lopez"][3], student_id=lopez.id), None)
+    assert (right.mode, right.faces[0].outcome) == ("verify", "recorded")
+    assert rows(world)[0].method is CheckinMethod.face_verify
+
+
+async def test_which_session_the_kiosk_checks_into(
+    enrolled: World, stores: BiometricStores, settings: Settings, photos: dict[str, list[bytes]]
+) -> None:
+    world = enrolled
+    service = kiosk_service(stores, settings)
+    frame = photos["lagos"][3]
+    with pytest.raises(Conflict) as none_open:
+        await service.check_in(world.kiosk, CheckinRequest(frame), None)
+    assert none_open.value.code == "no_open_session"
+    upcoming = world.lesson(started_min_ago=-10)  # starts in 10 minutes: open (15 minutes early)
+    answer = await service.check_in(world.kiosk, CheckinRequest(frame), None)
+    assert answer.faces[0].session_id == upcoming.id
+    elsewhere = world.lesson(world.other_class)
+    with pytest.raises(Forbidden):
+        await service.check_in(world.kiosk, CheckinRequest(frame, session_id=elsewhere.id), None)
+    finished = world.lesson(started_min_ago=120)
+    with pytest.raises(Conflict):
+        await service.check_in(world.kiosk, CheckinRequest(frame, session_id=finished.id), None)
+
+
+async def test_one_time_codes(world: World, settings: Settings) -> None:
+    lesson = world.lesson()
+    student = world.students[1]  # no consent: codes are the way in
+    issued = codes.issue_code(world.db, world.teacher, lesson.id, student.id, ttl_minutes=30, request_id=None)
+    world.db.commit()
+    assert issued.qr.endswith(issued.code.replace("-", ""))
+    stored = world.db.scalars(select(CheckinCode)).one()
+    assert issued.code.replace("-", "") not in stored.code_hash  # only a hash is kept
+    with pytest.raises(NotFound):  # another student cannot use it
+        codes.redeem_code(world.db, world.student_user, issued.code, None)
+    first = codes.redeem_code(world.db, world.kiosk, issued.code.lower(), None)
+    world.db.commit()
+    assert (first.mode, first.faces[0].outcome, first.faces[0].status) == (
+        "code",
+        "recorded",
+        AttendanceStatus.present,
+    )
+    again = codes.redeem_code(world.db, world.kiosk, issued.code, None)
+    assert again.faces[0].outcome == "already_recorded"
+    assert [r.method for r in rows(world)] == [CheckinMethod.code]
+    with pytest.raises(Conflict):  # the outsider is not in this class
+        codes.issue_code(world.db, world.admin, lesson.id, world.outsider.id, ttl_minutes=30, request_id=None)
+    world.db.rollback()
+    with pytest.raises(Forbidden):
+        codes.issue_code(
+            world.db, world.other_teacher, lesson.id, student.id, ttl_minutes=30, request_id=None
+        )
+    world.db.rollback()
+    late = codes.issue_code(
+        world.db, world.teacher, lesson.id, world.students[2].id, ttl_minutes=30, request_id=None
+    )
+    world.db.scalars(
+        select(CheckinCode).where(CheckinCode.student_id == world.students[2].id)
+    ).one().expires_at = utcnow() - timedelta(seconds=1)
+    world.db.commit()
+    with pytest.raises(Conflict) as expired:
+        codes.redeem_code(world.db, world.kiosk, late.code, None)
+    assert expired.value.code == "code_expired"
+    with pytest.raises(NotFound):
+        codes.redeem_code(world.db, world.kiosk, "AAAAA-AAAAA", None)
+
+
+async def test_teachers_mark_and_correct_with_history(world: World) -> None:
+    lesson = world.lesson()
+    student = world.students[0]
+    marked = attendance.mark(
+        world.db,
+        world.teacher,
+        lesson.id,
+        student.id,
+        AttendanceMark(status="present", reason="saw them"),
+        "r1",
+    )
+    world.db.commit()
+    assert (marked.method, marked.status) == (CheckinMethod.manual, AttendanceStatus.present)
+    attendance.mark(
+        world.db,
+        world.teacher,
+        lesson.id,
+        student.id,
+        AttendanceMark(status="excused", reason="doctor's note"),
+        None,
+    )
+    world.db.commit()
+    history = attendance.changes(world.db, world.teacher, marked.id)
+    assert [(c.old_status, c.new_status, c.reason) for c in history] == [
+        (None, AttendanceStatus.present, "saw them"),
+        (AttendanceStatus.present, AttendanceStatus.excused, "doctor's note"),
+    ]
+    assert {c.changed_by for c in history} == {world.teacher.actor}
+    # the student may read their own record's history, not others'
+    assert len(attendance.changes(world.db, world.student_user, marked.id)) == 2
+    with pytest.raises(Forbidden):
+        attendance.mark(
+            world.db,
+            world.other_teacher,
+            lesson.id,
+            student.id,
+            AttendanceMark(status="late", reason="nope"),
+            None,
+        )
+    with pytest.raises(Conflict):
+        attendance.mark(
+            world.db,
+            world.admin,
+            lesson.id,
+            world.outsider.id,
+            AttendanceMark(status="present", reason="x y"),
+            None,
+        )
+    assert world.db.scalar(select(func.count()).select_from(AttendanceChange)) == 2
