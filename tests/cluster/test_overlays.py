@@ -97,10 +97,56 @@ def test_jobs_hooks(rendered, overlay):
         for d in docs
         if d["kind"] == "CronJob"
     }
-    assert commands["rollcall-backup"] == ["python", "-m", "app.jobs", "backup"]
     assert commands["rollcall-retention"] == ["python", "-m", "app.jobs", "retention"]
     for cron in (d for d in docs if d["kind"] == "CronJob"):
         assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+
+
+def _server_postgres_image() -> str:
+    """The PostgreSQL image of the in-cluster server (components/datastores), which sets the major version."""
+    path = manifests.CLUSTER_DIR / "components" / "datastores" / "postgres.yaml"
+    statefulset = find(manifests.parse(path.read_text()), "StatefulSet", "rollcall-postgres")
+    return statefulset["spec"]["template"]["spec"]["containers"][0]["image"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_backup_is_pg_dump_then_upload_without_app_code(rendered, overlay):
+    docs = rendered[overlay]
+    cron = find(docs, "CronJob", "rollcall-backup")
+    job = cron["spec"]["jobTemplate"]["spec"]
+    assert cron["spec"]["successfulJobsHistoryLimit"] and cron["spec"]["failedJobsHistoryLimit"]
+    assert job["backoffLimit"] >= 1 and job["activeDeadlineSeconds"] > 0
+    pod = job["template"]["spec"]
+    [dump], [upload] = pod["initContainers"], pod["containers"]
+    # pg_dump from the official image of the server's major version, the tag pinned
+    server = _server_postgres_image()
+    assert manifests.image_name(dump["image"]) == manifests.image_name(server) == "postgres"
+    assert manifests.image_tag(dump["image"]).split(".")[0] == manifests.image_tag(server).split(".")[0]
+    dump_script = " ".join(dump["command"])
+    assert "pg_dump" in dump_script and "--format=custom" in dump_script
+    url_ref = {"secretKeyRef": {"name": "rollcall-app", "key": "ROLLCALL_DATABASE_URL"}}
+    assert {"name": "ROLLCALL_DATABASE_URL", "valueFrom": url_ref} in dump["env"]  # the app's own URL
+    # the MinIO client uploads to ROLLCALL_BACKUP_URI with rollcall-backup's credentials and checks the object
+    assert manifests.image_name(upload["image"]) == "minio/mc"
+    assert manifests.image_tag(upload["image"]).startswith("RELEASE.")
+    upload_script = " ".join(upload["command"])
+    assert "ROLLCALL_BACKUP_URI" in upload_script and "mc cp" in upload_script and "mc stat" in upload_script
+    assert {"secretRef": {"name": "rollcall-backup"}} in upload["envFrom"]
+    assert {"configMapRef": {"name": "rollcall-config"}} in upload["envFrom"]
+    assert not any(c["image"].startswith(manifests.IMAGE_REPOSITORY) for c in (dump, upload))  # no app code
+    # the dump travels in a size-limited emptyDir, and the upload container cannot change it
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["backup"]["emptyDir"]["sizeLimit"]
+    assert {"name": "backup", "mountPath": "/backup"} in dump["volumeMounts"]
+    assert {"name": "backup", "mountPath": "/backup", "readOnly": True} in upload["volumeMounts"]
+    # the NetworkPolicies let it reach PostgreSQL (in-cluster in dev, managed in prod) and object storage
+    net = validate.NetworkModel(docs)
+    backup_pod = net.pod(job["template"]["metadata"]["labels"])
+    object_storage = validate.Peer.external("203.0.113.20")
+    assert net.can_connect(backup_pod, object_storage, 443)
+    postgres = [t for t in manifests.pod_templates(docs) if t.labels.get("rollcall.io/role") == "postgres"]
+    database = net.pod(postgres[0].labels) if postgres else validate.Peer.external("198.51.100.5")
+    assert net.can_connect(backup_pod, database, 5432)
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -144,7 +190,8 @@ def test_image_tag_override_pins_every_repository_image(rendered):
         for _, c in manifests.containers(t)
         if c["image"].startswith(manifests.IMAGE_REPOSITORY)
     ]
-    assert len(images) >= 6 and all(i.endswith(":2026.01.5") for i in images)
+    # head, CPU and GPU workers, migration, retention (the backup runs stock PostgreSQL and MinIO images)
+    assert len(images) >= 5 and all(i.endswith(":2026.01.5") for i in images)
     assert {manifests.image_name(i) for i in images} == {
         "ghcr.io/rollcall/rollcall",
         "ghcr.io/rollcall/rollcall-gpu",
