@@ -82,37 +82,21 @@ class EnrollmentService:
             )
         # Fail fast (404/403/409) before any model runs; checked again under the row lock when storing.
         await in_transaction(self._stores.engine, self._check_allowed, principal, student_id)
-        checked = list(await asyncio.gather(*(self._check_photo(i, data) for i, data in enumerate(photos))))
+        checked, embeddings = await self._judge(photos)
         accepted = [photo for photo in checked if photo.accepted]
-        embeddings = (
-            await self._stores.faces.embed(np.stack([p.crop for p in accepted])) if accepted else None
-        )
-        if embeddings is not None:
-            keep = _same_person(embeddings.vectors, self._settings.enroll_same_person_min)
-            for photo, kept in zip(accepted, keep, strict=True):
-                if not kept:
-                    photo.reasons.append("does not look like the same person as the other photos")
-            embeddings = Embeddings(embeddings.vectors[keep], embeddings.model)
-            accepted = [photo for photo in accepted if photo.accepted]
         verdicts = [photo.verdict() for photo in checked]
         if embeddings is None or len(accepted) < low:
-            await in_transaction(
-                self._stores.engine,
-                log_action,
-                principal,
-                "enrollment.create",
-                target("student", student_id),
-                request_id,
-                result="denied",
-                accepted=len(accepted),
-                photos=len(photos),
-            )
+            await self._audit_denied(principal, student_id, request_id, "photos", accepted=len(accepted))
             raise InvalidInput(
                 f"{len(accepted)} of {len(photos)} photos are usable; at least {low} are needed",
                 code="enrollment_rejected",
                 photos=[verdict.model_dump(mode="json") for verdict in verdicts],
             )
-        await self._refuse_if_enrolled_as_other(principal, student_id, embeddings)
+        if await self._enrolled_as_other(principal, student_id, embeddings):
+            await self._audit_denied(principal, student_id, request_id, "face_already_enrolled")
+            raise Conflict(
+                "this face is already enrolled as another student of the school", code="face_already_enrolled"
+            )
         qualities = [photo.quality or {} for photo in accepted]
         await self._store(principal, student_id, embeddings, qualities, request_id)
         return EnrollmentResult(
@@ -124,6 +108,19 @@ class EnrollmentService:
         )
 
     # ------------------------------------------------------------------ steps
+
+    async def _judge(self, photos: list[bytes]) -> tuple[list[_Photo], Embeddings | None]:
+        """Every photo's verdict, and the vectors of the accepted ones (in their order; None if none is)."""
+        checked = list(await asyncio.gather(*(self._check_photo(i, data) for i, data in enumerate(photos))))
+        accepted = [photo for photo in checked if photo.accepted]
+        if not accepted:
+            return checked, None
+        embeddings = await self._stores.faces.embed(np.stack([photo.crop for photo in accepted]))
+        keep = _same_person(embeddings.vectors, self._settings.enroll_same_person_min)
+        for photo, kept in zip(accepted, keep, strict=True):
+            if not kept:
+                photo.reasons.append("does not look like the same person as the other photos")
+        return checked, Embeddings(embeddings.vectors[keep], embeddings.model)
 
     def _check_allowed(
         self, session: Session, principal: Principal, student_id: uuid.UUID, *, lock: bool = False
@@ -161,15 +158,30 @@ class EnrollmentService:
         photo.crop = found.crops[subject]
         return photo
 
-    async def _refuse_if_enrolled_as_other(
+    async def _enrolled_as_other(
         self, principal: Principal, student_id: uuid.UUID, embeddings: Embeddings
-    ) -> None:
+    ) -> bool:
+        """Do most of the photos match another student of the school? (Twins are the honest exception; the
+        office then decides, but two labels for one face would make identification ambiguous.)"""
         matches = await self._stores.faces.search(gallery_of(principal.school_id), embeddings)
         others = [m for m in matches if m.label is not None and m.label != label_of(student_id)]
-        if len(others) * 2 > len(matches):
-            raise Conflict(
-                "this face is already enrolled as another student of the school", code="face_already_enrolled"
-            )
+        return len(others) * 2 > len(matches)
+
+    async def _audit_denied(
+        self, principal: Principal, student_id: uuid.UUID, request_id: str | None, reason: str, **details: int
+    ) -> None:
+        """A refused enrollment leaves an event too (its own transaction: nothing else is written)."""
+        await in_transaction(
+            self._stores.engine,
+            log_action,
+            principal,
+            "enrollment.create",
+            target("student", student_id),
+            request_id,
+            result="denied",
+            reason=reason,
+            **details,
+        )
 
     async def _store(
         self,

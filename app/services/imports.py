@@ -85,9 +85,7 @@ def import_students(
     _check_existing_numbers(session, principal, rows, errors)
     classes = _resolve_classes(session, principal, rows, errors)
     if errors:
-        report = ImportReport(
-            rows=total, imported=0, dry_run=dry_run, errors=sorted(errors, key=_order)
-        )
+        report = ImportReport(rows=total, imported=0, dry_run=dry_run, errors=sorted(errors, key=_order))
         raise InvalidInput(
             f"{len(report.errors)} problem(s) found; nothing was imported",
             code="import_rejected",
