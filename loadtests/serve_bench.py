@@ -58,7 +58,9 @@ def lfw_people(root: Path, people: int) -> list[tuple[str, list[Path]]]:
     return chosen
 
 
-async def load(base_url: str, probes: list[bytes], concurrency: int, seconds: float, label: str) -> Run:
+async def load(
+    base_url: str, headers: dict[str, str], probes: list[bytes], concurrency: int, seconds: float, label: str
+) -> Run:
     latencies: list[float] = []
     errors = 0
     deadline = time.monotonic() + seconds
@@ -77,7 +79,7 @@ async def load(base_url: str, probes: list[bytes], concurrency: int, seconds: fl
             errors += response.status_code != 200
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60, limits=limits) as client:
         started = time.monotonic()
         await asyncio.gather(*(worker(n, client) for n in range(concurrency)))
         elapsed = time.monotonic() - started
@@ -108,10 +110,21 @@ def main(
     people: Annotated[int, typer.Option(help="LFW people enrolled")] = 50,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    from deployments.local_ray import start_local_ray
-    from deployments.local_services import free_port
+    from deployments.local_stack import local_stores
 
     state = Path(tempfile.mkdtemp(prefix="rollcall-bench-"))
+    with local_stores(state / "stores") as stores:
+        runs = _bench(state, stores.database_url, stores.redis_url, concurrency, seconds, people)
+    _report(runs, as_json)
+
+
+def _bench(
+    state: Path, database_url: str, redis_url: str, concurrency: list[int], seconds: float, people: int
+) -> list[Run]:
+    from deployments.local_ray import start_local_ray
+    from deployments.local_services import free_port
+    from deployments.local_stack import admin_headers
+
     start_local_ray(state / "ray-auth-token")
     from ray import serve
 
@@ -124,15 +137,20 @@ def main(
     probes = [photo.read_bytes() for _, photos in roster for photo in photos[1:4]]
     runs: list[Run] = []
 
-    def deploy(overrides: dict[str, dict[str, Any]]) -> None:
-        spec = build_app_from_config(
-            overrides={"data_dir": str(state / "data")}, deployment_overrides=overrides
-        )
+    settings_overrides = {
+        "data_dir": str(state / "data"),
+        "database_url": database_url,
+        "redis_url": redis_url,
+    }
+
+    def deploy(overrides: dict[str, dict[str, Any]]) -> Any:
+        spec = build_app_from_config(overrides=settings_overrides, deployment_overrides=overrides)
         serve.run(spec.app, name=spec.name, route_prefix=spec.route_prefix)
+        return spec.settings
 
     try:
-        deploy({})
-        with httpx.Client(base_url=base_url, timeout=120) as client:
+        headers = admin_headers(deploy({}), school="Benchmark School")
+        with httpx.Client(base_url=base_url, headers=headers, timeout=120) as client:
             for name, photos in roster:
                 enrolled = client.post(
                     f"/v1/galleries/{GALLERY}/faces",
@@ -143,11 +161,14 @@ def main(
                     raise RuntimeError(f"enrolling {name} failed: {enrolled.status_code} {enrolled.text}")
         for label, overrides in (("on", {}), ("off", unbatched())):
             deploy(overrides)
-            asyncio.run(load(base_url, probes[:8], 2, 3.0, "warm-up"))
-            runs.extend(asyncio.run(load(base_url, probes, c, seconds, label)) for c in concurrency)
+            asyncio.run(load(base_url, headers, probes[:8], 2, 3.0, "warm-up"))
+            runs.extend(asyncio.run(load(base_url, headers, probes, c, seconds, label)) for c in concurrency)
     finally:
         serve.shutdown()
+    return runs
 
+
+def _report(runs: list[Run], as_json: bool) -> None:
     table = Table(title="Serve pipeline: identify (LFW 250x250), fast profile")
     for column in Run.__dataclass_fields__:
         table.add_column(column)

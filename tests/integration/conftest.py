@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from app.core.config import Settings
+from deployments.local_stack import Stores, admin_headers, local_stores
 from tests.integration.milvus_server import LoopbackMilvus, free_port
 
 #: Smaller than the production default so the oversize tests send little data.
@@ -65,7 +66,7 @@ def serve_milvus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackM
 
 @pytest.fixture(scope="session")
 def serve_app(
-    tmp_path_factory: pytest.TempPathFactory, serve_milvus: LoopbackMilvus, serve_stores: ServeStores
+    tmp_path_factory: pytest.TempPathFactory, serve_milvus: LoopbackMilvus, serve_stores: Stores
 ) -> Iterator[ServeApp]:
     """Ray local on 127.0.0.1 running the app as serve_config.yaml describes it, HTTP on a free port."""
     from deployments.local_ray import start_local_ray
@@ -109,51 +110,8 @@ def serve_app(
         ray.shutdown()
 
 
-@dataclass(frozen=True)
-class ServeStores:
-    database_url: str
-    redis_url: str
-
-
 @pytest.fixture(scope="session")
-def serve_stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeStores]:
+def serve_stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stores]:
     """PostgreSQL and Redis for the Serve app, from their pip packages on 127.0.0.1, schema migrated."""
-    from app.db.migrate import upgrade_head
-    from deployments.local_services import EmbeddedPostgres, EmbeddedRedis
-
-    root = tmp_path_factory.mktemp("serve-stores")
-    postgres, redis_server = EmbeddedPostgres(root / "pg"), EmbeddedRedis(root / "redis")
-    with contextlib.ExitStack() as stack:
-        postgres.start()
-        stack.callback(postgres.stop)
-        redis_server.start()
-        stack.callback(redis_server.stop)
-        upgrade_head(postgres.url)
-        yield ServeStores(postgres.url, redis_server.url)
-
-
-def admin_headers(settings: Settings) -> dict[str, str]:
-    """The first admin, created as ``python -m app.bootstrap`` does, and a session opened for them in-process
-    (their MFA enrolment is tested in tests/domain; here they only call the face routes)."""
-    import secrets
-
-    from app.core.redis import RateLimiter, make_redis
-    from app.db.session import make_engine, transaction
-    from app.services import audit
-    from app.services.auth import AuthService, bootstrap
-
-    audit.configure(settings)  # the replicas' keys, so the trail they continue stays one chain
-    engine, client = make_engine(settings.database_url), make_redis(settings.redis_url)
-    try:
-        with transaction(engine) as session:
-            _, admin = bootstrap(
-                session, settings, school_name="Integration School", timezone="UTC",
-                email="admin@integration.example.org", full_name="Admin", password=secrets.token_urlsafe(16),
-            )  # fmt: skip
-        token = AuthService(settings, engine, client, RateLimiter(client, settings.redis_url)).open_session(
-            admin
-        )
-    finally:
-        engine.dispose()
-        client.close()
-    return {"Authorization": f"Bearer {token.access_token}"}
+    with local_stores(tmp_path_factory.mktemp("serve-stores")) as stores:
+        yield stores

@@ -1,0 +1,63 @@
+"""The stores and first admin a throwaway Rollcall needs: for integration tests and benchmarks alike.
+
+One copy of this set-up, so a benchmark measures the same application the tests prove.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.core.config import Settings
+from deployments.local_services import EmbeddedPostgres, EmbeddedRedis
+
+
+@dataclass(frozen=True)
+class Stores:
+    database_url: str
+    redis_url: str
+
+
+@contextlib.contextmanager
+def local_stores(root: Path) -> Iterator[Stores]:
+    """PostgreSQL and Redis from their pip packages on 127.0.0.1 under ``root``, schema migrated."""
+    from app.db.migrate import upgrade_head
+
+    postgres, redis_server = EmbeddedPostgres(root / "pg"), EmbeddedRedis(root / "redis")
+    with contextlib.ExitStack() as stack:
+        postgres.start()
+        stack.callback(postgres.stop)
+        redis_server.start()
+        stack.callback(redis_server.stop)
+        upgrade_head(postgres.url)
+        yield Stores(postgres.url, redis_server.url)
+
+
+def admin_headers(settings: Settings, school: str = "Integration School") -> dict[str, str]:
+    """The first admin, created as ``python -m app.bootstrap`` does, with a session opened in-process.
+
+    Their MFA enrolment is exercised in tests/domain; callers of this only need a valid admin token.
+    """
+    from app.core.redis import RateLimiter, make_redis
+    from app.db.session import make_engine, transaction
+    from app.services import audit
+    from app.services.auth import AuthService, bootstrap
+
+    audit.configure(settings)  # the replicas' keys, so the trail they continue stays one chain
+    engine, client = make_engine(settings.database_url), make_redis(settings.redis_url)
+    try:
+        with transaction(engine) as session:
+            _, admin = bootstrap(
+                session, settings, school_name=school, timezone="UTC",
+                email="admin@integration.example.org", full_name="Admin", password=secrets.token_urlsafe(16),
+            )  # fmt: skip
+        token = AuthService(settings, engine, client, RateLimiter(client, settings.redis_url)).open_session(
+            admin
+        )
+    finally:
+        engine.dispose()
+        client.close()
+    return {"Authorization": f"Bearer {token.access_token}"}
