@@ -213,9 +213,12 @@ def route_policies(app: FastAPI) -> list[RoutePolicy]:
     return found
 
 
-def _declared(dependants: Iterable[Dependant]) -> Iterator[frozenset[str]]:
+def _declared(dependants: Iterable[Dependant], seen: set[int] | None = None) -> Iterator[frozenset[str]]:
+    """Policies in the dependency tree; one dependable used twice is one policy (FastAPI runs it once)."""
+    seen = set() if seen is None else seen
     for dependant in dependants:
         roles = getattr(dependant.call, "allowed_roles", None)
-        if roles is not None:
+        if roles is not None and id(dependant.call) not in seen:
+            seen.add(id(dependant.call))
             yield roles
-        yield from _declared(dependant.dependencies)
+        yield from _declared(dependant.dependencies, seen)

@@ -18,13 +18,26 @@ from app.api.schemas import (
 )
 from app.api.security import require
 from app.db.tables import Role
+from app.services.principal import Principal
 
-# Raw gallery access bypasses consent and school boundaries (a gallery is any name): admins only. The school
-# flows (enrollment with consent, check-in) are the way for everyone else.
-router = APIRouter(prefix="/v1/galleries", tags=["galleries"], dependencies=[Depends(require(Role.admin))])
+# Raw gallery access bypasses consent (the school flows, enrollment with consent and check-in, are the way for
+# everyone else): admins only, and only inside their own school's namespace (see ``scoped``).
+_admin = require(Role.admin)  # one dependable: FastAPI runs it once per request, before the body is read
+router = APIRouter(prefix="/v1/galleries", tags=["galleries"], dependencies=[Depends(_admin)])
+Admin = Annotated[Principal, Depends(_admin)]
+
+
+def scoped(
+    gallery: Annotated[str, Path(description=NAME_DESCRIPTION, examples=["class-7b"])], admin: Admin
+) -> str:
+    """The stored gallery name: prefixed with the caller's school, so an admin never reaches another school's
+    faces (nor the school's own consented enrollment gallery, which is the bare school id)."""
+    return f"{admin.school_id}:{gallery}"
+
 
 # Validated by the service (422 invalid_gallery / invalid_label with the rule), documented here.
-Gallery = Annotated[str, Path(description=NAME_DESCRIPTION, examples=["school-1:class-7b"])]
+Gallery = Annotated[str, Path(description=NAME_DESCRIPTION, examples=["class-7b"])]
+ScopedGallery = Annotated[str, Depends(scoped)]
 Label = Annotated[str, Path(description=NAME_DESCRIPTION, examples=["student-0042"])]
 ImageFile = Annotated[UploadFile, File(description="A JPEG, PNG, WebP or BMP photo.")]
 
@@ -39,15 +52,16 @@ ImageFile = Annotated[UploadFile, File(description="A JPEG, PNG, WebP or BMP pho
 )
 async def enroll(
     gallery: Gallery,
+    stored: ScopedGallery,
     image: ImageFile,
     label: Annotated[str, Form(description=NAME_DESCRIPTION, examples=["student-0042"])],
     service: FaceServiceDep,
     settings: SettingsDep,
 ) -> EnrollResponse:
     """The photo must hold exactly one face. Enrolling a label again adds another photo of that person."""
-    result = await service.enroll(gallery, label, await read_image(image, "image", settings.max_upload_bytes))
+    result = await service.enroll(stored, label, await read_image(image, "image", settings.max_upload_bytes))
     return EnrollResponse(
-        gallery=result.gallery,
+        gallery=gallery,
         label=result.label,
         face_ids=[str(face_id) for face_id in result.face_ids],
         model=result.model,
@@ -63,10 +77,10 @@ async def enroll(
     dependencies=[Depends(require_multipart)],
 )
 async def identify(
-    gallery: Gallery, image: ImageFile, service: FaceServiceDep, settings: SettingsDep
+    gallery: Gallery, stored: ScopedGallery, image: ImageFile, service: FaceServiceDep, settings: SettingsDep
 ) -> IdentifyResponse:
     """Each face with its best match in the gallery, or unknown (`label: null`). No face at all: 422."""
-    results = await service.identify(gallery, await read_image(image, "image", settings.max_upload_bytes))
+    results = await service.identify(stored, await read_image(image, "image", settings.max_upload_bytes))
     return IdentifyResponse(gallery=gallery, faces=[IdentifiedFace.of(result) for result in results])
 
 
@@ -76,7 +90,9 @@ async def identify(
     response_model=DeleteResponse,
     responses=error_responses(404, 422, 503),
 )
-async def forget(gallery: Gallery, label: Label, service: FaceServiceDep) -> DeleteResponse:
+async def forget(
+    gallery: Gallery, stored: ScopedGallery, label: Label, service: FaceServiceDep
+) -> DeleteResponse:
     """Searches straight after this no longer find the label (404 if nothing was enrolled under it)."""
-    deleted = await service.forget(gallery, label)
+    deleted = await service.forget(stored, label)
     return DeleteResponse(gallery=gallery, label=label, deleted=deleted)
