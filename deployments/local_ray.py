@@ -61,13 +61,23 @@ def start_local_ray(
         ray_constants.ENABLE_RAY_CLUSTER = False
     Config.initialize("")
 
-    ray.init(
-        address="local",
-        _node_ip_address=LOOPBACK,
-        include_dashboard=dashboard,
-        dashboard_host=LOOPBACK,
-        object_store_memory=object_store_bytes,
-        num_cpus=num_cpus,
-        namespace="rollcall",
-        configure_logging=True,
-    )
+    for attempt in range(2):
+        try:
+            ray.init(
+                address="local",
+                _node_ip_address=LOOPBACK,
+                include_dashboard=dashboard,
+                dashboard_host=LOOPBACK,
+                object_store_memory=object_store_bytes,
+                num_cpus=num_cpus,
+                namespace="rollcall",
+                configure_logging=True,
+            )
+            return
+        except Exception as exc:
+            # Ray gives its raylet a fixed 30 s to register; on a loaded 2-core machine (or right after
+            # another Ray shut down) that is occasionally missed. Once more, from a clean slate, then give up.
+            if attempt or "timed out during startup" not in str(exc):
+                raise
+            log.warning("ray did not start in time (%s); retrying once", exc)
+            ray.shutdown()
