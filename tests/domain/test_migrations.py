@@ -12,16 +12,12 @@ from tests.domain.conftest import alembic_config
 
 
 def test_upgrade_downgrade_upgrade_on_an_empty_database(tmp_path):
-    server = EmbeddedPostgres(tmp_path / "pg")
-    server.start()
-    try:
+    with EmbeddedPostgres(tmp_path / "pg") as server:
         config = alembic_config(server.url)
         command.upgrade(config, "head")
         command.check(config)  # the SQLModel tables and the migrated schema agree
         command.downgrade(config, "base")
         command.upgrade(config, "head")
-    finally:
-        server.stop()
 
 
 def test_upgrade_is_a_no_op_on_a_populated_database(pg_url, clean_db):

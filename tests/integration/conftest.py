@@ -14,8 +14,9 @@ import httpx
 import pytest
 
 from app.core.config import Settings
+from deployments.local_services import free_port
 from deployments.local_stack import Stores, admin_headers, local_stores
-from tests.integration.milvus_server import LoopbackMilvus, free_port
+from tests.integration.milvus_server import LoopbackMilvus
 
 #: Smaller than the production default so the oversize tests send little data.
 TEST_MAX_UPLOAD_BYTES = 2 * 1024 * 1024
@@ -26,12 +27,8 @@ def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loopback
     """A Milvus standalone server from the `milvus` wheel with its own data dir, stopped with SIGTERM."""
     if os.environ.get("ROLLCALL_SKIP_MILVUS_SERVER"):
         pytest.skip("ROLLCALL_SKIP_MILVUS_SERVER is set")
-    server = LoopbackMilvus(tmp_path_factory.mktemp("milvus-server"))
-    server.start()
-    try:
+    with LoopbackMilvus(tmp_path_factory.mktemp("milvus-server")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -56,12 +53,8 @@ class ServeApp:
 @pytest.fixture(scope="session")
 def serve_milvus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackMilvus]:
     """The Serve app's own Milvus server: the "Milvus down" test stops it without touching other tests."""
-    server = LoopbackMilvus(tmp_path_factory.mktemp("serve-milvus"))
-    server.start()
-    try:
+    with LoopbackMilvus(tmp_path_factory.mktemp("serve-milvus")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ SIGKILLs after one second, which leaves etcd sessions behind (the next start the
 from __future__ import annotations
 
 import contextlib
-import socket
 import subprocess
 import time
 import urllib.request
@@ -16,6 +15,8 @@ from pathlib import Path
 
 import milvus
 from milvus import MilvusServer, MilvusServerConfig
+
+from deployments.local_services import ManagedServer, free_port
 
 _WHEEL_DATA = Path(milvus.__file__).parent / "data"
 
@@ -68,14 +69,7 @@ def _write_etcd_config(data_dir: Path, client_port: int) -> None:
     )
 
 
-def free_port() -> int:
-    """A port the kernel just handed out on 127.0.0.1 (free now; tiny race until the server binds it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class LoopbackMilvus:
+class LoopbackMilvus(ManagedServer):
     """Start/stop one Milvus standalone process with its own data dir, every address on 127.0.0.1."""
 
     def __init__(self, data_dir: Path) -> None:

@@ -8,8 +8,9 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
+from deployments.local_services import free_port
 from models.gallery import FaceGallery, GalleryUnavailableError, InvalidNameError
-from tests.integration.milvus_server import LoopbackMilvus, free_port
+from tests.integration.milvus_server import LoopbackMilvus
 
 pytestmark = pytest.mark.integration
 
