@@ -8,7 +8,7 @@ One command does the whole rollout in the order that keeps the running version s
    manifests reference exists with its keys (``--generate-dev-secrets`` creates random ones in dev);
 3. server-side apply everything except the migration Job, the CronJobs and the RayService; wait for
    in-cluster databases;
-4. re-create the migration Job (``alembic upgrade head``) and wait for it: if it fails, stop here, the
+4. re-create the migration Job (``alembic upgrade heads``) and wait for it: if it fails, stop here, the
    RayService is untouched and the current version keeps serving;
 5. apply the CronJobs (they run the new code), then the RayService (in place for Serve config changes,
    blue-green for cluster changes); wait until KubeRay reports it Ready with every Serve application

@@ -1,4 +1,4 @@
-"""``alembic upgrade head`` from code (the local runner and the bootstrap command), against a given URL."""
+"""``alembic upgrade heads`` from code (the local runner and the bootstrap command), against a given URL."""
 
 from __future__ import annotations
 
@@ -14,4 +14,4 @@ def upgrade_head(url: str) -> None:
     """Bring the schema at ``url`` to the newest revision (a no-op when it is there already)."""
     config = Config(str(ALEMBIC_INI))
     config.set_main_option("sqlalchemy.url", url)
-    command.upgrade(config, "head")
+    command.upgrade(config, "heads")

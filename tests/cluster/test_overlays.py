@@ -89,7 +89,7 @@ def test_jobs_hooks(rendered, overlay):
     docs = rendered[overlay]
     migrate = find(docs, "Job", "rollcall-migrate")
     assert migrate["metadata"]["labels"]["rollcall.io/deploy-phase"] == "pre-serve"
-    assert migrate["spec"]["template"]["spec"]["containers"][0]["command"] == ["alembic", "upgrade", "head"]
+    assert migrate["spec"]["template"]["spec"]["containers"][0]["command"] == ["alembic", "upgrade", "heads"]
     commands = {
         d["metadata"]["name"]: d["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0][
             "command"

@@ -35,7 +35,7 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostg
 
 @pytest.fixture(scope="session")
 def pg_url(postgres: EmbeddedPostgres) -> str:
-    command.upgrade(alembic_config(postgres.url), "head")
+    command.upgrade(alembic_config(postgres.url), "heads")
     return postgres.url
 
 
