@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -65,6 +67,10 @@ def serve_app(
     from deployments.local_ray import start_local_ray
 
     state = tmp_path_factory.mktemp("serve")
+    # One test Ray per machine at a time: two starting together on 2 cores miss Ray's fixed start-up window.
+    # The lock is released when this process exits, whatever happens to the fixture.
+    lock = Path(tempfile.gettempdir(), "rollcall-ray-tests.lock").open("w")  # noqa: SIM115
+    fcntl.flock(lock, fcntl.LOCK_EX)
     start_local_ray(state / "ray-auth-token", object_store_bytes=150 * 1024 * 1024)
     import ray
     from ray import serve
@@ -101,6 +107,7 @@ def serve_app(
         with contextlib.suppress(Exception):
             serve.shutdown()
         ray.shutdown()
+        lock.close()
 
 
 @pytest.fixture(scope="session")
