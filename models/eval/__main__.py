@@ -6,7 +6,6 @@ With ``--json`` the last line printed is one JSON object (other tools parse it);
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from models.detectors import PROFILES
-from models.eval.datasets import IMAGE_SUFFIXES
+from models.eval.datasets import IMAGE_SUFFIXES, faces_root
 from models.eval.encoder import FaceEncoder
 from models.eval.identify import run_identify
 from models.eval.speed import run_speed
@@ -31,12 +30,6 @@ console = Console(stderr=True)
 Profile = Annotated[str, typer.Option(help=f"detector profile: {', '.join(PROFILES)}")]
 AsJson = Annotated[bool, typer.Option("--json", help="print one JSON object as the last line")]
 Threads = Annotated[int, typer.Option(help="ONNX Runtime intra-op threads (0: all cores)")]
-
-
-def faces_root() -> Path:
-    """The shared face data, ``../shared/faces`` from the repository root unless ROLLCALL_FACES_DIR says."""
-    default = Path(__file__).resolve().parents[2].parent / "shared" / "faces"
-    return Path(os.environ.get("ROLLCALL_FACES_DIR", default))
 
 
 def _check_profile(profile: str) -> None:

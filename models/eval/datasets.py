@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
+
+
+def faces_root() -> Path:
+    """The shared face data, ``../shared/faces`` from the repository root unless ROLLCALL_FACES_DIR says."""
+    default = Path(__file__).resolve().parents[2].parent / "shared" / "faces"
+    return Path(os.environ.get("ROLLCALL_FACES_DIR", default))
 
 
 @dataclass(frozen=True, slots=True)

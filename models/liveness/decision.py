@@ -1,0 +1,140 @@
+"""One liveness decision from a burst: the subject tracked across frames, the challenge answered in 3-D, and
+one person throughout. Pure code over landmarks and similarities, so it is tested and evaluated without Ray.
+
+Reasons are stable codes (the kiosk maps them to what the student should do):
+- ``no_face`` / ``face_lost``: no subject, or the subject missing from too many frames;
+- ``multiple_faces``: a second face nearly as large as the subject (someone else in the shot);
+- ``inconsistent_track``: the subject jumps or changes size between frames (spliced frames);
+- ``different_faces``: the frames do not show one person (their embeddings disagree);
+- ``no_motion``: nothing moved (a still photo, or the student did not move);
+- ``planar_motion``: the face moved, but as a flat picture would;
+- ``wrong_direction``: the head turned, the other way;
+- ``challenge_not_performed``: the head moved in 3-D, but not the turn asked for.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from models.liveness.challenge import DIRECTION, Action
+from models.liveness.geometry import directed_turn, image_motion, nose_parallax, planar_residual
+from models.types import Face
+
+
+@dataclass(frozen=True, slots=True)
+class LivenessLimits:
+    """The operating point (the Liveness deployment's ``user_config``); distances in inter-ocular units.
+    Defaults are the thresholds `python -m models.eval liveness` reports in docs/LIVENESS.md."""
+
+    min_turn: float = 0.15  # nose parallax moved this far in the asked direction: the challenge is met
+    min_motion: float = 0.04  # below this nothing moved at all
+    max_planar_residual: float = 0.015  # below this, motion that a single homography explains is flat
+    min_identity: float = 0.30  # cosine between the probe frame and the burst's other frames
+    max_missing: float = 0.25  # share of frames allowed without the subject (blur, a blink of the detector)
+    max_jump: float = 0.5  # subject's centre may move this many box widths between consecutive frames
+    max_scale_change: float = 1.4  # ... and change size by at most this factor
+    second_face_ratio: float = 0.35  # another face this large (area, vs the subject) is a second person
+    min_frames: int = 3  # frames with the subject needed to judge at all
+
+
+@dataclass(frozen=True, slots=True)
+class Track:
+    """The subject of each frame (``None`` where it was not found) and which frames to embed."""
+
+    subjects: list[Face | None]
+    probe: int | None  # the most frontal frame: its face is the one identified
+    identity_frames: list[int]  # probe first, then the frames compared with it
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class LivenessVerdict:
+    passed: bool
+    score: float  # 0..1; 0.5 is exactly the challenge threshold
+    action: str
+    reasons: list[str]
+    metrics: dict[str, float]
+
+
+def track_subject(frames: Sequence[Sequence[Face]], limits: LivenessLimits) -> Track:
+    """Follow the largest face through the burst and check it is one continuous, unaccompanied subject."""
+    subjects: list[Face | None] = []
+    reasons: list[str] = []
+    for faces in frames:
+        if not faces:
+            subjects.append(None)
+            continue
+        ordered = sorted(faces, key=lambda face: face.area, reverse=True)
+        subjects.append(ordered[0])
+        if len(ordered) > 1 and ordered[1].area >= limits.second_face_ratio * ordered[0].area:
+            _add(reasons, "multiple_faces")
+    present = {i: face for i, face in enumerate(subjects) if face is not None}
+    if not present:
+        return Track(subjects, None, [], ["no_face"])
+    if len(frames) - len(present) > limits.max_missing * len(frames) or len(present) < limits.min_frames:
+        _add(reasons, "face_lost")
+    if any(_jumped(before, after, limits) for before, after in itertools.pairwise(present.values())):
+        _add(reasons, "inconsistent_track")
+    order = list(present)
+    probe = min(order, key=lambda i: abs(float(nose_parallax(present[i].landmarks)[0])))
+    others = [i for i in dict.fromkeys((order[0], order[len(order) // 2], order[-1])) if i != probe]
+    return Track(subjects, probe, [probe, *others], reasons)
+
+
+def judge(
+    action: Action, track: Track, similarities: Sequence[float], limits: LivenessLimits
+) -> LivenessVerdict:
+    """The decision for ``track`` answering ``action``; ``similarities`` are the cosines between the probe's
+    embedding and each of ``track.identity_frames[1:]``'s."""
+    reasons = list(track.reasons)
+    faces = [face for face in track.subjects if face is not None]
+    if len(faces) < 2:
+        return LivenessVerdict(False, 0.0, action.value, reasons or ["face_lost"], {"frames": len(faces)})
+    landmarks = [face.landmarks for face in faces]
+    parallax_x = [float(nose_parallax(lm)[0]) for lm in landmarks]
+    direction = DIRECTION[action]
+    turn = directed_turn(parallax_x, direction)
+    opposite = directed_turn(parallax_x, -direction)
+    motion = image_motion(landmarks)
+    residual = max(planar_residual(landmarks[0], lm) for lm in landmarks[1:])
+    identity = min(similarities, default=1.0)
+    if identity < limits.min_identity:
+        _add(reasons, "different_faces")
+    if turn < limits.min_turn:
+        if opposite >= limits.min_turn:
+            _add(reasons, "wrong_direction")
+        elif motion < limits.min_motion:
+            _add(reasons, "no_motion")
+        elif residual < limits.max_planar_residual:
+            _add(reasons, "planar_motion")
+        else:
+            _add(reasons, "challenge_not_performed")
+    score = float(np.clip(turn / (2 * limits.min_turn), 0.0, 1.0))
+    metrics = {
+        "turn": round(turn, 4),
+        "opposite_turn": round(opposite, 4),
+        "motion": round(motion, 4),
+        "planar_residual": round(residual, 4),
+        "identity": round(identity, 4),
+        "frames": len(faces),
+    }
+    return LivenessVerdict(not reasons, round(score, 4), action.value, reasons, metrics)
+
+
+def _jumped(before: Face, after: Face, limits: LivenessLimits) -> bool:
+    moved = float(np.linalg.norm(_centre(after) - _centre(before))) / max(before.width, 1.0)
+    scale = np.sqrt(max(after.area, 1.0) / max(before.area, 1.0))
+    return moved > limits.max_jump or not (1 / limits.max_scale_change <= scale <= limits.max_scale_change)
+
+
+def _centre(face: Face) -> np.ndarray:
+    return np.array([face.box[0] + face.box[2], face.box[1] + face.box[3]]) / 2
+
+
+def _add(reasons: list[str], reason: str) -> None:
+    if reason not in reasons:
+        reasons.append(reason)

@@ -1,0 +1,69 @@
+"""Head-motion geometry from the five landmarks: how far the head turned in 3-D, and how flat its motion was.
+
+Why a homography: every view of a flat picture (a printed photo, a phone screen) - moved, rotated, tilted,
+bent towards the camera - is related to every other view by a plane-to-plane homography. Mapping each frame's
+eyes and mouth corners onto the ArcFace template therefore cancels *any* motion of a flat picture, and what
+is left is the nose's parallax: a real nose sits in front of the eye-mouth plane, so when a real head turns
+the mapped nose slides sideways; a photo's nose is printed on the plane and stays put. One measurement thus
+both tracks the requested head turn and refuses planar motion, whatever the photo's pose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from models.alignment import ARCFACE_TEMPLATE
+
+#: Template indices of the points that (nearly) share a plane: both eyes and both mouth corners.
+_PLANE = (0, 1, 3, 4)
+_NOSE = 2
+#: Inter-ocular distance in the template: every distance here is in these units, whatever the face size.
+_TEMPLATE_IOD = float(np.hypot(*(ARCFACE_TEMPLATE[1] - ARCFACE_TEMPLATE[0])))
+
+
+def nose_parallax(landmarks: np.ndarray) -> np.ndarray:
+    """The nose's offset (x, y) from its template position once the eye-mouth plane is mapped onto the
+    template, in inter-ocular distances. +x means the nose points to the picture's right."""
+    points = landmarks.astype(np.float64)
+    plane = cv2.getPerspectiveTransform(
+        points[list(_PLANE)].astype(np.float32), ARCFACE_TEMPLATE[list(_PLANE)]
+    )
+    nose = plane @ np.array([points[_NOSE, 0], points[_NOSE, 1], 1.0])
+    if abs(nose[2]) < 1e-9:  # degenerate quad (points collinear): no meaningful parallax
+        return np.zeros(2)
+    mapped = nose[:2] / nose[2]
+    return (mapped - ARCFACE_TEMPLATE[_NOSE]) / _TEMPLATE_IOD
+
+
+def directed_turn(parallax_x: Sequence[float], direction: float) -> float:
+    """The largest move of the nose in ``direction`` (+1 picture-right, -1 picture-left) between any earlier
+    and any later frame: a turn performed anywhere within the burst counts, wherever the head started."""
+    values = np.asarray(parallax_x, dtype=np.float64) * direction
+    if values.size < 2:
+        return 0.0
+    lowest_so_far = np.minimum.accumulate(values[:-1])
+    return float(max(0.0, np.max(values[1:] - lowest_so_far)))
+
+
+def image_motion(landmarks: Sequence[np.ndarray]) -> float:
+    """How far the landmarks moved in the picture (any motion, flat or not), in inter-ocular distances of
+    the first frame: tells "nothing moved" (a still photo) from "something moved, but flat"."""
+    first = landmarks[0].astype(np.float64)
+    iod = max(float(np.hypot(*(first[1] - first[0]))), 1e-6)
+    return max(float(np.max(np.linalg.norm(lm.astype(np.float64) - first, axis=1))) for lm in landmarks) / iod
+
+
+def planar_residual(reference: np.ndarray, landmarks: np.ndarray) -> float:
+    """RMS error of the best single homography taking ``reference``'s five points to ``landmarks``', in
+    inter-ocular distances: near zero when the two views are of one flat picture."""
+    source = reference.astype(np.float64)
+    target = landmarks.astype(np.float64)
+    homography, _ = cv2.findHomography(source, target, 0)
+    if homography is None:
+        return 0.0
+    projected = cv2.perspectiveTransform(source[None], homography)[0]
+    iod = max(float(np.hypot(*(target[1] - target[0]))), 1e-6)
+    return float(np.sqrt(np.mean(np.sum((projected - target) ** 2, axis=1)))) / iod

@@ -1,0 +1,126 @@
+"""Real head-turning bursts and fake-camera files cut from the clips in ``../shared/faces/videos``.
+
+Shared by the liveness evaluation, the integration and browser tests and the load tests, so each of them
+sends the kiosk what a live student at a camera would: frames from a real clip in which the head really turns.
+Only the two single-face talking-head clips are used (512x512, 25 fps); they are generated from real photos,
+which the evaluation notes, since they are also exactly what a replay or deepfake-injection attack would send.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from models.detectors.yunet import YunetDetector
+from models.eval.datasets import faces_root
+from models.liveness.challenge import DIRECTION, Action
+from models.liveness.geometry import directed_turn, nose_parallax
+
+CLIP_NAMES = ("sadtalker_WDA_KatieHill_000.mp4", "sadtalker_WDA_AlexandriaOcasioCortez_000.mp4")
+#: A kiosk burst spans about 1.5 s: at 25 fps, 38 frames of the clip.
+BURST_SPAN = 38
+#: Segments for the fake camera are short (about 0.5 s), so any burst covers a whole sweep of one.
+SWEEP_SPAN = 12
+FPS = 25
+
+
+@dataclass(frozen=True, slots=True)
+class Clip:
+    name: str
+    frames: list[np.ndarray]  # BGR
+    parallax: np.ndarray  # the largest face's nose parallax x per frame (nan where no face)
+
+
+def clip_paths(root: Path | None = None) -> list[Path]:
+    folder = (root or faces_root()) / "videos"
+    paths = [folder / name for name in CLIP_NAMES]
+    missing = [str(path) for path in paths if not path.is_file()]
+    if missing:
+        raise FileNotFoundError(f"liveness clips not found: {missing} (set ROLLCALL_FACES_DIR)")
+    return paths
+
+
+def read_frames(path: Path) -> list[np.ndarray]:
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    if not frames:
+        raise ValueError(f"no frames could be read from {path}")
+    return frames
+
+
+@functools.cache
+def load_clip(path: Path) -> Clip:
+    frames = read_frames(path)
+    detector = YunetDetector.load()
+    parallax = np.full(len(frames), np.nan)
+    for i, faces in enumerate(detector.detect_batch(frames)):
+        if faces:
+            largest = max(faces, key=lambda face: face.area)
+            parallax[i] = nose_parallax(largest.landmarks)[0]
+    return Clip(path.name, frames, parallax)
+
+
+def best_window(clip: Clip, action: Action, span: int) -> tuple[int, float]:
+    """Start frame of the ``span``-frame window where the head turns furthest in ``action``'s direction."""
+    best = (0, -1.0)
+    for start in range(0, len(clip.frames) - span + 1):
+        values = clip.parallax[start : start + span]
+        if np.isnan(values).any():
+            continue
+        turn = directed_turn(values, DIRECTION[action])
+        if turn > best[1]:
+            best = (start, turn)
+    return best
+
+
+def encode_jpeg(frame: np.ndarray, quality: int = 90) -> bytes:
+    ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("JPEG encoding failed")
+    return data.tobytes()
+
+
+def burst_frames(clip: Clip, start: int, span: int, count: int) -> list[np.ndarray]:
+    """``count`` frames sampled evenly from ``span`` frames at ``start``: a kiosk's burst at its own rate."""
+    indices = np.linspace(start, start + span - 1, count).round().astype(int)
+    return [clip.frames[i] for i in indices]
+
+
+@functools.cache
+def _best_burst(action: Action, frames: int) -> tuple[bytes, ...]:
+    windows = [(load_clip(path), *best_window(load_clip(path), action, BURST_SPAN)) for path in clip_paths()]
+    clip, start, _ = max(windows, key=lambda window: window[2])
+    return tuple(encode_jpeg(frame) for frame in burst_frames(clip, start, BURST_SPAN, frames))
+
+
+def challenge_burst(action: str, *, frames: int = 8) -> list[bytes]:
+    """JPEG frames of a real clip in which the head turns as ``action`` asks (the clips' best such window)."""
+    return list(_best_burst(Action(action), frames))
+
+
+def write_fake_camera(path: Path, action: str = Action.turn_left, seconds: float = 10.0) -> Path:
+    """A .y4m for Chromium's ``--use-file-for-fake-video-capture``: a short real sweep of the head turning as
+    ``action`` asks, played forward and back (so it also turns the other way), looped for ``seconds``."""
+    windows = [(load_clip(p), *best_window(load_clip(p), Action(action), SWEEP_SPAN)) for p in clip_paths()]
+    clip, start, _ = max(windows, key=lambda window: window[2])
+    sweep = clip.frames[start : start + SWEEP_SPAN]
+    cycle = sweep + sweep[-2:0:-1]
+    total = int(seconds * FPS)
+    height, width = sweep[0].shape[:2]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F{FPS}:1 Ip A1:1 C420jpeg\n".encode())
+        for i in range(total):
+            out.write(b"FRAME\n")
+            out.write(cv2.cvtColor(cycle[i % len(cycle)], cv2.COLOR_BGR2YUV_I420).tobytes())
+    return path
