@@ -27,6 +27,7 @@ from app.api.routes import (
     students,
     users,
 )
+from app.api.web import install_web_app
 from app.core.config import Settings
 from app.core.redis import make_redis
 from app.db.session import make_engine
@@ -68,4 +69,5 @@ def create_app(service: FaceService, settings: Settings) -> FastAPI:
     school_domain = (schools, classes, sessions, students, enrollment, checkins, attendance, reports)
     for module in school_domain:
         app.include_router(module.router)
+    install_web_app(app, settings)  # after every router: the web app takes only what the API does not
     return app

@@ -138,6 +138,18 @@ class Settings(BaseSettings):
     import_max_rows: int = Field(5000, ge=1, description="Rows one CSV import may hold.")
     report_max_days: int = Field(366, ge=1, description="Widest date range a report covers.")
 
+    # issue 9: the web app (kiosk page and console), built by Vite and served by the ingress at "/".
+    web_dist_dir: Path = Field(
+        Path(__file__).resolve().parents[2] / "web" / "dist",
+        description="The built web app (`npm run build` in web/); without one, '/' answers a 404 saying so.",
+    )
+
+    @field_validator("web_dist_dir")
+    @classmethod
+    def _resolved_dist(cls, value: Path) -> Path:
+        """Serve replicas run in other working directories: a relative path means the caller's."""
+        return value.expanduser().resolve()
+
     @model_validator(mode="after")
     def _absolute_paths(self) -> Settings:
         """Resolve paths where the settings are made: Serve replicas run in other working directories."""

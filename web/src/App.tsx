@@ -1,0 +1,49 @@
+// Two apps in one bundle: the kiosk (/kiosk, API key) and the console (/console, signed-in staff).
+
+import { Component, type ErrorInfo, type ReactNode } from "react";
+import { BrowserRouter, Navigate, Route, Routes } from "react-router-dom";
+import { Console } from "./console/Console";
+import { KioskPage } from "./kiosk/KioskPage";
+
+/** A bug in a page must not leave a blank screen: say so and offer a reload. */
+export class ErrorBoundary extends Component<{ children: ReactNode }, { error: Error | null }> {
+  state = { error: null as Error | null };
+
+  static getDerivedStateFromError(error: Error) {
+    return { error };
+  }
+
+  componentDidCatch(error: Error, info: ErrorInfo) {
+    console.error("Rollcall UI error", error, info.componentStack);
+  }
+
+  render() {
+    if (!this.state.error) return this.props.children;
+    return (
+      <main className="centered">
+        <div className="card" role="alert">
+          <h1>Something went wrong</h1>
+          <p>{this.state.error.message}</p>
+          <button type="button" className="primary" onClick={() => window.location.reload()}>
+            Reload
+          </button>
+        </div>
+      </main>
+    );
+  }
+}
+
+export function App() {
+  return (
+    <ErrorBoundary>
+      <BrowserRouter>
+        <Routes>
+          <Route path="/" element={<Navigate to="/console" replace />} />
+          <Route path="/kiosk" element={<KioskPage />} />
+          <Route path="/console/*" element={<Console />} />
+          <Route path="*" element={<Navigate to="/console" replace />} />
+        </Routes>
+      </BrowserRouter>
+    </ErrorBoundary>
+  );
+}

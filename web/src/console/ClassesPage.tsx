@@ -1,0 +1,218 @@
+// Classes (admins create them), one class's sessions (scheduled here) and its members.
+
+import { useState, type FormEvent } from "react";
+import { Link, useParams } from "react-router-dom";
+import { explain } from "../api/client";
+import { api } from "../api/session";
+import type { ClassPublic, Page, SessionPublic, StudentPublic } from "../api/types";
+import { Badge, ErrorNote, LoadState, formatTime, useApi } from "../ui/common";
+
+export function ClassesPage({ isAdmin }: { isAdmin: boolean }) {
+  const classes = useApi<Page<ClassPublic>>("/v1/classes", { limit: 200 });
+  return (
+    <section>
+      <h1>Classes</h1>
+      <LoadState state={classes}>
+        {(page) =>
+          page.items.length === 0 ? (
+            <p className="muted">No classes yet.</p>
+          ) : (
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Code</th>
+                  <th scope="col">Name</th>
+                  <th scope="col">Room</th>
+                </tr>
+              </thead>
+              <tbody>
+                {page.items.map((c) => (
+                  <tr key={c.id}>
+                    <td>
+                      <Link to={`/console/classes/${c.id}`}>{c.code}</Link>
+                    </td>
+                    <td>{c.name}</td>
+                    <td>{c.room ?? ""}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )
+        }
+      </LoadState>
+      {isAdmin && <NewClassForm onCreated={classes.reload} />}
+    </section>
+  );
+}
+
+function NewClassForm({ onCreated }: { onCreated: () => void }) {
+  const [code, setCode] = useState("");
+  const [name, setName] = useState("");
+  const [room, setRoom] = useState("");
+  const [error, setError] = useState<unknown>(null);
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    try {
+      await api("/v1/classes", { json: { code, name, room: room || null } });
+      setCode("");
+      setName("");
+      setRoom("");
+      setError(null);
+      onCreated();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <form className="inline-form" onSubmit={(e) => void submit(e)} aria-label="New class">
+      <h2>New class</h2>
+      <label>
+        Code <input value={code} onChange={(e) => setCode(e.target.value)} required />
+      </label>
+      <label>
+        Name <input value={name} onChange={(e) => setName(e.target.value)} required />
+      </label>
+      <label>
+        Room <input value={room} onChange={(e) => setRoom(e.target.value)} />
+      </label>
+      <button type="submit" className="primary">
+        Create class
+      </button>
+      <ErrorNote error={error} />
+    </form>
+  );
+}
+
+function isOpen(s: SessionPublic, now = Date.now()): boolean {
+  return !s.closed_at && new Date(s.ends_at).getTime() > now && new Date(s.starts_at).getTime() - 15 * 60_000 <= now;
+}
+
+export function ClassPage({ isAdmin }: { isAdmin: boolean }) {
+  const { classId } = useParams();
+  const klass = useApi<ClassPublic>(`/v1/classes/${classId}`);
+  const sessions = useApi<Page<SessionPublic>>(`/v1/classes/${classId}/sessions`, { limit: 50 });
+  const members = useApi<Page<StudentPublic>>(`/v1/classes/${classId}/members`, { limit: 200 });
+  return (
+    <section>
+      <LoadState state={klass}>
+        {(c) => (
+          <h1>
+            {c.code} · {c.name} {c.room && <span className="muted">room {c.room}</span>}
+          </h1>
+        )}
+      </LoadState>
+      <h2>Sessions</h2>
+      <LoadState state={sessions}>
+        {(page) =>
+          page.items.length === 0 ? (
+            <p className="muted">No sessions scheduled.</p>
+          ) : (
+            <ul className="list">
+              {page.items.map((s) => (
+                <li key={s.id}>
+                  <Link to={`/console/sessions/${s.id}`}>
+                    {formatTime(s.starts_at)} – {new Date(s.ends_at).toLocaleTimeString(undefined, { timeStyle: "short" })}
+                  </Link>{" "}
+                  {s.room && <span className="muted">room {s.room}</span>} {isOpen(s) && <Badge value="open now" />}
+                  {s.closed_at && <Badge value="closed" />}
+                </li>
+              ))}
+            </ul>
+          )
+        }
+      </LoadState>
+      {classId && <NewSessionForm classId={classId} onCreated={sessions.reload} />}
+      <h2>Students in this class</h2>
+      <LoadState state={members}>
+        {(page) => (
+          <ul className="list">
+            {page.items.map((s) => (
+              <li key={s.id}>
+                <Link to={`/console/students/${s.id}`}>{s.display_name}</Link> <Badge value={s.enrollment_status} />
+              </li>
+            ))}
+            {page.items.length === 0 && <li className="muted">Nobody yet.</li>}
+          </ul>
+        )}
+      </LoadState>
+      {isAdmin && classId && <AddMemberForm classId={classId} onAdded={members.reload} />}
+    </section>
+  );
+}
+
+function localInput(date: Date): string {
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+function NewSessionForm({ classId, onCreated }: { classId: string; onCreated: () => void }) {
+  const [start, setStart] = useState(() => localInput(new Date()));
+  const [minutes, setMinutes] = useState(60);
+  const [grace, setGrace] = useState(5);
+  const [error, setError] = useState<unknown>(null);
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    const startsAt = new Date(start);
+    const endsAt = new Date(startsAt.getTime() + minutes * 60_000);
+    try {
+      await api(`/v1/classes/${classId}/sessions`, {
+        json: { starts_at: startsAt.toISOString(), ends_at: endsAt.toISOString(), grace_minutes: grace },
+      });
+      setError(null);
+      onCreated();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <form className="inline-form" onSubmit={(e) => void submit(e)} aria-label="New session">
+      <h3>Schedule a session</h3>
+      <label>
+        Starts <input type="datetime-local" value={start} onChange={(e) => setStart(e.target.value)} required />
+      </label>
+      <label>
+        Minutes <input type="number" min={5} max={720} value={minutes} onChange={(e) => setMinutes(Number(e.target.value))} />
+      </label>
+      <label>
+        Grace (min) <input type="number" min={0} max={120} value={grace} onChange={(e) => setGrace(Number(e.target.value))} />
+      </label>
+      <button type="submit" className="primary">
+        Schedule
+      </button>
+      <ErrorNote error={error} />
+    </form>
+  );
+}
+
+function AddMemberForm({ classId, onAdded }: { classId: string; onAdded: () => void }) {
+  const students = useApi<Page<StudentPublic>>("/v1/students", { limit: 200 });
+  const [studentId, setStudentId] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    try {
+      await api(`/v1/classes/${classId}/members/${studentId}`, { method: "PUT", expect: "none" });
+      setError(null);
+      onAdded();
+    } catch (err) {
+      setError(explain(err));
+    }
+  };
+  return (
+    <form className="inline-form" onSubmit={(e) => void submit(e)} aria-label="Add student to class">
+      <label>
+        Add student
+        <select value={studentId} onChange={(e) => setStudentId(e.target.value)} required>
+          <option value="">Choose…</option>
+          {students.data?.items.map((s) => (
+            <option key={s.id} value={s.id}>
+              {s.display_name} ({s.student_number})
+            </option>
+          ))}
+        </select>
+      </label>
+      <button type="submit">Add</button>
+      {error && <p className="note error" role="alert">{error}</p>}
+    </form>
+  );
+}

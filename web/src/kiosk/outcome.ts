@@ -1,0 +1,179 @@
+// What the kiosk says after a check-in: one large headline, a line of detail and, when it failed, what to do.
+// Pure functions of the API's answer or error, so every case is tested without a camera.
+
+import { ApiError } from "../api/client";
+import type { Challenge, CheckinAnswer, CheckinFace } from "../api/types";
+
+export type Tone = "ok" | "warn" | "error";
+
+export interface Outcome {
+  tone: Tone;
+  title: string;
+  detail: string;
+  /** What the student should do next; absent on success. */
+  hint?: string;
+  /** Offer the code fallback on this screen. */
+  offerCode?: boolean;
+}
+
+const STATUS_WORD: Record<string, string> = { present: "Present", late: "Late", absent: "Absent", excused: "Excused" };
+
+function faceLine(face: CheckinFace): Outcome {
+  const name = face.student?.display_name ?? "";
+  switch (face.outcome) {
+    case "recorded":
+      return {
+        tone: face.status === "late" ? "warn" : "ok",
+        title: `Welcome, ${name}`,
+        detail: `Checked in: ${STATUS_WORD[face.status ?? "present"] ?? face.status}`,
+      };
+    case "already_recorded":
+      return { tone: "ok", title: `Hello again, ${name}`, detail: "You are already checked in for this lesson." };
+    case "not_in_session":
+      return {
+        tone: "error",
+        title: `${name}, this is not your class`,
+        detail: "You are not on the list of the lesson in this room.",
+        hint: "Check the room, or ask your teacher.",
+      };
+    case "not_verified":
+      return {
+        tone: "error",
+        title: "Face did not match",
+        detail: "The face does not match the student chosen.",
+        hint: "Try again, or ask your teacher for a code.",
+        offerCode: true,
+      };
+    default:
+      return {
+        tone: "error",
+        title: "We could not recognise you",
+        detail: "Your face is not enrolled for this class, or the picture was unclear.",
+        hint: "Look straight at the camera and try again, or ask your teacher for a code.",
+        offerCode: true,
+      };
+  }
+}
+
+export function describeAnswer(answer: CheckinAnswer): Outcome {
+  if (answer.faces.length === 0) {
+    return {
+      tone: "error",
+      title: "No face found",
+      detail: "The camera did not see a face.",
+      hint: "Stand in front of the camera, inside the oval, in good light.",
+    };
+  }
+  const lines = answer.faces.map(faceLine);
+  if (lines.length === 1) return lines[0];
+  // A group in front of the kiosk: the first recognised person leads, the rest are summed up.
+  const ok = lines.filter((line) => line.tone !== "error");
+  const lead = ok[0] ?? lines[0];
+  return { ...lead, detail: `${lead.detail} (${ok.length} of ${lines.length} faces checked in)` };
+}
+
+const ERRORS: Record<string, Omit<Outcome, "tone"> & { tone?: Tone }> = {
+  liveness_failed: {
+    title: "Please try again",
+    detail: "We could not confirm a live face.",
+    hint: "Follow the instruction on the screen: turn your head slowly the way it says.",
+  },
+  no_face: {
+    title: "No face found",
+    detail: "The camera did not see a face.",
+    hint: "Stand in front of the camera, inside the oval, in good light.",
+  },
+  multiple_faces: {
+    title: "One at a time, please",
+    detail: "More than one face was in the picture.",
+    hint: "Step up alone and try again.",
+  },
+  no_open_session: {
+    title: "No lesson is open",
+    detail: "No class is taking attendance in this room right now.",
+    hint: "Ask your teacher.",
+  },
+  session_not_open: {
+    title: "No lesson is open",
+    detail: "This lesson is not taking attendance now.",
+    hint: "Ask your teacher.",
+  },
+  nonce_invalid: { title: "That took too long", detail: "The check expired before it finished.", hint: "Try again." },
+  nonce_used: { title: "Please try again", detail: "That check was already used.", hint: "Try again." },
+  challenge_required: { title: "Please try again", detail: "The kiosk must ask for a challenge first.", hint: "Try again." },
+  too_few_frames: {
+    title: "The camera was too slow",
+    detail: "Too few pictures were taken.",
+    hint: "Try again; if it keeps happening, tell staff the camera is slow.",
+  },
+  too_many_frames: { title: "Please try again", detail: "Too many pictures were taken.", hint: "Try again." },
+  liveness_unavailable: {
+    title: "Check-in is paused",
+    detail: "The liveness check is not available right now.",
+    hint: "Wait a moment, or ask your teacher for a code.",
+    offerCode: true,
+  },
+  invalid_api_key: {
+    title: "Kiosk not authorised",
+    detail: "This kiosk's key was refused (revoked or mistyped).",
+    hint: "Ask an administrator to set up the kiosk again.",
+  },
+  code_not_found: { title: "Code not recognised", detail: "That code does not exist.", hint: "Check the code and type it again." },
+  code_used: { tone: "warn", title: "Code already used", detail: "That code was used before.", hint: "Ask your teacher for a new one." },
+  code_expired: { title: "Code expired", detail: "That code is no longer valid.", hint: "Ask your teacher for a new one." },
+  rate_limited: { title: "Too many tries", detail: "The kiosk is busy.", hint: "Wait a few seconds and try again." },
+};
+
+export function describeError(err: unknown): Outcome {
+  if (err instanceof ApiError) {
+    const known = ERRORS[err.code];
+    if (known) return { tone: "error", ...known };
+    if (err.status === 0) {
+      return {
+        tone: "error",
+        title: "No connection",
+        detail: "The kiosk cannot reach the server.",
+        hint: "Try again in a moment; tell staff if it keeps happening.",
+        offerCode: true,
+      };
+    }
+    if (err.status >= 500) {
+      return {
+        tone: "error",
+        title: "Something went wrong",
+        detail: err.message,
+        hint: "Try again in a moment, or ask your teacher for a code.",
+        offerCode: true,
+      };
+    }
+    return { tone: "error", title: "Check-in failed", detail: err.message, hint: "Try again, or ask your teacher." };
+  }
+  return { tone: "error", title: "Check-in failed", detail: String(err), hint: "Try again." };
+}
+
+/** How many frames to take and how far apart: enough to cover ~1.5 s of the movement, within the server's bounds. */
+export function planBurst(frames: Challenge["frames"], spanMs = 1500): { count: number; intervalMs: number } {
+  const interval = Math.max(frames.interval_ms, 1);
+  const wanted = Math.floor(spanMs / interval) + 1;
+  return { count: Math.min(Math.max(wanted, frames.min), frames.max), intervalMs: interval };
+}
+
+/** Camera failures in words a student or teacher can act on. */
+export function describeCameraError(err: unknown): string {
+  const name = err instanceof DOMException || err instanceof Error ? err.name : "";
+  switch (name) {
+    case "NotAllowedError":
+    case "SecurityError":
+      return "Camera access was refused. Allow the camera for this page in the browser settings, or use a code.";
+    case "NotFoundError":
+    case "OverconstrainedError":
+      return "No camera was found on this device. Connect one, or use a code.";
+    case "NotReadableError":
+    case "AbortError":
+      return "The camera is busy or not working (another app may be using it). Restart the kiosk, or use a code.";
+    case "Unsupported":
+      return "This browser cannot open the camera here (it needs HTTPS or localhost). Use a code.";
+    default:
+      return `The camera could not be started${name ? ` (${name})` : ""}. Use a code instead.`;
+  }
+}
