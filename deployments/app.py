@@ -1,4 +1,4 @@
-"""The application builder: binds Detector, Embedder and Matcher under the Ingress, in this one place.
+"""The application builder: binds Detector, Embedder, Liveness and Matcher under the Ingress, in one place.
 
 ``build_app`` is the ``import_path`` of serve_config.yaml (``serve run serve_config.yaml`` / ``serve deploy``
 call it with the config's ``args``, then apply the config's per-deployment options themselves).
@@ -21,12 +21,14 @@ from app.core.config import Settings
 from deployments.detector import Detector
 from deployments.embedder import Embedder
 from deployments.ingress import Ingress
+from deployments.liveness import Liveness
 from deployments.matcher import Matcher
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "serve_config.yaml"
 DEPLOYMENTS: dict[str, Deployment] = {
     "Detector": Detector,
     "Embedder": Embedder,
+    "Liveness": Liveness,
     "Matcher": Matcher,
     "Ingress": Ingress,
 }
@@ -93,5 +95,6 @@ def _bind(settings: Settings, options: Mapping[str, Mapping[str, Any]]) -> Appli
     # Replicas get the settings object itself, not the environment: they may run on other nodes.
     detector = configured("Detector").bind(settings)
     embedder = configured("Embedder").bind(settings)
+    liveness = configured("Liveness").bind(embedder, settings)
     matcher = configured("Matcher").bind(settings)
-    return configured("Ingress").bind(detector, embedder, matcher, settings)
+    return configured("Ingress").bind(detector, embedder, liveness, matcher, settings)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable
-from typing import TypeVar
+from dataclasses import replace
+from typing import Literal, TypeVar
 
 import numpy as np
 from fastapi import FastAPI
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ray import serve
 from ray.exceptions import RayActorError, RayTaskError
 from ray.serve.exceptions import BackPressureError, DeploymentUnavailableError
@@ -23,10 +24,13 @@ from ray.serve.handle import DeploymentHandle
 from app.api.main import create_app
 from app.core.config import Settings
 from app.core.errors import Unavailable
-from app.core.logging import configure_logging
+from app.notifications.background import attach_worker
 from app.services.faces import FaceService, ImageLimits
 from app.services.pipeline import Embeddings, ModelInfo
+from deployments.metrics import install_ray_mirror, setup_replica
 from models.gallery import GalleryError, Match
+from models.liveness import BurstResult
+from models.quality import QualityPolicy
 from models.types import Face
 
 log = logging.getLogger("ray.serve")
@@ -37,16 +41,39 @@ class IngressConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     verify_threshold: float = Field(0.40, ge=-1, le=1)
+    # Changes to the default quality limits (models.quality.QualityPolicy), per use: what is not named keeps
+    # its default for that use, so a lenient check-in never silently inherits a strict enrollment limit.
+    quality: dict[Literal["enrollment", "checkin"], dict[str, float]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_limits(self) -> IngressConfig:
+        self.quality_policy()  # unknown limit names fail here, when the config is applied
+        return self
+
+    def quality_policy(self) -> QualityPolicy:
+        default = QualityPolicy()
+        try:
+            return QualityPolicy(
+                enrollment=replace(default.enrollment, **self.quality.get("enrollment", {})),
+                checkin=replace(default.checkin, **self.quality.get("checkin", {})),
+            )
+        except TypeError as exc:
+            raise ValueError(f"unknown quality limit: {exc}") from exc
 
 
 class ServePipeline:
-    """``FacePipeline`` over the Detector, Embedder and Matcher handles."""
+    """``FacePipeline`` over the Detector, Embedder, Liveness and Matcher handles."""
 
     def __init__(
-        self, detector: DeploymentHandle, embedder: DeploymentHandle, matcher: DeploymentHandle
+        self,
+        detector: DeploymentHandle,
+        embedder: DeploymentHandle,
+        liveness: DeploymentHandle,
+        matcher: DeploymentHandle,
     ) -> None:
         self._detector = detector
         self._embedder = embedder
+        self._liveness = liveness
         self._matcher = matcher
         self._model: ModelInfo | None = None
 
@@ -65,6 +92,12 @@ class ServePipeline:
             self._model = ModelInfo(str(info["model_id"]), int(info["dim"]))
         return self._model
 
+    async def check_liveness(
+        self, action: str, faces: list[list[Face]], crops: list[np.ndarray]
+    ) -> BurstResult:
+        call = self._liveness.check.remote(action, faces, crops)
+        return await _remote(call, "liveness", code="liveness_unavailable")
+
     async def search(self, gallery: str, embeddings: Embeddings) -> list[Match]:
         call = self._matcher.search.remote(embeddings.model.model_id, gallery, embeddings.vectors)
         return await _remote(call, "matcher")
@@ -78,6 +111,10 @@ class ServePipeline:
         return await _remote(
             self._matcher.delete.remote(model.model_id, model.dim, gallery, label), "matcher"
         )
+
+    async def compact(self, wait_s: float) -> str:
+        model = await self.model()
+        return await _remote(self._matcher.compact.remote(model.model_id, model.dim, wait_s), "matcher")
 
     async def check(self) -> dict[str, str]:
         async def probe(name: str, call: Awaitable[object]) -> tuple[str, str]:
@@ -94,12 +131,13 @@ class ServePipeline:
         results = await asyncio.gather(
             probe("detector", self._detector.ping.remote()),
             probe("embedder", self._embedder.describe.remote()),
+            probe("liveness", self._liveness.ping.remote()),
             probe("gallery", self._matcher.ping.remote(model.model_id, model.dim)),
         )
         return dict(results)
 
 
-async def _remote(response: Awaitable[_T], component: str) -> _T:
+async def _remote(response: Awaitable[_T], component: str, code: str = "model_unavailable") -> _T:
     """Await a handle call; surface the replica's own errors and map Serve's capacity failures to 503."""
     try:
         return await response
@@ -110,7 +148,7 @@ async def _remote(response: Awaitable[_T], component: str) -> _T:
         raise
     except (BackPressureError, DeploymentUnavailableError, RayActorError) as exc:
         log.warning("%s unavailable: %s", component, exc)
-        raise Unavailable(f"the {component} is temporarily unavailable", code="model_unavailable") from exc
+        raise Unavailable(f"the {component} is temporarily unavailable", code=code) from exc
 
 
 @serve.deployment(name="Ingress", max_ongoing_requests=100)
@@ -120,17 +158,23 @@ class Ingress:
         self,
         detector: DeploymentHandle,
         embedder: DeploymentHandle,
+        liveness: DeploymentHandle,
         matcher: DeploymentHandle,
         settings: Settings,
     ) -> None:
-        configure_logging(settings.log_level)
+        setup_replica(settings)  # JSON logs with Serve's request id
+        install_ray_mirror()  # /metrics series exported through Ray's metrics port too
         self._settings = settings
         limits = ImageLimits(max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels)
-        self._service = FaceService(ServePipeline(detector, embedder, matcher), limits)
+        self._service = FaceService(ServePipeline(detector, embedder, liveness, matcher), limits)
 
     def __serve_build_asgi_app__(self) -> FastAPI:
         """Called by Serve after ``__init__``: the app gets this replica's service injected."""
-        return create_app(self._service, self._settings)
+        app = create_app(self._service, self._settings)
+        attach_worker(app, self._settings)  # notification deliveries, while this replica lives
+        return app
 
     def reconfigure(self, user_config: dict[str, object]) -> None:
-        self._service.verify_threshold = IngressConfig.model_validate(user_config).verify_threshold
+        config = IngressConfig.model_validate(user_config)
+        self._service.verify_threshold = config.verify_threshold
+        self._service.quality = config.quality_policy()

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.errors import (
     AppError,
+    BadRequest,
     Conflict,
     Forbidden,
     InvalidInput,
@@ -46,6 +47,7 @@ DEPENDENCY_DOWN: dict[type[Exception], str] = {
 }
 
 STATUS_BY_CATEGORY: dict[type[AppError], int] = {
+    BadRequest: 400,
     InvalidInput: 422,
     TooLarge: 413,
     UnsupportedMedia: 415,
@@ -85,20 +87,24 @@ class ErrorResponse(BaseModel):
 
 
 _DESCRIPTIONS = {
+    400: "The request needs fixing: `challenge_required`, `nonce_invalid` (unknown, expired or another "
+    "kiosk's challenge).",
     401: "Missing or bad credentials (`not_authenticated`, `invalid_token`, `token_expired`, "
     "`session_revoked`, `invalid_api_key`, `invalid_credentials`, `mfa_required`, `invalid_mfa_code`); "
     "see WWW-Authenticate.",
     429: "Too many attempts (`rate_limited`, `account_locked`); see Retry-After.",
     403: "The caller's role or scope does not allow this (`forbidden`).",
     409: "Clashes with the current state: a duplicate (`duplicate`), a missing prerequisite "
-    "(`consent_required`, `no_open_session`), a record still in use (`in_use`).",
+    "(`consent_required`, `no_open_session`), a record still in use (`in_use`), a challenge nonce "
+    "already used (`nonce_used`).",
     404: "Not found (`label_not_found`, `not_found`).",
     413: "Upload too large (`too_large`) or too many pixels (`too_many_pixels`).",
     415: "Not multipart/form-data, or a part that is not an image (`unsupported_media_type`).",
     422: "Unusable input: `no_face`, `multiple_faces`, `not_an_image`, `corrupt`, `empty`, "
-    "`invalid_gallery`, `invalid_label`, `invalid_request`.",
+    "`invalid_gallery`, `invalid_label`, `invalid_request`, `too_few_frames`, `too_many_frames`, "
+    "`liveness_failed`, `poor_quality`.",
     503: "A dependency is down (`gallery_unavailable`, `model_unavailable`, `database_unavailable`, "
-    "`cache_unavailable`); see Retry-After.",
+    "`cache_unavailable`, `liveness_unavailable`); see Retry-After.",
 }
 
 

@@ -30,6 +30,8 @@ class Quality(BaseModel):
     contrast: float = Field(description="Standard deviation of that grey level.")
     yaw: float = Field(description="Approximate head turn, degrees.")
     roll: float = Field(description="Head tilt, degrees.")
+    pitch: float = Field(description="Approximate nod, degrees; positive looking down.")
+    score: float = Field(description="Detector confidence; low when the face is partly hidden.")
 
 
 class FaceOut(BaseModel):

@@ -10,11 +10,14 @@ from fastapi import Depends, Query, Request
 
 from app.api.deps import EngineDep, FaceServiceDep, RedisDep, SettingsDep, require_multipart
 from app.core.crypto import Keyring
+from app.core.redis import RateLimiter
 from app.schemas.common import PageParams
+from app.services.anomaly import FailedMatchMonitor, MonitoredCheckinService
 from app.services.biometrics import BiometricStores, TemplateCipher
 from app.services.checkin import CheckinService
 from app.services.checkin_cache import CheckinCache
 from app.services.enrollment import EnrollmentService
+from models.liveness import ChallengeLedger
 
 
 def page_params(
@@ -51,8 +54,12 @@ def school_services(
         stores = BiometricStores(
             engine, faces, TemplateCipher(keyring), CheckinCache(client, settings.idempotency_ttl_s)
         )
+        challenges = ChallengeLedger(client, settings.challenge_ttl_s)
+        monitor = FailedMatchMonitor(settings, engine, client, RateLimiter(client, settings.redis_url))
         services = SchoolServices(
-            stores, EnrollmentService(stores, settings), CheckinService(stores, settings)
+            stores,
+            EnrollmentService(stores, settings),
+            MonitoredCheckinService(stores, settings, challenges, monitor=monitor),
         )
         request.app.state.school_services = services
     return services

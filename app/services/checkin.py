@@ -7,10 +7,14 @@ The flow, in order (each step can end it):
    session open in the kiosk's room now (from ``checkin_early_minutes`` before its start until its end, not
    closed). Back-to-back lessons can overlap in that window; each recognised student is then checked in to the
    latest-starting one whose class they are in.
-3. Liveness: ``LivenessGate.check``. Until the liveness issue lands the gate is ``NoLivenessCheck``, which
-   passes every frame and says so (``checked: false`` in the answer); a failed check ends the flow before
-   any identification and is audited.
-4. Identification (1:N), or verification (1:1) when the request claims a ``student_id``.
+3. Liveness (``liveness_mode: challenge``, the default): the request's challenge nonce is redeemed (single
+   use, this kiosk's, not expired), then the Liveness deployment judges the burst of frames: the subject
+   turned the asked way in 3-D, one continuous person, nothing flat. A failure ends the flow before any
+   identification, is audited, and names its reasons. The burst's most frontal face (the probe) is then
+   quality-checked with the lenient check-in limits. With ``liveness_mode: off`` a single frame is taken as
+   is (every face in it, for group check-in) and the answer says ``checked: false``.
+4. Identification (1:N) of the probe (or of each face of the single frame), or verification (1:1) when the
+   request claims a ``student_id``.
 5. Recording, in one transaction: one attendance row per recognised eligible student (``record_once``),
    present or late by the session's start and grace; one audit event per face decision.
 6. Unknown faces are counted (Redis, per session, shown in the session report; and one audit event) but
@@ -33,7 +37,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import Literal
 
 import numpy as np
 import redis
@@ -41,7 +45,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from app.core.config import Settings
-from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.core.errors import BadRequest, Conflict, Forbidden, InvalidInput, NotFound
 from app.db.tables import (
     Attendance,
     CheckinMethod,
@@ -51,12 +55,22 @@ from app.db.tables import (
     Student,
     utcnow,
 )
-from app.schemas.attendance import CheckinAnswer, CheckinFace, Liveness, StudentRef
+from app.schemas.attendance import (
+    BurstSpec,
+    ChallengeIssued,
+    CheckinAnswer,
+    CheckinFace,
+    Liveness,
+    StudentRef,
+)
 from app.services.activity import log_action, target
 from app.services.attendance import record_once
 from app.services.biometrics import BiometricStores, gallery_of, templates_of
+from app.services.faces import DetectedFace
+from app.services.pipeline import Embeddings
 from app.services.principal import Principal
 from app.services.uow import in_transaction
+from models.liveness import INSTRUCTIONS, ChallengeLedger, Redemption
 
 log = logging.getLogger(__name__)
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
@@ -64,23 +78,12 @@ IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 
 @dataclass(frozen=True, slots=True)
 class CheckinRequest:
-    frame: bytes
+    frame: bytes | None = None  # liveness off: the one frame, every face in it is checked in
     session_id: uuid.UUID | None = None
     student_id: uuid.UUID | None = None  # set: 1:1 verification of this student's claim
     idempotency_key: str | None = None
-
-
-class LivenessGate(Protocol):
-    """Is the frame a live person at the kiosk (not a photo or a screen)? The liveness issue implements it."""
-
-    async def check(self, kiosk: Principal, frame: bytes) -> Liveness: ...
-
-
-class NoLivenessCheck:
-    """The placeholder gate: every frame passes, and the answer says nothing was checked."""
-
-    async def check(self, kiosk: Principal, frame: bytes) -> Liveness:
-        return Liveness(checked=False, passed=True, score=None)
+    frames: tuple[bytes, ...] = ()  # liveness on: the burst answering the challenge, in capture order
+    nonce: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,18 +105,64 @@ class _Seen:
     session: OpenSession | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Probe:
+    """A face to identify, with its vector."""
+
+    face: DetectedFace
+    embeddings: Embeddings
+
+
+#: What the kiosk tells the student for each liveness reason (codes: ``models.liveness.decision``).
+LIVENESS_HINTS = {
+    "no_face": "Look at the camera",
+    "face_lost": "Stay in front of the camera while you turn",
+    "multiple_faces": "One person at a time, please",
+    "inconsistent_track": "Move slowly and stay in the frame",
+    "different_faces": "One person at a time, please",
+    "no_motion": "Turn your head as shown",
+    "planar_motion": "Turn your head as shown",
+    "wrong_direction": "Turn the other way",
+    "challenge_not_performed": "Turn your head a little further",
+    "nonce_used": "Start again",
+}
+
+
 class CheckinService:
     def __init__(
         self,
         stores: BiometricStores,
         settings: Settings,
-        liveness: LivenessGate | None = None,
+        challenges: ChallengeLedger,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._stores = stores
         self._settings = settings
-        self._liveness = liveness or NoLivenessCheck()
+        self._challenges = challenges
         self._clock = clock
+
+    async def challenge(self, kiosk: Principal, session_id: uuid.UUID | None) -> ChallengeIssued:
+        """A challenge for the next check-in at this kiosk. The session is checked now, so a kiosk in a
+        room with nothing open learns it before the student performs anything."""
+        if kiosk.kind != "kiosk":
+            raise Forbidden("challenges are issued to kiosks", code="forbidden")
+        if self._settings.liveness_mode == "off":
+            raise Conflict("liveness checks are switched off; send a single frame", code="liveness_off")
+        early = self._settings.checkin_early_minutes
+        await in_transaction(self._stores.engine, open_sessions, kiosk, session_id, self._clock(), early)
+        issued = await asyncio.to_thread(self._challenges.issue, str(kiosk.id))
+        settings = self._settings
+        return ChallengeIssued(
+            nonce=issued.nonce,
+            action=issued.action.value,
+            instruction=INSTRUCTIONS[issued.action],
+            expires_in_s=issued.expires_in_s,
+            frames=BurstSpec(
+                min=settings.burst_min_frames,
+                max=settings.burst_max_frames,
+                interval_ms=settings.burst_interval_ms,
+            ),
+        )
 
     async def check_in(
         self, kiosk: Principal, request: CheckinRequest, request_id: str | None
@@ -137,18 +186,15 @@ class CheckinService:
             now,
             self._settings.checkin_early_minutes,
         )
-        liveness = await self._liveness.check(kiosk, request.frame)
-        if not liveness.passed:
-            await in_transaction(
-                self._stores.engine, log_action, kiosk, "checkin.liveness", None, request_id, result="denied"
-            )
-            raise InvalidInput("the liveness check failed", code="liveness_failed", score=liveness.score)
-        if request.student_id is not None:
-            mode: Literal["identify", "verify"] = "verify"
-            seen = await self._verify(kiosk, sessions, request.student_id, request.frame)
+        if self._settings.liveness_mode == "challenge":
+            liveness, probes = await self._live_probe(kiosk, request, key, request_id)
         else:
-            mode = "identify"
-            seen = await self._identify(kiosk, sessions, request.frame)
+            liveness, probes = Liveness(checked=False, passed=True), await self._frame_faces(request)
+        mode: Literal["identify", "verify"] = "identify" if request.student_id is None else "verify"
+        if request.student_id is not None:
+            seen = await self._verify(sessions, request.student_id, probes[0])
+        else:
+            seen = await self._identify(kiosk, sessions, probes)
         faces = await in_transaction(
             self._stores.engine, self._record, kiosk, seen, mode, now, key, request_id
         )
@@ -179,41 +225,126 @@ class CheckinService:
 
     # ------------------------------------------------------------------ identity
 
-    async def _identify(self, kiosk: Principal, sessions: list[OpenSession], frame: bytes) -> list[_Seen]:
-        results = await self._stores.faces.identify(gallery_of(kiosk.school_id), frame)
-        seen = []
-        for result in results:
-            box = [round(float(v), 1) for v in result.face.face.box]
-            student_id = _student_of(result.match.label)
-            if student_id is None:
-                seen.append(_Seen("unknown", None, result.match.score, box))
-                continue
-            lesson = _session_for(sessions, student_id)
-            outcome: Literal["match", "not_in_session"] = "match" if lesson is not None else "not_in_session"
-            seen.append(_Seen(outcome, student_id, result.match.score, box, lesson))
-        return seen
+    async def _live_probe(
+        self, kiosk: Principal, request: CheckinRequest, key: str | None, request_id: str | None
+    ) -> tuple[Liveness, list[_Probe]]:
+        """Redeem the nonce, judge the burst, and quality-check its probe face (see the module docstring)."""
+        settings = self._settings
+        if not request.nonce:
+            raise BadRequest(
+                "a challenge nonce is required: ask POST /v1/checkins/challenge first",
+                code="challenge_required",
+            )
+        count = len(request.frames)
+        if count < settings.burst_min_frames:
+            raise InvalidInput(
+                f"{count} frames sent; a burst needs at least {settings.burst_min_frames}",
+                code="too_few_frames",
+                min=settings.burst_min_frames,
+            )
+        if count > settings.burst_max_frames:
+            raise InvalidInput(
+                f"{count} frames sent; a burst takes at most {settings.burst_max_frames}",
+                code="too_many_frames",
+                max=settings.burst_max_frames,
+            )
+        status, action = await asyncio.to_thread(self._challenges.redeem, request.nonce, str(kiosk.id), key)
+        if status is Redemption.used:
+            await self._deny(kiosk, request_id, reasons=["nonce_used"])
+            raise Conflict("this challenge was already answered; ask for a new one", code="nonce_used")
+        if status is Redemption.invalid or action is None:
+            raise BadRequest(
+                "unknown or expired challenge; ask for a new one", code="nonce_invalid", field="nonce"
+            )
+        capture = await self._stores.faces.capture_live(list(request.frames), action.value)
+        verdict = capture.verdict
+        if not verdict.passed or capture.face is None or capture.embeddings is None:
+            await self._deny(kiosk, request_id, reasons=verdict.reasons, score=verdict.score)
+            raise InvalidInput(
+                "the liveness check failed",
+                code="liveness_failed",
+                reasons=verdict.reasons,
+                hints=[LIVENESS_HINTS.get(reason, reason) for reason in verdict.reasons],
+                score=verdict.score,
+                action=verdict.action,
+            )
+        problems = capture.face.quality.problems(self._stores.faces.quality.checkin)
+        if problems:
+            await self._deny(kiosk, request_id, reasons=[p.code for p in problems])
+            raise InvalidInput(
+                "the face is not clear enough to recognise",
+                code="poor_quality",
+                reasons=[p.code for p in problems],
+                hints=[p.hint for p in problems],
+            )
+        liveness = Liveness(
+            checked=True, passed=True, score=verdict.score, action=verdict.action, reasons=[]
+        )
+        return liveness, [_Probe(capture.face, capture.embeddings)]
 
-    async def _verify(
-        self, kiosk: Principal, sessions: list[OpenSession], student_id: uuid.UUID, frame: bytes
-    ) -> list[_Seen]:
-        """1:1: the frame's largest face against the claimed student's own templates, from PostgreSQL."""
+    async def _frame_faces(self, request: CheckinRequest) -> list[_Probe]:
+        """Liveness off: every face of the single frame with its vector (one embed call for all)."""
+        frame = request.frame or (request.frames[0] if request.frames else None)
+        if frame is None:
+            raise InvalidInput("a frame is required", code="no_frame", field="frame")
         faces = self._stores.faces
         found = await faces.detect(frame)
         if not found.faces:
             raise InvalidInput("no face was found in the frame", code="no_face", field="frame")
-        subject = int(np.argmax([detected.quality.face_size for detected in found.faces]))
-        box = [round(float(v), 1) for v in found.faces[subject].face.box]
+        if request.student_id is not None:  # 1:1: only the largest face is the claimant
+            subject = int(np.argmax([detected.quality.face_size for detected in found.faces]))
+            embedded = await faces.embed(found.crops[subject : subject + 1])
+            return [_Probe(found.faces[subject], embedded)]
+        embedded = await faces.embed(found.crops)
+        return [
+            _Probe(face, Embeddings(embedded.vectors[i : i + 1], embedded.model))
+            for i, face in enumerate(found.faces)
+        ]
+
+    async def _deny(self, kiosk: Principal, request_id: str | None, **details: object) -> None:
+        await in_transaction(
+            self._stores.engine,
+            log_action,
+            kiosk,
+            "checkin.liveness",
+            None,
+            request_id,
+            result="denied",
+            **details,
+        )
+
+    async def _identify(
+        self, kiosk: Principal, sessions: list[OpenSession], probes: list[_Probe]
+    ) -> list[_Seen]:
+        vectors = np.concatenate([probe.embeddings.vectors for probe in probes])
+        embedded = Embeddings(vectors, probes[0].embeddings.model)
+        matches = await self._stores.faces.search(gallery_of(kiosk.school_id), embedded)
+        seen = []
+        for probe, match in zip(probes, matches, strict=True):
+            box = [round(float(v), 1) for v in probe.face.face.box]
+            student_id = _student_of(match.label)
+            if student_id is None:
+                seen.append(_Seen("unknown", None, match.score, box))
+                continue
+            lesson = _session_for(sessions, student_id)
+            outcome: Literal["match", "not_in_session"] = "match" if lesson is not None else "not_in_session"
+            seen.append(_Seen(outcome, student_id, match.score, box, lesson))
+        return seen
+
+    async def _verify(self, sessions: list[OpenSession], student_id: uuid.UUID, probe: _Probe) -> list[_Seen]:
+        """1:1: the probe face against the claimed student's own templates, from PostgreSQL."""
+        box = [round(float(v), 1) for v in probe.face.face.box]
         lesson = _session_for(sessions, student_id)
         if lesson is None:
             return [_Seen("not_in_session", student_id, None, box)]
         templates = await in_transaction(self._stores.engine, templates_of, student_id)
-        embedded = await faces.embed(found.crops[subject : subject + 1])
-        stored = [self._stores.cipher.open(t) for t in templates if t.model_id == embedded.model.model_id]
+        model_id = probe.embeddings.model.model_id
+        stored = [self._stores.cipher.open(t) for t in templates if t.model_id == model_id]
         if not stored:
             raise Conflict("the student is not enrolled for face check-in", code="not_enrolled")
-        score = float(np.clip(np.max(np.stack(stored) @ embedded.vectors[0]), -1.0, 1.0))
+        score = float(np.clip(np.max(np.stack(stored) @ probe.embeddings.vectors[0]), -1.0, 1.0))
         outcome: Literal["match", "not_verified"] = (
-            "match" if score >= faces.verify_threshold else "not_verified"
+            "match" if score >= self._stores.faces.verify_threshold else "not_verified"
         )
         return [_Seen(outcome, student_id, score, box, lesson)]
 

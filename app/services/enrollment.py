@@ -36,7 +36,6 @@ from app.services.consent import active_consent
 from app.services.pipeline import Embeddings
 from app.services.principal import Principal
 from app.services.uow import UnitOfWork, in_transaction
-from models.quality import QualityThresholds
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +65,6 @@ class EnrollmentService:
     def __init__(self, stores: BiometricStores, settings: Settings) -> None:
         self._stores = stores
         self._settings = settings
-        self._limits = QualityThresholds(
-            min_face_size=settings.enroll_min_face_px,
-            min_blur=settings.enroll_min_blur,
-            max_yaw=settings.enroll_max_yaw_deg,
-        )
 
     async def enroll(
         self, principal: Principal, student_id: uuid.UUID, photos: list[bytes], request_id: str | None
@@ -154,7 +148,7 @@ class EnrollmentService:
             photo.reasons.append("more than one face: only the student may be in the photo")
         quality = found.faces[subject].quality
         photo.quality = {name: round(value, 2) for name, value in quality.to_dict().items()}
-        photo.reasons.extend(quality.reasons(self._limits))
+        photo.reasons.extend(quality.reasons(self._stores.faces.quality.enrollment))
         photo.crop = found.crops[subject]
         return photo
 

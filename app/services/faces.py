@@ -17,12 +17,13 @@ from typing import TypeVar
 import numpy as np
 
 from app.core.errors import InvalidInput, NotFound, TooLarge, Unavailable
-from app.services.pipeline import Embeddings, FacePipeline
+from app.services.pipeline import Embeddings, FacePipeline, ModelInfo
 from models.alignment import align_faces
 from models.errors import ImageError
 from models.gallery import GalleryUnavailableError, InvalidNameError, Match, validate_name
 from models.imaging import decode_image
-from models.quality import FaceQuality, measure_quality
+from models.liveness import LivenessVerdict
+from models.quality import FaceQuality, QualityPolicy, measure_quality
 from models.types import Face
 
 _T = TypeVar("_T")
@@ -78,13 +79,30 @@ class Identification:
     match: Match
 
 
-class FaceService:
-    """The use cases over a ``FacePipeline``. ``verify_threshold`` can change live (Serve reconfigure)."""
+@dataclass(frozen=True, slots=True)
+class LiveCapture:
+    """A judged burst: the verdict, and (when a subject was tracked) the probe face with its vector."""
 
-    def __init__(self, pipeline: FacePipeline, limits: ImageLimits, verify_threshold: float = 0.4) -> None:
+    verdict: LivenessVerdict
+    face: DetectedFace | None
+    embeddings: Embeddings | None
+
+
+class FaceService:
+    """The use cases over a ``FacePipeline``. ``verify_threshold`` and ``quality`` (the limits enrollment and
+    check-in apply) can change live (Serve reconfigure)."""
+
+    def __init__(
+        self,
+        pipeline: FacePipeline,
+        limits: ImageLimits,
+        verify_threshold: float = 0.4,
+        quality: QualityPolicy | None = None,
+    ) -> None:
         self._pipeline = pipeline
         self._limits = limits
         self.verify_threshold = verify_threshold
+        self.quality = quality or QualityPolicy()
 
     # ------------------------------------------------------------------ use cases
 
@@ -123,6 +141,19 @@ class FaceService:
         matches = await _store(self._pipeline.search(gallery, embedded))
         return [Identification(face, match) for face, match in zip(found.faces, matches, strict=True)]
 
+    async def capture_live(self, frames: list[bytes], action: str) -> LiveCapture:
+        """Judge a burst of frames answering the challenge ``action``. Frames are decoded and detected
+        together (so the Detector batches them); the probe face's vector comes back with the verdict."""
+        found = await asyncio.gather(*(self._faces(data) for data in frames))
+        result = await self._pipeline.check_liveness(
+            action, [[d.face for d in f.faces] for f in found], [f.crops for f in found]
+        )
+        if result.probe is None or result.face is None or result.vector is None or result.model_id is None:
+            return LiveCapture(result.verdict, None, None)
+        model = ModelInfo(result.model_id, int(result.vector.shape[1]))
+        face = found[result.probe].faces[result.face]
+        return LiveCapture(result.verdict, face, Embeddings(result.vector, model))
+
     async def forget(self, gallery: str, label: str) -> int:
         """Remove every vector of ``label`` from ``gallery``; NotFound when there was none."""
         _check_name(gallery, "gallery")
@@ -131,6 +162,14 @@ class FaceService:
         if deleted == 0:
             raise NotFound(f"no faces enrolled as {label!r} in gallery {gallery!r}", code="label_not_found")
         return deleted
+
+    async def compact(self, wait_s: float) -> str:
+        """Make deleted vectors physically gone (``FaceGallery.compact``): ``"completed"``, ``"pending"`` or
+        ``"needs_rebuild"``; ``"unsupported"`` for a pipeline without a vector store."""
+        compact = getattr(self._pipeline, "compact", None)
+        if compact is None:
+            return "unsupported"
+        return await _store(compact(wait_s))
 
     async def embed(self, crops: np.ndarray) -> Embeddings:
         """Vectors for aligned crops from ``detect``: for use cases that keep the vectors themselves

@@ -12,6 +12,7 @@ import numpy as np
 
 from app.services.pipeline import Embeddings, ModelInfo
 from models.gallery import FaceGallery, Match
+from models.liveness import Action, BurstResult, LivenessLimits, check_burst
 from models.types import Face, FaceDetector, FaceEmbedder
 
 
@@ -25,6 +26,7 @@ class InProcessPipeline:
         min_score: float = 0.0,
         top_k: int = 5,
         threshold: float = 0.4,
+        liveness: LivenessLimits | None = None,
     ) -> None:
         self._detector = detector
         self._embedder = embedder
@@ -32,6 +34,7 @@ class InProcessPipeline:
         self.min_score = min_score
         self.top_k = top_k
         self.threshold = threshold
+        self.liveness = liveness or LivenessLimits()
 
     async def detect(self, image: np.ndarray) -> list[Face]:
         (faces,) = await asyncio.to_thread(self._detector.detect_batch, [image])
@@ -40,6 +43,15 @@ class InProcessPipeline:
     async def embed(self, crops: np.ndarray) -> Embeddings:
         vectors = await asyncio.to_thread(self._embedder.embed, crops)
         return Embeddings(vectors, ModelInfo(self._embedder.model_id, self._embedder.dim))
+
+    async def check_liveness(
+        self, action: str, faces: list[list[Face]], crops: list[np.ndarray]
+    ) -> BurstResult:
+        return await check_burst(Action(action), faces, crops, self._embed_with_id, self.liveness)
+
+    async def _embed_with_id(self, crops: np.ndarray) -> tuple[np.ndarray, str]:
+        embedded = await self.embed(crops)
+        return embedded.vectors, embedded.model.model_id
 
     async def search(self, gallery: str, embeddings: Embeddings) -> list[Match]:
         self._same_model(embeddings)
@@ -53,6 +65,9 @@ class InProcessPipeline:
 
     async def delete(self, gallery: str, label: str) -> int:
         return await asyncio.to_thread(self._gallery.delete, gallery, label)
+
+    async def compact(self, wait_s: float) -> str:
+        return await asyncio.to_thread(self._gallery.compact, wait_s)
 
     def _same_model(self, embeddings: Embeddings) -> None:
         if embeddings.model.model_id != self._gallery.model_id:

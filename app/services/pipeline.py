@@ -13,6 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from models.gallery import Match
+from models.liveness import BurstResult
 from models.types import Face
 
 
@@ -44,6 +45,13 @@ class FacePipeline(Protocol):
         """Unit vectors ``(N, dim)`` for aligned ``(N, 112, 112, 3)`` BGR crops, with their model."""
         ...
 
+    async def check_liveness(
+        self, action: str, faces: list[list[Face]], crops: list[np.ndarray]
+    ) -> BurstResult:
+        """Judge a burst answering ``action``: ``faces[i]`` are frame i's detections and ``crops[i]`` their
+        aligned crops (same order). The result carries the probe face's vector for matching."""
+        ...
+
     async def search(self, gallery: str, embeddings: Embeddings) -> list[Match]:
         """Best enrolled label (or unknown) per vector, within ``gallery`` and the vectors' model only."""
         ...
@@ -54,6 +62,10 @@ class FacePipeline(Protocol):
 
     async def delete(self, gallery: str, label: str) -> int:
         """Remove ``label`` from ``gallery`` (current model's collection); returns how many vectors went."""
+        ...
+
+    async def compact(self, wait_s: float) -> str:
+        """Make deletions physical in the current model's collection (``FaceGallery.compact``'s answer)."""
         ...
 
     async def check(self) -> dict[str, str]:

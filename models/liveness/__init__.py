@@ -1,5 +1,6 @@
 """Liveness: is the burst of frames a live person answering this challenge now (not a photo, not a replay)?"""
 
+from models.liveness.burst import BurstResult, check_burst
 from models.liveness.challenge import DIRECTION, INSTRUCTIONS, Action, Challenge, ChallengeLedger, Redemption
 from models.liveness.decision import LivenessLimits, LivenessVerdict, Track, judge, track_subject
 
@@ -7,12 +8,14 @@ __all__ = [
     "DIRECTION",
     "INSTRUCTIONS",
     "Action",
+    "BurstResult",
     "Challenge",
     "ChallengeLedger",
     "LivenessLimits",
     "LivenessVerdict",
     "Redemption",
     "Track",
+    "check_burst",
     "judge",
     "track_subject",
 ]

@@ -46,6 +46,7 @@ class Track:
     """The subject of each frame (``None`` where it was not found) and which frames to embed."""
 
     subjects: list[Face | None]
+    indices: list[int | None]  # the subject's position in its frame's list of faces
     probe: int | None  # the most frontal frame: its face is the one identified
     identity_frames: list[int]  # probe first, then the frames compared with it
     reasons: list[str] = field(default_factory=list)
@@ -63,18 +64,21 @@ class LivenessVerdict:
 def track_subject(frames: Sequence[Sequence[Face]], limits: LivenessLimits) -> Track:
     """Follow the largest face through the burst and check it is one continuous, unaccompanied subject."""
     subjects: list[Face | None] = []
+    indices: list[int | None] = []
     reasons: list[str] = []
     for faces in frames:
         if not faces:
             subjects.append(None)
+            indices.append(None)
             continue
-        ordered = sorted(faces, key=lambda face: face.area, reverse=True)
-        subjects.append(ordered[0])
-        if len(ordered) > 1 and ordered[1].area >= limits.second_face_ratio * ordered[0].area:
+        order = sorted(range(len(faces)), key=lambda i: faces[i].area, reverse=True)
+        subjects.append(faces[order[0]])
+        indices.append(order[0])
+        if len(order) > 1 and faces[order[1]].area >= limits.second_face_ratio * faces[order[0]].area:
             _add(reasons, "multiple_faces")
     present = {i: face for i, face in enumerate(subjects) if face is not None}
     if not present:
-        return Track(subjects, None, [], ["no_face"])
+        return Track(subjects, indices, None, [], ["no_face"])
     if len(frames) - len(present) > limits.max_missing * len(frames) or len(present) < limits.min_frames:
         _add(reasons, "face_lost")
     if any(_jumped(before, after, limits) for before, after in itertools.pairwise(present.values())):
@@ -82,7 +86,7 @@ def track_subject(frames: Sequence[Sequence[Face]], limits: LivenessLimits) -> T
     order = list(present)
     probe = min(order, key=lambda i: abs(float(nose_parallax(present[i].landmarks)[0])))
     others = [i for i in dict.fromkeys((order[0], order[len(order) // 2], order[-1])) if i != probe]
-    return Track(subjects, probe, [probe, *others], reasons)
+    return Track(subjects, indices, probe, [probe, *others], reasons)
 
 
 def judge(

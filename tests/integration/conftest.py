@@ -47,7 +47,8 @@ class ServeApp:
     settings: Settings
     milvus: LoopbackMilvus
     first_request_s: float
-    redeploy: Callable[[dict[str, dict[str, Any]]], Settings]
+    #: ``redeploy(deployment_overrides, settings_overrides=None)``: Settings changes restart the replicas.
+    redeploy: Callable[..., Settings]
     #: Credentials of an admin of the app's school: every face route requires a role (app.api.security).
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -85,11 +86,18 @@ def serve_app(
         "database_url": serve_stores.database_url,
         "redis_url": serve_stores.redis_url,
         "access_token_ttl_s": 3600,  # outlives the whole module
+        # Single-frame check-ins (group photos, exact frames): the tests of the challenge flow switch
+        # liveness on for their module (tests/integration/test_liveness_flow.py).
+        "liveness_mode": "off",
     }
 
-    def deploy(deployment_overrides: dict[str, dict[str, Any]]) -> Settings:
+    def deploy(
+        deployment_overrides: dict[str, dict[str, Any]], settings_overrides: dict[str, Any] | None = None
+    ) -> Settings:
         """(Re)deploy with the file's options plus ``deployment_overrides``; waits until it is running."""
-        spec = build_app_from_config(overrides=overrides, deployment_overrides=deployment_overrides)
+        spec = build_app_from_config(
+            overrides={**overrides, **(settings_overrides or {})}, deployment_overrides=deployment_overrides
+        )
         serve.run(spec.app, name=spec.name, route_prefix=spec.route_prefix)
         return spec.settings
 
@@ -100,7 +108,7 @@ def serve_app(
         base_url = f"http://127.0.0.1:{port}"
         started = time.monotonic()
         with httpx.Client(base_url=base_url, timeout=120) as client:
-            client.get("/health").raise_for_status()
+            client.get("/ready").raise_for_status()  # every deployment and store answers
         elapsed = time.monotonic() - started
         yield ServeApp(base_url, settings, serve_milvus, elapsed, deploy, headers=admin_headers(settings))
     finally:

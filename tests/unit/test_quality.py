@@ -79,11 +79,11 @@ def test_reasons_name_each_problem():
         "head tilted",
     ]
     assert "image too dark" in FaceQuality(100, 100, 10, 50, 0, 0).reasons()
-    assert quality.reasons(QualityThresholds(0, 0, 0, 255, 0, 90, 90)) == []
+    assert quality.reasons(QualityThresholds(0, 0, 0, 255, 0, 90, 90, 90, 0)) == []
 
 
 def test_to_dict_is_plain_numbers():
     quality = measure_quality(_textured_crop(), _face())
     values = quality.to_dict()
-    assert list(values) == ["face_size", "blur", "brightness", "contrast", "yaw", "roll"]
+    assert list(values) == ["face_size", "blur", "brightness", "contrast", "yaw", "roll", "pitch", "score"]
     assert all(isinstance(value, float) for value in values.values())

@@ -11,11 +11,13 @@ from deployments.app import DEFAULT_CONFIG, DEPLOYMENTS, build_app, build_app_fr
 from deployments.detector import DetectorConfig
 from deployments.embedder import EmbedderConfig
 from deployments.ingress import IngressConfig
+from deployments.liveness import LivenessConfig
 from deployments.matcher import MatcherConfig
 
 USER_CONFIGS = {
     "Detector": DetectorConfig,
     "Embedder": EmbedderConfig,
+    "Liveness": LivenessConfig,
     "Matcher": MatcherConfig,
     "Ingress": IngressConfig,
 }
@@ -63,3 +65,12 @@ def test_builders_bind_without_a_cluster(tmp_path: Path) -> None:
     )
     assert spec.name == "rollcall" and spec.route_prefix == "/"
     assert spec.settings.milvus_uri == str(tmp_path / "rollcall-milvus.db")
+
+
+def test_unknown_quality_limits_are_refused() -> None:
+    with pytest.raises(ValueError, match="min_blurr"):
+        IngressConfig.model_validate({"quality": {"checkin": {"min_blurr": 5}}})
+    policy = IngressConfig.model_validate({"quality": {"checkin": {"min_blur": 5}}}).quality_policy()
+    # only the named limit changes; the rest keep the check-in defaults, not the strict enrollment ones
+    assert policy.checkin.min_blur == 5
+    assert policy.checkin.max_yaw == 60

@@ -1,5 +1,6 @@
-"""Check-in: a kiosk sends a frame (identify, or verify a claimed student); a code from the teacher is the
-non-biometric way in. Retrying a request with the same Idempotency-Key returns the first answer."""
+"""Check-in: a kiosk asks for a challenge, then sends a burst of frames answering it (identify, or verify a
+claimed student); a code from the teacher is the non-biometric way in. Retrying a request with the same
+Idempotency-Key returns the first answer."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from app.api.deps import DbDep, RequestIdDep, SettingsDep, read_image
 from app.api.errors import error_responses
 from app.api.school_deps import Multipart, SchoolServicesDep
 from app.api.security import KioskOnly, require
+from app.core.errors import InvalidInput
 from app.db.tables import Role
-from app.schemas.attendance import CheckinAnswer, CodeRedeem
+from app.schemas.attendance import ChallengeIssued, ChallengeRequest, CheckinAnswer, CodeRedeem
 from app.services import codes
 from app.services.checkin import CheckinRequest
 from app.services.principal import KIOSK, Principal
@@ -32,19 +34,43 @@ IdempotencyKey = Annotated[
 
 
 @router.post(
+    "/challenge",
+    summary="Get a liveness challenge for the next check-in",
+    status_code=201,
+    response_model=ChallengeIssued,
+    responses=error_responses(403, 404, 409, 503),
+)
+async def challenge(
+    kiosk: KioskOnly, services: SchoolServicesDep, body: ChallengeRequest | None = None
+) -> ChallengeIssued:
+    """Show `instruction`, capture `frames.min`..`frames.max` frames `frames.interval_ms` apart while the
+    student follows it, and send them with `nonce` to `POST /v1/checkins` within `expires_in_s`.
+    409 `no_open_session` when nothing is open in the kiosk's room, `liveness_off` when checks are off."""
+    return await services.checkin.challenge(kiosk, body.session_id if body else None)
+
+
+@router.post(
     "",
     summary="Check in by face at a kiosk",
     response_model=CheckinAnswer,
-    responses=error_responses(403, 404, 409, 413, 415, 422, 503),
+    responses=error_responses(400, 403, 404, 409, 413, 415, 422, 503),
 )
 async def check_in(
-    frame: Annotated[UploadFile, File(description="A camera frame; every face in it is checked in.")],
     kiosk: KioskOnly,
     _multipart: Multipart,
     services: SchoolServicesDep,
     settings: SettingsDep,
     request_id: RequestIdDep,
     response: Response,
+    frames: Annotated[
+        list[UploadFile] | None,
+        File(description="The burst answering the challenge, in capture order (one part per frame)."),
+    ] = None,
+    nonce: Annotated[str | None, Form(max_length=64, description="From POST /v1/checkins/challenge.")] = None,
+    frame: Annotated[
+        UploadFile | None,
+        File(description="Only when liveness checks are off: one frame, every face in it is checked in."),
+    ] = None,
     idempotency_key: IdempotencyKey = None,
     session_id: Annotated[
         uuid.UUID | None, Form(description="Default: the session open in the kiosk's room now.")
@@ -53,12 +79,28 @@ async def check_in(
         uuid.UUID | None, Form(description="1:1 mode: the student the face must be.")
     ] = None,
 ) -> CheckinAnswer:
-    """Each face is answered `recorded` (present or late), `already_recorded`, `unknown` (counted, never
-    recorded), `not_in_session`, or in 1:1 mode `not_verified`; with the student's display name and the match
+    """The burst is judged for liveness first (422 `liveness_failed` with `reasons` and `hints`, 400
+    `challenge_required`/`nonce_invalid`, 409 `nonce_used`), then its most frontal face is identified. Each
+    face is answered `recorded` (present or late), `already_recorded`, `unknown` (counted, never recorded),
+    `not_in_session`, or in 1:1 mode `not_verified`; with the student's display name and the match
     confidence. 409 `no_open_session` when nothing is open in the kiosk's room."""
-    data = await read_image(frame, "frame", settings.max_upload_bytes)
+    if len(frames or []) > settings.burst_max_frames:  # before reading any of them
+        raise InvalidInput(
+            f"a burst takes at most {settings.burst_max_frames} frames",
+            code="too_many_frames",
+            max=settings.burst_max_frames,
+        )
+    burst = tuple(
+        [await read_image(part, "frames", settings.burst_max_frame_bytes) for part in frames or []]
+    )
+    single = await read_image(frame, "frame", settings.max_upload_bytes) if frame is not None else None
     request = CheckinRequest(
-        data, session_id=session_id, student_id=student_id, idempotency_key=idempotency_key
+        single,
+        session_id=session_id,
+        student_id=student_id,
+        idempotency_key=idempotency_key,
+        frames=burst,
+        nonce=nonce,
     )
     answer = await services.checkin.check_in(kiosk, request, request_id)
     if answer.replayed:

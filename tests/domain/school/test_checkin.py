@@ -29,6 +29,7 @@ from app.services.biometrics import BiometricStores
 from app.services.checkin import CheckinRequest, CheckinService
 from app.services.enrollment import EnrollmentService
 from app.services.principal import Principal
+from models.liveness import ChallengeLedger
 from tests.domain.school.conftest import World
 from tests.school_faces import PEOPLE, side_by_side
 
@@ -62,7 +63,10 @@ def rows(world: World) -> list[Attendance]:
 
 
 def kiosk_service(stores: BiometricStores, settings: Settings) -> CheckinService:
-    return CheckinService(stores, settings)
+    """Single-frame check-in (liveness off): these tests are about identity and recording; the challenge
+    flow has its own tests (test_liveness_checkin.py)."""
+    single_frame = settings.model_copy(update={"liveness_mode": "off"})
+    return CheckinService(stores, single_frame, ChallengeLedger(stores.cache._client, 30))
 
 
 async def test_identify_records_present_with_name_and_confidence(

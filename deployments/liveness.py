@@ -1,0 +1,64 @@
+"""The Liveness deployment: is a burst of frames a live person answering the kiosk's challenge?
+
+It judges the geometry of the subject's landmarks across the burst (see ``models.liveness``) and that the
+frames show one person, embedding a few of the subject's crops through the Embedder's handle (batched
+there); the probe's vector is returned so the Ingress matches it without embedding again. Its thresholds are
+its ``user_config`` and change live. No model runs here yet: no passive anti-spoofing model with usable
+weights installs from pip (docs/LIVENESS.md), so there is nothing to batch; one would be added here, behind
+``@serve.batch``, scaling with this deployment rather than with detection.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+from ray import serve
+from ray.serve.handle import DeploymentHandle
+
+from app.core.config import Settings
+from app.core.logging import configure_logging
+from models.liveness import Action, BurstResult, LivenessLimits, check_burst
+from models.types import Face
+
+log = logging.getLogger("ray.serve")
+
+
+class LivenessConfig(BaseModel):
+    """The operating point; see ``models.liveness.LivenessLimits`` for what each limit means."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_turn: float = Field(LivenessLimits.min_turn, gt=0, le=2)
+    min_motion: float = Field(LivenessLimits.min_motion, ge=0, le=2)
+    max_planar_residual: float = Field(LivenessLimits.max_planar_residual, ge=0, le=1)
+    min_identity: float = Field(LivenessLimits.min_identity, ge=-1, le=1)
+    max_missing: float = Field(LivenessLimits.max_missing, ge=0, le=1)
+    max_jump: float = Field(LivenessLimits.max_jump, gt=0)
+    max_scale_change: float = Field(LivenessLimits.max_scale_change, ge=1)
+    second_face_ratio: float = Field(LivenessLimits.second_face_ratio, gt=0, le=1)
+    min_frames: int = Field(LivenessLimits.min_frames, ge=2)
+
+
+@serve.deployment(name="Liveness", max_ongoing_requests=32)
+class Liveness:
+    def __init__(self, embedder: DeploymentHandle, settings: Settings) -> None:
+        configure_logging(settings.log_level)
+        self._embedder = embedder
+        self._limits = LivenessLimits()
+
+    def reconfigure(self, user_config: dict[str, object]) -> None:
+        self._limits = LivenessLimits(**LivenessConfig.model_validate(user_config).model_dump())
+
+    def ping(self) -> str:
+        return "ok"
+
+    async def check(self, action: str, faces: list[list[Face]], crops: list[np.ndarray]) -> BurstResult:
+        """``faces[i]``: frame i's detections; ``crops[i]``: their aligned crops, same order."""
+        if len(faces) != len(crops):
+            raise ValueError(f"{len(faces)} frames of faces but {len(crops)} of crops")
+        return await check_burst(Action(action), faces, crops, self._embed, self._limits)
+
+    async def _embed(self, crops: np.ndarray) -> tuple[np.ndarray, str]:
+        return await self._embedder.embed.remote(crops)
