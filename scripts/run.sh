@@ -5,5 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install --quiet "uv==0.13.9"
 python3 -m uv sync --frozen
+# issue 9: the web app (kiosk page and console) at http://127.0.0.1:8000/, rebuilt only when its sources change.
+bash web/build.sh
 export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0
 exec .venv/bin/python -m deployments up "$@"

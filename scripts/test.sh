@@ -5,6 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install --quiet "uv==0.13.9"
 python3 -m uv sync --frozen
+# issue 9: the browser tests drive Debian's Chromium (never a browser download); the web app is built, and its
+# component tests (vitest) run, before pytest.
+if ! command -v chromium >/dev/null 2>&1; then
+    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+fi
+WEB_BUILD_REQUIRED=1 bash web/build.sh
+(cd web && npm test)
 export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0
 .venv/bin/ruff check .
 .venv/bin/python -m models.build

@@ -16,16 +16,14 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.routing import Match, Mount
 from starlette.staticfiles import StaticFiles
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.core.config import Settings
-
-#: Never answered by the web app: the API's own paths (and FastAPI's docs) keep their 404/405 answers.
-API_PREFIXES = ("/v1", "/health", "/metrics", "/docs", "/redoc", "/openapi.json")
 
 APP_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
@@ -45,10 +43,6 @@ NOT_BUILT = (
     "The web app is not built here: run `npm ci && npm run build` in web/ (scripts/run.sh does). "
     "The API is at /docs."
 )
-
-
-def is_api_path(path: str) -> bool:
-    return any(path == prefix or path.startswith(prefix + "/") for prefix in API_PREFIXES)
 
 
 class WebFiles(StaticFiles):
@@ -73,16 +67,27 @@ async def not_built(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 class WebMount(Mount):
-    """A mount at ``/`` that declines the API's paths, so they are matched (or refused) as before."""
+    """A mount at ``/`` that declines every path under the API's own first segments (``/v1``, ``/health``,
+    ``/docs``...), so those are matched, or refused with 404/405, exactly as without the web app."""
+
+    def __init__(self, app: ASGIApp, api_prefixes: frozenset[str]) -> None:
+        super().__init__("/", app=app, name="web")
+        self.api_prefixes = api_prefixes
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope["type"] == "http" and is_api_path(scope["path"]):
+        if scope["type"] == "http" and first_segment(scope["path"]) in self.api_prefixes:
             return Match.NONE, {}
         return super().matches(scope)
 
 
+def first_segment(path: str) -> str:
+    return "/" + path.lstrip("/").split("/", 1)[0]
+
+
 def install_web_app(app: FastAPI, settings: Settings) -> None:
-    """Serve ``settings.web_dist_dir`` at ``/``; register it after the API's routers."""
+    """Serve ``settings.web_dist_dir`` at ``/``; call it after every router is included (it reads their
+    paths, and ``openapi.json``/``docs`` are already routes then)."""
+    api_prefixes = frozenset(first_segment(str(route.path)) for route in iter_route_contexts(app.routes))
     dist: Path = settings.web_dist_dir
     files = WebFiles(directory=dist) if (dist / "index.html").is_file() else not_built
-    app.router.routes.append(WebMount("/", app=files, name="web"))
+    app.router.routes.append(WebMount(files, api_prefixes))

@@ -5,6 +5,9 @@ import { BrowserRouter, Navigate, Route, Routes } from "react-router-dom";
 import { Console } from "./console/Console";
 import { KioskPage } from "./kiosk/KioskPage";
 
+/** React Router 7's behaviour now, so the upgrade changes nothing. */
+export const ROUTER_FUTURE = { v7_startTransition: true, v7_relativeSplatPath: true };
+
 /** A bug in a page must not leave a blank screen: say so and offer a reload. */
 export class ErrorBoundary extends Component<{ children: ReactNode }, { error: Error | null }> {
   state = { error: null as Error | null };
@@ -36,7 +39,7 @@ export class ErrorBoundary extends Component<{ children: ReactNode }, { error: E
 export function App() {
   return (
     <ErrorBoundary>
-      <BrowserRouter>
+      <BrowserRouter future={ROUTER_FUTURE}>
         <Routes>
           <Route path="/" element={<Navigate to="/console" replace />} />
           <Route path="/kiosk" element={<KioskPage />} />

@@ -56,7 +56,10 @@ export async function startSession(pair: TokenPair): Promise<UserPublic> {
 
 /** On page load: resume the tab's session if its tokens still work. */
 export async function resumeSession(): Promise<void> {
-  if (!sessionStorage.getItem(REFRESH)) return;
+  if (!sessionStorage.getItem(REFRESH)) {
+    setState({ status: "signed_out" });
+    return;
+  }
   try {
     const user = await api<UserPublic>("/v1/auth/me");
     setState({ status: "signed_in", user });

@@ -247,8 +247,8 @@ async function fetchChallenge(apiKey: string, onRetry: (attempt: number, attempt
   try {
     return await withRetry(() => kioskCall<Challenge>(apiKey, "/v1/checkins/challenge", { json: {} }), { onRetry });
   } catch (err) {
-    // A server without the liveness challenge (older, or liveness switched off) takes one frame.
-    if (err instanceof ApiError && (err.code === "not_found" || err.code === "liveness_disabled")) return null;
+    // Liveness switched off by the operator (or a server without the challenge): one frame is the check-in.
+    if (err instanceof ApiError && (err.code === "liveness_off" || err.code === "not_found")) return null;
     throw err;
   }
 }

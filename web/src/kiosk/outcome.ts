@@ -78,6 +78,11 @@ const ERRORS: Record<string, Omit<Outcome, "tone"> & { tone?: Tone }> = {
     detail: "We could not confirm a live face.",
     hint: "Follow the instruction on the screen: turn your head slowly the way it says.",
   },
+  poor_quality: {
+    title: "Please try again",
+    detail: "The picture was not clear enough to recognise you.",
+    hint: "Face the camera in good light, inside the oval.",
+  },
   no_face: {
     title: "No face found",
     detail: "The camera did not see a face.",
@@ -127,7 +132,9 @@ const ERRORS: Record<string, Omit<Outcome, "tone"> & { tone?: Tone }> = {
 export function describeError(err: unknown): Outcome {
   if (err instanceof ApiError) {
     const known = ERRORS[err.code];
-    if (known) return { tone: "error", ...known };
+    // The server's own hints ("Turn the other way") say best what went wrong with this attempt.
+    const hints = Array.isArray(err.details.hints) ? [...new Set(err.details.hints.filter((h) => typeof h === "string"))] : [];
+    if (known) return { tone: "error", ...known, ...(hints.length ? { hint: hints.join(". ") + "." } : {}) };
     if (err.status === 0) {
       return {
         tone: "error",

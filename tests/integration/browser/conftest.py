@@ -1,0 +1,184 @@
+"""Browser tests: Debian's Chromium, driven by Playwright, against the real Serve app with the web build
+served at "/", its camera fed from real face clips (Chromium's fake capture device reads a .y4m file).
+
+They live under tests/integration so they share that session's one Ray Serve app (``serve_app``): a second
+app in the same process would wait forever on the one-Ray-per-machine lock. Each test run gets its own school
+(created in-process, as ``python -m app.bootstrap`` would), so faces and rooms never clash with other tests.
+
+Needs: ``chromium`` (apt; ``$ROLLCALL_CHROMIUM`` overrides /usr/bin/chromium) and the web build (``npm ci &&
+npm run build`` in web/; scripts/test.sh does both). Missing, they skip here and fail under CI.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+CHROMIUM = Path(os.environ.get("ROLLCALL_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium")
+WEB_DIST = REPO_ROOT / "web" / "dist"
+#: Headless, no network of its own (no update checks, sync, QUIC), a fresh profile per launch (Playwright's).
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+#: Enough photos for an enrollment (3-5) taken from the fake camera's own clip: the same person it shows.
+ENROLL_PHOTOS = 5
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip on a developer's machine without the tool; under CI a missing tool is a failure, not a skip."""
+    if not condition:
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Screenshots of every step (and of any failure): ``$ROLLCALL_ARTIFACTS``, else artifacts/ here."""
+    path = Path(os.environ.get("ROLLCALL_ARTIFACTS") or Path(__file__).parent / "artifacts")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def playwright_driver() -> Iterator[object]:
+    require(CHROMIUM.is_file(), f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    require((WEB_DIST / "index.html").is_file(), "the web app is not built (bash web/build.sh)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        yield driver
+
+
+@dataclass(frozen=True)
+class Cameras:
+    """Fake-camera files: a live head turning (answers the challenge), and a still photo of the same face."""
+
+    live: Path
+    still: Path
+    enroll_photos: list[bytes]
+
+
+def write_still_camera(path: Path, frame: np.ndarray, seconds: float = 4.0, fps: int = 25) -> Path:
+    """A .y4m that shows one photo: what a printed picture held up to the kiosk looks like to it."""
+    height, width = frame.shape[:2]
+    planes = cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420).tobytes()
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(int(seconds * fps)):
+            out.write(b"FRAME\n" + planes)
+    return path
+
+
+@pytest.fixture(scope="session")
+def cameras(tmp_path_factory: pytest.TempPathFactory, faces_dir: Path) -> Cameras:
+    from models.liveness_clips import write_fake_camera
+
+    folder = tmp_path_factory.mktemp("cameras")
+    live = write_fake_camera(folder / "live.y4m", "turn_left", seconds=8)
+    capture = cv2.VideoCapture(str(live))
+    frames = []
+    while len(frames) < 24:  # one ping-pong cycle of the sweep
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    assert frames, f"could not read back {live}"
+    picks = np.linspace(0, len(frames) - 1, ENROLL_PHOTOS).round().astype(int)
+    photos = [cv2.imencode(".jpg", frames[i], [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes() for i in picks]
+    still = write_still_camera(folder / "still.y4m", frames[0])
+    return Cameras(live, still, photos)
+
+
+@dataclass
+class BrowserSchool:
+    """A school of its own with an admin (no MFA yet: the UI enrols it) and an API client as that admin."""
+
+    name: str
+    admin_email: str
+    admin_password: str
+    api: httpx.Client
+    base_url: str
+
+
+@pytest.fixture(scope="module")
+def browser_school(serve_app) -> Iterator[BrowserSchool]:
+    """Liveness checks on (the app's default, which the integration suite switches off) for the module."""
+    from app.core.redis import RateLimiter, make_redis
+    from app.db.session import make_engine, transaction
+    from app.db.tables import Role, School, User
+    from app.services import audit
+    from app.services.auth import AuthService
+
+    settings = serve_app.redeploy({}, {"liveness_mode": "challenge"})
+    audit.configure(settings)
+    tag = uuid.uuid4().hex[:8]
+    name, email = f"Browser School {tag}", f"admin-{tag}@browser.example.org"
+    password = secrets.token_urlsafe(16)
+    engine, client = make_engine(settings.database_url), make_redis(settings.redis_url)
+    try:
+        auth = AuthService(settings, engine, client, RateLimiter(client, settings.redis_url))
+        with transaction(engine) as session:
+            school = School(name=name, timezone="UTC")
+            session.add(school)
+            session.flush()
+            admin = User(
+                school_id=school.id, email=email, full_name="Browser Admin", role=Role.admin,
+                password_hash=auth.hash_password(password, email),
+            )  # fmt: skip
+            session.add(admin)
+        token = auth.open_session(admin).access_token
+    finally:
+        engine.dispose()
+        client.close()
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=serve_app.base_url, headers=headers, timeout=120) as api:
+        yield BrowserSchool(name, email, password, api, serve_app.base_url)
+    serve_app.redeploy({})
+
+
+@contextlib.contextmanager
+def chromium(driver, artifacts: Path, name: str, camera: Path | None) -> Iterator[object]:
+    """A fresh Chromium (its own profile) whose camera shows ``camera``; None: a machine without a camera.
+    A failing step leaves ``<name>-failure.png`` behind."""
+    args = list(CHROMIUM_ARGS)
+    if camera is not None:
+        args += [
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={camera}",
+        ]
+    browser = driver.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(90_000)
+    try:
+        yield page
+    except BaseException:
+        with contextlib.suppress(Exception):
+            page.screenshot(path=str(artifacts / f"{name}-failure.png"), full_page=True)
+        raise
+    finally:
+        context.close()
+        browser.close()

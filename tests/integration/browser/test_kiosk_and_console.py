@@ -1,0 +1,171 @@
+"""A person's path through the web app in a real browser, against the real Serve app:
+
+an admin signs in (enrolling TOTP on the way), sets up a class, a lesson, a student and a kiosk, enrolls the
+student from photos of the face the kiosk camera shows; the kiosk checks the student in through the liveness
+challenge; the console's live attendance shows them present. A photo held up to the camera is refused with
+its reason; a kiosk without a camera says so and checks a student in with a teacher's code.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pyotp
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.integration.browser.conftest import BrowserSchool, Cameras, chromium
+
+pytestmark = pytest.mark.timeout(900)
+
+
+def shot(page: Page, artifacts, name: str) -> None:
+    page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
+
+
+def sign_in_enrolling_totp(page: Page, school: BrowserSchool) -> None:
+    page.goto(f"{school.base_url}/console")
+    page.get_by_label("Email").fill(school.admin_email)
+    page.get_by_label("Password").fill(school.admin_password)
+    page.get_by_role("button", name="Sign in").click()
+    secret = page.get_by_test_id("totp-secret").inner_text()  # an admin without MFA enrols it first
+    page.get_by_label("Code from your authenticator app").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Turn on two-factor and sign in").click()
+    expect(page.get_by_role("heading", name="Classes")).to_be_visible()
+
+
+def test_admin_enrolls_a_student_the_kiosk_checks_in_and_the_console_shows_present(
+    playwright_driver, browser_school: BrowserSchool, cameras: Cameras, artifacts
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    room, student_number = f"B{tag}", f"S{tag}"
+    with chromium(playwright_driver, artifacts, "flow", cameras.live) as page:
+        sign_in_enrolling_totp(page, browser_school)
+
+        form = page.get_by_role("form", name="New class")
+        form.get_by_label("Code").fill(room)
+        form.get_by_label("Name").fill("Browser class")
+        form.get_by_label("Room").fill(room)
+        form.get_by_role("button", name="Create class").click()
+        page.get_by_role("link", name=room).click()
+        page.get_by_role("form", name="New session").get_by_role("button", name="Schedule").click()
+        expect(page.get_by_text("open now")).to_be_visible()
+        class_url = page.url
+
+        page.get_by_role("link", name="Students", exact=True).click()
+        form = page.get_by_role("form", name="New student")
+        form.get_by_label("Student number").fill(student_number)
+        form.get_by_label("First name").fill("Kim")
+        form.get_by_label("Last name").fill("Camera")
+        form.get_by_role("button", name="Add student").click()
+        expect(page.get_by_role("link", name="Kim Camera")).to_be_visible()
+
+        page.goto(class_url)
+        form = page.get_by_role("form", name="Add student to class")
+        form.get_by_label("Add student").select_option(label=f"Kim Camera ({student_number})")
+        form.get_by_role("button", name="Add").click()
+        page.get_by_role("link", name="Kim Camera").click()
+
+        form = page.get_by_role("form", name="Record consent")
+        form.get_by_label("Given by (full name)").fill("Pat Camera")
+        form.get_by_role("button", name="Record consent").click()
+        page.get_by_test_id("enroll-files").set_input_files(
+            [
+                {"name": f"kim-{i}.jpg", "mimeType": "image/jpeg", "buffer": photo}
+                for i, photo in enumerate(cameras.enroll_photos)
+            ]
+        )
+        page.get_by_role("button", name=re.compile(r"Enroll \d photo")).click()
+        expect(page.get_by_text(re.compile(r"Enrolled from \d photo"))).to_be_visible()
+        expect(page.get_by_test_id("verdict-0")).to_be_visible()  # each photo's verdict is shown
+        shot(page, artifacts, "01-enrolled-with-photo-verdicts")
+
+        page.get_by_role("link", name="Kiosks").click()
+        form = page.get_by_role("form", name="Issue a kiosk key")
+        form.get_by_label("Room").fill(room)
+        form.get_by_label("Name").fill("Door tablet")
+        form.get_by_role("button", name="Issue key").click()
+        expect(page.get_by_test_id("kiosk-key")).to_be_visible()
+        page.get_by_role("button", name="Use this device as the kiosk").click()
+
+        kiosk = page.locator("main.kiosk")
+        expect(kiosk).to_have_attribute("data-phase", "ready")
+        shot(page, artifacts, "02-kiosk-ready")
+        page.get_by_role("button", name="Check in").click()
+        expect(kiosk).to_have_attribute("data-phase", "result", timeout=120_000)
+        result = page.get_by_role("status")
+        shot(page, artifacts, "03-kiosk-result")
+        expect(result).to_contain_text("Welcome, Kim Camera")
+        expect(result).to_contain_text("Checked in: Present")
+
+        page.goto(class_url)
+        page.locator("a[href^='/console/sessions/']").first.click()  # the lesson scheduled above
+        row = page.locator("tr[data-student='Kim Camera']")
+        expect(row).to_contain_text("present")
+        expect(row).to_contain_text("face")
+        expect(page.get_by_test_id("present-count")).to_have_text("1")
+        shot(page, artifacts, "04-console-live-attendance")
+
+
+def _kiosk_room(school: BrowserSchool, student_name: str | None = None) -> tuple[str, dict | None, str]:
+    """A class in a new room with an open lesson and a kiosk key (and one student, without consent)."""
+    room = f"R{uuid.uuid4().hex[:6]}"
+    klass = school.api.post("/v1/classes", json={"code": room, "name": "Kiosk class", "room": room}).json()
+    start = datetime.now(UTC) - timedelta(minutes=2)
+    lesson = school.api.post(
+        f"/v1/classes/{klass['id']}/sessions",
+        json={"starts_at": start.isoformat(), "ends_at": (start + timedelta(minutes=45)).isoformat()},
+    ).json()
+    student = None
+    if student_name:
+        first, last = student_name.split()
+        body = {"student_number": f"N{uuid.uuid4().hex[:6]}", "first_name": first, "last_name": last}
+        student = school.api.post("/v1/students", json=body).json()
+        school.api.put(f"/v1/classes/{klass['id']}/members/{student['id']}").raise_for_status()
+        student["session_id"] = lesson["id"]
+    key = school.api.post("/v1/kiosks", json={"room": room, "name": "Door"}).json()["api_key"]
+    return room, student, key
+
+
+def set_up_kiosk(page: Page, school: BrowserSchool, key: str) -> None:
+    page.goto(f"{school.base_url}/kiosk")
+    page.get_by_label("Kiosk key").fill(key)
+    page.get_by_role("button", name="Save and start").click()
+
+
+def test_a_photo_held_up_to_the_kiosk_is_refused_with_its_reason(
+    playwright_driver, browser_school: BrowserSchool, cameras: Cameras, artifacts
+) -> None:
+    _, _, key = _kiosk_room(browser_school)
+    with chromium(playwright_driver, artifacts, "still-photo", cameras.still) as page:
+        set_up_kiosk(page, browser_school, key)
+        kiosk = page.locator("main.kiosk")
+        expect(kiosk).to_have_attribute("data-phase", "ready")
+        page.get_by_role("button", name="Check in").click()
+        expect(kiosk).to_have_attribute("data-phase", "result", timeout=120_000)
+        result = page.get_by_role("status")
+        shot(page, artifacts, "05-kiosk-photo-refused")
+        expect(result).to_contain_text("We could not confirm a live face")
+        expect(result).to_contain_text("Turn your head")  # the server's hint for a face that did not move
+
+
+def test_a_kiosk_without_a_camera_says_so_and_takes_a_teachers_code(
+    playwright_driver, browser_school: BrowserSchool, artifacts
+) -> None:
+    _, student, key = _kiosk_room(browser_school, "Noor Nocamera")
+    assert student is not None
+    issued = browser_school.api.post(
+        f"/v1/sessions/{student['session_id']}/codes", json={"student_id": student["id"]}
+    ).json()
+    with chromium(playwright_driver, artifacts, "no-camera", camera=None) as page:
+        set_up_kiosk(page, browser_school, key)
+        kiosk = page.locator("main.kiosk")
+        expect(kiosk).to_have_attribute("data-phase", "no_camera")
+        expect(page.get_by_text("Camera unavailable")).to_be_visible()
+        shot(page, artifacts, "06-kiosk-no-camera")
+        page.get_by_label("Code from your teacher").fill(issued["code"])
+        page.get_by_role("button", name="Check in with code").click()
+        expect(page.get_by_text("Welcome, Noor Nocamera")).to_be_visible()
+        shot(page, artifacts, "07-kiosk-code-check-in")

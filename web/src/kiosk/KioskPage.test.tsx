@@ -1,0 +1,73 @@
+import { render, screen, waitFor } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { KioskPage } from "./KioskPage";
+
+const json = (status: number, body: unknown) =>
+  new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+
+function server(routes: Record<string, (init: RequestInit) => Response>) {
+  const fetch = vi.fn(async (url: string, init: RequestInit) => {
+    const route = routes[`${init.method ?? "GET"} ${url}`];
+    return route ? route(init) : json(404, { error: { code: "not_found", message: "Not Found" } });
+  });
+  vi.stubGlobal("fetch", fetch);
+  return fetch;
+}
+
+const identity = { kiosk_id: "k", school_id: "s", room: "A1" };
+
+beforeEach(() => localStorage.setItem("rollcall.kioskKey", "rk_test"));
+afterEach(() => vi.unstubAllGlobals());
+
+describe("KioskPage", () => {
+  it("asks for a kiosk key when none is set up", () => {
+    localStorage.clear();
+    render(<KioskPage />);
+    expect(screen.getByRole("heading", { name: "Set up this kiosk" })).toBeTruthy();
+  });
+
+  it("explains a refused camera and checks in with a teacher's code instead", async () => {
+    const fetch = server({
+      "GET /v1/kiosks/me": () => json(200, identity),
+      "POST /v1/checkins/code": () =>
+        json(200, {
+          mode: "code",
+          faces: [{ outcome: "recorded", student: { id: "1", display_name: "Noor" }, status: "present", confidence: null }],
+          liveness: { checked: false, passed: false, score: null },
+          recorded: 1,
+          unknown: 0,
+          replayed: false,
+        }),
+    });
+    vi.stubGlobal("navigator", {
+      ...navigator,
+      mediaDevices: { getUserMedia: vi.fn(async () => Promise.reject(new DOMException("denied", "NotAllowedError"))) },
+    });
+    render(<KioskPage />);
+    expect(await screen.findByText("Camera unavailable")).toBeTruthy();
+    expect(screen.getByText(/Camera access was refused/)).toBeTruthy();
+
+    await userEvent.type(screen.getByLabelText("Code from your teacher"), "ABCD-2345");
+    await userEvent.click(screen.getByRole("button", { name: "Check in with code" }));
+    expect(await screen.findByText("Welcome, Noor")).toBeTruthy();
+    const sent = fetch.mock.calls.find(([url]) => url === "/v1/checkins/code")!;
+    expect((sent[1].headers as Record<string, string>)["X-API-Key"]).toBe("rk_test");
+    expect(sent[1].body).toBe('{"code":"ABCD-2345"}');
+  });
+
+  it("forgets a revoked key and asks for a new one", async () => {
+    server({ "GET /v1/kiosks/me": () => json(401, { error: { code: "invalid_api_key", message: "bad key" } }) });
+    render(<KioskPage />);
+    expect(await screen.findByText(/refused \(revoked or mistyped\)/)).toBeTruthy();
+    expect(localStorage.getItem("rollcall.kioskKey")).toBeNull();
+  });
+
+  it("keeps trying an unreachable server with feedback rather than a blank screen", async () => {
+    const fetch = vi.fn(async () => Promise.reject(new TypeError("Failed to fetch")));
+    vi.stubGlobal("fetch", fetch);
+    render(<KioskPage />);
+    expect(screen.getByRole("status").textContent).toMatch(/Starting the kiosk/);
+    await waitFor(() => expect(fetch.mock.calls.length).toBeGreaterThan(1), { timeout: 4000 });
+  });
+});

@@ -1,0 +1,91 @@
+import { describe, expect, it } from "vitest";
+import { ApiError } from "../api/client";
+import type { CheckinAnswer } from "../api/types";
+import { describeAnswer, describeCameraError, describeError, planBurst } from "./outcome";
+
+const answer = (faces: CheckinAnswer["faces"]): CheckinAnswer => ({
+  mode: "identify",
+  faces,
+  liveness: { checked: true, passed: true, score: 0.9 },
+  recorded: faces.filter((f) => f.outcome === "recorded").length,
+  unknown: faces.filter((f) => f.outcome === "unknown").length,
+  replayed: false,
+});
+const kim = { id: "1", display_name: "Kim Camera" };
+
+describe("describeAnswer", () => {
+  it("greets a recorded student with their status", () => {
+    const out = describeAnswer(answer([{ outcome: "recorded", student: kim, status: "present", confidence: 0.8 }]));
+    expect(out).toMatchObject({ tone: "ok", title: "Welcome, Kim Camera", detail: "Checked in: Present" });
+  });
+
+  it("marks a late arrival as a warning", () => {
+    const out = describeAnswer(answer([{ outcome: "recorded", student: kim, status: "late", confidence: 0.8 }]));
+    expect(out.tone).toBe("warn");
+    expect(out.detail).toContain("Late");
+  });
+
+  it("tells an unknown face what to do and offers the code", () => {
+    const out = describeAnswer(answer([{ outcome: "unknown", student: null, status: null, confidence: 0.1 }]));
+    expect(out.tone).toBe("error");
+    expect(out.hint).toMatch(/code/);
+    expect(out.offerCode).toBe(true);
+  });
+
+  it("says when no face was found", () => {
+    expect(describeAnswer(answer([])).title).toBe("No face found");
+  });
+
+  it("sums up a group", () => {
+    const out = describeAnswer(
+      answer([
+        { outcome: "unknown", student: null, status: null, confidence: 0.1 },
+        { outcome: "recorded", student: kim, status: "present", confidence: 0.8 },
+      ]),
+    );
+    expect(out.title).toBe("Welcome, Kim Camera");
+    expect(out.detail).toContain("1 of 2 faces");
+  });
+});
+
+describe("describeError", () => {
+  it("uses the server's liveness hints", () => {
+    const err = new ApiError(422, "liveness_failed", "the liveness check failed", {
+      reasons: ["no_motion"],
+      hints: ["Turn your head as shown"],
+    });
+    const out = describeError(err);
+    expect(out.title).toBe("Please try again");
+    expect(out.detail).toBe("We could not confirm a live face.");
+    expect(out.hint).toBe("Turn your head as shown.");
+  });
+
+  it("explains a room without a lesson", () => {
+    expect(describeError(new ApiError(409, "no_open_session", "x")).title).toBe("No lesson is open");
+  });
+
+  it("never leaves a network failure unexplained", () => {
+    const out = describeError(new ApiError(0, "network_error", "unreachable"));
+    expect(out.title).toBe("No connection");
+    expect(out.offerCode).toBe(true);
+  });
+
+  it("falls back to the server's message for unknown codes", () => {
+    expect(describeError(new ApiError(400, "something_new", "A new rule")).detail).toBe("A new rule");
+  });
+});
+
+describe("planBurst", () => {
+  it("covers about 1.5 s within the server's bounds", () => {
+    expect(planBurst({ min: 5, max: 16, interval_ms: 120 })).toEqual({ count: 13, intervalMs: 120 });
+    expect(planBurst({ min: 5, max: 8, interval_ms: 120 }).count).toBe(8);
+    expect(planBurst({ min: 10, max: 16, interval_ms: 500 }).count).toBe(10);
+  });
+});
+
+describe("describeCameraError", () => {
+  it("names a refusal and a missing camera", () => {
+    expect(describeCameraError(new DOMException("no", "NotAllowedError"))).toMatch(/refused/);
+    expect(describeCameraError(new DOMException("no", "NotFoundError"))).toMatch(/No camera/);
+  });
+});
