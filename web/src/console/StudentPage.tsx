@@ -263,7 +263,7 @@ function RightsSection({ student }: { student: StudentPublic }) {
     setError(null);
     try {
       const blob = await api<Blob>(`/v1/students/${student.id}/export`, { query: { purpose }, expect: "blob" });
-      saveBlob(blob, `student-${student.student_number}-export.json`);
+      saveBlob(blob, `student-${student.student_number}-export.${blob.type.includes("zip") ? "zip" : "json"}`);
       setDone("Export downloaded.");
     } catch (err) {
       setError(unavailable(err) ? "Data export is not available on this server yet." : explain(err));
@@ -273,8 +273,9 @@ function RightsSection({ student }: { student: StudentPublic }) {
     setErasing(false);
     setError(null);
     try {
-      await api(`/v1/students/${student.id}/erase`, { method: "POST" });
-      navigate("/console/students", { replace: true });
+      const receipt = await api<{ receipt_id: string; state: string }>(`/v1/students/${student.id}/erase`, { method: "POST" });
+      const notice = `${student.display_name} was erased (${receipt.state}; receipt ${receipt.receipt_id}).`;
+      navigate("/console/students", { replace: true, state: { notice } });
     } catch (err) {
       setError(unavailable(err) ? "Erasure is not available on this server yet." : explain(err));
     }

@@ -1,7 +1,7 @@
 // Students: search, enrollment status and consent at a glance; admins add students here.
 
 import { useEffect, useState, type FormEvent } from "react";
-import { Link } from "react-router-dom";
+import { Link, useLocation } from "react-router-dom";
 import { api } from "../api/session";
 import type { EnrollmentState, Page, StudentPublic } from "../api/types";
 import { Badge, ErrorNote, LoadState, useApi } from "../ui/common";
@@ -13,9 +13,15 @@ export function StudentsPage({ isAdmin }: { isAdmin: boolean }) {
   const [offset, setOffset] = useState(0);
   const students = useApi<Page<StudentPublic>>("/v1/students", { q, limit: PAGE_SIZE, offset });
   const consents = useConsents(students.data?.items ?? []);
+  const notice = (useLocation().state as { notice?: string } | null)?.notice;
   return (
     <section>
       <h1>Students</h1>
+      {notice && (
+        <p className="note ok" role="status">
+          {notice}
+        </p>
+      )}
       <label className="search">
         Search <input type="search" value={q} onChange={(e) => (setQ(e.target.value), setOffset(0))} placeholder="name or number" />
       </label>
