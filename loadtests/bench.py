@@ -1,0 +1,422 @@
+"""``python -m loadtests.bench``: Rollcall's Serve pipeline against the peer baseline, side by side.
+
+In one process tree on this machine, one system at a time (so neither steals the other's cores):
+
+1. Rollcall as serve_config.yaml describes it (``loadtests.stack``: Ray Serve on 127.0.0.1, PostgreSQL, Redis,
+   a Milvus server), seeded through its API (``loadtests.seed``), measured on
+   - ``identify``: ``POST /v1/galleries/{g}/identify`` with one real LFW photo (detect, align, embed, search);
+     the same work as the baseline, so the ratio compares like with like; with Serve batching on, then off
+     (``max_batch_size`` 1 on the Detector and the Embedder);
+   - ``checkin``: the kiosk path, ``POST /v1/checkins``. With liveness on (the default) each check-in is
+     preceded by its challenge and sends a real burst of a clip person turning the asked way (the seed
+     enrolls them); the latency is the check-in request's, the throughput counts whole check-ins.
+2. The baseline: face_recognition (dlib) as a plain FastAPI app (``loadtests.baseline_app``) under uvicorn
+   with one worker per core, identifying the same photos against the same people.
+
+Each (system, workload, concurrency) runs for ``--seconds`` after a warm-up: throughput, p50/p95/p99 latency,
+errors, and the ratio Rollcall / baseline at each concurrency. Where time goes: the Ingress' own per-stage
+histograms (``rollcall_stage_duration_seconds`` on ``/metrics``), read before and after each run. Prints
+tables; ``--json`` adds one JSON document, ``--plot`` writes a latency-vs-concurrency PNG. Nothing leaves
+127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import httpx
+import numpy as np
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from loadtests.faces import Person, roster
+
+app = typer.Typer(add_completion=False)
+console = Console(stderr=True, soft_wrap=True)
+GALLERY = "bench"
+BATCHED = ("Detector", "Embedder")
+STAGE_METRIC = "rollcall_stage_duration_seconds"
+
+#: One request of a workload: returns the status code of the request whose latency counts, and that latency.
+Call = Callable[[httpx.AsyncClient, int], Awaitable[tuple[int, float]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    system: str
+    workload: str
+    batching: str
+    concurrency: int
+    requests: int
+    errors: int
+    throughput_rps: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    #: Mean milliseconds per call of each pipeline stage during this run (the Ingress' own histograms).
+    stages_ms: dict[str, float] = field(default_factory=dict)
+
+
+async def load(call: Call, base_url: str, headers: dict[str, str], concurrency: int, seconds: float) -> Run:
+    """``concurrency`` closed-loop workers calling ``call`` for ``seconds``."""
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.monotonic() + seconds
+
+    async def worker(offset: int, client: httpx.AsyncClient) -> None:
+        nonlocal errors
+        i = offset
+        while time.monotonic() < deadline:
+            status, ms = await call(client, i)
+            i += concurrency
+            latencies.append(ms)
+            errors += not 200 <= status < 300
+
+    limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=120, limits=limits) as client:
+        started = time.monotonic()
+        await asyncio.gather(*(worker(n, client) for n in range(concurrency)))
+        elapsed = time.monotonic() - started
+    values = np.array(latencies)
+    p50, p95, p99 = (round(float(np.percentile(values, q)), 1) for q in (50, 95, 99))
+    return Run(
+        "", "", "", concurrency, len(latencies), errors, round(len(latencies) / elapsed, 1), p50, p95, p99
+    )
+
+
+async def _timed(request: Awaitable[httpx.Response]) -> tuple[int, float]:
+    started = time.perf_counter()
+    response = await request
+    return response.status_code, (time.perf_counter() - started) * 1000
+
+
+def identify_call(path: str, field_name: str, probes: list[bytes]) -> Call:
+    async def call(client: httpx.AsyncClient, i: int) -> tuple[int, float]:
+        files = {field_name: ("probe.jpg", probes[i % len(probes)], "image/jpeg")}
+        return await _timed(client.post(path, files=files))
+
+    return call
+
+
+def checkin_call(live: dict[str, list[bytes]] | None, stills: list[bytes]) -> Call:
+    """A kiosk check-in: with ``live`` bursts (liveness on) a challenge first, then the burst it asks for."""
+
+    async def call(client: httpx.AsyncClient, i: int) -> tuple[int, float]:
+        if live is None:
+            files = [("frame", ("f.jpg", stills[i % len(stills)], "image/jpeg"))]
+            return await _timed(client.post("/v1/checkins", files=files))
+        challenge = await client.post("/v1/checkins/challenge", json={})
+        if challenge.status_code != 201:
+            return challenge.status_code, 0.0
+        issued = challenge.json()
+        burst = live[issued["action"]]
+        count = issued["frames"]["min"]
+        frames = [burst[round(k * (len(burst) - 1) / max(count - 1, 1))] for k in range(count)]
+        files = [("frames", (f"{k}.jpg", data, "image/jpeg")) for k, data in enumerate(frames)]
+        return await _timed(client.post("/v1/checkins", data={"nonce": issued["nonce"]}, files=files))
+
+    return call
+
+
+def stage_totals(base_url: str) -> dict[str, tuple[float, float]]:
+    """``stage -> (seconds, calls)`` so far, from the Ingress' /metrics (empty when it has none)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with contextlib.suppress(httpx.HTTPError):
+        response = httpx.get(f"{base_url}/metrics", timeout=10)
+        if response.status_code == 200:
+            totals: dict[str, list[float]] = {}
+            for family in text_string_to_metric_families(response.text):
+                if family.name != STAGE_METRIC:
+                    continue
+                for sample in family.samples:
+                    stage = sample.labels.get("stage", "")
+                    if sample.name.endswith("_sum"):
+                        totals.setdefault(stage, [0.0, 0.0])[0] += sample.value
+                    elif sample.name.endswith("_count"):
+                        totals.setdefault(stage, [0.0, 0.0])[1] += sample.value
+            return {stage: (s, c) for stage, (s, c) in totals.items()}
+    return {}
+
+
+def stage_means(
+    before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]
+) -> dict[str, float]:
+    """Mean ms per call of each stage between two readings (stages whose count did not grow are left out:
+    a reading from another Ingress replica, or a stage this workload does not use)."""
+    means = {}
+    for stage, (seconds, calls) in after.items():
+        s0, c0 = before.get(stage, (0.0, 0.0))
+        if calls > c0 and seconds >= s0:
+            means[stage] = round((seconds - s0) / (calls - c0) * 1000, 1)
+    return means
+
+
+def unbatched() -> dict[str, dict[str, Any]]:
+    """The configured user_config of each batched deployment with ``max_batch_size`` forced to 1."""
+    from deployments.app import DEFAULT_CONFIG
+
+    config = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    entries = {d["name"]: d for d in config["applications"][0]["deployments"]}
+    return {name: {"user_config": {**entries[name]["user_config"], "max_batch_size": 1}} for name in BATCHED}
+
+
+def measure(
+    system: str,
+    workload: str,
+    batching: str,
+    call: Call,
+    base_url: str,
+    headers: dict[str, str],
+    concurrency: list[int],
+    seconds: float,
+) -> list[Run]:
+    asyncio.run(load(call, base_url, headers, 2, min(5.0, seconds)))  # warm-up: replicas, caches, pools
+    runs = []
+    for c in concurrency:
+        before = stage_totals(base_url)
+        run = asyncio.run(load(call, base_url, headers, c, seconds))
+        stages = stage_means(before, stage_totals(base_url))
+        runs.append(
+            Run(
+                **{
+                    **asdict(run),
+                    "system": system,
+                    "workload": workload,
+                    "batching": batching,
+                    "stages_ms": stages,
+                }
+            )
+        )
+        console.print(
+            f"{system} {workload} batching={batching} c={c}: {run.throughput_rps} rps, p50 {run.p50_ms} ms"
+        )
+    return runs
+
+
+def bench_rollcall(
+    state: Path,
+    people: list[Person],
+    liveness: str,
+    milvus: Literal["server", "lite"],
+    concurrency: list[int],
+    seconds: float,
+) -> list[Run]:
+    from loadtests.seed import seed
+    from loadtests.stack import local_rollcall
+
+    unlimited = "1000000/minute"  # measure the pipeline, not the per-user and per-kiosk limiters
+    with local_rollcall(
+        state,
+        milvus,
+        liveness_mode=liveness,
+        user_rate_limit=unlimited,
+        kiosk_rate_limit=unlimited,
+        access_token_ttl_s=3600,
+    ) as rollcall:
+        manifest = seed(rollcall.base_url, rollcall.settings, 1, 1, 10, state / "manifest.json")
+        school = manifest.schools[0]
+        admin = {"Authorization": f"Bearer {school.admin_token}"}
+        with httpx.Client(base_url=rollcall.base_url, headers=admin, timeout=120) as client:
+            for person in people:
+                files = {"image": ("e.jpg", person.photos[0].read_bytes(), "image/jpeg")}
+                enrolled = client.post(
+                    f"/v1/galleries/{GALLERY}/faces", data={"label": person.name}, files=files
+                )
+                if enrolled.status_code not in (201, 422):  # 422: no usable face in that photo
+                    raise RuntimeError(f"enrolling {person.name}: {enrolled.status_code} {enrolled.text}")
+        probes = [photo.read_bytes() for person in people for photo in person.photos[1:4]]
+        identify = identify_call(f"/v1/galleries/{GALLERY}/identify", "image", probes)
+        kiosk = {"X-API-Key": school.classes[0].kiosk_key}
+        live = {a: [Path(p).read_bytes() for p in paths] for a, paths in manifest.live.items()}
+        stills = [(Path(manifest.faces_dir) / p[0]).read_bytes() for _, p in school.classes[0].students]
+        checkin = checkin_call(live if liveness == "challenge" else None, stills)
+
+        runs = measure("rollcall", "identify", "on", identify, rollcall.base_url, admin, concurrency, seconds)
+        runs += measure("rollcall", "checkin", "on", checkin, rollcall.base_url, kiosk, concurrency, seconds)
+        rollcall.redeploy(unbatched())
+        runs += measure(
+            "rollcall", "identify", "off", identify, rollcall.base_url, admin, concurrency, seconds
+        )
+    return runs
+
+
+@contextlib.contextmanager
+def baseline_server(gallery: Path, workers: int) -> Iterator[str]:
+    """uvicorn serving ``loadtests.baseline_app`` on a free loopback port, stopped (SIGTERM) on exit."""
+    from deployments.local_services import free_port
+
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "loadtests.baseline_app:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+    ]
+    env = {**os.environ, "ROLLCALL_BASELINE_GALLERY": str(gallery)}
+    process = subprocess.Popen(command, env=env)  # noqa: S603 - our own argv
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"the baseline app exited with {process.returncode}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            time.sleep(0.5)
+        else:
+            raise TimeoutError("the baseline app did not start within 120 s")
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def bench_baseline(state: Path, people: list[Person], concurrency: list[int], seconds: float) -> list[Run]:
+    from loadtests.baseline_app import build_gallery
+
+    gallery = build_gallery([(p.name, p.photos[0]) for p in people], state / "baseline-gallery.npz")
+    probes = [photo.read_bytes() for person in people for photo in person.photos[1:4]]
+    call = identify_call("/identify", "image", probes)
+    with baseline_server(gallery, workers=os.cpu_count() or 1) as url:
+        return measure("face_recognition", "identify", "-", call, url, {}, concurrency, seconds)
+
+
+def ratios(runs: list[Run]) -> dict[int, float]:
+    """Rollcall identify (batching on) / baseline identify throughput, per concurrency."""
+    ours = {
+        r.concurrency: r.throughput_rps
+        for r in runs
+        if (r.system, r.workload, r.batching) == ("rollcall", "identify", "on")
+    }
+    theirs = {r.concurrency: r.throughput_rps for r in runs if r.system == "face_recognition"}
+    return {c: round(ours[c] / theirs[c], 2) for c in ours if theirs.get(c)}
+
+
+def plot(runs: list[Run], path: Path, title: str) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    series: dict[str, list[Run]] = {}
+    for run in runs:
+        suffix = f" (batching {run.batching})" if run.batching != "-" else ""
+        series.setdefault(f"{run.system} {run.workload}{suffix}", []).append(run)
+    levels = sorted({r.concurrency for r in runs})
+    for label, points in series.items():
+        xs = [r.concurrency for r in points]
+        left.plot(xs, [r.p50_ms for r in points], marker="o", label=f"{label} p50")
+        left.plot(xs, [r.p99_ms for r in points], marker="x", linestyle="--", label=f"{label} p99")
+        right.plot(xs, [r.throughput_rps for r in points], marker="o", label=label)
+    for axis, ylabel in ((left, "latency (ms, log)"), (right, "throughput (requests/s)")):
+        axis.set_xscale("log", base=2)
+        axis.set_xticks(levels, labels=[str(c) for c in levels])
+        axis.set_xlabel("concurrency (closed-loop clients)")
+        axis.set_ylabel(ylabel)
+        axis.grid(True, alpha=0.3)
+    left.set_yscale("log")
+    left.legend(fontsize=6)
+    right.legend(fontsize=7)
+    figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
+    return path
+
+
+@app.command()
+def main(
+    concurrency: Annotated[list[int], typer.Option(help="concurrency levels")] = [1, 4, 16],  # noqa: B006
+    seconds: Annotated[float, typer.Option(help="duration of each run")] = 20.0,
+    people: Annotated[int, typer.Option(help="LFW people enrolled for identify")] = 50,
+    liveness: Annotated[
+        Literal["challenge", "off"], typer.Option(help="the server's liveness_mode")
+    ] = "challenge",
+    milvus: Annotated[
+        Literal["server", "lite"], typer.Option(help="Milvus server or Milvus Lite")
+    ] = "server",
+    baseline: Annotated[bool, typer.Option(help="also measure the face_recognition baseline")] = True,
+    plot_to: Annotated[
+        Path | None, typer.Option("--plot", help="write a latency/throughput PNG here")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    roster_people = [p for p in roster(people * 2) if len(p.photos) >= 2][:people]
+    with tempfile.TemporaryDirectory(prefix="rollcall-bench-") as state:
+        runs = bench_rollcall(Path(state) / "rollcall", roster_people, liveness, milvus, concurrency, seconds)
+        if baseline:
+            runs += bench_baseline(Path(state), roster_people, concurrency, seconds)
+    report(runs, as_json)
+    if plot_to is not None:
+        title = (
+            f"Rollcall (Serve, fast profile, liveness {liveness}) vs face_recognition, {os.cpu_count()} cores"
+        )
+        console.print(f"plot: {plot(runs, plot_to, title)}")
+    if any(r.errors for r in runs):
+        console.print("[red]some requests failed: the figures above include failures[/red]")
+        raise typer.Exit(1)
+
+
+def report(runs: list[Run], as_json: bool) -> None:
+    table = Table(title="Throughput and latency (closed loop, client on the same machine)")
+    columns = [c for c in Run.__dataclass_fields__ if c != "stages_ms"]
+    for column in columns:
+        table.add_column(column, justify="right")
+    for run in runs:
+        table.add_row(*(str(getattr(run, c)) for c in columns))
+    out = Console()
+    out.print(table)
+    ratio = ratios(runs)
+    if ratio:
+        out.print(
+            "Rollcall identify / face_recognition throughput: "
+            + ", ".join(f"c{c}: {r}x" for c, r in ratio.items())
+        )
+    stages = Table(title="Mean ms per call of each stage (Ingress /metrics)")
+    names = sorted({s for r in runs for s in r.stages_ms})
+    for column in ("workload", "batching", "concurrency", *names):
+        stages.add_column(column, justify="right")
+    for run in runs:
+        if run.stages_ms:
+            stages.add_row(
+                run.workload,
+                run.batching,
+                str(run.concurrency),
+                *(str(run.stages_ms.get(n, "")) for n in names),
+            )
+    if names:
+        out.print(stages)
+    if as_json:
+        print(json.dumps({"runs": [asdict(r) for r in runs], "ratio_identify": ratio}))
+
+
+if __name__ == "__main__":
+    app()
