@@ -198,6 +198,7 @@ function EnrollSection({ studentId, state, onEnrolled }: { studentId: string; st
               {verdict && (
                 <p className="verdict" data-testid={`verdict-${i}`}>
                   {verdict.accepted ? "✓ usable" : `✗ ${verdict.reasons.join("; ") || "not usable"}`}
+                  {verdict.quality && <span className="quality">{describeQuality(verdict.quality)}</span>}
                 </p>
               )}
             </li>
@@ -214,6 +215,13 @@ function EnrollSection({ studentId, state, onEnrolled }: { studentId: string; st
       )}
     </div>
   );
+}
+
+/** The measures the server judged the photo by (face size, sharpness, head turn...), rounded for people. */
+function describeQuality(quality: Record<string, number>): string {
+  return Object.entries(quality)
+    .map(([name, value]) => `${name.replace(/_/g, " ")} ${Math.abs(value) >= 10 ? Math.round(value) : value.toFixed(2)}`)
+    .join(" · ");
 }
 
 function CameraShots({ onShot }: { onShot: (blob: Blob) => void }) {

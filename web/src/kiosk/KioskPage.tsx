@@ -219,6 +219,7 @@ function KioskScreen({ apiKey, identity }: { apiKey: string; identity: KioskIden
               <p>{cameraError}</p>
             </div>
           )}
+          {phase === "no_camera" && outcome && <ResultCard outcome={outcome} />}
           {phase === "challenge" && <p className="kiosk-big">Getting ready…</p>}
           {phase === "sending" && <p className="kiosk-big">Checking…</p>}
           {retryNote && busy && <p className="note">{retryNote}</p>}
@@ -237,7 +238,6 @@ function KioskScreen({ apiKey, identity }: { apiKey: string; identity: KioskIden
         {(showCode || phase === "no_camera") && (
           <CodeForm apiKey={apiKey} onResult={(result) => (stream.current ? show(result) : setOutcome(result))} />
         )}
-        {phase === "no_camera" && outcome && <ResultCard outcome={outcome} />}
       </section>
     </main>
   );
