@@ -93,9 +93,9 @@ class ServePipeline:
         return self._model
 
     async def check_liveness(
-        self, action: str, faces: list[list[Face]], crops: list[np.ndarray]
+        self, action: str, faces: list[list[Face]], crops: list[np.ndarray], grays: list[np.ndarray]
     ) -> BurstResult:
-        call = self._liveness.check.remote(action, faces, crops)
+        call = self._liveness.check.remote(action, faces, crops, grays)
         return await _remote(call, "liveness", code="liveness_unavailable")
 
     async def search(self, gallery: str, embeddings: Embeddings) -> list[Match]:
@@ -137,10 +137,20 @@ class ServePipeline:
         return dict(results)
 
 
+#: How long one call to a model deployment may take before the request is answered 503 (with Retry-After).
+#: Calls take well under a second; past this a replica is dead and not yet replaced (Serve queues the call
+#: until a new one starts: measured 13-30 s, tests/integration/test_faults.py), and the kiosk should retry.
+CALL_TIMEOUT_S = 10.0
+
+
 async def _remote(response: Awaitable[_T], component: str, code: str = "model_unavailable") -> _T:
-    """Await a handle call; surface the replica's own errors and map Serve's capacity failures to 503."""
+    """Await a handle call; surface the replica's own errors and map Serve's capacity failures and calls that
+    outlive ``CALL_TIMEOUT_S`` to 503."""
     try:
-        return await response
+        return await asyncio.wait_for(response, CALL_TIMEOUT_S)
+    except TimeoutError as exc:
+        log.warning("%s did not answer in %.0f s", component, CALL_TIMEOUT_S)
+        raise Unavailable(f"the {component} is temporarily unavailable", code=code) from exc
     except RayTaskError as exc:
         cause = exc.cause
         if isinstance(cause, GalleryError | ValueError):

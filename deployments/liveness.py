@@ -1,11 +1,11 @@
 """The Liveness deployment: is a burst of frames a live person answering the kiosk's challenge?
 
-It judges the geometry of the subject's landmarks across the burst (see ``models.liveness``) and that the
-frames show one person, embedding a few of the subject's crops through the Embedder's handle (batched
-there); the probe's vector is returned so the Ingress matches it without embedding again. Its thresholds are
-its ``user_config`` and change live. No model runs here yet: no passive anti-spoofing model with usable
-weights installs from pip (docs/LIVENESS.md), so there is nothing to batch; one would be added here, behind
-``@serve.batch``, scaling with this deployment rather than with detection.
+It judges the subject's landmarks across the burst (the asked turn), tracks the face's texture (not a flat
+picture; the CPU work here, ~10 ms a burst), and checks the frames show one person, embedding a few of the
+subject's crops through the Embedder's handle (batched there); the probe's vector is returned so the Ingress
+matches it without embedding again. Its thresholds are its ``user_config`` and change live. No neural model
+runs here: no passive anti-spoofing model with usable weights installs from pip (docs/LIVENESS.md), so there
+is nothing to batch; one would be added here, behind ``@serve.batch``, scaling with this deployment.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ class LivenessConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     min_turn: float = Field(LivenessLimits.min_turn, gt=0, le=2)
+    min_texture_parallax: float = Field(LivenessLimits.min_texture_parallax, gt=0, le=2)
     min_motion: float = Field(LivenessLimits.min_motion, ge=0, le=2)
-    max_planar_residual: float = Field(LivenessLimits.max_planar_residual, ge=0, le=1)
     min_identity: float = Field(LivenessLimits.min_identity, ge=-1, le=1)
     max_missing: float = Field(LivenessLimits.max_missing, ge=0, le=1)
     max_jump: float = Field(LivenessLimits.max_jump, gt=0)
@@ -54,11 +54,14 @@ class Liveness:
     def ping(self) -> str:
         return "ok"
 
-    async def check(self, action: str, faces: list[list[Face]], crops: list[np.ndarray]) -> BurstResult:
-        """``faces[i]``: frame i's detections; ``crops[i]``: their aligned crops, same order."""
-        if len(faces) != len(crops):
-            raise ValueError(f"{len(faces)} frames of faces but {len(crops)} of crops")
-        return await check_burst(Action(action), faces, crops, self._embed, self._limits)
+    async def check(
+        self, action: str, faces: list[list[Face]], crops: list[np.ndarray], grays: list[np.ndarray]
+    ) -> BurstResult:
+        """``faces[i]``: frame i's detections; ``crops[i]``: their aligned crops, same order; ``grays[i]``:
+        the frame in grey."""
+        if not len(faces) == len(crops) == len(grays):
+            raise ValueError(f"frames: {len(faces)} of faces, {len(crops)} of crops, {len(grays)} grey")
+        return await check_burst(Action(action), faces, crops, grays, self._embed, self._limits)
 
     async def _embed(self, crops: np.ndarray) -> tuple[np.ndarray, str]:
         return await self._embedder.embed.remote(crops)

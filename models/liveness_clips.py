@@ -21,8 +21,8 @@ from models.liveness.challenge import DIRECTION, Action
 from models.liveness.geometry import directed_turn, nose_parallax
 
 CLIP_NAMES = ("sadtalker_WDA_KatieHill_000.mp4", "sadtalker_WDA_AlexandriaOcasioCortez_000.mp4")
-#: A kiosk burst spans about 1.5 s: at 25 fps, 38 frames of the clip.
-BURST_SPAN = 38
+#: A kiosk burst spans about 1 s (8 frames 120 ms apart, the default): at 25 fps, 25 frames of the clip.
+BURST_SPAN = 25
 #: Segments for the fake camera are short (about 0.5 s), so any burst covers a whole sweep of one.
 SWEEP_SPAN = 12
 FPS = 25
@@ -97,15 +97,27 @@ def burst_frames(clip: Clip, start: int, span: int, count: int) -> list[np.ndarr
 
 
 @functools.cache
-def _best_burst(action: Action, frames: int) -> tuple[bytes, ...]:
-    windows = [(load_clip(path), *best_window(load_clip(path), action, BURST_SPAN)) for path in clip_paths()]
-    clip, start, _ = max(windows, key=lambda window: window[2])
-    return tuple(encode_jpeg(frame) for frame in burst_frames(clip, start, BURST_SPAN, frames))
+def _best_burst(action: Action, frames: int, clip: str | None) -> tuple[bytes, ...]:
+    paths = [path for path in clip_paths() if clip is None or path.name == clip]
+    if not paths:
+        raise ValueError(f"unknown clip {clip!r}; choose from {CLIP_NAMES}")
+    windows = [(load_clip(path), *best_window(load_clip(path), action, BURST_SPAN)) for path in paths]
+    chosen, start, _ = max(windows, key=lambda window: window[2])
+    return tuple(encode_jpeg(frame) for frame in burst_frames(chosen, start, BURST_SPAN, frames))
 
 
-def challenge_burst(action: str, *, frames: int = 8) -> list[bytes]:
-    """JPEG frames of a real clip in which the head turns as ``action`` asks (the clips' best such window)."""
-    return list(_best_burst(Action(action), frames))
+def challenge_burst(action: str, *, frames: int = 8, clip: str | None = None) -> list[bytes]:
+    """JPEG frames of a real clip in which the head turns as ``action`` asks (the best such window of
+    ``clip``, one of ``CLIP_NAMES``, or of either clip)."""
+    return list(_best_burst(Action(action), frames, clip))
+
+
+def clip_photos(clip: str, count: int = 3) -> list[bytes]:
+    """``count`` JPEG stills of the clip's person, spread over the clip: enrollment photos for them."""
+    (path,) = [path for path in clip_paths() if path.name == clip]
+    loaded = load_clip(path)
+    indices = np.linspace(0, len(loaded.frames) - 1, count + 2)[1:-1].round().astype(int)
+    return [encode_jpeg(loaded.frames[i]) for i in indices]
 
 
 def write_fake_camera(path: Path, action: str = Action.turn_left, seconds: float = 10.0) -> Path:
@@ -124,3 +136,52 @@ def write_fake_camera(path: Path, action: str = Action.turn_left, seconds: float
             out.write(b"FRAME\n")
             out.write(cv2.cvtColor(cycle[i % len(cycle)], cv2.COLOR_BGR2YUV_I420).tobytes())
     return path
+
+
+# ------------------------------------------------------------------------------------ presentation attacks
+
+
+def still_burst(frame: np.ndarray, count: int, seed: int = 0) -> list[np.ndarray]:
+    """A photo held still in front of the camera: the same picture with a little sensor noise per frame."""
+    rng = np.random.default_rng(seed)
+    noisy = []
+    for _ in range(count):
+        noise = rng.normal(0.0, 2.0, frame.shape)
+        noisy.append(np.clip(frame.astype(np.float64) + noise, 0, 255).astype(np.uint8))
+    return noisy
+
+
+def planar_burst(
+    frame: np.ndarray,
+    count: int,
+    *,
+    yaw_deg: float = 30.0,
+    pitch_deg: float = 0.0,
+    roll_deg: float = 0.0,
+    shift: tuple[float, float] = (0.0, 0.0),
+    scale: float = 1.0,
+) -> list[np.ndarray]:
+    """A printed photo (or a screen) turned, tilted, rotated, moved and brought closer in front of the camera
+    over the burst: each frame is the picture as a pinhole camera sees the plane at that pose."""
+    height, width = frame.shape[:2]
+    focal = 1.2 * max(width, height)
+    corners = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float64)
+    centred = np.column_stack([corners - [width / 2, height / 2], np.zeros(4)])
+    frames = []
+    for t in np.linspace(0.0, 1.0, count):
+        rotation = _rotation(t * yaw_deg, t * pitch_deg, t * roll_deg)
+        distance = focal / (1.0 + t * (scale - 1.0))
+        points = centred @ rotation.T + [t * shift[0] * width, t * shift[1] * height, distance]
+        projected = focal * points[:, :2] / points[:, 2:3] + [width / 2, height / 2]
+        homography = cv2.getPerspectiveTransform(corners.astype(np.float32), projected.astype(np.float32))
+        seen = cv2.warpPerspective(frame, homography, (width, height), borderMode=cv2.BORDER_REPLICATE)
+        frames.append(seen)
+    return frames
+
+
+def _rotation(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:
+    yaw, pitch, roll = np.radians([yaw_deg, pitch_deg, roll_deg])
+    about_y = np.array([[np.cos(yaw), 0, np.sin(yaw)], [0, 1, 0], [-np.sin(yaw), 0, np.cos(yaw)]])
+    about_x = np.array([[1, 0, 0], [0, np.cos(pitch), -np.sin(pitch)], [0, np.sin(pitch), np.cos(pitch)]])
+    about_z = np.array([[np.cos(roll), -np.sin(roll), 0], [np.sin(roll), np.cos(roll), 0], [0, 0, 1]])
+    return about_z @ about_x @ about_y

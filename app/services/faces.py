@@ -14,6 +14,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TypeVar
 
+import cv2
 import numpy as np
 
 from app.core.errors import InvalidInput, NotFound, TooLarge, Unavailable
@@ -53,6 +54,7 @@ class ImageFaces:
     height: int
     faces: list[DetectedFace]
     crops: np.ndarray
+    grey: np.ndarray | None = None  # the image in grey, when asked for (liveness tracks its texture)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,9 +146,12 @@ class FaceService:
     async def capture_live(self, frames: list[bytes], action: str) -> LiveCapture:
         """Judge a burst of frames answering the challenge ``action``. Frames are decoded and detected
         together (so the Detector batches them); the probe face's vector comes back with the verdict."""
-        found = await asyncio.gather(*(self._faces(data) for data in frames))
+        found = await asyncio.gather(*(self._faces(data, grey=True) for data in frames))
         result = await self._pipeline.check_liveness(
-            action, [[d.face for d in f.faces] for f in found], [f.crops for f in found]
+            action,
+            [[d.face for d in f.faces] for f in found],
+            [f.crops for f in found],
+            [f.grey for f in found if f.grey is not None],
         )
         if result.probe is None or result.face is None or result.vector is None or result.model_id is None:
             return LiveCapture(result.verdict, None, None)
@@ -192,13 +197,14 @@ class FaceService:
 
     # ------------------------------------------------------------------ steps
 
-    async def _faces(self, data: bytes) -> ImageFaces:
+    async def _faces(self, data: bytes, *, grey: bool = False) -> ImageFaces:
         image = await asyncio.to_thread(self._decode, data)
         faces = await self._pipeline.detect(image)
         crops, qualities = await asyncio.to_thread(_crops_and_quality, image, faces)
         detected = [DetectedFace(face, quality) for face, quality in zip(faces, qualities, strict=True)]
         height, width = image.shape[:2]
-        return ImageFaces(width=width, height=height, faces=detected, crops=crops)
+        grey_image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if grey else None
+        return ImageFaces(width=width, height=height, faces=detected, crops=crops, grey=grey_image)
 
     def _decode(self, data: bytes) -> np.ndarray:
         try:

@@ -45,9 +45,9 @@ class InProcessPipeline:
         return Embeddings(vectors, ModelInfo(self._embedder.model_id, self._embedder.dim))
 
     async def check_liveness(
-        self, action: str, faces: list[list[Face]], crops: list[np.ndarray]
+        self, action: str, faces: list[list[Face]], crops: list[np.ndarray], grays: list[np.ndarray]
     ) -> BurstResult:
-        return await check_burst(Action(action), faces, crops, self._embed_with_id, self.liveness)
+        return await check_burst(Action(action), faces, crops, grays, self._embed_with_id, self.liveness)
 
     async def _embed_with_id(self, crops: np.ndarray) -> tuple[np.ndarray, str]:
         embedded = await self.embed(crops)

@@ -46,10 +46,11 @@ class FacePipeline(Protocol):
         ...
 
     async def check_liveness(
-        self, action: str, faces: list[list[Face]], crops: list[np.ndarray]
+        self, action: str, faces: list[list[Face]], crops: list[np.ndarray], grays: list[np.ndarray]
     ) -> BurstResult:
         """Judge a burst answering ``action``: ``faces[i]`` are frame i's detections and ``crops[i]`` their
-        aligned crops (same order). The result carries the probe face's vector for matching."""
+        aligned crops (same order), ``grays[i]`` the frame in grey. The result carries the probe face's vector
+        for matching."""
         ...
 
     async def search(self, gallery: str, embeddings: Embeddings) -> list[Match]:

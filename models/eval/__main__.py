@@ -119,5 +119,39 @@ def speed(
     _emit(f"speed ({profile})", report.to_json(), as_json)
 
 
+
+
+@app.command()
+def liveness(
+    as_json: AsJson = False,
+    frames: Annotated[int, typer.Option(help="frames per burst, as a kiosk sends them")] = 8,
+    lfw_photos: Annotated[int, typer.Option(help="LFW photos used as attack pictures")] = 60,
+    planar_per_source: Annotated[int, typer.Option(help="random plane poses per picture and challenge")] = 3,
+) -> None:
+    """APCER per attack type and BPCER (ISO/IEC 30107-3) of the active + geometric liveness check."""
+    from models.eval.liveness import run_liveness
+
+    report = run_liveness(
+        faces_root(), frames=frames, lfw_photos=lfw_photos, planar_per_source=planar_per_source
+    )
+    limits = f"min_turn {report.limits['min_turn']}"
+    table = Table(title=f"Liveness at score threshold {report.threshold} ({limits})")
+    for column in ("presentations", "count", "error", "rate"):
+        table.add_column(column)
+    table.add_row("bona fide", str(report.bona_fide), "BPCER", f"{report.bpcer:.2%}")
+    for name, count in report.attacks.items():
+        table.add_row(name, str(count), "APCER", f"{report.apcer[name]:.2%}")
+    Console().print(table)
+    sweep = Table(title="Score threshold sweep")
+    for column in report.sweep[0]:
+        sweep.add_column(column)
+    for row in report.sweep:
+        sweep.add_row(*(f"{value:.3f}" if isinstance(value, float) else str(value) for value in row.values()))
+    Console().print(sweep)
+    console.print(f"reasons: {report.reasons}")
+    if as_json:
+        print(json.dumps(report.to_json()))
+
+
 if __name__ == "__main__":
     app()

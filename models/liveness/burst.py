@@ -1,8 +1,10 @@
-"""A whole burst checked: track the subject, embed a few of its crops, judge. Shared by the Liveness
-deployment and the in-process pipeline, which differ only in how they reach an embedder."""
+"""A whole burst checked: track the subject, measure its texture's parallax, embed a few of its crops, judge.
+Shared by the Liveness deployment and the in-process pipeline, which differ only in how they reach an
+embedder."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
@@ -10,6 +12,7 @@ import numpy as np
 
 from models.liveness.challenge import Action
 from models.liveness.decision import LivenessLimits, LivenessVerdict, judge, track_subject
+from models.liveness.flow import texture_parallax
 from models.types import Face
 
 #: Embeds ``(N, 112, 112, 3)`` crops: unit vectors and the model id that made them.
@@ -29,15 +32,20 @@ async def check_burst(
     action: Action,
     faces: Sequence[Sequence[Face]],
     crops: Sequence[np.ndarray],
+    grays: Sequence[np.ndarray],
     embed: Embed,
     limits: LivenessLimits,
 ) -> BurstResult:
-    """``faces[i]`` are frame i's detections and ``crops[i]`` their aligned crops, in the same order."""
+    """``faces[i]`` are frame i's detections, ``crops[i]`` their aligned crops (same order) and ``grays[i]``
+    the frame in grey (for texture tracking)."""
     track = track_subject(faces, limits)
     if track.probe is None:
-        return BurstResult(judge(action, track, [], limits), None, None, None, None)
+        return BurstResult(judge(action, track, [], None, limits), None, None, None, None)
     picked = [crops[i][track.indices[i]] for i in track.identity_frames]  # type: ignore[index]
+    first = next(i for i, face in enumerate(track.subjects) if face is not None)
+    # Tracking is CPU work (~10 ms): off the event loop, so a replica keeps taking requests meanwhile.
+    texture = await asyncio.to_thread(texture_parallax, grays[first:], track.subjects[first])  # type: ignore[arg-type]
     vectors, model_id = await embed(np.stack(picked))
     similarities = [float(v) for v in vectors[1:] @ vectors[0]]
-    verdict = judge(action, track, similarities, limits)
+    verdict = judge(action, track, similarities, texture, limits)
     return BurstResult(verdict, track.probe, track.indices[track.probe], vectors[:1], model_id)

@@ -7,9 +7,14 @@ Reasons are stable codes (the kiosk maps them to what the student should do):
 - ``inconsistent_track``: the subject jumps or changes size between frames (spliced frames);
 - ``different_faces``: the frames do not show one person (their embeddings disagree);
 - ``no_motion``: nothing moved (a still photo, or the student did not move);
-- ``planar_motion``: the face moved, but as a flat picture would;
 - ``wrong_direction``: the head turned, the other way;
-- ``challenge_not_performed``: the head moved in 3-D, but not the turn asked for.
+- ``challenge_not_performed``: something moved, but not the turn asked for;
+- ``planar_motion``: the asked turn seemed done, but the face's texture moved as one flat picture would
+  (``models.liveness.flow``), or could not be tracked (fail closed).
+
+Two independent measurements must agree: the landmarks' nose parallax says the head turned the asked way
+(``geometry``), the face texture says the motion was not flat (``flow``). The score is the weaker of the two,
+each scaled so that 0.5 is its threshold.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from models.liveness.challenge import DIRECTION, Action
-from models.liveness.geometry import directed_turn, image_motion, nose_parallax, planar_residual
+from models.liveness.geometry import directed_turn, image_motion, nose_parallax
 from models.types import Face
 
 
@@ -30,9 +35,9 @@ class LivenessLimits:
     """The operating point (the Liveness deployment's ``user_config``); distances in inter-ocular units.
     Defaults are the thresholds `python -m models.eval liveness` reports in docs/LIVENESS.md."""
 
-    min_turn: float = 0.15  # nose parallax moved this far in the asked direction: the challenge is met
+    min_turn: float = 0.08  # nose parallax moved this far in the asked direction: the challenge is met
+    min_texture_parallax: float = 0.25  # face texture this far off one plane: not a flat picture
     min_motion: float = 0.04  # below this nothing moved at all
-    max_planar_residual: float = 0.015  # below this, motion that a single homography explains is flat
     min_identity: float = 0.30  # cosine between the probe frame and the burst's other frames
     max_missing: float = 0.25  # share of frames allowed without the subject (blur, a blink of the detector)
     max_jump: float = 0.5  # subject's centre may move this many box widths between consecutive frames
@@ -90,10 +95,14 @@ def track_subject(frames: Sequence[Sequence[Face]], limits: LivenessLimits) -> T
 
 
 def judge(
-    action: Action, track: Track, similarities: Sequence[float], limits: LivenessLimits
+    action: Action,
+    track: Track,
+    similarities: Sequence[float],
+    texture: float | None,
+    limits: LivenessLimits,
 ) -> LivenessVerdict:
     """The decision for ``track`` answering ``action``; ``similarities`` are the cosines between the probe's
-    embedding and each of ``track.identity_frames[1:]``'s."""
+    embedding and each of ``track.identity_frames[1:]``'s; ``texture`` is ``flow.texture_parallax``."""
     reasons = list(track.reasons)
     faces = [face for face in track.subjects if face is not None]
     if len(faces) < 2:
@@ -104,7 +113,6 @@ def judge(
     turn = directed_turn(parallax_x, direction)
     opposite = directed_turn(parallax_x, -direction)
     motion = image_motion(landmarks)
-    residual = max(planar_residual(landmarks[0], lm) for lm in landmarks[1:])
     identity = min(similarities, default=1.0)
     if identity < limits.min_identity:
         _add(reasons, "different_faces")
@@ -113,16 +121,17 @@ def judge(
             _add(reasons, "wrong_direction")
         elif motion < limits.min_motion:
             _add(reasons, "no_motion")
-        elif residual < limits.max_planar_residual:
-            _add(reasons, "planar_motion")
         else:
             _add(reasons, "challenge_not_performed")
-    score = float(np.clip(turn / (2 * limits.min_turn), 0.0, 1.0))
+    elif texture is None or texture < limits.min_texture_parallax:
+        _add(reasons, "planar_motion")
+    depth = 0.0 if texture is None else texture / (2 * limits.min_texture_parallax)
+    score = float(np.clip(min(turn / (2 * limits.min_turn), depth), 0.0, 1.0))
     metrics = {
         "turn": round(turn, 4),
         "opposite_turn": round(opposite, 4),
+        "texture_parallax": round(texture or 0.0, 4),
         "motion": round(motion, 4),
-        "planar_residual": round(residual, 4),
         "identity": round(identity, 4),
         "frames": len(faces),
     }

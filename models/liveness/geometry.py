@@ -1,11 +1,12 @@
-"""Head-motion geometry from the five landmarks: how far the head turned in 3-D, and how flat its motion was.
+"""Head-motion geometry from the five landmarks: which way, and how far, the head turned.
 
-Why a homography: every view of a flat picture (a printed photo, a phone screen) - moved, rotated, tilted,
-bent towards the camera - is related to every other view by a plane-to-plane homography. Mapping each frame's
-eyes and mouth corners onto the ArcFace template therefore cancels *any* motion of a flat picture, and what
-is left is the nose's parallax: a real nose sits in front of the eye-mouth plane, so when a real head turns
-the mapped nose slides sideways; a photo's nose is printed on the plane and stays put. One measurement thus
-both tracks the requested head turn and refuses planar motion, whatever the photo's pose.
+Why a homography: every view of a flat picture (a printed photo, a phone screen) - moved, rotated, tilted -
+is related to every other view by a plane-to-plane homography. Mapping each frame's eyes and mouth corners
+onto the ArcFace template cancels the motion of the eye-mouth plane, and what is left is the nose's
+parallax: a real nose sits in front of that plane, so when a real head turns the mapped nose slides
+sideways. In theory a photo's printed nose stays put; in practice the landmark regressor, trained on real
+faces, draws a turned photo's nose partly where a turned head's would be, so this measure answers "did the
+head turn the asked way" and ``models.liveness.flow`` answers "was it flat".
 """
 
 from __future__ import annotations
@@ -54,16 +55,3 @@ def image_motion(landmarks: Sequence[np.ndarray]) -> float:
     first = landmarks[0].astype(np.float64)
     iod = max(float(np.hypot(*(first[1] - first[0]))), 1e-6)
     return max(float(np.max(np.linalg.norm(lm.astype(np.float64) - first, axis=1))) for lm in landmarks) / iod
-
-
-def planar_residual(reference: np.ndarray, landmarks: np.ndarray) -> float:
-    """RMS error of the best single homography taking ``reference``'s five points to ``landmarks``', in
-    inter-ocular distances: near zero when the two views are of one flat picture."""
-    source = reference.astype(np.float64)
-    target = landmarks.astype(np.float64)
-    homography, _ = cv2.findHomography(source, target, 0)
-    if homography is None:
-        return 0.0
-    projected = cv2.perspectiveTransform(source[None], homography)[0]
-    iod = max(float(np.hypot(*(target[1] - target[0]))), 1e-6)
-    return float(np.sqrt(np.mean(np.sum((projected - target) ** 2, axis=1)))) / iod

