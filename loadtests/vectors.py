@@ -55,6 +55,7 @@ Index = Literal["hnsw", "ivf"]
 @dataclass(frozen=True, slots=True)
 class VectorReport:
     index: str
+    search: str
     vectors: int
     real_vectors: int
     schools: int
@@ -151,8 +152,18 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run_vectors(
-    uri: str, server_pid: int | None, n: int, index: Index, schools: int, queries: int, people: int, seed: int
-) -> VectorReport:
+    uri: str,
+    server_pid: int | None,
+    n: int,
+    index: Index,
+    schools: int,
+    queries: int,
+    people: int,
+    seed: int,
+    sweep: list[int] | None = None,
+) -> list[VectorReport]:
+    """Load, build, then search once per value of ``sweep`` (HNSW ``ef`` or IVF ``nprobe``; default the
+    product's ef 64 / nprobe 32): one report each."""
     rng = np.random.default_rng(seed)
     enrolled, probes = real_vectors(people) if people else (np.empty((0, DIM), np.float32),) * 2
     synthetic = clustered(n, rng)
@@ -191,10 +202,10 @@ def run_vectors(
         params.add_index(
             "vector", index_type="HNSW", metric_type="COSINE", params={"M": 16, "efConstruction": 200}
         )
-        search = {"metric_type": "COSINE", "params": {"ef": HNSW_EF}}
+        knob = "ef"
     else:
         params.add_index("vector", index_type="IVF_FLAT", metric_type="COSINE", params={"nlist": IVF_NLIST})
-        search = {"metric_type": "COSINE", "params": {"nprobe": IVF_NPROBE}}
+        knob = "nprobe"
     started = time.perf_counter()
     client.create_index(collection, params)
     _wait_for_index(client, collection, timeout_s=6 * 3600)
@@ -209,38 +220,46 @@ def run_vectors(
     query_vectors = np.concatenate([probes, perturbed(synthetic[picks], rng)])
     query_schools = np.concatenate([np.zeros(len(probes), dtype=np.int64), school_of[picks]])
     workload = [(f"school-{s}", v) for s, v in zip(query_schools, query_vectors, strict=True)]
-    _latencies(client, collection, workload[: min(50, len(workload))], search, 1)  # warm caches
-    c1, top1, c1_wall = _latencies(client, collection, workload, search, 1)
-    c8, _, c8_wall = _latencies(client, collection, workload, search, 8)
-
-    # Exact top-1 within the query's school.
+    # Exact top-1 within the query's school (numpy, brute force), as Milvus ids.
     ids = np.array(stored)
-    hits = 0
-    for school, vector, found in zip(query_schools, query_vectors, top1, strict=True):
+    exact = []
+    for school, vector in zip(query_schools, query_vectors, strict=True):
         members = np.flatnonzero(school_of == school)
-        exact = members[int(np.argmax(vectors[members] @ vector))]
-        hits += int(ids[exact] == found)
-    rss = _rss_mib(server_pid)
+        exact.append(ids[members[int(np.argmax(vectors[members] @ vector))]])
+    common = {
+        "index": index,
+        "vectors": len(vectors),
+        "real_vectors": len(enrolled),
+        "schools": schools,
+        "per_school": n // schools,
+        "insert_s": round(insert_s, 1),
+        "build_s": round(build_s, 1),
+        "load_s": round(load_s, 1),
+    }
+    reports = []
+    for value in sweep or [HNSW_EF if index == "hnsw" else IVF_NPROBE]:
+        search = {"metric_type": "COSINE", "params": {knob: max(value, TOP_K) if knob == "ef" else value}}
+        _latencies(client, collection, workload[: min(50, len(workload))], search, 1)  # warm caches
+        c1, top1, c1_wall = _latencies(client, collection, workload, search, 1)
+        c8, _, c8_wall = _latencies(client, collection, workload, search, 8)
+        hits = sum(int(e == found) for e, found in zip(exact, top1, strict=True))
+        reports.append(
+            VectorReport(
+                **common,
+                search=f"{knob}={value}",
+                milvus_rss_mib=_rss_mib(server_pid),
+                recall_at_1=round(hits / len(workload), 4),
+                queries=len(workload),
+                c1_p50_ms=percentile(c1, 50),
+                c1_p99_ms=percentile(c1, 99),
+                c1_qps=round(len(c1) / c1_wall, 1),
+                c8_p50_ms=percentile(c8, 50),
+                c8_p99_ms=percentile(c8, 99),
+                c8_qps=round(len(c8) / c8_wall, 1),
+            )
+        )
     client.close()
-    return VectorReport(
-        index=index,
-        vectors=len(vectors),
-        real_vectors=len(enrolled),
-        schools=schools,
-        per_school=n // schools,
-        insert_s=round(insert_s, 1),
-        build_s=round(build_s, 1),
-        load_s=round(load_s, 1),
-        milvus_rss_mib=rss,
-        recall_at_1=round(hits / len(workload), 4),
-        queries=len(workload),
-        c1_p50_ms=percentile(c1, 50),
-        c1_p99_ms=percentile(c1, 99),
-        c1_qps=round(len(c1) / c1_wall, 1),
-        c8_p50_ms=percentile(c8, 50),
-        c8_p99_ms=percentile(c8, 99),
-        c8_qps=round(len(c8) / c8_wall, 1),
-    )
+    return reports
 
 
 def _rss_mib(pid: int | None) -> float:
@@ -263,6 +282,9 @@ def main(
     people: Annotated[int, typer.Option(help="real LFW people enrolled (0: none)")] = 200,
     uri: Annotated[str | None, typer.Option(help="an existing Milvus server (default: start one)")] = None,
     seed: int = 7,
+    sweep: Annotated[
+        list[int] | None, typer.Option(help="search widths to try (HNSW ef / IVF nprobe; repeat the option)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     from loadtests.milvus_server import LoopbackMilvus
@@ -272,13 +294,13 @@ def main(
         if kind not in ("hnsw", "ivf"):
             raise typer.BadParameter(f"unknown index {kind!r}: use hnsw or ivf")
         if uri:
-            reports.append(run_vectors(uri, None, n, kind, schools, queries, people, seed))
+            reports += run_vectors(uri, None, n, kind, schools, queries, people, seed, sweep)
             continue
         with (
             tempfile.TemporaryDirectory(prefix="rollcall-vectors-") as state,
             LoopbackMilvus(Path(state)) as server,
         ):
-            reports.append(run_vectors(server.uri, server.pid, n, kind, schools, queries, people, seed))
+            reports += run_vectors(server.uri, server.pid, n, kind, schools, queries, people, seed, sweep)
     _report(reports, as_json)
 
 
@@ -286,7 +308,7 @@ def _report(reports: list[VectorReport], as_json: bool) -> None:
     table = Table(title="Milvus server: partition-key search (top-5, COSINE)")
     table.add_column("")
     for report in reports:
-        table.add_column(report.index, justify="right")
+        table.add_column(f"{report.index} {report.search}", justify="right")
     for field in VectorReport.__dataclass_fields__:
         table.add_row(field, *(str(getattr(report, field)) for report in reports))
     Console().print(table)

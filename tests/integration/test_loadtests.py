@@ -56,8 +56,8 @@ def test_a_short_identify_benchmark_run(serve_app: ServeApp) -> None:
 
 
 def test_vector_benchmark_on_a_tiny_collection(milvus_server: LoopbackMilvus) -> None:
-    report = run_vectors(milvus_server.uri, milvus_server.pid, 2000, "hnsw", 4, 60, 4, 1)
+    (report,) = run_vectors(milvus_server.uri, milvus_server.pid, 2000, "hnsw", 4, 60, 4, 1)
 
-    assert report.vectors >= 2000 and report.real_vectors > 0
+    assert report.vectors >= 2000 and report.real_vectors > 0 and report.search == "ef=64"
     assert report.queries == 60 and report.milvus_rss_mib > 0
     assert report.recall_at_1 >= 0.9  # 500 vectors a school: the index finds the exact nearest
