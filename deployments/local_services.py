@@ -150,7 +150,7 @@ class EmbeddedRedis(ManagedServer):
         self._process = subprocess.Popen(  # noqa: S603 - the packaged binary, arguments we built
             [
                 str(_REDIS_SERVER), "--bind", LOOPBACK, "--port", str(self.port), "--dir", str(self.data_dir),
-                "--save", "60 1", "--appendonly", "no", "--protected-mode", "yes", "--daemonize", "no",
+                "--save", "60", "1", "--appendonly", "no", "--protected-mode", "yes", "--daemonize", "no",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -19,6 +19,9 @@ from deployments.local_services import EmbeddedPostgres, EmbeddedRedis
 class Stores:
     database_url: str
     redis_url: str
+    #: The servers behind the URLs: fault tests stop and restart them under a running app.
+    postgres: EmbeddedPostgres | None = None
+    redis: EmbeddedRedis | None = None
 
 
 @contextlib.contextmanager
@@ -28,7 +31,7 @@ def local_stores(root: Path) -> Iterator[Stores]:
 
     with EmbeddedPostgres(root / "pg") as postgres, EmbeddedRedis(root / "redis") as redis_server:
         upgrade_head(postgres.url)
-        yield Stores(postgres.url, redis_server.url)
+        yield Stores(postgres.url, redis_server.url, postgres, redis_server)
 
 
 def admin_headers(settings: Settings, school: str = "Integration School") -> dict[str, str]:

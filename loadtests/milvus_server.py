@@ -9,6 +9,7 @@ SIGKILLs after one second, which leaves etcd sessions behind (the next start the
 from __future__ import annotations
 
 import contextlib
+import socket
 import subprocess
 import time
 import urllib.request
@@ -70,6 +71,19 @@ def _write_etcd_config(data_dir: Path, client_port: int) -> None:
     )
 
 
+def _bind_reusable(port: int) -> socket.socket | None:
+    """A listening socket on 127.0.0.1:``port``, or None if something listens there already."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
+    except OSError:
+        sock.close()
+        return None
+    return sock
+
+
 class LoopbackMilvus(ManagedServer):
     """Start/stop one Milvus standalone process with its own data dir, every address on 127.0.0.1."""
 
@@ -87,6 +101,10 @@ class LoopbackMilvus(ManagedServer):
             config.set(key, "127.0.0.1")
         # Bounded shutdown: a SIGTERM then finishes within 10 s instead of up to 30 minutes.
         config.set("common.gracefulStopTimeout", 10)
+        # A restart (fault tests) reuses the same ports: the wheel's free-port check binds without
+        # SO_REUSEADDR and so fails for a minute after a stop (TIME_WAIT of the closed connections), though
+        # Milvus itself could bind; check the way servers bind.
+        config.try_bind_port = _bind_reusable
         self._server = MilvusServer(config, wait_for_started=False)
         self._server.webservice_port = free_port()
 

@@ -52,8 +52,16 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
     return image
 
 
+#: Pillow's modes for 16-bit (and 32-bit integer) greyscale, e.g. a 16-bit PNG.
+_WIDE_GREY = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+
+
 def _flatten(image: Image.Image) -> Image.Image:
     """RGB, with transparency composited onto white so transparent areas do not turn into black shapes."""
+    if image.mode in _WIDE_GREY:
+        # Pillow's convert() clips these at 255 (a 16-bit portrait turns white): scale 0-65535 down instead.
+        grey = np.asarray(image).astype(np.uint32) // 257
+        return Image.fromarray(np.minimum(grey, 255).astype(np.uint8), "L").convert("RGB")
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))

@@ -98,6 +98,11 @@ async def read_image(upload: UploadFile, field: str, max_bytes: int) -> bytes:
     declared = (upload.content_type or "").lower()
     if declared and not declared.startswith(_IMAGE_PART_TYPES):
         raise UnsupportedMedia(f"{field} must be an image, not {declared[:100]}", field=field)
+    return await read_upload(upload, field, max_bytes)
+
+
+async def read_upload(upload: UploadFile, field: str, max_bytes: int) -> bytes:
+    """The part's bytes, at most ``max_bytes`` of them (413 ``too_large`` beyond): never read unbounded."""
     if upload.size is not None and upload.size > max_bytes:
         raise TooLarge(
             f"{field} is {upload.size} bytes; the limit is {max_bytes}",

@@ -171,6 +171,14 @@ def install_error_handlers(app: FastAPI, retry_after_s: int) -> None:
         log.warning("%s on %s %s: %s", code, request.method, request.url.path, str(exc).splitlines()[0][:300])
         return error_json(503, code, "a storage service is temporarily unavailable", None, retry_after_s)
 
+    async def on_unstorable_value(request: Request, exc: Exception) -> JSONResponse:
+        # PostgreSQL refused a value that passed validation (a NUL character in text, a number out of range):
+        # the input's fault, not the server's. Rolled back like any error; the driver's text stays in the log.
+        reason = str(exc).splitlines()[0][:300]
+        log.warning("unstorable value on %s %s: %s", request.method, request.url.path, reason)
+        message = "a value in the request cannot be stored (e.g. a NUL character, or a number out of range)"
+        return error_json(422, "invalid_value", message, None, retry_after_s)
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return error_json(500, "internal_error", "an internal error occurred", None, retry_after_s)
@@ -180,4 +188,5 @@ def install_error_handlers(app: FastAPI, retry_after_s: int) -> None:
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     for category in DEPENDENCY_DOWN:
         app.add_exception_handler(category, on_dependency_down)
+    app.add_exception_handler(sqlalchemy.exc.DataError, on_unstorable_value)
     app.add_exception_handler(Exception, on_unexpected)

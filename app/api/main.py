@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from app.api.errors import install_error_handlers
+from app.api.headers import install_browser_protections
 from app.api.middleware import BodyLimitMiddleware
 from app.api.routes import (
     attendance,
@@ -27,6 +28,7 @@ from app.api.routes import (
     students,
     users,
 )
+from app.api.security import install_openapi_errors
 from app.api.web import install_web_app
 from app.core.config import Settings
 from app.core.redis import make_redis
@@ -69,5 +71,7 @@ def create_app(service: FaceService, settings: Settings) -> FastAPI:
     school_domain = (schools, classes, sessions, students, enrollment, checkins, attendance, reports)
     for module in school_domain:
         app.include_router(module.router)
+    install_openapi_errors(app)
+    install_browser_protections(app, settings)
     install_web_app(app, settings)  # after every router: the web app takes only what the API does not
     return app

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.dependencies.models import Dependant
@@ -31,6 +31,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from app.api.deps import get_engine, get_redis
+from app.api.errors import error_responses
 from app.core.config import Settings
 from app.core.errors import Forbidden, Unauthenticated
 from app.core.redis import RateLimiter
@@ -222,3 +223,44 @@ def _declared(dependants: Iterable[Dependant], seen: set[int] | None = None) -> 
             seen.add(id(dependant.call))
             yield roles
         yield from _declared(dependant.dependencies, seen)
+
+
+#: What any protected route can answer besides its own outcomes: no or bad credentials, the wrong role, a
+#: rate limit, a store that is down (signed-in users need Redis for their session; every route PostgreSQL).
+AUTH_ERRORS = (401, 403, 429, 503)
+BODY_UNREADABLE = "The body cannot be parsed: not JSON, or broken multipart (`bad_request`)."
+
+
+def install_openapi_errors(app: FastAPI) -> None:
+    """Make the OpenAPI document tell the truth about errors, so a client generated from it (and a schema
+    fuzzer) expects what the app answers: every protected route lists ``AUTH_ERRORS``, every route with a
+    body FastAPI's 400, and every 422 has the app's error body, not FastAPI's default ``HTTPValidationError``
+    (``app.api.errors`` renders validation errors as ``{"error": ...}`` too). Routes declare their own
+    outcomes with ``error_responses``; this adds the ones that come from the route's policy (read from the
+    same ``route_policies`` the RBAC test uses) and from FastAPI itself."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        documented = error_responses(*AUTH_ERRORS, 422)
+        body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+        for route in route_policies(app):
+            operation = schema["paths"].get(route.path, {}).get(route.method.lower())
+            if operation is None:
+                continue
+            responses = operation.setdefault("responses", {})
+            validation = responses.get("422", {}).get("content", {}).get("application/json", {})
+            if "HTTPValidationError" in str(validation.get("schema", "")):
+                responses["422"] = {"description": documented[422]["description"], "content": body}
+            if "requestBody" in operation:  # FastAPI's own 400: a body that is not JSON or not multipart
+                responses.setdefault("400", {"description": BODY_UNREADABLE, "content": body})
+            if not route.public:
+                for status in AUTH_ERRORS:
+                    responses.setdefault(
+                        str(status), {"description": documented[status]["description"], "content": body}
+                    )
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

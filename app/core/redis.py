@@ -52,9 +52,7 @@ class RateLimiter:
     def hit(self, limit: str, *identifiers: str, fail_open: bool) -> None:
         """Count one request against every item of ``limit`` (e.g. ``"10/minute;100/hour"``) for
         ``identifiers``; ``RateLimited`` with the seconds until a slot frees up when one is exhausted."""
-        items = self._parsed.get(limit)
-        if items is None:
-            items = self._parsed[limit] = parse_many(limit)
+        items = self._items(limit)
         try:
             for item in items:
                 if not self._limiter.hit(item, *identifiers):
@@ -70,6 +68,18 @@ class RateLimiter:
             raise Unavailable(
                 "the rate limiter is unavailable; try again shortly", code="cache_unavailable"
             ) from exc
+
+    def over(self, limit: str, *identifiers: str, cost: int = 1) -> bool:
+        """Count ``cost`` events against ``limit`` for ``identifiers``; True when that passes it (the events
+        that do not fit are not counted). For monitors that act on a burst rather than refuse a request;
+        Redis errors propagate (the caller decides how to fail)."""
+        return not all(self._limiter.hit(item, *identifiers, cost=cost) for item in self._items(limit))
+
+    def _items(self, limit: str) -> list[RateLimitItem]:
+        items = self._parsed.get(limit)
+        if items is None:
+            items = self._parsed[limit] = parse_many(limit)
+        return items
 
 
 class OneTimeValues:

@@ -13,7 +13,6 @@ import io
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -25,6 +24,14 @@ from app.db.tables import Attendance, FaceTemplate
 from models.embedder import SfaceEmbedder
 from models.gallery import FaceGallery
 from tests.integration.conftest import ServeApp
+from tests.integration.school_setup import (
+    add_class,
+    add_students,
+    consent_and_enroll,
+    jpeg,
+    ok,
+    open_lesson,
+)
 from tests.school_faces import PEOPLE, load_photos, side_by_side
 
 pytestmark = pytest.mark.integration
@@ -34,11 +41,6 @@ pytestmark = pytest.mark.integration
 def admin(serve_app: ServeApp) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=serve_app.base_url, headers=serve_app.headers, timeout=120) as client:
         yield client
-
-
-def ok(response: httpx.Response, status: int = 200) -> dict:
-    assert response.status_code == status, response.text
-    return response.json() if response.content else {}
 
 
 def settled(read: Callable[[], int], timeout_s: float = 15.0) -> int:
@@ -55,10 +57,6 @@ def settled(read: Callable[[], int], timeout_s: float = 15.0) -> int:
     return last
 
 
-def jpeg(name: str, data: bytes) -> tuple[str, bytes, str]:
-    return (name, data, "image/jpeg")
-
-
 def test_enroll_check_in_retry_stranger_withdraw(
     serve_app: ServeApp, admin: httpx.Client, faces_dir: Path
 ) -> None:
@@ -67,21 +65,9 @@ def test_enroll_check_in_retry_stranger_withdraw(
     room = f"E2E-{uuid.uuid4().hex[:6]}"
 
     # -- the office sets up a class, its students, a kiosk and today's lesson
-    klass = ok(admin.post("/v1/classes", json={"code": room, "name": "End to end", "room": room}), 201)
-    students = {}
-    for key in PEOPLE:
-        body = {"student_number": f"{room}-{key}", "first_name": key.capitalize(), "last_name": "E2E"}
-        students[key] = ok(admin.post("/v1/students", json=body), 201)
-        ok(admin.put(f"/v1/classes/{klass['id']}/members/{students[key]['id']}"), 204)
-    kiosk_key = ok(admin.post("/v1/kiosks", json={"room": room, "name": "Door"}), 201)["api_key"]
-    start = datetime.now(UTC) - timedelta(minutes=2)
-    lesson = ok(
-        admin.post(
-            f"/v1/classes/{klass['id']}/sessions",
-            json={"starts_at": start.isoformat(), "ends_at": (start + timedelta(minutes=45)).isoformat()},
-        ),
-        201,
-    )
+    students = add_students(admin, room, PEOPLE)
+    klass, kiosk_key = add_class(admin, room, [student["id"] for student in students.values()])
+    lesson = open_lesson(admin, klass["id"])
 
     # -- consent first; enrollment without it is refused
     lagos = students["lagos"]["id"]
@@ -90,15 +76,7 @@ def test_enroll_check_in_retry_stranger_withdraw(
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "consent_required"
     model = ""
     for key, student in students.items():
-        ok(
-            admin.post(
-                f"/v1/students/{student['id']}/consents",
-                json={"granted_by_name": "Parent", "relation": "guardian"},
-            ),
-            201,
-        )
-        files = [("photos", jpeg(f"{i}.jpg", data)) for i, data in enumerate(photos[key][:3])]
-        enrolled = ok(admin.post(f"/v1/students/{student['id']}/enrollment", files=files), 201)
+        enrolled = consent_and_enroll(admin, student["id"], photos[key][:3])
         assert (enrolled["enrollment_status"], enrolled["templates"]) == ("enrolled", 3)
         model = enrolled["model"]
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
 
-from app.api.deps import DbDep, RequestIdDep, SettingsDep
+from app.api.deps import DbDep, RequestIdDep, SettingsDep, read_upload
 from app.api.errors import error_responses
 from app.api.school_deps import Multipart, PageDep, SchoolServicesDep
 from app.api.security import AdminOnly, AnyUser
@@ -22,7 +22,12 @@ from app.services.uow import in_transaction
 router = APIRouter(prefix="/v1/students", tags=["students"])
 
 
-@router.get("", summary="Students the caller may see", response_model=Page[StudentPublic])
+@router.get(
+    "",
+    summary="Students the caller may see",
+    response_model=Page[StudentPublic],
+    responses=error_responses(404),  # class_id of no class (or another school's)
+)
 def list_students(
     user: AnyUser,
     session: DbDep,
@@ -67,7 +72,7 @@ async def import_csv(
 ) -> ImportReport:
     """Problems in any row answer 422 `import_rejected` with `details.errors` listing each (line, column,
     message), and nothing is imported."""
-    data = await file.read()
+    data = await read_upload(file, "file", settings.max_upload_bytes)
     return await in_transaction(
         services.stores.engine,
         import_students,
