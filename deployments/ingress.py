@@ -175,13 +175,18 @@ class Ingress:
         setup_replica(settings)  # JSON logs with Serve's request id
         install_ray_mirror()  # /metrics series exported through Ray's metrics port too
         self._settings = settings
-        limits = ImageLimits(max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels)
+        limits = ImageLimits(
+            max_bytes=settings.max_upload_bytes,
+            max_pixels=settings.max_pixels,
+            frame_max_pixels=settings.burst_max_frame_pixels,
+        )
         self._service = FaceService(ServePipeline(detector, embedder, liveness, matcher), limits)
 
     def __serve_build_asgi_app__(self) -> FastAPI:
         """Called by Serve after ``__init__``: the app gets this replica's service injected."""
         app = create_app(self._service, self._settings)
         attach_worker(app, self._settings)  # notification deliveries, while this replica lives
+        app.state.echo_request_id = False  # Serve's proxy adds X-Request-ID to every answer itself
         return app
 
     def reconfigure(self, user_config: dict[str, object]) -> None:

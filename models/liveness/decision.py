@@ -35,8 +35,8 @@ class LivenessLimits:
     """The operating point (the Liveness deployment's ``user_config``); distances in inter-ocular units.
     Defaults are the thresholds `python -m models.eval liveness` reports in docs/LIVENESS.md."""
 
-    min_turn: float = 0.08  # nose parallax moved this far in the asked direction: the challenge is met
-    min_texture_parallax: float = 0.25  # face texture this far off one plane: not a flat picture
+    min_turn: float = 0.065  # nose parallax moved this far in the asked direction: the challenge is met
+    min_texture_parallax: float = 0.2  # face texture this far off one plane: not a flat picture
     min_motion: float = 0.04  # below this nothing moved at all
     min_identity: float = 0.30  # cosine between the probe frame and the burst's other frames
     max_missing: float = 0.25  # share of frames allowed without the subject (blur, a blink of the detector)

@@ -83,7 +83,7 @@ def test_a_turn_the_asked_way_with_3d_texture_passes():
         (frames_turning(6.0), Action.turn_right, 0.5, "wrong_direction"),
         (frames_turning(6.0), Action.turn_left, 0.05, "planar_motion"),
         (frames_turning(6.0), Action.turn_left, None, "planar_motion"),  # untrackable: fail closed
-        (frames_turning(2.2), Action.turn_left, 0.5, "challenge_not_performed"),
+        (frames_turning(1.8), Action.turn_left, 0.5, "challenge_not_performed"),
     ],
 )
 def test_each_failure_names_its_reason(frames, action, texture, reason):
