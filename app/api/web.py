@@ -68,14 +68,22 @@ async def not_built(scope: Scope, receive: Receive, send: Send) -> None:
 
 class WebMount(Mount):
     """A mount at ``/`` that declines every path under the API's own first segments (``/v1``, ``/health``,
-    ``/docs``...), so those are matched, or refused with 404/405, exactly as without the web app."""
+    ``/docs``...), so those are matched, or refused with 404/405, exactly as without the web app. The segments
+    are read from the app's routes at the first request, when every router (whenever included) is there."""
 
-    def __init__(self, app: ASGIApp, api_prefixes: frozenset[str]) -> None:
+    def __init__(self, app: ASGIApp, api: FastAPI) -> None:
         super().__init__("/", app=app, name="web")
-        self.api_prefixes = api_prefixes
+        self._api = api
+        self._api_prefixes: frozenset[str] | None = None
+
+    def api_prefixes(self) -> frozenset[str]:
+        if self._api_prefixes is None:
+            segments = (first_segment(str(route.path)) for route in iter_route_contexts(self._api.routes))
+            self._api_prefixes = frozenset(segment for segment in segments if segment != "/")
+        return self._api_prefixes
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope["type"] == "http" and first_segment(scope["path"]) in self.api_prefixes:
+        if scope["type"] == "http" and first_segment(scope["path"]) in self.api_prefixes():
             return Match.NONE, {}
         return super().matches(scope)
 
@@ -85,9 +93,7 @@ def first_segment(path: str) -> str:
 
 
 def install_web_app(app: FastAPI, settings: Settings) -> None:
-    """Serve ``settings.web_dist_dir`` at ``/``; call it after every router is included (it reads their
-    paths, and ``openapi.json``/``docs`` are already routes then)."""
-    api_prefixes = frozenset(first_segment(str(route.path)) for route in iter_route_contexts(app.routes))
+    """Serve ``settings.web_dist_dir`` at ``/``, behind every route of the API."""
     dist: Path = settings.web_dist_dir
     files = WebFiles(directory=dist) if (dist / "index.html").is_file() else not_built
-    app.router.routes.append(WebMount(files, api_prefixes))
+    app.router.routes.append(WebMount(files, app))
