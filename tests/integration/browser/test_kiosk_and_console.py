@@ -108,6 +108,22 @@ def test_admin_enrolls_a_student_the_kiosk_checks_in_and_the_console_shows_prese
         expect(page.get_by_test_id("present-count")).to_have_text("1")
         shot(page, artifacts, "04-console-live-attendance")
 
+        page.get_by_role("link", name="Reports").click()
+        page.get_by_label("Class", exact=True).select_option(label=f"{room} · Browser class")
+        expect(page.get_by_role("table", name="Class report")).to_contain_text("Kim Camera")
+        expect(page.get_by_role("img", name=f"{room}: attendance rate per week")).to_be_visible()
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Export CSV").click()
+        exported = download.value.path().read_text(encoding="utf-8")
+        assert "Kim Camera" in exported, exported
+        shot(page, artifacts, "05-console-reports")
+
+        page.get_by_role("link", name="Audit log").click()
+        expect(page.get_by_role("table", name="Audit events")).to_contain_text("enroll")
+        page.get_by_role("button", name="Verify the chain").click()
+        expect(page.get_by_text(re.compile(r"Intact: \d+ events"))).to_be_visible()
+        shot(page, artifacts, "06-console-audit-log")
+
 
 def _kiosk_room(school: BrowserSchool, student_name: str | None = None) -> tuple[str, dict | None, str]:
     """A class in a new room with an open lesson and a kiosk key (and one student, without consent)."""
@@ -146,7 +162,7 @@ def test_a_photo_held_up_to_the_kiosk_is_refused_with_its_reason(
         page.get_by_role("button", name="Check in").click()
         expect(kiosk).to_have_attribute("data-phase", "result", timeout=120_000)
         result = page.get_by_role("status")
-        shot(page, artifacts, "05-kiosk-photo-refused")
+        shot(page, artifacts, "07-kiosk-photo-refused")
         expect(result).to_contain_text("We could not confirm a live face")
         expect(result).to_contain_text("Turn your head")  # the server's hint for a face that did not move
 
@@ -164,8 +180,8 @@ def test_a_kiosk_without_a_camera_says_so_and_takes_a_teachers_code(
         kiosk = page.locator("main.kiosk")
         expect(kiosk).to_have_attribute("data-phase", "no_camera")
         expect(page.get_by_text("Camera unavailable")).to_be_visible()
-        shot(page, artifacts, "06-kiosk-no-camera")
+        shot(page, artifacts, "08-kiosk-no-camera")
         page.get_by_label("Code from your teacher").fill(issued["code"])
         page.get_by_role("button", name="Check in with code").click()
         expect(page.get_by_text("Welcome, Noor Nocamera")).to_be_visible()
-        shot(page, artifacts, "07-kiosk-code-check-in")
+        shot(page, artifacts, "09-kiosk-code-check-in")
