@@ -192,3 +192,29 @@ def test_kiosk_keys_forged_revoked_or_combined(auth_client, auth_services, auth_
     admin = {"Authorization": f"Bearer {auth_services.auth.open_session(auth_world.admin).access_token}"}
     assert auth_client.delete(f"/v1/kiosks/{auth_world.kiosk.id}", headers=admin).status_code == 200
     assert_401(auth_client.get("/v1/kiosks/me", headers={"X-API-Key": key}), "invalid_api_key")
+
+
+def test_header_tricks_do_not_choose_the_key(auth_client, auth_settings, auth_world, real) -> None:
+    """The verifier's key and algorithm are fixed: a token cannot point at its own key (kid, jku, jwk)."""
+    _, genuine = real
+    payload = claims_for(auth_settings, auth_world.teacher, role="admin", sid=genuine.session_id)
+    attacker = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = jwt.algorithms.RSAAlgorithm.to_jwk(attacker.public_key(), as_dict=True)
+    forged = [
+        jwt.encode(payload, "\0" * 32, algorithm="HS256", headers={"kid": "../../../dev/null"}),
+        jwt.encode(payload, attacker, algorithm="RS256", headers={"jku": "https://evil.example/jwks.json"}),
+        jwt.encode(payload, attacker, algorithm="RS256", headers={"jwk": public}),
+    ]
+    for token in forged:
+        assert_401(auth_client.get(ME, headers={"Authorization": f"Bearer {token}"}), "invalid_token")
+    header, body, _ = jwt.encode(payload, "x" * 32, algorithm="HS256").split(".")
+    assert_401(auth_client.get(ME, headers={"Authorization": f"Bearer {header}.{body}."}), "invalid_token")
+
+
+def test_credentials_only_travel_in_their_headers(auth_client, auth_world, real) -> None:
+    """Not in the query string (it ends up in logs and referrers), and a kiosk key is no bearer token."""
+    pair, _ = real
+    for name in ("access_token", "token", "api_key"):
+        assert_401(auth_client.get(ME, params={name: pair.access_token}), "not_authenticated")
+    kiosk_as_bearer = {"Authorization": f"Bearer {auth_world.kiosk_key}"}
+    assert_401(auth_client.get("/v1/kiosks/me", headers=kiosk_as_bearer), "invalid_token")
