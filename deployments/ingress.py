@@ -155,6 +155,10 @@ async def _remote(response: Awaitable[_T], component: str, code: str = "model_un
         cause = exc.cause
         if isinstance(cause, GalleryError | ValueError):
             raise cause from None  # without Ray's wrapper: gallery down -> 503; a ValueError (a bug) -> 500
+        if isinstance(cause, BackPressureError | DeploymentUnavailableError | RayActorError):
+            # A deployment that calls another (Liveness -> Embedder) found it down: still a 503.
+            log.warning("%s unavailable downstream: %s", component, cause)
+            raise Unavailable(f"the {component} is temporarily unavailable", code=code) from exc
         raise
     except (BackPressureError, DeploymentUnavailableError, RayActorError) as exc:
         log.warning("%s unavailable: %s", component, exc)
