@@ -31,7 +31,8 @@ from app.db.tables import (
     User,
     utcnow,
 )
-from app.services import audit
+from app.schemas.consent import ConsentCreate
+from app.services import audit, consent
 from app.services.biometrics import BiometricStores, TemplateCipher
 from app.services.checkin_cache import CheckinCache
 from app.services.faces import FaceService, ImageLimits
@@ -152,6 +153,21 @@ class World:
         self.db.add_all([consent, student])
         self.db.commit()
         return consent
+
+
+def grant(world: World, settings: Settings, student: Student, **fields: object) -> Consent:
+    data = ConsentCreate(**{"granted_by_name": "Maria Lagos", "relation": "guardian", **fields})
+    made = consent.grant_consent(
+        world.db,
+        world.admin,
+        student.id,
+        data,
+        current_version=settings.consent_version,
+        age_of_majority=settings.age_of_majority,
+        request_id="req-1",
+    )
+    world.db.commit()
+    return made
 
 
 @pytest.fixture

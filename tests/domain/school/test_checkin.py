@@ -23,14 +23,13 @@ from app.db.tables import (
     utcnow,
 )
 from app.schemas.attendance import AttendanceMark
-from app.schemas.consent import ConsentCreate
-from app.services import attendance, codes, consent
+from app.services import attendance, codes
 from app.services.biometrics import BiometricStores
 from app.services.checkin import CheckinRequest, CheckinService
 from app.services.enrollment import EnrollmentService
 from app.services.principal import Principal
 from models.liveness import ChallengeLedger
-from tests.domain.school.conftest import World
+from tests.domain.school.conftest import World, grant
 from tests.school_faces import PEOPLE, side_by_side
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("redis_url")]
@@ -43,16 +42,7 @@ async def enrolled(
     """The three class members enrolled with three photos each (their fourth photo is for checking in)."""
     service = EnrollmentService(stores, settings)
     for student, key in zip(world.students, PEOPLE, strict=True):
-        consent.grant_consent(
-            world.db,
-            world.admin,
-            student.id,
-            ConsentCreate(granted_by_name="Guardian", relation="guardian"),
-            current_version=settings.consent_version,
-            age_of_majority=settings.age_of_majority,
-            request_id=None,
-        )
-        world.db.commit()
+        grant(world, settings, student)
         await service.enroll(world.admin, student.id, photos[key][:3], None)
     return world
 

@@ -14,13 +14,13 @@ from sqlalchemy import select
 
 from app.core.config import Settings
 from app.core.errors import Conflict, Forbidden, InvalidInput
-from app.db.tables import AuditEvent, Consent, EnrollmentStatus, FaceTemplate, Student
+from app.db.tables import AuditEvent, EnrollmentStatus, FaceTemplate, Student
 from app.schemas.consent import ConsentCreate
 from app.services import consent
 from app.services.biometrics import BiometricStores, gallery_of, label_of, rebuild_school
 from app.services.enrollment import EnrollmentService
 from models.gallery import FaceGallery
-from tests.domain.school.conftest import World
+from tests.domain.school.conftest import World, grant
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("redis_url")]
 
@@ -29,21 +29,6 @@ pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("redis_url")]
 def vectors(gallery: FaceGallery, world: World) -> Callable[[], int]:
     """How many vectors the world's school has in Milvus now."""
     return lambda: gallery.count(gallery_of(world.school.id))
-
-
-def grant(world: World, settings: Settings, student: Student, **fields: object) -> Consent:
-    data = ConsentCreate(**{"granted_by_name": "Maria Lagos", "relation": "guardian", **fields})
-    made = consent.grant_consent(
-        world.db,
-        world.admin,
-        student.id,
-        data,
-        current_version=settings.consent_version,
-        age_of_majority=settings.age_of_majority,
-        request_id="req-1",
-    )
-    world.db.commit()
-    return made
 
 
 def templates(world: World, student: Student) -> list[FaceTemplate]:

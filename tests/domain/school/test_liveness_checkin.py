@@ -11,15 +11,13 @@ from sqlalchemy import select
 from app.core.config import Settings
 from app.core.errors import BadRequest, Conflict, InvalidInput
 from app.db.tables import Attendance, AuditEvent
-from app.schemas.consent import ConsentCreate
-from app.services import consent
 from app.services.biometrics import BiometricStores
 from app.services.checkin import CheckinRequest, CheckinService
 from app.services.enrollment import EnrollmentService
 from app.services.principal import Principal
 from models.liveness import Action, ChallengeLedger, Redemption
 from models.liveness_clips import CLIP_NAMES, challenge_burst, clip_photos, encode_jpeg, planar_burst
-from tests.domain.school.conftest import World
+from tests.domain.school.conftest import World, grant
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("redis_url")]
 CLIP = CLIP_NAMES[0]
@@ -35,16 +33,7 @@ def service(stores: BiometricStores, settings: Settings) -> CheckinService:
 async def student_in_clip(world: World, settings: Settings, stores: BiometricStores) -> World:
     """The person of the clip is the class's first student, enrolled from three stills of the clip."""
     student = world.students[0]
-    consent.grant_consent(
-        world.db,
-        world.admin,
-        student.id,
-        ConsentCreate(granted_by_name="Guardian", relation="guardian"),
-        current_version=settings.consent_version,
-        age_of_majority=settings.age_of_majority,
-        request_id=None,
-    )
-    world.db.commit()
+    grant(world, settings, student)
     await EnrollmentService(stores, settings).enroll(world.admin, student.id, clip_photos(CLIP), None)
     world.lesson()
     return world
