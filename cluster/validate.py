@@ -39,7 +39,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from cluster import manifests, serveconfig
+from cluster import manifests, monitoring, serveconfig
 from cluster.manifests import PodTemplate, containers, key, pod_templates
 
 CRDS_DIR = manifests.CLUSTER_DIR.parent.parent / "shared" / "crds"
@@ -133,6 +133,9 @@ def check_schemas(docs: list[dict[str, Any]], crds_dir: Path = CRDS_DIR) -> list
     crds = crd_validators(crds_dir)
     for doc in docs:
         ident = (doc.get("apiVersion", ""), doc.get("kind", ""))
+        if ident in monitoring.KINDS and ident not in crds:  # no CRD offline: structural checks instead
+            problems += [Problem("schema-monitoring", key(doc), p) for p in monitoring.object_problems(doc)]
+            continue
         if ident in crds:
             for error in sorted(crds[ident].iter_errors(doc), key=lambda e: list(e.path)):
                 path = ".".join(str(p) for p in error.path)
@@ -887,6 +890,7 @@ CHECKS: tuple[Callable[[list[dict[str, Any]]], list[Problem]], ...] = (
     check_network_policies,
     check_disruption_budgets,
     check_labels,
+    lambda docs: [Problem("monitoring", "PodMonitor", p) for p in monitoring.selection_problems(docs)],
 )
 
 

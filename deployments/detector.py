@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ray import serve
 
 from app.core.config import Settings
-from app.core.logging import configure_logging
+from deployments.metrics import ReplicaMetrics, setup_replica
 from models.detectors import PROFILES, load_detector
 from models.runtime import RuntimeOptions
 from models.types import Face, FaceDetector
@@ -37,7 +37,7 @@ class DetectorConfig(BaseModel):
 @serve.deployment(name="Detector", max_ongoing_requests=32)
 class Detector:
     def __init__(self, settings: Settings) -> None:
-        configure_logging(settings.log_level)
+        self._metrics: ReplicaMetrics = setup_replica(settings, "detect")  # type: ignore[assignment]
         self._settings = settings
         self._options = RuntimeOptions(intra_op_threads=settings.ort_threads)
         self._config = DetectorConfig()
@@ -56,7 +56,8 @@ class Detector:
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             # Refused here, alone: inside a batch it would fail every request batched with it.
             raise ValueError(f"expected a uint8 BGR image (H, W, 3), got {image.dtype} {image.shape}")
-        return await self._detect_batch(image)
+        with self._metrics.request():
+            return await self._detect_batch(image)
 
     def ping(self) -> str:
         return self._config.profile
@@ -65,7 +66,8 @@ class Detector:
     async def _detect_batch(self, images: list[np.ndarray]) -> list[list[Face]]:
         detector, min_score = self._detector, self._config.min_score  # one consistent snapshot per batch
         # Off the event loop, so requests keep queueing into the next batch while this one runs.
-        found = await asyncio.to_thread(detector.detect_batch, images)
+        with self._metrics.batch(len(images)):
+            found = await asyncio.to_thread(detector.detect_batch, images)
         return [[face for face in faces if face.score >= min_score] for faces in found]
 
     def _load(self, profile: str) -> FaceDetector:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ray import serve
 
 from app.core.config import Settings
-from app.core.logging import configure_logging
+from deployments.metrics import ReplicaMetrics, setup_replica
 from models.embedder import SfaceEmbedder
 from models.runtime import RuntimeOptions
 from models.types import CROP_SIZE
@@ -29,7 +29,7 @@ class EmbedderConfig(BaseModel):
 @serve.deployment(name="Embedder", max_ongoing_requests=64)
 class Embedder:
     def __init__(self, settings: Settings) -> None:
-        configure_logging(settings.log_level)
+        self._metrics: ReplicaMetrics = setup_replica(settings, "embed")  # type: ignore[assignment]
         options = RuntimeOptions(intra_op_threads=settings.ort_threads)
         self._model = SfaceEmbedder.load(settings.model_cache, options)
 
@@ -53,11 +53,13 @@ class Embedder:
             raise ValueError(f"expected uint8 crops (N, 112, 112, 3), got {crops.dtype} {crops.shape}")
         if len(crops) == 0:
             return np.empty((0, self._model.dim), dtype=np.float32), self._model.model_id
-        return await self._embed_batch(crops), self._model.model_id
+        with self._metrics.request():
+            return await self._embed_batch(crops), self._model.model_id
 
     @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.005)
     async def _embed_batch(self, requests: list[np.ndarray]) -> list[np.ndarray]:
         sizes = [len(crops) for crops in requests]
         stacked = requests[0] if len(requests) == 1 else np.concatenate(requests)
-        vectors = await asyncio.to_thread(self._model.embed, stacked)
+        with self._metrics.batch(len(requests)):
+            vectors = await asyncio.to_thread(self._model.embed, stacked)
         return np.split(vectors, np.cumsum(sizes)[:-1])

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ray import serve
 
 from app.core.config import Settings
-from app.core.logging import configure_logging
+from deployments.metrics import ReplicaMetrics, setup_replica
 from models.gallery import FaceGallery, Match
 
 
@@ -29,7 +29,7 @@ class MatcherConfig(BaseModel):
 @serve.deployment(name="Matcher", max_ongoing_requests=64)
 class Matcher:
     def __init__(self, settings: Settings) -> None:
-        configure_logging(settings.log_level)
+        self._metrics: ReplicaMetrics = setup_replica(settings, "search")  # type: ignore[assignment]
         self._settings = settings
         self._config = MatcherConfig()
         self._galleries: dict[str, FaceGallery] = {}
@@ -40,15 +40,20 @@ class Matcher:
 
     async def search(self, model_id: str, gallery: str, vectors: np.ndarray) -> list[Match]:
         store, config = self._gallery(model_id, vectors.shape[1]), self._config
-        return await asyncio.to_thread(
-            store.search, gallery, vectors, top_k=config.top_k, threshold=config.threshold
-        )
+        with self._metrics.request(), self._metrics.batch(len(vectors)):
+            return await asyncio.to_thread(
+                store.search, gallery, vectors, top_k=config.top_k, threshold=config.threshold
+            )
 
     async def add(self, model_id: str, gallery: str, label: str, vectors: np.ndarray) -> list[int]:
         return await asyncio.to_thread(self._gallery(model_id, vectors.shape[1]).add, gallery, label, vectors)
 
     async def delete(self, model_id: str, dim: int, gallery: str, label: str) -> int:
         return await asyncio.to_thread(self._gallery(model_id, dim).delete, gallery, label)
+
+    async def compact(self, model_id: str, dim: int, wait_s: float) -> str:
+        """Make deletions physical (GDPR erasure); see ``FaceGallery.compact``."""
+        return await asyncio.to_thread(self._gallery(model_id, dim).compact, wait_s)
 
     async def ping(self, model_id: str, dim: int) -> None:
         """Raise ``GalleryUnavailableError`` unless Milvus answers (health checks)."""

@@ -22,6 +22,8 @@ from app.api.routes import (
     galleries,
     health,
     kiosks,
+    notifications,
+    privacy,
     reports,
     schools,
     sessions,
@@ -71,7 +73,11 @@ def create_app(service: FaceService, settings: Settings) -> FastAPI:
     school_domain = (schools, classes, sessions, students, enrollment, checkins, attendance, reports)
     for module in school_domain:
         app.include_router(module.router)
+    app.include_router(privacy.router)  # erasure, export, disclosure log (docs/PRIVACY.md)
     install_openapi_errors(app)
     install_browser_protections(app, settings)
+    app.include_router(notifications.router)
+    health.time_pipeline(service)
+    health.install_observability(app)  # last: the outermost middleware ids and times everything
     install_web_app(app, settings)  # after every router: the web app takes only what the API does not
     return app

@@ -44,6 +44,10 @@ from app.services.principal import KIOSK, Principal
 PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
     {
         ("GET", "/health"),
+        ("GET", "/ready"),
+        ("GET", "/metrics"),  # scrapers have no accounts; ROLLCALL_METRICS_TOKEN guards it in production
+        ("GET", "/v1/notifications/unsubscribe"),  # the link in a message: its signed token is the credential
+        ("POST", "/v1/notifications/unsubscribe"),
         ("POST", "/v1/auth/login"),
         ("POST", "/v1/auth/refresh"),
         ("GET", "/openapi.json"),

@@ -8,7 +8,7 @@ enforced by a constraint, so a race between two requests ends in a conflict, nev
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Any
 
@@ -266,3 +266,186 @@ class AuditEvent(SQLModel, table=True):
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
+
+
+# ---------------------------------------------------------------------- notifications (app.notifications)
+
+
+class NotificationChannel(StrEnum):
+    email = "email"
+    sms = "sms"
+    push = "push"
+    webhook = "webhook"
+
+
+class DeliveryStatus(StrEnum):
+    pending = "pending"  # due at next_attempt_at (first try, a retry, or deferred by quiet hours)
+    sending = "sending"  # claimed by a worker until next_attempt_at (a lease); then due again
+    sent = "sent"
+    dead = "dead"  # the dead letter: max attempts spent, or a permanent error; an admin may retry it
+    skipped = "skipped"  # nothing to send any more (unsubscribed, address removed, student erased)
+
+
+class NotificationSettings(SQLModel, table=True):
+    """Per school: quiet hours (local time; people are not messaged then, deliveries wait) and language."""
+
+    __tablename__ = "notification_settings"
+
+    school_id: uuid.UUID = Field(foreign_key="school.id", primary_key=True, ondelete="CASCADE")
+    quiet_start: time | None = None  # e.g. 20:00
+    quiet_end: time | None = None  # e.g. 07:00 (may be earlier than the start: the window spans midnight)
+    language: str = Field(default="en", max_length=8)
+
+
+class NotificationContact(SQLModel, table=True):
+    """Who is told what, how: a student's guardian, a staff user (summaries), or a school-wide endpoint
+    (neither set: e.g. the school's information system through a signed webhook)."""
+
+    __tablename__ = "notification_contact"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    school_id: uuid.UUID = Field(foreign_key="school.id", index=True, ondelete="CASCADE")
+    student_id: uuid.UUID | None = Field(
+        default=None, foreign_key="student.id", index=True, ondelete="CASCADE"
+    )
+    user_id: uuid.UUID | None = Field(
+        default=None, foreign_key="app_user.id", index=True, ondelete="CASCADE"
+    )
+    name: str = Field(max_length=200)
+    language: str = Field(default="en", max_length=8)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=32)
+    push_topic: str | None = Field(default=None, max_length=128)
+    webhook_url: str | None = Field(default=None, max_length=500)
+    webhook_secret_enc: bytes | None = Field(default=None, sa_type=LargeBinary)  # sealed, see core.crypto
+    channels: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class NotificationEvent(SQLModel, table=True):
+    """The outbox: written in the transaction of the change it announces, once (``dedupe_key``)."""
+
+    __tablename__ = "notification_event"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    school_id: uuid.UUID = Field(foreign_key="school.id", index=True, ondelete="CASCADE")
+    kind: str = Field(max_length=32)
+    dedupe_key: str = Field(max_length=160, unique=True)
+    student_id: uuid.UUID | None = Field(
+        default=None, foreign_key="student.id", index=True, ondelete="CASCADE"
+    )
+    session_id: uuid.UUID | None = Field(default=None)  # no foreign key: the event outlives a deleted session
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    fanned_out_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True), index=True)
+
+
+class NotificationDelivery(SQLModel, table=True):
+    """One message of one event to one contact on one channel: at most one row per idempotency key."""
+
+    __tablename__ = "notification_delivery"
+    __table_args__ = (Index("ix_delivery_due", "status", "next_attempt_at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    event_id: uuid.UUID = Field(foreign_key="notification_event.id", index=True, ondelete="CASCADE")
+    contact_id: uuid.UUID = Field(foreign_key="notification_contact.id", index=True, ondelete="CASCADE")
+    school_id: uuid.UUID = Field(foreign_key="school.id", index=True, ondelete="CASCADE")
+    channel: NotificationChannel = Field(sa_type=enum_type(NotificationChannel))
+    idempotency_key: str = Field(max_length=200, unique=True)  # event:contact:channel
+    status: DeliveryStatus = Field(default=DeliveryStatus.pending, sa_type=enum_type(DeliveryStatus))
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    last_error: str | None = Field(default=None, max_length=500)
+    sent_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+# ---------------------------------------------------------------------- privacy (docs/PRIVACY.md)
+
+
+class ErasureState(StrEnum):
+    erased = "erased"  # gone from PostgreSQL, Redis and Milvus' live data; Milvus files not yet compacted
+    completed = "completed"  # and physically gone from Milvus' segments (compaction, or an index rebuild)
+
+
+class ErasureTombstone(SQLModel, table=True):
+    """What remains of an erased student: no personal data, only proof that the erasure happened.
+
+    ``subject`` is the keyed pseudonym of the student's id (the one the audit trail uses), so the receipt,
+    the audit events and the disclosure log still refer to one another, and a restore of an older backup
+    can find and erase the student again; the id itself is gone from every store."""
+
+    __tablename__ = "erasure_tombstone"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)  # the receipt id
+    subject: str = Field(max_length=64, unique=True)  # HMAC-SHA256 of the student id (hex)
+    school_id: uuid.UUID = Field(index=True)  # no foreign key: the proof outlives the school
+    requested_by: str = Field(max_length=64)  # "user:<uuid>" or "system"
+    requested_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    state: ErasureState = Field(default=ErasureState.erased, sa_type=enum_type(ErasureState))
+    completed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    receipt: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class DisclosureRecord(SQLModel, table=True):
+    """FERPA's record of disclosures: who saw or exported which student's records, what, why and when.
+
+    ``student_id`` has no foreign key on purpose: the log outlives the student; erasure replaces the id by
+    ``None`` and the entry keeps only ``subject`` (the student's keyed pseudonym)."""
+
+    __tablename__ = "disclosure_log"
+    __table_args__ = (Index("ix_disclosure_school_at", "school_id", "at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    school_id: uuid.UUID
+    student_id: uuid.UUID | None = Field(default=None, index=True)
+    subject: str = Field(max_length=64, index=True)
+    actor: str = Field(max_length=64)  # "user:<uuid>"
+    actor_role: str = Field(max_length=16)
+    action: str = Field(max_length=32)  # "view" | "export"
+    scope: str = Field(max_length=32)  # "full" | "limited": were non-directory fields disclosed?
+    categories: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    purpose: str = Field(max_length=500)
+    request_id: str | None = Field(default=None, max_length=64)
+    at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class AttendanceArchive(SQLModel, table=True):
+    """Attendance older than the archive age: out of the working table (teachers' views, reports), kept for
+    the retention period with its corrections folded in, then deleted (``app.services.retention``)."""
+
+    __tablename__ = "attendance_archive"
+    __table_args__ = (Index("ix_attendance_archive_school_time", "school_id", "recorded_at"),)
+
+    id: uuid.UUID = Field(primary_key=True)  # the id the record had in ``attendance``
+    school_id: uuid.UUID = Field(foreign_key="school.id")
+    student_id: uuid.UUID = Field(foreign_key="student.id", index=True, ondelete="CASCADE")
+    session_id: uuid.UUID  # no foreign key: the archive outlives a deleted session
+    class_id: uuid.UUID
+    session_starts_at: datetime = Field(sa_type=DateTime(timezone=True))
+    status: AttendanceStatus = Field(sa_type=enum_type(AttendanceStatus))
+    method: CheckinMethod = Field(sa_type=enum_type(CheckinMethod))
+    confidence: float | None = None
+    recorded_at: datetime = Field(sa_type=DateTime(timezone=True))
+    recorded_by: str = Field(max_length=64)
+    changes: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    archived_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class ReviewFrame(SQLModel, table=True):
+    """A kiosk frame kept for review after a failed face check-in: only when the school turned this on
+    (``keep_failed_checkin_frames``), encrypted like a template, and deleted when ``expires_at`` passes."""
+
+    __tablename__ = "review_frame"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    school_id: uuid.UUID = Field(foreign_key="school.id", index=True)
+    kiosk_id: uuid.UUID
+    session_id: uuid.UUID | None = None
+    reason: str = Field(max_length=32)  # "unknown" | "not_verified"
+    media_type: str = Field(max_length=32)
+    key_id: str = Field(max_length=64)
+    ciphertext: bytes = Field(sa_type=LargeBinary)  # nonce || ciphertext+tag
+    captured_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    expires_at: datetime = Field(sa_type=DateTime(timezone=True), index=True)

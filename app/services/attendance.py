@@ -27,6 +27,7 @@ from app.db.tables import (
     SchoolClass,
     utcnow,
 )
+from app.notifications import events
 from app.schemas.attendance import AttendanceMark
 from app.services import access
 from app.services.activity import log_action, target
@@ -72,6 +73,8 @@ def record_once(
     record = session.scalars(
         select(Attendance).where(Attendance.session_id == lesson.id, Attendance.student_id == student_id)
     ).one()
+    if new_id is not None and method is not CheckinMethod.manual:  # manual marks publish from ``mark``
+        events.attendance_recorded(session, lesson, record)  # the outbox, in this same transaction
     return record, new_id is not None
 
 
@@ -113,16 +116,16 @@ def mark(
     if old == data.status:
         return record
     record.status = data.status
-    session.add(
-        AttendanceChange(
-            attendance_id=record.id,
-            changed_by=principal.actor,
-            old_status=old,
-            new_status=data.status,
-            reason=data.reason,
-        )
+    change = AttendanceChange(
+        attendance_id=record.id,
+        changed_by=principal.actor,
+        old_status=old,
+        new_status=data.status,
+        reason=data.reason,
     )
+    session.add(change)
     session.flush()
+    events.attendance_corrected(session, lesson, record, change.id)
     log_action(
         session,
         principal,

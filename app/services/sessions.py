@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from app.core.errors import Conflict, InvalidInput
 from app.db.tables import Attendance, CheckinCode, ClassSession, utcnow
+from app.notifications import events
 from app.schemas.classes import SessionCreate, SessionPublic, SessionUpdate, check_times
 from app.schemas.common import Page, PageParams
 from app.services import access
@@ -94,6 +95,7 @@ def close_session(
         lesson.closed_at = utcnow()
         session.flush()
         log_action(session, principal, "session.close", target("session", lesson.id), request_id)
+        events.session_over(session, lesson)  # absence notices, in this same transaction
     return lesson
 
 

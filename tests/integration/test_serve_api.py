@@ -101,12 +101,12 @@ def new_gallery() -> str:
 
 
 def test_health(client: httpx.Client, serve_app: ServeApp) -> None:
-    response = client.get("/health")
-    assert response.status_code == 200
-    assert response.json() == {
-        "status": "ok",
-        "checks": {"detector": "ok", "embedder": "ok", "gallery": "ok"},
-    }
+    assert client.get("/health").json() == {"status": "ok"}
+    response = client.get("/ready")
+    assert response.status_code == 200, response.text
+    checks = response.json()["checks"]
+    for name in ("postgres", "redis", "detector", "embedder", "matcher", "milvus"):
+        assert checks[name]["status"] == "ok", (name, checks)
     print(f"\nfirst request after serve.run: {serve_app.first_request_s:.2f} s")
 
 
@@ -403,7 +403,7 @@ def _is_loopback(address: str) -> bool:
 
 def test_no_connection_leaves_loopback(client: httpx.Client, serve_app: ServeApp) -> None:
     """Every TCP connection of this process tree (Ray, replicas, Milvus) stays on 127.0.0.0/8 or ::1."""
-    client.get("/health").raise_for_status()  # traffic through every component just now
+    client.get("/ready").raise_for_status()  # traffic through every component just now
     me = psutil.Process()
     tree = [me, *me.children(recursive=True)]
     names = {proc.pid: proc.name() for proc in tree}
@@ -446,9 +446,11 @@ def test_milvus_down_is_503_with_retry_after(client: httpx.Client, serve_app: Se
     error = assert_error(response, 503, "gallery_unavailable")
     assert "127.0.0.1" not in error["message"]  # internal addresses stay in the logs
     assert int(response.headers["retry-after"]) > 0
-    health = client.get("/health")
-    assert health.status_code == 503
-    assert health.json()["checks"]["gallery"].startswith("unavailable")
-    assert "retry-after" in health.headers
+    ready = client.get("/ready")
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["milvus"]["status"] == "unavailable"
+    assert ready.json()["checks"]["detector"]["status"] == "ok"
+    assert "retry-after" in ready.headers
+    assert client.get("/health").status_code == 200  # liveness: nothing to restart
     # Endpoints that need no gallery keep working.
     assert client.post("/v1/faces/detect", files={"image": jpeg("o.jpg", photo(OBAMA))}).status_code == 200

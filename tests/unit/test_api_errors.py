@@ -212,9 +212,10 @@ def test_gallery_down_is_503_with_retry_after(client: TestClient, pipeline: Fake
     error = error_of(response, 503, "gallery_unavailable")
     assert response.headers["retry-after"] == "7"
     assert "19530" not in str(error)  # internal addresses stay in the logs
-    health = client.get("/health")
-    assert health.status_code == 503 and health.json()["status"] == "degraded"
-    assert health.headers["retry-after"] == "7"
+    ready = client.get("/ready")
+    assert ready.status_code == 503 and ready.json()["status"] == "not_ready"
+    assert ready.headers["retry-after"] == "7"
+    assert client.get("/health").status_code == 200  # liveness: the process itself is fine
 
 
 def test_unexpected_errors_carry_no_trace(client: TestClient, pipeline: FakePipeline) -> None:
@@ -227,4 +228,6 @@ def test_unexpected_errors_carry_no_trace(client: TestClient, pipeline: FakePipe
 def test_http_errors_are_json(client: TestClient) -> None:
     error_of(client.get("/nope"), 404, "not_found")
     error_of(client.put("/v1/faces/detect"), 405, "method_not_allowed")
-    assert client.get("/health").json() == {"status": "ok", "checks": {"detector": "ok", "gallery": "ok"}}
+    assert client.get("/health").json() == {"status": "ok"}
+    checks = client.get("/ready").json()["checks"]
+    assert checks["detector"]["status"] == "ok" and checks["milvus"]["status"] == "ok"

@@ -1,0 +1,171 @@
+"""Publishing: outbox rows written in the caller's transaction (they commit with the change, or not at all).
+
+``publish`` is ``INSERT ... ON CONFLICT (dedupe_key) DO NOTHING``: the same fact published twice (a retried
+check-in, a session closed and then swept when it ends) is one event. Payloads carry what a message needs
+besides the student's name (looked up when sending, so an erased student is never messaged).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import Session
+
+from app.db.tables import (
+    Attendance,
+    AttendanceStatus,
+    ClassMember,
+    ClassSession,
+    NotificationEvent,
+    SchoolClass,
+    utcnow,
+)
+
+RECORDED = "attendance.recorded"
+ABSENT = "attendance.absent"
+CORRECTED = "attendance.corrected"
+SESSION_CLOSED = "session.closed"
+SUMMARY_DAILY = "summary.daily"
+SUMMARY_WEEKLY = "summary.weekly"
+KINDS = (RECORDED, ABSENT, CORRECTED, SESSION_CLOSED, SUMMARY_DAILY, SUMMARY_WEEKLY)
+
+#: What a contact subscribes to (``NotificationContact.topics``).
+TOPICS = ("arrival", "absence", "correction", "session", "summary")
+
+
+def topic_of(kind: str, payload: dict[str, Any]) -> str | None:
+    """The topic an event belongs to (None: nobody is told)."""
+    if kind == RECORDED:
+        return "arrival"
+    if kind == ABSENT:
+        return "absence"
+    if kind == CORRECTED:
+        return "absence" if payload.get("status") == AttendanceStatus.absent.value else "correction"
+    if kind == SESSION_CLOSED:
+        return "session"
+    if kind in (SUMMARY_DAILY, SUMMARY_WEEKLY):
+        return "summary"
+    return None
+
+
+def publish(
+    session: Session,
+    *,
+    school_id: uuid.UUID,
+    kind: str,
+    dedupe_key: str,
+    student_id: uuid.UUID | None = None,
+    session_id: uuid.UUID | None = None,
+    payload: dict[str, Any] | None = None,
+) -> bool:
+    """Add one event to the outbox; False when an event with this key exists already."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown event kind {kind!r}")
+    new_id = session.scalar(
+        insert(NotificationEvent)
+        .values(
+            id=uuid.uuid4(),
+            school_id=school_id,
+            kind=kind,
+            dedupe_key=dedupe_key[:160],
+            student_id=student_id,
+            session_id=session_id,
+            payload=payload or {},
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(NotificationEvent.id)
+    )
+    return new_id is not None
+
+
+def _lesson_payload(lesson: ClassSession, klass: SchoolClass) -> dict[str, Any]:
+    return {
+        "session_id": str(lesson.id),
+        "class_id": str(klass.id),
+        "class_code": klass.code,
+        "class_name": klass.name,
+        "starts_at": lesson.starts_at.isoformat(),
+        "ends_at": lesson.ends_at.isoformat(),
+    }
+
+
+def attendance_recorded(session: Session, lesson: ClassSession, record: Attendance) -> None:
+    """A check-in created ``record`` (kiosk face, 1:1 verify, code): the guardian may want to know."""
+    klass = session.get(SchoolClass, lesson.class_id)
+    if klass is None:
+        return
+    publish(
+        session,
+        school_id=klass.school_id,
+        kind=RECORDED,
+        dedupe_key=f"recorded:{record.id}",
+        student_id=record.student_id,
+        session_id=lesson.id,
+        payload={
+            **_lesson_payload(lesson, klass),
+            "status": record.status.value,
+            "method": record.method.value,
+            "recorded_at": record.recorded_at.isoformat(),
+        },
+    )
+
+
+def attendance_corrected(
+    session: Session, lesson: ClassSession, record: Attendance, change_id: uuid.UUID | str
+) -> None:
+    """A teacher marked or corrected ``record`` (the change row's id keys the event)."""
+    klass = session.get(SchoolClass, lesson.class_id)
+    if klass is None:
+        return
+    publish(
+        session,
+        school_id=klass.school_id,
+        kind=CORRECTED,
+        dedupe_key=f"corrected:{change_id}",
+        student_id=record.student_id,
+        session_id=lesson.id,
+        payload={**_lesson_payload(lesson, klass), "status": record.status.value},
+    )
+
+
+def session_over(session: Session, lesson: ClassSession, now: datetime | None = None) -> int:
+    """The session is closed or has ended: one absence event per member without a record, and one
+    ``session.closed`` event (for integrations). Idempotent; returns how many absence events were new."""
+    klass = session.get(SchoolClass, lesson.class_id)
+    if klass is None:
+        return 0
+    now = now or utcnow()
+    recorded = set(session.scalars(select(Attendance.student_id).where(Attendance.session_id == lesson.id)))
+    members = session.execute(
+        select(ClassMember.student_id, ClassMember.added_at).where(ClassMember.class_id == lesson.class_id)
+    ).all()
+    base = _lesson_payload(lesson, klass)
+    new = 0
+    absent = 0
+    for student_id, added_at in members:
+        if student_id in recorded or added_at > lesson.ends_at:
+            continue  # present, late, excused... or joined the class after this lesson
+        absent += 1
+        new += publish(
+            session,
+            school_id=klass.school_id,
+            kind=ABSENT,
+            dedupe_key=f"absent:{lesson.id}:{student_id}",
+            student_id=student_id,
+            session_id=lesson.id,
+            payload={**base, "status": AttendanceStatus.absent.value},
+        )
+    publish(
+        session,
+        school_id=klass.school_id,
+        kind=SESSION_CLOSED,
+        dedupe_key=f"session-over:{lesson.id}",
+        session_id=lesson.id,
+        payload={**base, "recorded": len(recorded), "absent": absent, "over_at": now.isoformat()},
+    )
+    return new

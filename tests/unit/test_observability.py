@@ -1,0 +1,140 @@
+"""The observability middleware and metrics facade without servers: request ids in and out, JSON log lines
+bound to them, outcomes read from responses (failed sign-ins, liveness rejections per kiosk), route templates
+as labels, and the mirror into Ray's metrics API."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import uuid
+
+import pytest
+from fastapi import FastAPI, Request
+from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
+
+from app.api.errors import install_error_handlers
+from app.api.routes.health import TimedPipeline, install_observability
+from app.core import metrics
+from app.core.errors import InvalidInput, Unauthenticated
+from app.core.logging import PROJECT_LOGGERS, configure_logging
+from app.services.principal import Principal
+
+KIOSK = Principal(kind="kiosk", id=uuid.uuid4(), school_id=uuid.uuid4(), room="R1")
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+@pytest.fixture
+def logs() -> io.StringIO:
+    buffer = io.StringIO()
+    configure_logging("INFO", id_hash_key="k" * 40, stream=buffer)
+    yield buffer
+    for name in PROJECT_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+        logger.setLevel(logging.NOTSET)
+
+
+@pytest.fixture
+def client() -> TestClient:
+    app = FastAPI()
+    install_error_handlers(app, 5)
+
+    @app.post("/v1/auth/login")
+    def login() -> None:
+        raise Unauthenticated("wrong email or password", code="invalid_credentials")
+
+    @app.post("/v1/checkins")
+    def check_in(request: Request) -> None:
+        request.state.principal = KIOSK
+        raise InvalidInput("the liveness check failed", code="liveness_failed")
+
+    @app.get("/v1/students/{student_id}")
+    def student(student_id: str) -> dict[str, str]:
+        logging.getLogger("app.test").info("read a student", extra={"student_id": student_id})
+        return {"ok": "yes"}
+
+    install_observability(app)
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def test_request_ids_route_templates_and_json_logs(client: TestClient, logs: io.StringIO) -> None:
+    student_id = str(uuid.uuid4())
+    before = sample(
+        "rollcall_http_requests_total", route="/v1/students/{student_id}", method="GET", status="200"
+    )
+    answer = client.get(f"/v1/students/{student_id}", headers={"X-Request-ID": "abc-123"})
+    assert answer.headers["x-request-id"] == "abc-123"
+    generated = client.get(f"/v1/students/{student_id}", headers={"X-Request-ID": "bad id with spaces"})
+    assert len(generated.headers["x-request-id"]) == 32  # refused as given: a new one
+    after = sample(
+        "rollcall_http_requests_total", route="/v1/students/{student_id}", method="GET", status="200"
+    )
+    assert after - before == 2
+    lines = [json.loads(line) for line in logs.getvalue().splitlines()]
+    mine = [line for line in lines if line.get("request_id") == "abc-123"]
+    assert {line["event"] for line in mine} == {"read a student", "request"}
+    read = next(line for line in mine if line["event"] == "read a student")
+    assert read["student_id"].startswith("student:") and student_id not in json.dumps(lines)
+    access = next(line for line in mine if line["event"] == "request")
+    assert access["route"] == "/v1/students/{student_id}" and access["status"] == 200
+    assert {"timestamp", "level", "logger"} <= set(access)
+
+
+def test_failed_logins_and_liveness_rejections_are_counted(client: TestClient) -> None:
+    logins = sample("rollcall_failed_logins_total", reason="invalid_credentials")
+    rejections = sample("rollcall_liveness_rejections_total", kiosk=str(KIOSK.id))
+    assert client.post("/v1/auth/login").status_code == 401
+    assert client.post("/v1/auth/login").status_code == 401
+    assert client.post("/v1/checkins").status_code == 422
+    assert sample("rollcall_failed_logins_total", reason="invalid_credentials") - logins == 2
+    assert sample("rollcall_liveness_rejections_total", kiosk=str(KIOSK.id)) - rejections == 1
+    assert client.get("/nowhere").status_code == 404
+    assert sample("rollcall_http_requests_total", route="unmatched", method="GET", status="404") >= 1
+
+
+class FakeMirror:
+    def __init__(self, kind: str, name: str, doc: str, labels: tuple[str, ...], buckets: object) -> None:
+        self.kind, self.name, self.labels = kind, name, labels
+        self.recorded: list[tuple[float, dict[str, str]]] = []
+        FakeMirror.made[name] = self
+
+    made: dict[str, FakeMirror] = {}
+
+    def record(self, value: float, labels: dict[str, str]) -> None:
+        self.recorded.append((value, labels))
+
+
+def test_every_series_is_mirrored_when_a_mirror_is_installed() -> None:
+    metrics.install_mirror(FakeMirror)
+    try:
+        metrics.FAILED_LOGINS.labels("invalid_api_key").inc()
+        metrics.NOTIFICATION_QUEUE.set(4)
+        metrics.MATCH_SCORE.labels("verify").observe(0.61)
+    finally:
+        metrics.install_mirror(None)
+    assert FakeMirror.made["rollcall_failed_logins"].recorded == [(1.0, {"reason": "invalid_api_key"})]
+    assert FakeMirror.made["rollcall_notification_queue"].recorded == [(4.0, {})]
+    assert FakeMirror.made["rollcall_match_score"].kind == "histogram"
+    metrics.FAILED_LOGINS.labels("invalid_api_key").inc()  # uninstalled: nothing more mirrored
+    assert len(FakeMirror.made["rollcall_failed_logins"].recorded) == 1
+
+
+@pytest.mark.anyio
+async def test_timed_pipeline_times_stages_and_forwards_the_rest() -> None:
+    class Pipeline:
+        threshold = 0.4
+
+        async def detect(self, image: object) -> list[int]:
+            return [1]
+
+    timed = TimedPipeline(Pipeline())
+    before = sample("rollcall_stage_duration_seconds_count", stage="detect")
+    assert await timed.detect(None) == [1]
+    assert timed.threshold == 0.4
+    assert sample("rollcall_stage_duration_seconds_count", stage="detect") - before == 1
