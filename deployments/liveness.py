@@ -25,20 +25,24 @@ from models.types import Face
 log = logging.getLogger("ray.serve")
 
 
+#: An instance, not the class: a slots dataclass keeps no defaults on the class itself.
+_DEFAULT = LivenessLimits()
+
+
 class LivenessConfig(BaseModel):
     """The operating point; see ``models.liveness.LivenessLimits`` for what each limit means."""
 
     model_config = ConfigDict(extra="forbid")
 
-    min_turn: float = Field(LivenessLimits.min_turn, gt=0, le=2)
-    min_texture_parallax: float = Field(LivenessLimits.min_texture_parallax, gt=0, le=2)
-    min_motion: float = Field(LivenessLimits.min_motion, ge=0, le=2)
-    min_identity: float = Field(LivenessLimits.min_identity, ge=-1, le=1)
-    max_missing: float = Field(LivenessLimits.max_missing, ge=0, le=1)
-    max_jump: float = Field(LivenessLimits.max_jump, gt=0)
-    max_scale_change: float = Field(LivenessLimits.max_scale_change, ge=1)
-    second_face_ratio: float = Field(LivenessLimits.second_face_ratio, gt=0, le=1)
-    min_frames: int = Field(LivenessLimits.min_frames, ge=2)
+    min_turn: float = Field(_DEFAULT.min_turn, gt=0, le=2)
+    min_texture_parallax: float = Field(_DEFAULT.min_texture_parallax, gt=0, le=2)
+    min_motion: float = Field(_DEFAULT.min_motion, ge=0, le=2)
+    min_identity: float = Field(_DEFAULT.min_identity, ge=-1, le=1)
+    max_missing: float = Field(_DEFAULT.max_missing, ge=0, le=1)
+    max_jump: float = Field(_DEFAULT.max_jump, gt=0)
+    max_scale_change: float = Field(_DEFAULT.max_scale_change, ge=1)
+    second_face_ratio: float = Field(_DEFAULT.second_face_ratio, gt=0, le=1)
+    min_frames: int = Field(_DEFAULT.min_frames, ge=2)
 
 
 @serve.deployment(name="Liveness", max_ongoing_requests=32)

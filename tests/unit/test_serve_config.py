@@ -74,3 +74,10 @@ def test_unknown_quality_limits_are_refused() -> None:
     # only the named limit changes; the rest keep the check-in defaults, not the strict enrollment ones
     assert policy.checkin.min_blur == 5
     assert policy.checkin.max_yaw == 60
+
+
+def test_liveness_limits_left_out_of_user_config_keep_their_defaults() -> None:
+    from models.liveness import LivenessLimits
+
+    limits = LivenessLimits(**LivenessConfig.model_validate({"min_turn": 0.1}).model_dump())
+    assert limits == LivenessLimits(min_turn=0.1)
