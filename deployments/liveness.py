@@ -18,7 +18,7 @@ from ray import serve
 from ray.serve.handle import DeploymentHandle
 
 from app.core.config import Settings
-from app.core.logging import configure_logging
+from deployments.metrics import ReplicaMetrics, setup_replica
 from models.liveness import Action, BurstResult, LivenessLimits, check_burst
 from models.types import Face
 
@@ -48,7 +48,7 @@ class LivenessConfig(BaseModel):
 @serve.deployment(name="Liveness", max_ongoing_requests=32)
 class Liveness:
     def __init__(self, embedder: DeploymentHandle, settings: Settings) -> None:
-        configure_logging(settings.log_level)
+        self._metrics: ReplicaMetrics = setup_replica(settings, "liveness")  # type: ignore[assignment]
         self._embedder = embedder
         self._limits = LivenessLimits()
 
@@ -65,7 +65,8 @@ class Liveness:
         the frame in grey."""
         if not len(faces) == len(crops) == len(grays):
             raise ValueError(f"frames: {len(faces)} of faces, {len(crops)} of crops, {len(grays)} grey")
-        return await check_burst(Action(action), faces, crops, grays, self._embed, self._limits)
+        with self._metrics.request(), self._metrics.batch(1):  # one burst per call: no batching
+            return await check_burst(Action(action), faces, crops, grays, self._embed, self._limits)
 
     async def _embed(self, crops: np.ndarray) -> tuple[np.ndarray, str]:
         return await self._embedder.embed.remote(crops)
