@@ -49,6 +49,7 @@ console = Console(stderr=True, soft_wrap=True)
 GALLERY = "bench"
 BATCHED = ("Detector", "Embedder")
 STAGE_METRIC = "rollcall_stage_duration_seconds"
+WORKLOADS = ["identify", "checkin"]
 
 #: One request of a workload: returns the status code of the request whose latency counts, and that latency.
 Call = Callable[[httpx.AsyncClient, int], Awaitable[tuple[int, float]]]
@@ -214,17 +215,22 @@ def bench_rollcall(
     milvus: Literal["server", "lite"],
     concurrency: list[int],
     seconds: float,
+    workloads: list[str],
+    batching_off: bool,
 ) -> list[Run]:
     from loadtests.seed import seed
     from loadtests.stack import local_rollcall
 
-    unlimited = "1000000/minute"  # measure the pipeline, not the per-user and per-kiosk limiters
+    # Measure the pipeline, not the limiters: per user, per kiosk, and the failed-match monitor (each probe
+    # that matches nobody counts against its kiosk, and a bench sends thousands from one kiosk).
+    unlimited = "1000000/minute"
     with local_rollcall(
         state,
         milvus,
         liveness_mode=liveness,
         user_rate_limit=unlimited,
         kiosk_rate_limit=unlimited,
+        kiosk_failed_match_limit=unlimited,
         access_token_ttl_s=3600,
     ) as rollcall:
         manifest = seed(rollcall.base_url, rollcall.settings, 1, 1, 10, state / "manifest.json")
@@ -245,12 +251,14 @@ def bench_rollcall(
         stills = [(Path(manifest.faces_dir) / p[0]).read_bytes() for _, p in school.classes[0].students]
         checkin = checkin_call(live if liveness == "challenge" else None, stills)
 
-        runs = measure("rollcall", "identify", "on", identify, rollcall.base_url, admin, concurrency, seconds)
-        runs += measure("rollcall", "checkin", "on", checkin, rollcall.base_url, kiosk, concurrency, seconds)
-        rollcall.redeploy(unbatched())
-        runs += measure(
-            "rollcall", "identify", "off", identify, rollcall.base_url, admin, concurrency, seconds
-        )
+        base, runs = rollcall.base_url, []
+        if "identify" in workloads:
+            runs += measure("rollcall", "identify", "on", identify, base, admin, concurrency, seconds)
+        if "checkin" in workloads:
+            runs += measure("rollcall", "checkin", "on", checkin, base, kiosk, concurrency, seconds)
+        if batching_off and "identify" in workloads:
+            rollcall.redeploy(unbatched())
+            runs += measure("rollcall", "identify", "off", identify, base, admin, concurrency, seconds)
     return runs
 
 
@@ -363,6 +371,8 @@ def main(
     milvus: Annotated[
         Literal["server", "lite"], typer.Option(help="Milvus server or Milvus Lite")
     ] = "server",
+    workload: Annotated[list[str], typer.Option(help="identify and/or checkin (repeat)")] = WORKLOADS,
+    batching_off: Annotated[bool, typer.Option(help="also identify with Serve batching off")] = True,
     baseline: Annotated[bool, typer.Option(help="also measure the face_recognition baseline")] = True,
     plot_to: Annotated[
         Path | None, typer.Option("--plot", help="write a latency/throughput PNG here")
@@ -371,7 +381,16 @@ def main(
 ) -> None:
     roster_people = [p for p in roster(people * 2) if len(p.photos) >= 2][:people]
     with tempfile.TemporaryDirectory(prefix="rollcall-bench-") as state:
-        runs = bench_rollcall(Path(state) / "rollcall", roster_people, liveness, milvus, concurrency, seconds)
+        runs = bench_rollcall(
+            Path(state) / "rollcall",
+            roster_people,
+            liveness,
+            milvus,
+            concurrency,
+            seconds,
+            workload,
+            batching_off,
+        )
         if baseline:
             runs += bench_baseline(Path(state), roster_people, concurrency, seconds)
     report(runs, as_json)
