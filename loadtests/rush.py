@@ -55,12 +55,16 @@ def summary(stats_csv: Path) -> Table:
 def main(
     run_time: Annotated[str, typer.Option(help="locust --run-time (e.g. 60s, 5m)")] = "60s",
     users: Annotated[
-        int, typer.Option(help="simulated users (kiosks : teachers : admins = 16 : 2 : 1)")
-    ] = 40,
+        int,
+        typer.Option(
+            help="simulated users (kiosks : teachers : admins = 16 : 2 : 1); keep about 2 kiosks a class, or "
+            "the per-kiosk limits (kiosk_rate_limit, kiosk_failed_match_limit) answer 429, as they should"
+        ),
+    ] = 20,
     spawn_rate: Annotated[float, typer.Option(help="users started per second")] = 5.0,
     schools: Annotated[int, typer.Option(min=1)] = 1,
-    classes: Annotated[int, typer.Option(min=1, help="classes (kiosks) per school")] = 4,
-    students: Annotated[int, typer.Option(min=1, help="enrolled students per class")] = 20,
+    classes: Annotated[int, typer.Option(min=1, help="classes (kiosks) per school")] = 8,
+    students: Annotated[int, typer.Option(min=1, help="enrolled students per class")] = 10,
     liveness: Annotated[
         Literal["challenge", "off"], typer.Option(help="the server's liveness_mode")
     ] = "challenge",
