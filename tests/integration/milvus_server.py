@@ -1,4 +1,4 @@
-"""The loopback Milvus server lives in loadtests/ (the vector benchmark starts one too); tests import it here."""
+"""The loopback Milvus server lives in loadtests/ (the vector benchmark starts one too); re-exported here."""
 
 from loadtests.milvus_server import LOOPBACK_KEYS, LoopbackMilvus
 

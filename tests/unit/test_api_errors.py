@@ -226,7 +226,7 @@ def test_unexpected_errors_carry_no_trace(client: TestClient, pipeline: FakePipe
 
 
 def test_http_errors_are_json(client: TestClient) -> None:
-    error_of(client.get("/nope"), 404, "not_found")
+    error_of(client.get("/v1/nope"), 404, "not_found")  # outside /v1, unknown paths are the web app's
     error_of(client.put("/v1/faces/detect"), 405, "method_not_allowed")
     assert client.get("/health").json() == {"status": "ok"}
     checks = client.get("/ready").json()["checks"]

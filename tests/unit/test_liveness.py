@@ -63,7 +63,8 @@ def test_directed_turn_counts_a_turn_anywhere_in_the_burst():
 def test_image_motion_is_in_eye_distances():
     assert image_motion([ARCFACE_TEMPLATE, ARCFACE_TEMPLATE]) == 0.0
     iod = float(np.hypot(*(ARCFACE_TEMPLATE[1] - ARCFACE_TEMPLATE[0])))
-    assert image_motion([ARCFACE_TEMPLATE, ARCFACE_TEMPLATE + [iod / 2, 0]]) == pytest.approx(0.5, rel=1e-3)
+    moved = ARCFACE_TEMPLATE + np.array([iod / 2, 0], np.float32)
+    assert image_motion([ARCFACE_TEMPLATE, moved]) == pytest.approx(0.5, rel=1e-3)
 
 
 def frames_turning(to: float, count: int = 6) -> list[list[Face]]:
