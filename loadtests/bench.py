@@ -341,9 +341,12 @@ def plot(runs: list[Run], path: Path, title: str) -> Path:
     levels = sorted({r.concurrency for r in runs})
     for label, points in series.items():
         xs = [r.concurrency for r in points]
-        left.plot(xs, [r.p50_ms for r in points], marker="o", label=f"{label} p50")
-        left.plot(xs, [r.p99_ms for r in points], marker="x", linestyle="--", label=f"{label} p99")
-        right.plot(xs, [r.throughput_rps for r in points], marker="o", label=label)
+        (line,) = left.plot(xs, [r.p50_ms for r in points], marker="o", label=f"{label} p50")
+        colour = line.get_color()
+        left.plot(
+            xs, [r.p99_ms for r in points], marker="x", linestyle="--", color=colour, label=f"{label} p99"
+        )
+        right.plot(xs, [r.throughput_rps for r in points], marker="o", color=colour, label=label)
     for axis, ylabel in ((left, "latency (ms, log)"), (right, "throughput (requests/s)")):
         axis.set_xscale("log", base=2)
         axis.set_xticks(levels, labels=[str(c) for c in levels])
