@@ -17,12 +17,15 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from deployments.local_ray import LOOPBACK, start_local_ray
+
+if TYPE_CHECKING:
+    from app.core.config import Settings
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help="Run Rollcall locally.")
 console = Console(stderr=True, soft_wrap=True)
@@ -135,13 +138,10 @@ def serve_until_stopped(
     signal.signal(signal.SIGTERM, request_stop)
     try:
         spec = build_app_from_config(config, overrides)
-        http = {**spec.http_options, "host": LOOPBACK}
-        if port is not None:
-            http["port"] = port
+        http, url = proxy_options(spec.http_options, spec.settings, port)
         serve.start(http_options=http)
         started = time.monotonic()
         serve.run(spec.app, name=spec.name, route_prefix=spec.route_prefix, blocking=False)
-        url = f"http://{LOOPBACK}:{http.get('port', 8000)}"
         console.print(
             f"[green]Rollcall ready[/green] at {url} (docs: {url}/docs) in {time.monotonic() - started:.0f} s"
         )
@@ -154,6 +154,18 @@ def serve_until_stopped(
         finally:
             ray.shutdown()
         console.print("[green]stopped[/green]")
+
+
+def proxy_options(
+    configured: dict[str, Any], settings: Settings, port: int | None
+) -> tuple[dict[str, Any], str]:
+    """Serve's HTTP proxy options on loopback, with HTTPS when ``ROLLCALL_TLS_CERTFILE``/``_KEYFILE`` are set
+    (the proxy hands ``ssl_*`` to uvicorn), and the URL it then serves."""
+    http = {**configured, "host": LOOPBACK, **settings.tls_http_options()}
+    if port is not None:
+        http["port"] = port
+    scheme = "https" if "ssl_certfile" in http else "http"
+    return http, f"{scheme}://{LOOPBACK}:{http.get('port', 8000)}"
 
 
 @cli.command("build-models")

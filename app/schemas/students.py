@@ -60,6 +60,11 @@ class StudentPublic(Public):
     enrollment_status: EnrollmentStatus
     created_at: datetime
     updated_at: datetime
+    withheld: list[str] = Field(
+        default_factory=list,
+        description="Non-directory fields left out of this view (null above); the full record is shown one "
+        "student at a time to admins and the student, and each staff view is logged (FERPA).",
+    )
 
 
 class ImportRowError(BaseModel):

@@ -56,6 +56,19 @@ class TemplateCipher:
     def __init__(self, keyring: Keyring) -> None:
         self._keyring = keyring
 
+    @property
+    def keyring(self) -> Keyring:
+        """The ring itself: key rotation re-seals with it, and kept review frames are sealed with it."""
+        return self._keyring
+
+    def reseal(self, template: FaceTemplate) -> bool:
+        """Re-encrypt ``template`` under the active key (in place); False when it already is."""
+        if template.key_id == self._keyring.active_id:
+            return False
+        vector = self.open(template)
+        template.key_id, template.ciphertext = self.seal(template.student_id, template.model_id, vector)
+        return True
+
     def seal(self, student_id: uuid.UUID, model_id: str, vector: np.ndarray) -> tuple[str, bytes]:
         """``(key id, nonce || ciphertext+tag)`` of the vector's little-endian float32 bytes."""
         plain = np.ascontiguousarray(vector, dtype="<f4").tobytes()

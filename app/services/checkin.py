@@ -69,6 +69,7 @@ from app.services.biometrics import BiometricStores, gallery_of, templates_of
 from app.services.faces import DetectedFace
 from app.services.pipeline import Embeddings
 from app.services.principal import Principal
+from app.services.review_frames import keep_failed_frame
 from app.services.uow import in_transaction
 from models.liveness import INSTRUCTIONS, ChallengeLedger, Redemption
 
@@ -207,6 +208,10 @@ class CheckinService:
             unknown=unknown,
         )
         await asyncio.to_thread(self._after_commit, kiosk, sessions[0].lesson.id, answer, key)
+        # Off by default: with keep_failed_checkin_frames a failed match keeps one frame 24 h, for review.
+        frame = request.frame or (request.frames[0] if request.frames else None)
+        outcomes = [face.outcome for face in faces]
+        await keep_failed_frame(self._stores, self._settings, kiosk, frame, sessions[0].lesson.id, outcomes)
         return answer
 
     def _after_commit(

@@ -34,7 +34,7 @@ from sqlmodel import Session
 from app.core.errors import Conflict, Forbidden, InvalidInput
 from app.db.tables import Consent, EnrollmentStatus, FaceTemplate, Role, Student, utcnow
 from app.schemas.consent import ConsentCreate, ConsentPublic, EnrollmentState, WithdrawalResult
-from app.services import access
+from app.services import access, audit
 from app.services.activity import log_action, target
 from app.services.biometrics import BiometricStores, compensate, forget_vectors, templates_of
 from app.services.principal import Principal
@@ -159,6 +159,22 @@ async def withdraw_consent(
     return await _erase(stores, principal, student_id, request_id, action="consent.withdraw")
 
 
+async def erase_everywhere(
+    stores: BiometricStores,
+    principal: Principal,
+    student_id: uuid.UUID,
+    request_id: str | None,
+    *,
+    action: str,
+    finish: Callable[[Session, Student], None] | None = None,
+    actor: str | None = None,
+) -> WithdrawalResult:
+    """The erasure command itself, for callers with more to erase in the same PostgreSQL transaction
+    (``finish``: the GDPR erasure) or acting on their own authority (``actor="system"``: the retention job,
+    with an admin principal of the student's school). The audit event names ``actor`` when given."""
+    return await _erase(stores, principal, student_id, request_id, action=action, finish=finish, actor=actor)
+
+
 async def delete_student(
     stores: BiometricStores, principal: Principal, student_id: uuid.UUID, request_id: str | None
 ) -> WithdrawalResult:
@@ -182,6 +198,7 @@ async def _erase(
     *,
     action: str,
     finish: Callable[[Session, Student], None] | None = None,
+    actor: str | None = None,
 ) -> WithdrawalResult:
     """The erasure steps in the module docstring's order."""
     if principal.kind != "user":
@@ -205,11 +222,13 @@ async def _erase(
                 enrollment_status=EnrollmentStatus.none,
             )
             await uow.run(
-                log_action,
-                principal,
+                audit.record,
+                actor or principal,
                 action,
                 target("student", student_id),
+                "ok",
                 request_id,
+                school_id=student.school_id,
                 **result.model_dump(mode="json", exclude={"student_id", "enrollment_status"}),
             )
     except BaseException:

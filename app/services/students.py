@@ -30,6 +30,7 @@ from app.schemas.students import StudentCreate, StudentPublic, StudentUpdate
 from app.services import access
 from app.services.activity import log_action, target
 from app.services.crud import apply_update, flush_or_conflict, paginate
+from app.services.disclosure import limited_view, pseudonymise
 from app.services.principal import Principal
 
 
@@ -66,7 +67,8 @@ def list_students(
     if pattern := params.like():
         query = query.where(student_matches(pattern))
     query = query.order_by(Student.last_name, Student.first_name, Student.id)
-    return paginate(session, query, params, StudentPublic.model_validate)
+    # Listings show the limited view to everyone (services.disclosure): full records one at a time only.
+    return paginate(session, query, params, limited_view)
 
 
 def get_student(session: Session, principal: Principal, student_id: uuid.UUID) -> Student:
@@ -140,6 +142,7 @@ def delete_student_records(session: Session, student: Student) -> None:
     ]
     for statement in statements:
         session.execute(statement)
+    pseudonymise(session, student.id)  # the disclosure log outlives the record, without its id
     session.delete(student)
     flush_or_conflict(session, "the student")
 

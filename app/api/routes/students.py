@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Query, UploadFile
 
 from app.api.deps import DbDep, RequestIdDep, SettingsDep, read_upload
 from app.api.errors import error_responses
@@ -15,7 +15,7 @@ from app.db.tables import EnrollmentStatus
 from app.schemas.common import Page
 from app.schemas.consent import WithdrawalResult
 from app.schemas.students import ImportReport, StudentCreate, StudentPublic, StudentUpdate
-from app.services import consent, students
+from app.services import consent, disclosure, students
 from app.services.imports import import_students
 from app.services.uow import in_transaction
 
@@ -87,8 +87,19 @@ async def import_csv(
 @router.get(
     "/{student_id}", summary="One student", response_model=StudentPublic, responses=error_responses(403, 404)
 )
-def get_student(student_id: uuid.UUID, user: AnyUser, session: DbDep) -> StudentPublic:
-    return StudentPublic.model_validate(students.get_student(session, user, student_id))
+def get_student(
+    student_id: uuid.UUID,
+    user: AnyUser,
+    session: DbDep,
+    request_id: RequestIdDep,
+    purpose: Annotated[
+        str | None,
+        Query(min_length=3, max_length=500, description="Why staff open the record (disclosure log)."),
+    ] = None,
+) -> StudentPublic:
+    """Admins and the student see the full record; teachers a limited one (directory fields and enrollment
+    state). Each view by staff is written to the disclosure log (FERPA)."""
+    return disclosure.view_student(session, user, student_id, purpose, request_id)
 
 
 @router.patch(

@@ -1,0 +1,156 @@
+"""``python -m app.jobs``: retention, key rotation, backup, restore, index rebuild (docs/PRIVACY.md).
+
+Every command reads the app's settings (``ROLLCALL_*``), prints a table (or JSON with ``--json``) and exits
+non-zero when it could not do all it was asked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from app.core.config import Settings, get_settings
+from app.core.crypto import new_keyring_text
+from app.jobs.context import JobError, database_url, engine_for, id_hasher, index_for, keyring_of, stores_for
+from app.services import backup as backups
+from app.services import keyrotation, retention
+from app.services.vector_index import rebuild_index
+
+cli = typer.Typer(add_completion=False, no_args_is_help=True, help="Rollcall's operational jobs.")
+console = Console(stderr=True, soft_wrap=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")]
+
+
+def _settings() -> Settings:
+    return get_settings()
+
+
+def _report(title: str, data: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+        return
+    table = Table(title=title, show_header=False)
+    for key, value in data.items():
+        shown = json.dumps(value, default=str) if isinstance(value, dict | list) else str(value)
+        table.add_row(key, shown)
+    Console().print(table)
+
+
+def _fail(error: Exception) -> None:
+    console.print(f"[red]error[/red]: {error}")
+    raise typer.Exit(1)
+
+
+@cli.command("retention")
+def retention_command(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would change; change nothing.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Delete what the retention policy no longer allows to keep (idempotent; see docs/PRIVACY.md)."""
+    settings = _settings()
+    try:
+        with engine_for(settings) as engine, stores_for(settings, engine) as (stores, index):
+            report = asyncio.run(retention.run(engine, settings, stores=stores, index=index, dry_run=dry_run))
+    except (JobError, OSError) as error:
+        _fail(error)
+    _report("retention" + (" (dry run)" if dry_run else ""), report.as_dict(), as_json)
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@cli.command("rotate-key")
+def rotate_key_command(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count rows to re-encrypt; change nothing.")
+    ] = False,
+    batch_size: Annotated[int, typer.Option(min=1, max=50_000, help="Rows per transaction.")] = 500,
+    as_json: JsonOption = False,
+) -> None:
+    """Re-encrypt every sealed row under the active key of ROLLCALL_TEMPLATE_KEY (no downtime)."""
+    settings = _settings()
+    try:
+        with engine_for(settings) as engine:
+            report = keyrotation.rotate(engine, keyring_of(settings), batch_size=batch_size, dry_run=dry_run)
+    except JobError as error:
+        _fail(error)
+    data = dataclasses.asdict(report)
+    data["old_keys_in_use"] = sorted(report.old_keys_in_use)
+    _report("rotate-key" + (" (dry run)" if dry_run else ""), data, as_json)
+
+
+@cli.command("new-key")
+def new_key_command(
+    key_id: Annotated[str, typer.Argument(help="Id of the new key, e.g. k2.")],
+) -> None:
+    """Print a new random key entry to put first in ROLLCALL_TEMPLATE_KEY (then run rotate-key)."""
+    current = keyring_of(_settings())
+    if key_id in current.keys:
+        _fail(JobError(f"key id {key_id!r} is already in the ring"))
+    sys.stdout.write(new_keyring_text(key_id) + "\n")
+
+
+@cli.command("backup")
+def backup_command(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the dump (custom format).")],
+    as_json: JsonOption = False,
+) -> None:
+    """pg_dump of the database, verified, with its SHA-256 and erasure ledger beside it."""
+    settings = _settings()
+    try:
+        report = backups.backup(database_url(settings), out, id_hasher(settings), bin_dir=settings.pg_bin_dir)
+    except (JobError, backups.BackupError) as error:
+        _fail(error)
+    _report("backup", dataclasses.asdict(report), as_json)
+
+
+@cli.command("restore")
+def restore_command(
+    archive: Annotated[Path, typer.Argument(help="A dump made by `backup`.")],
+    ledger: Annotated[
+        list[Path] | None, typer.Option("--ledger", help="Ledger of a newer backup (repeatable).")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask: replace the database.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Replace the database with a dump, re-apply later erasures and withdrawals; then run rebuild-index."""
+    settings = _settings()
+    if not yes and not typer.confirm("This replaces every table of the configured database. Go on?"):
+        raise typer.Exit(1)
+    try:
+        report = backups.restore(
+            database_url(settings), archive, id_hasher(settings), ledgers=ledger, bin_dir=settings.pg_bin_dir
+        )
+    except (JobError, backups.BackupError) as error:
+        _fail(error)
+    _report("restore", dataclasses.asdict(report), as_json)
+
+
+@cli.command("rebuild-index")
+def rebuild_index_command(as_json: JsonOption = False) -> None:
+    """Drop and re-create the Milvus collections from the encrypted templates in PostgreSQL."""
+    settings = _settings()
+    try:
+        with engine_for(settings) as engine, index_for(settings, engine) as index:
+            report = asyncio.run(rebuild_index(engine, index.pipeline, index.cipher))
+    except JobError as error:
+        _fail(error)
+    data = dataclasses.asdict(report)
+    data["consistent"] = report.consistent
+    _report("rebuild-index", data, as_json)
+    if not report.consistent:
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    cli()

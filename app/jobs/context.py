@@ -1,0 +1,97 @@
+"""The stores a job needs, built from the settings as the app builds them (PostgreSQL, Redis, Milvus)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import redis
+from sqlalchemy import Engine
+
+from app.core.config import Settings
+from app.core.crypto import IdHasher, Keyring
+from app.core.redis import make_redis
+from app.db.session import make_engine, transaction
+from app.services import audit
+from app.services.biometrics import BiometricStores, TemplateCipher
+from app.services.checkin_cache import CheckinCache
+from app.services.retention import IndexMaintenance
+from app.services.vector_index import (
+    IndexPipeline,
+    model_dims,
+    pending_erasure_models,
+    rebuild_index,
+    service_over,
+)
+
+
+class JobError(Exception):
+    """A job that cannot run as configured (the message says what to set)."""
+
+
+def keyring_of(settings: Settings) -> Keyring:
+    return Keyring.from_text(settings.template_key.get_secret_value(), settings.template_key_id)
+
+
+def id_hasher(settings: Settings) -> IdHasher:
+    return IdHasher(settings.id_hash_key.get_secret_value().encode("utf-8"))
+
+
+def database_url(settings: Settings) -> str:
+    if not settings.database_url:
+        raise JobError("ROLLCALL_DATABASE_URL is not set (the local runner prints it when it starts)")
+    return settings.database_url
+
+
+@contextlib.contextmanager
+def engine_for(settings: Settings) -> Iterator[Engine]:
+    audit.configure(settings)  # the job's audit events continue the app's chain, with its keys
+    engine = make_engine(database_url(settings))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@dataclass
+class IndexJobs(IndexMaintenance):
+    engine: Engine
+    pipeline: IndexPipeline
+    cipher: TemplateCipher
+
+    async def rebuild(self) -> None:
+        await rebuild_index(self.engine, self.pipeline, self.cipher)
+
+
+@contextlib.contextmanager
+def index_for(settings: Settings, engine: Engine) -> Iterator[IndexJobs]:
+    """Milvus, with a collection for every model that has templates or erasures still to compact."""
+    with transaction(engine) as session:
+        models = {**pending_erasure_models(session), **model_dims(session)}
+    pipeline = IndexPipeline(
+        settings.milvus_uri, models, token=settings.milvus_token, timeout_s=settings.milvus_timeout_s
+    )
+    try:
+        yield IndexJobs(engine, pipeline, TemplateCipher(keyring_of(settings)))
+    finally:
+        pipeline.close()
+
+
+@contextlib.contextmanager
+def stores_for(settings: Settings, engine: Engine) -> Iterator[tuple[BiometricStores, IndexJobs]]:
+    """Every biometric store, as the app has them (erasures run the same command here)."""
+    if not settings.redis_url:
+        raise JobError("ROLLCALL_REDIS_URL is not set")
+    client: redis.Redis = make_redis(settings.redis_url, settings.redis_timeout_s)
+    try:
+        with index_for(settings, engine) as index:
+            stores = BiometricStores(
+                engine,
+                service_over(index.pipeline),
+                index.cipher,
+                CheckinCache(client, settings.idempotency_ttl_s),
+            )
+            yield stores, index
+    finally:
+        client.close()
