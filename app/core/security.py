@@ -24,6 +24,7 @@ from typing import Any
 import jwt
 import pyotp
 from pwdlib import PasswordHash
+from pwdlib.exceptions import UnknownHashError
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 from app.core.config import Settings
@@ -41,8 +42,25 @@ class TokenType(StrEnum):
     mfa_setup = "mfa_setup"  # only enrols TOTP: an admin's first sign-in before MFA exists
 
 
+class _PasswordHash(PasswordHash):
+    """A stored value no hasher recognises (a disabled or imported account, a damaged row) never matches: a
+    failed check like a wrong password, not a server error (pwdlib raises ``UnknownHashError``)."""
+
+    def verify(self, password: str | bytes, hash: str | bytes) -> bool:
+        try:
+            return super().verify(password, hash)
+        except UnknownHashError:
+            return False
+
+    def verify_and_update(self, password: str | bytes, hash: str | bytes) -> tuple[bool, str | None]:
+        try:
+            return super().verify_and_update(password, hash)
+        except UnknownHashError:
+            return False, None
+
+
 def password_hasher(settings: Settings) -> PasswordHash:
-    return PasswordHash(
+    return _PasswordHash(
         (
             Argon2Hasher(
                 time_cost=settings.argon2_time_cost,

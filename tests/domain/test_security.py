@@ -44,7 +44,7 @@ from app.db.tables import (
 )
 from app.schemas.kiosks import KioskKeyCreate
 from app.services.principal import Principal
-from tests.domain.authkit import World, bearer, make_app, make_settings, make_user
+from tests.domain.authkit import PASSWORD, World, bearer, make_app, make_settings, make_user
 
 # ------------------------------------------------------------------------------------------------ IDOR
 
@@ -520,3 +520,19 @@ def test_the_openapi_document_lists_the_auth_errors_of_every_protected_route(aut
             schema = responses["422"]["content"]["application/json"]["schema"]
             assert schema == {"$ref": "#/components/schemas/ErrorResponse"}, f"{route.method} {route.path}"
 
+
+
+def test_an_unrecognised_password_hash_is_a_failed_check_not_a_500(
+    auth_client, auth_services, auth_world: World
+) -> None:
+    """A disabled, imported or damaged hash (found by the fuzzer over Serve: a 500 from pwdlib)."""
+    with transaction(auth_services.auth.engine) as session:
+        session.get(User, auth_world.teacher.id).password_hash = "!"
+    login = auth_client.post("/v1/auth/login", json={"email": auth_world.teacher.email, "password": PASSWORD})
+    assert (login.status_code, login.json()["error"]["code"]) == (401, "invalid_credentials")
+    change = auth_client.post(
+        "/v1/auth/password",
+        headers=bearer(auth_services, auth_world.teacher),
+        json={"current_password": PASSWORD, "new_password": "a brand new passphrase 42"},
+    )
+    assert (change.status_code, change.json()["error"]["code"]) == (422, "invalid_credentials")
