@@ -35,7 +35,8 @@ class Caller:
 
 
 def app_client(settings: Settings, face_service: FaceService, caller: Caller, **urls: str) -> TestClient:
-    app = create_app(face_service, settings.model_copy(update=urls))
+    # Single-frame check-ins: the challenge flow has its own tests (test_liveness_checkin.py, integration).
+    app = create_app(face_service, settings.model_copy(update={"liveness_mode": "off", **urls}))
     app.dependency_overrides[authenticate] = caller
     return TestClient(app, raise_server_exceptions=False)
 
