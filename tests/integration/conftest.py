@@ -83,6 +83,8 @@ def serve_app(
         "milvus_uri": serve_milvus.uri,
         "milvus_timeout_s": 5.0,
         "max_upload_bytes": TEST_MAX_UPLOAD_BYTES,
+        # A whole burst no larger than two images, so the body limit the oversize tests probe stays small.
+        "burst_max_frame_bytes": TEST_MAX_UPLOAD_BYTES // 8,
         "database_url": serve_stores.database_url,
         "redis_url": serve_stores.redis_url,
         "access_token_ttl_s": 3600,  # outlives the whole module

@@ -120,7 +120,8 @@ def test_detect_one_face_with_landmarks_and_quality(client: httpx.Client, photo)
     assert 0 <= box["x1"] < box["x2"] <= 910 and 0 <= box["y1"] < box["y2"] <= 1137
     assert len(face["landmarks"]) == 5
     assert face["score"] > 0.8
-    assert set(face["quality"]) == {"face_size", "blur", "brightness", "contrast", "yaw", "roll"}
+    measures = {"face_size", "blur", "brightness", "contrast", "yaw", "roll", "pitch", "score"}
+    assert set(face["quality"]) == measures
 
 
 def test_detect_group_photo(client: httpx.Client, photo) -> None:
