@@ -199,7 +199,7 @@ def check_in_until_done(
             time.sleep(int(retry_after) if retry_after and retry_after.isdigit() else 1)
             continue
         attempt.body = response.text[:300]
-        if response.status_code >= 500:  # a kiosk retries a check-in (idempotent) on any 5xx; judged below
+        if response.status_code >= 500 or response.status_code == 408:  # a kiosk retries these; judged below
             time.sleep(1)
             continue
         attempt.problem = f"{response.status_code}: {response.text[:300]}"
