@@ -3,9 +3,10 @@
 Per school: an admin, one teacher per class, classes with their students (LFW people, enrolled after a
 guardian's consent with three real photos each), a kiosk in each class's room, a lesson open now in each, and
 a few "spare" students (consented, not enrolled) for the admins of the load test to enroll. The two people
-of the liveness clips (``models.liveness_clips``) are enrolled in every class too, from frames of their clips:
-they are the only faces that can really answer a head-turn challenge, so with liveness on they are the
-students whose check-ins get recorded; their bursts are written beside the manifest. Everything goes
+of the liveness clips (``models.liveness_clips``) are enrolled once per school from frames of their clips and
+put in every class: they are the only faces that can really answer a head-turn challenge, so with liveness on
+they are the students whose check-ins get recorded; their bursts are written beside the manifest.
+Everything goes
 through the HTTP API except what has no route: creating a school and its first admin is operator work
 (``app.bootstrap``), and the sessions of the load test's users are opened in-process (``AuthService``) rather
 than by signing in, because sign-in is limited to a few a minute per address (``auth_rate_limit``) and every
@@ -189,9 +190,17 @@ def seed(
                 base_url=host, headers={"Authorization": f"Bearer {admin_token}"}, timeout=120
             ) as c:
                 school = SeededSchool(school_id, admin_token)
+                # A student per clip person and school (a face is enrolled once per school), in every class.
+                clip_ids = [_student(c, f"{run}-{s}-clip-{name}", Person(name, ())) for name in clips]
+                if not all(
+                    _enroll(c, sid, photos) for sid, photos in zip(clip_ids, clips.values(), strict=True)
+                ):
+                    raise RuntimeError(
+                        "a liveness clip person could not be enrolled: live check-ins would fail"
+                    )
                 for k in range(classes):
                     group = people[k * students : (k + 1) * students]
-                    school.classes.append(_seed_class(c, op, pool, f"{run}-{s}-{k}", group, clips))
+                    school.classes.append(_seed_class(c, op, pool, f"{run}-{s}-{k}", group, clip_ids))
                 for person in people[classes * students :]:
                     student = _student(c, f"{run}-{s}-spare-{person.name}", person)
                     school.spare.append((student, [_relative(p) for p in person.enrollment]))
@@ -226,11 +235,16 @@ def _student(client: httpx.Client, number: str, person: Person) -> str:
 
 
 def _enroll(client: httpx.Client, student: str, photos: list[bytes]) -> bool:
-    """True when enrolled; False when the quality check kept fewer than three photos (a real outcome: that
-    student stays on the roster, unenrolled, and the kiosk is not sent their face)."""
+    """True when enrolled; False when the quality check kept fewer than three photos, or the face matches a
+    student already enrolled in the school (real outcomes: that student stays on the roster, unenrolled, and
+    the kiosk is not sent their face)."""
     files = [("photos", (f"{i}.jpg", data, "image/jpeg")) for i, data in enumerate(photos)]
     response = client.post(f"/v1/students/{student}/enrollment", files=files)
-    if response.status_code == 422 and response.json()["error"]["code"] == "enrollment_rejected":
+    refused = {(422, "enrollment_rejected"), (409, "face_already_enrolled")}
+    if (
+        response.status_code in (409, 422)
+        and (response.status_code, response.json()["error"]["code"]) in refused
+    ):
         return False
     ok(response)
     return True
@@ -242,7 +256,7 @@ def _seed_class(
     pool: ThreadPoolExecutor,
     code: str,
     group: list[Person],
-    clips: dict[str, list[bytes]],
+    clip_ids: list[str],
 ) -> SeededClass:
     room = f"R{code}"
     teacher = ok(client.post("/v1/users", json={
@@ -256,13 +270,10 @@ def _seed_class(
     lesson = ok(client.post(f"/v1/classes/{klass['id']}/sessions", json={**times, "grace_minutes": 30}))
     kiosk = ok(client.post("/v1/kiosks", json={"room": room, "name": f"Door {room}"}))
     ids = list(pool.map(lambda p: _student(client, f"{code}-{p.name}", p), group))
-    clip_ids = [_student(client, f"{code}-clip-{name}", Person(name, ())) for name in clips]
     for student in ids + clip_ids:
         ok(client.put(f"/v1/classes/{klass['id']}/members/{student}"), 204)
-    photos = [[p.read_bytes() for p in person.enrollment] for person in group] + list(clips.values())
-    enrolled = list(pool.map(lambda pair: _enroll(client, *pair), zip(ids + clip_ids, photos, strict=True)))
-    if not all(enrolled[len(ids) :]):
-        raise RuntimeError("a liveness clip person could not be enrolled: check-ins with liveness would fail")
+    photos = [[p.read_bytes() for p in person.enrollment] for person in group]
+    enrolled = list(pool.map(lambda pair: _enroll(client, *pair), zip(ids, photos, strict=True)))
     students = [
         (sid, [_relative(p) for p in person.probes])
         for sid, person, done in zip(ids, group, enrolled, strict=False)
