@@ -6,12 +6,11 @@ a few "spare" students (consented, not enrolled) for the admins of the load test
 of the liveness clips (``models.liveness_clips``) are enrolled once per school from frames of their clips and
 put in every class: they are the only faces that can really answer a head-turn challenge, so with liveness on
 they are the students whose check-ins get recorded; their bursts are written beside the manifest.
-Everything goes
-through the HTTP API except what has no route: creating a school and its first admin is operator work
-(``app.bootstrap``), and the sessions of the load test's users are opened in-process (``AuthService``) rather
-than by signing in, because sign-in is limited to a few a minute per address (``auth_rate_limit``) and every
-simulated user comes from 127.0.0.1. That part needs the server's database, Redis and secrets: the same
-``ROLLCALL_*`` settings as the server (run it from the same directory).
+Everything goes through the HTTP API except what has no route: creating a school and its first admin is
+operator work (``app.bootstrap``), and the sessions of the load test's users are opened in-process
+(``AuthService``) rather than by signing in, because sign-in is limited to a few a minute per address
+(``auth_rate_limit``) and every simulated user comes from 127.0.0.1. That part needs the server's database,
+Redis and secrets: the same ``ROLLCALL_*`` settings as the server (run it from the same directory).
 
 Writes a JSON manifest (ids, tokens, kiosk keys, photo paths relative to the faces folder) that the
 locustfile reads. Tokens live ``access_token_ttl_s`` (15 minutes by default): seed again before a long run.
