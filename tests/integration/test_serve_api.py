@@ -7,10 +7,8 @@ test stops the app's Milvus server to see the 503.
 from __future__ import annotations
 
 import ipaddress
-import struct
 import time
 import uuid
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +21,8 @@ import yaml
 
 from deployments.app import DEFAULT_CONFIG
 from tests.integration.conftest import TEST_MAX_UPLOAD_BYTES, ServeApp
+from tests.integration.school_setup import jpeg
+from tests.malformed_images import png_bomb
 
 pytestmark = pytest.mark.integration
 
@@ -56,31 +56,10 @@ def photo(faces_dir: Path):
     return read
 
 
-def jpeg(name: str, data: bytes) -> tuple[str, bytes, str]:
-    return (name, data, "image/jpeg")
-
-
 def png_bytes(image: np.ndarray) -> bytes:
     ok, encoded = cv2.imencode(".png", image)
     assert ok
     return encoded.tobytes()
-
-
-def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
-    """A tiny valid PNG header declaring 10^10 pixels: must be refused before any decoding."""
-
-    def chunk(kind: bytes, payload: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
-        )
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-        + chunk(b"IEND", b"")
-    )
 
 
 def assert_error(response: httpx.Response, status: int, code: str) -> dict:
