@@ -14,12 +14,13 @@ import os
 import tempfile
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from schemathesis import APIOperation, GenerationMode
+from schemathesis import APIOperation, Case, GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -108,3 +109,35 @@ def strategy_for(operation: APIOperation) -> st.SearchStrategy:
     except Exception:  # nothing to make invalid (no parameters, no body)
         return positive
     return st.one_of(positive, negative)
+
+
+def fuzz(
+    operation: APIOperation,
+    max_examples: int,
+    prepare: Callable[[Case], dict[str, str]],
+    tally: Tally,
+    **call: object,
+) -> None:
+    """Run ``max_examples`` generated requests of ``operation`` (reproducibly: derandomized), count them in
+    ``tally`` and apply ``CHECKS`` to every answer. ``prepare`` may adjust each case (real ids) and returns
+    the credentials to send with it."""
+
+    @settings(
+        max_examples=max_examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=strategy_for(operation))
+    def run(case: Case) -> None:
+        for name in ("Authorization", "X-API-Key"):  # generated credentials would only ever be refused
+            (case.headers or {}).pop(name, None)
+        headers = prepare(case)
+        # Correctness, not latency: e.g. the first Milvus Lite call of a run builds its collection (seconds).
+        response = case.call(headers=headers, timeout=60, **call)
+        tally.add(f"{operation.method.upper()} {operation.path}", response.status_code)
+        case.validate_response(response, checks=CHECKS, headers=headers)
+
+    run()

@@ -12,10 +12,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
 
 from tests.conftest import REPO_ROOT
-from tests.fuzz_support import CHECKS, FULL, Tally, api_policies, caller_for, strategy_for
+from tests.fuzz_support import FULL, Tally, api_policies, caller_for, fuzz
 from tests.integration.conftest import ServeApp
 from tests.integration.school_setup import SchoolAdmin, add_class, ok
 
@@ -43,24 +42,9 @@ def fuzz_school(serve_app: ServeApp) -> Iterator[tuple[SchoolAdmin, str, schemat
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
 def test_generated_requests_through_serve(method: str, path: str, serve_app: ServeApp, fuzz_school) -> None:
     office, kiosk_key, schema = fuzz_school
-    operation = schema[path][method]
     caller = caller_for(POLICIES, method, path)
 
-    @settings(
-        max_examples=MAX_EXAMPLES,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(case=strategy_for(operation))
-    def call(case: schemathesis.Case) -> None:
-        for name in ("Authorization", "X-API-Key"):
-            (case.headers or {}).pop(name, None)
-        headers = {"X-API-Key": kiosk_key} if caller == "kiosk" else office.headers() if caller else {}
-        response = case.call(base_url=serve_app.base_url, headers=headers, timeout=60)
-        TALLY.add(f"{method} {path}", response.status_code)
-        case.validate_response(response, checks=CHECKS, headers=headers)
+    def prepare(_case: schemathesis.Case) -> dict[str, str]:
+        return {"X-API-Key": kiosk_key} if caller == "kiosk" else office.headers() if caller else {}
 
-    call()
+    fuzz(schema[path][method], MAX_EXAMPLES, prepare, TALLY, base_url=serve_app.base_url)
