@@ -57,10 +57,20 @@ class OtherSchool:
     names: list[str]  # what must never appear in an answer to the first school
 
 
-def lesson_of(klass: SchoolClass) -> ClassSession:
+def class_with_lesson(
+    session, school_id, code: str, room: str, *, teacher_id=None, student: Student | None = None
+) -> tuple[SchoolClass, ClassSession]:
+    """A class (with ``student`` as its member, if given) and a lesson of it open now, in ``room``."""
+    klass = SchoolClass(school_id=school_id, code=code, name=code, teacher_id=teacher_id, room=room)
+    session.add_all([klass, *([student] if student else [])])
+    session.flush()
+    if student is not None:
+        session.add(ClassMember(class_id=klass.id, student_id=student.id))
     start = utcnow() - timedelta(minutes=5)
-    end = start + timedelta(hours=1)
-    return ClassSession(class_id=klass.id, starts_at=start, ends_at=end, room=klass.room)
+    lesson = ClassSession(class_id=klass.id, starts_at=start, ends_at=start + timedelta(hours=1), room=room)
+    session.add(lesson)
+    session.flush()
+    return klass, lesson
 
 
 @pytest.fixture
@@ -72,15 +82,9 @@ def other_school(auth_services, auth_world: World) -> OtherSchool:
             school_id=school.id, student_number="S-SOUTH", first_name="Southy", last_name="Secret",
             display_name="Southy Secret",
         )  # fmt: skip
-        klass = SchoolClass(
-            school_id=school.id, code="SOUTH-7", name="South 7", teacher_id=teacher.id, room="S7"
+        klass, lesson = class_with_lesson(
+            session, school.id, "SOUTH-7", "S7", teacher_id=teacher.id, student=student
         )
-        session.add_all([student, klass])
-        session.flush()
-        session.add(ClassMember(class_id=klass.id, student_id=student.id))
-        lesson = lesson_of(klass)
-        session.add(lesson)
-        session.flush()
         record = Attendance(
             session_id=lesson.id, student_id=student.id, status=AttendanceStatus.present,
             method=CheckinMethod.manual, recorded_by=f"user:{teacher.id}",
@@ -194,13 +198,9 @@ def test_within_a_school_teachers_reach_their_classes_and_students_themselves(
         classmate = Student(
             school_id=school.id, student_number="S-2", first_name="Bo", last_name="Byron", display_name="Bo"
         )
-        klass = SchoolClass(school_id=school.id, code="8Z", name="8Z", teacher_id=other_teacher.id, room="R8")
-        session.add_all([classmate, klass])
-        session.flush()
-        session.add(ClassMember(class_id=klass.id, student_id=classmate.id))
-        lesson = lesson_of(klass)
-        session.add(lesson)
-        session.flush()
+        klass, lesson = class_with_lesson(
+            session, school.id, "8Z", "R8", teacher_id=other_teacher.id, student=classmate
+        )
         ids = {"class": klass.id, "session": lesson.id, "student": classmate.id}
     teacher = bearer(auth_services, auth_world.teacher)
     for url in [
@@ -239,12 +239,7 @@ def test_the_kiosk_key_is_scoped_to_its_school_and_room(
     nothing open in its own room it is told so, even while another room's lesson is open."""
     school = auth_world.school
     with transaction(auth_services.auth.engine) as session:
-        klass = SchoolClass(school_id=school.id, code="9R", name="9R", room="R202")
-        session.add(klass)
-        session.flush()
-        elsewhere = lesson_of(klass)
-        session.add(elsewhere)
-        session.flush()
+        _, elsewhere = class_with_lesson(session, school.id, "9R", "R202")
         elsewhere_id = elsewhere.id
     kiosk = {"X-API-Key": auth_world.kiosk_key}
     frame = {"frame": ("f.jpg", TINY_JPEG, "image/jpeg")}
@@ -306,12 +301,7 @@ def test_sql_injection_probes_in_every_query_parameter(
         "key_id": str(auth_world.kiosk.id),
     }
     with transaction(auth_services.auth.engine) as session:
-        klass = SchoolClass(school_id=auth_world.school.id, code="SQL", name="SQL", room="R101")
-        session.add(klass)
-        session.flush()
-        lesson = lesson_of(klass)
-        session.add(lesson)
-        session.flush()
+        klass, lesson = class_with_lesson(session, auth_world.school.id, "SQL", "R101")
         real |= {"class_id": str(klass.id), "session_id": str(lesson.id)}
     policies = {(p.method, p.path): p for p in route_policies(auth_app)}
 
