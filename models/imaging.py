@@ -11,7 +11,7 @@ import io
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from models.errors import ImageError
 
@@ -25,6 +25,9 @@ def decode_image(data: bytes, max_bytes: int, max_pixels: int) -> np.ndarray:
     if len(data) > max_bytes:
         raise ImageError("too_large", f"the image is {len(data)} bytes; the limit is {max_bytes}")
     image = _open(data, max_pixels)
+    # Pillow's switch for "fill truncated images with grey" is process-global, and some libraries turn it on
+    # when imported (face_recognition does): a truncated upload must stay an error here whatever else loaded.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         image.load()
         rgb = _flatten(ImageOps.exif_transpose(image))

@@ -18,6 +18,7 @@ import numpy as np
 from models.detectors.yunet import YunetDetector
 from models.eval.datasets import faces_root
 from models.liveness.challenge import DIRECTION, Action
+from models.liveness.flow import texture_parallax
 from models.liveness.geometry import directed_turn, nose_parallax
 
 CLIP_NAMES = ("sadtalker_WDA_KatieHill_000.mp4", "sadtalker_WDA_AlexandriaOcasioCortez_000.mp4")
@@ -122,9 +123,28 @@ def clip_photos(clip: str, count: int = 3) -> list[bytes]:
 
 def write_fake_camera(path: Path, action: str = Action.turn_left, seconds: float = 10.0) -> Path:
     """A .y4m for Chromium's ``--use-file-for-fake-video-capture``: a short real sweep of the head turning as
-    ``action`` asks, played forward and back (so it also turns the other way), looped for ``seconds``."""
-    windows = [(load_clip(p), *best_window(load_clip(p), Action(action), SWEEP_SPAN)) for p in clip_paths()]
-    clip, start, _ = max(windows, key=lambda window: window[2])
+    ``action`` asks, played forward and back (so it also turns the other way), looped for ``seconds``. Of the
+    sweeps that turn far enough, the one with the most 3-D texture parallax is taken, so whenever the kiosk
+    starts its burst in the loop, the burst is a clear live turn."""
+    candidates = []
+    for clip in (load_clip(p) for p in clip_paths()):
+        for start in range(0, len(clip.frames) - SWEEP_SPAN + 1, 2):
+            values = clip.parallax[start : start + SWEEP_SPAN]
+            if not np.isnan(values).any():
+                candidates.append((directed_turn(values, DIRECTION[Action(action)]), clip, start))
+    candidates.sort(key=lambda candidate: candidate[0], reverse=True)
+    detector = YunetDetector.load()
+
+    def depth(candidate: tuple[float, Clip, int]) -> float:
+        _, clip, start = candidate
+        sweep = clip.frames[start : start + SWEEP_SPAN]
+        found = detector.detect_batch([sweep[0]])[0]
+        if not found:
+            return 0.0
+        greys = [cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) for frame in sweep]
+        return texture_parallax(greys, max(found, key=lambda face: face.area)) or 0.0
+
+    _, clip, start = max(candidates[:12], key=depth)
     sweep = clip.frames[start : start + SWEEP_SPAN]
     cycle = sweep + sweep[-2:0:-1]
     total = int(seconds * FPS)

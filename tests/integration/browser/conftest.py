@@ -60,8 +60,10 @@ def artifacts() -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright_driver() -> Iterator[object]:
+    """Module-scoped: Playwright's sync API keeps an asyncio loop running on this thread while it lives, and
+    later tests in the same process call ``asyncio.run``."""
     require(CHROMIUM.is_file(), f"no Chromium at {CHROMIUM} (apt-get install chromium)")
     require((WEB_DIST / "index.html").is_file(), "the web app is not built (bash web/build.sh)")
     from playwright.sync_api import sync_playwright
