@@ -24,6 +24,7 @@ class MatcherConfig(BaseModel):
 
     threshold: float = Field(0.40, ge=-1, le=1)
     top_k: int = Field(5, ge=1, le=100)
+    search_ef: int = Field(64, ge=1, le=4096)
 
 
 @serve.deployment(name="Matcher", max_ongoing_requests=64)
@@ -42,7 +43,12 @@ class Matcher:
         store, config = self._gallery(model_id, vectors.shape[1]), self._config
         with self._metrics.request(), self._metrics.batch(len(vectors)):
             return await asyncio.to_thread(
-                store.search, gallery, vectors, top_k=config.top_k, threshold=config.threshold
+                store.search,
+                gallery,
+                vectors,
+                top_k=config.top_k,
+                threshold=config.threshold,
+                ef=config.search_ef,
             )
 
     async def add(self, model_id: str, gallery: str, label: str, vectors: np.ndarray) -> list[int]:

@@ -216,16 +216,23 @@ class FaceGallery:
                 time.sleep(0.05)
 
     def search(
-        self, gallery: str, vectors: np.ndarray, *, top_k: int = 5, threshold: float = 0.4
+        self,
+        gallery: str,
+        vectors: np.ndarray,
+        *,
+        top_k: int = 5,
+        threshold: float = 0.4,
+        ef: int | None = None,
     ) -> list[Match]:
-        """Best label (or unknown) for each of ``vectors`` (N, dim) among the faces of ``gallery`` only."""
+        """Best label (or unknown) for each of ``vectors`` (N, dim) among the faces of ``gallery`` only;
+        ``ef`` (HNSW search width) overrides the store's default for this call."""
         validate_name(gallery, "gallery")
         if top_k < 1:
             raise ValueError(f"top_k must be >= 1, got {top_k}")
         rows = self._check_vectors(vectors)
         if not rows:
             return []
-        params = {"metric_type": "COSINE", "params": {"ef": max(self._search_ef, top_k)}}
+        params = {"metric_type": "COSINE", "params": {"ef": max(ef or self._search_ef, top_k)}}
         results = self._call(
             lambda client: client.search(
                 self.collection,
