@@ -72,7 +72,9 @@ def serve_app(
     # The lock is released when this process exits, whatever happens to the fixture.
     lock = Path(tempfile.gettempdir(), "rollcall-ray-tests.lock").open("w")  # noqa: SIM115
     fcntl.flock(lock, fcntl.LOCK_EX)
-    start_local_ray(state / "ray-auth-token", object_store_bytes=150 * 1024 * 1024)
+    # Logical CPUs above the 2 real ones: with Detector and Embedder autoscaled under a burst, a killed
+    # replica (the fault tests) must still find room to be rescheduled (measured: Liveness waited > 90 s).
+    start_local_ray(state / "ray-auth-token", object_store_bytes=150 * 1024 * 1024, num_cpus=6)
     import ray
     from ray import serve
 

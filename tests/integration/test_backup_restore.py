@@ -9,6 +9,7 @@ erased after the first backup stays erased.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -177,7 +178,14 @@ async def test_backup_wipe_restore_rebuild_recognises_the_same_students(
     )
     assert (receipt.milvus_compaction, receipt.state.value) == ("completed", "completed")
     client = site.gallery._connect()
-    assert sum(segment.num_rows for segment in client.list_persistent_segments(site.gallery.collection)) == 6
+    def persisted_rows() -> int:
+        return sum(segment.num_rows for segment in client.list_persistent_segments(site.gallery.collection))
+
+    for _ in range(60):  # the segment list catches up with a finished compaction shortly after
+        if persisted_rows() == 6:
+            break
+        await asyncio.sleep(0.5)
+    assert persisted_rows() == 6
     second = job(site, "backup", "--out", str(tmp_path / "rollcall-2.dump"))
     assert second["erasures"] == 1
 
