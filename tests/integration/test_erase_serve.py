@@ -50,7 +50,10 @@ def test_export_then_erase_over_serve(serve_app: ServeApp, office: httpx.Client,
 
     receipt = ok(office.post(f"/v1/students/{student['id']}/erase"))
     assert receipt["removed"]["milvus"]["vectors"] == 3
-    assert (receipt["milvus_compaction"], receipt["state"]) == ("completed", "completed")
+    # The compaction finishes within erase_compaction_wait_s on a quiet machine; on a loaded one it may still
+    # be pending, which the receipt says (the retention job finishes it): the vectors are deleted either way.
+    outcome = (receipt["milvus_compaction"], receipt["state"])
+    assert outcome in {("completed", "completed"), ("pending", "erased")}
     assert office.get(f"/v1/students/{student['id']}").status_code == 404
     assert gallery.delete(student["school_id"], student["id"]) == 0  # nothing of them left in the index
     gallery.close()
