@@ -71,17 +71,24 @@ def load_clip(path: Path) -> Clip:
     return Clip(path.name, frames, parallax)
 
 
+def ranked_windows(clip: Clip, action: Action, span: int, stride: int = 1) -> list[tuple[float, int]]:
+    """(turn, start) of every ``span``-frame window with a face throughout, furthest turn in ``action``'s
+    direction first (earlier windows first among equals)."""
+    windows = []
+    for start in range(0, len(clip.frames) - span + 1, stride):
+        values = clip.parallax[start : start + span]
+        if not np.isnan(values).any():
+            windows.append((directed_turn(values, DIRECTION[action]), start))
+    return sorted(windows, key=lambda window: window[0], reverse=True)
+
+
 def best_window(clip: Clip, action: Action, span: int) -> tuple[int, float]:
     """Start frame of the ``span``-frame window where the head turns furthest in ``action``'s direction."""
-    best = (0, -1.0)
-    for start in range(0, len(clip.frames) - span + 1):
-        values = clip.parallax[start : start + span]
-        if np.isnan(values).any():
-            continue
-        turn = directed_turn(values, DIRECTION[action])
-        if turn > best[1]:
-            best = (start, turn)
-    return best
+    ranked = ranked_windows(clip, action, span)
+    if not ranked:
+        return 0, -1.0
+    turn, start = ranked[0]
+    return start, turn
 
 
 def encode_jpeg(frame: np.ndarray, quality: int = 90) -> bytes:
@@ -126,12 +133,11 @@ def write_fake_camera(path: Path, action: str = Action.turn_left, seconds: float
     ``action`` asks, played forward and back (so it also turns the other way), looped for ``seconds``. Of the
     sweeps that turn far enough, the one with the most 3-D texture parallax is taken, so whenever the kiosk
     starts its burst in the loop, the burst is a clear live turn."""
-    candidates = []
-    for clip in (load_clip(p) for p in clip_paths()):
-        for start in range(0, len(clip.frames) - SWEEP_SPAN + 1, 2):
-            values = clip.parallax[start : start + SWEEP_SPAN]
-            if not np.isnan(values).any():
-                candidates.append((directed_turn(values, DIRECTION[Action(action)]), clip, start))
+    candidates = [
+        (turn, clip, start)
+        for clip in (load_clip(p) for p in clip_paths())
+        for turn, start in ranked_windows(clip, Action(action), SWEEP_SPAN, stride=2)
+    ]
     candidates.sort(key=lambda candidate: candidate[0], reverse=True)
     detector = YunetDetector.load()
 

@@ -86,6 +86,11 @@ class CheckinRequest:
     frames: tuple[bytes, ...] = ()  # liveness on: the burst answering the challenge, in capture order
     nonce: str | None = None
 
+    @property
+    def first_frame(self) -> bytes | None:
+        """The single frame, else the burst's first: what a one-frame use (or a review copy) takes."""
+        return self.frame or (self.frames[0] if self.frames else None)
+
 
 @dataclass(frozen=True, slots=True)
 class OpenSession:
@@ -209,7 +214,7 @@ class CheckinService:
         )
         await asyncio.to_thread(self._after_commit, kiosk, sessions[0].lesson.id, answer, key)
         # Off by default: with keep_failed_checkin_frames a failed match keeps one frame 24 h, for review.
-        frame = request.frame or (request.frames[0] if request.frames else None)
+        frame = request.first_frame
         outcomes = [face.outcome for face in faces]
         await keep_failed_frame(self._stores, self._settings, kiosk, frame, sessions[0].lesson.id, outcomes)
         return answer
@@ -289,7 +294,7 @@ class CheckinService:
 
     async def _frame_faces(self, request: CheckinRequest) -> list[_Probe]:
         """Liveness off: every face of the single frame with its vector (one embed call for all)."""
-        frame = request.frame or (request.frames[0] if request.frames else None)
+        frame = request.first_frame
         if frame is None:
             raise InvalidInput("a frame is required", code="no_frame", field="frame")
         faces = self._stores.faces

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import cv2
 import numpy as np
@@ -155,7 +155,7 @@ class FaceService:
             action,
             [[d.face for d in f.faces] for f in found],
             [f.crops for f in found],
-            [f.grey for f in found if f.grey is not None],
+            [cast(np.ndarray, f.grey) for f in found],  # asked for above: one per frame, never None
         )
         if result.probe is None or result.face is None or result.vector is None or result.model_id is None:
             return LiveCapture(result.verdict, None, None)

@@ -34,7 +34,8 @@ from models.alignment import align_faces
 from models.detectors import load_detector
 from models.embedder import SfaceEmbedder
 from models.eval.datasets import IMAGE_SUFFIXES
-from models.liveness import Action, ChallengeLedger, LivenessLimits, Redemption, check_burst
+from models.liveness import DIRECTION, Action, ChallengeLedger, LivenessLimits, Redemption, check_burst
+from models.liveness.geometry import directed_turn
 from models.liveness_clips import BURST_SPAN, burst_frames, clip_paths, load_clip, planar_burst, still_burst
 from models.quality import head_pose
 from models.types import Face, FaceDetector
@@ -127,9 +128,8 @@ def bona_fide_windows(frames_per_burst: int, stride: int) -> list[tuple[Action, 
             values = yaws[picked]
             if np.isnan(values).any():
                 continue
-            for action, sign in ((Action.turn_left, 1.0), (Action.turn_right, -1.0)):
-                lowest = np.minimum.accumulate(sign * values[:-1])
-                if np.max(sign * values[1:] - lowest) >= MIN_REFERENCE_TURN_DEG:
+            for action in Action:
+                if directed_turn(values, DIRECTION[action]) >= MIN_REFERENCE_TURN_DEG:
                     windows.append((action, burst_frames(clip, start, BURST_SPAN, frames_per_burst)))
     return windows
 
