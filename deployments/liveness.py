@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import TypeAdapter
 from ray import serve
 from ray.serve.handle import DeploymentHandle
 
@@ -25,24 +25,8 @@ from models.types import Face
 log = logging.getLogger("ray.serve")
 
 
-#: An instance, not the class: a slots dataclass keeps no defaults on the class itself.
-_DEFAULT = LivenessLimits()
-
-
-class LivenessConfig(BaseModel):
-    """The operating point; see ``models.liveness.LivenessLimits`` for what each limit means."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    min_turn: float = Field(_DEFAULT.min_turn, gt=0, le=2)
-    min_texture_parallax: float = Field(_DEFAULT.min_texture_parallax, gt=0, le=2)
-    min_motion: float = Field(_DEFAULT.min_motion, ge=0, le=2)
-    min_identity: float = Field(_DEFAULT.min_identity, ge=-1, le=1)
-    max_missing: float = Field(_DEFAULT.max_missing, ge=0, le=1)
-    max_jump: float = Field(_DEFAULT.max_jump, gt=0)
-    max_scale_change: float = Field(_DEFAULT.max_scale_change, ge=1)
-    second_face_ratio: float = Field(_DEFAULT.second_face_ratio, gt=0, le=1)
-    min_frames: int = Field(_DEFAULT.min_frames, ge=2)
+#: Validates the deployment's ``user_config``: the limits' own bounds, unknown keys refused.
+LivenessConfig: TypeAdapter[LivenessLimits] = TypeAdapter(LivenessLimits)
 
 
 @serve.deployment(name="Liveness", max_ongoing_requests=32)
@@ -53,7 +37,7 @@ class Liveness:
         self._limits = LivenessLimits()
 
     def reconfigure(self, user_config: dict[str, object]) -> None:
-        self._limits = LivenessLimits(**LivenessConfig.model_validate(user_config).model_dump())
+        self._limits = LivenessConfig.validate_python(user_config)
 
     def ping(self) -> str:
         return "ok"

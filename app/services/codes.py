@@ -1,7 +1,8 @@
 """One-time check-in codes: the non-biometric way in, for a student without consent (or a failing camera).
 
-A teacher issues a code for one student and one session; the student types it at the kiosk, or opens it in
-their own app (the QR form). Only a SHA-256 of the code is stored (codes are random, 50 bits, short-lived
+A teacher issues a code for one student and one session; the student types it at the kiosk of the session's
+room (a kiosk elsewhere refuses it, as it refuses faces for other rooms), or opens it in their own app (the
+QR form). Only a SHA-256 of the code is stored (codes are random, 50 bits, short-lived
 and single-use, so a salt adds nothing). Taking a code is atomic: the row is locked, so two presentations of
 one code record once. Presenting a used code again answers with the record it made (a retry of the same
 request must get the same answer), never a second record.
@@ -89,7 +90,9 @@ def issue_code(
 
 
 def redeem_code(session: Session, principal: Principal, code: str, request_id: str | None) -> CheckinAnswer:
-    """Check the code's student in to its session: at a kiosk of the school, or by the student themself."""
+    """Check the code's student in to its session: at a kiosk in the session's room (as a face check-in), or
+    by the student themself. A used code answers with its record wherever it is shown, so a retry after a
+    lost answer is safe."""
     if principal.kind != "kiosk" and principal.role is not Role.student:
         raise Forbidden("codes are redeemed at a kiosk or by the student", code="forbidden")
     entry = session.scalars(
@@ -114,6 +117,9 @@ def redeem_code(session: Session, principal: Principal, code: str, request_id: s
         return _answer(record_answer(record, ref, created=False))
     if entry.expires_at <= now:
         raise Conflict("the code has expired", code="code_expired")
+    lesson_room = lesson.room or klass.room
+    if principal.kind == "kiosk" and lesson_room != principal.room:
+        raise Forbidden("the session is not in this kiosk's room", code="wrong_room", room=lesson_room)
     if lesson.closed_at is not None or lesson.ends_at <= now:
         raise Conflict("the session is over", code="session_not_open")
     entry.used_at = now

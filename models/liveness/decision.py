@@ -24,26 +24,34 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from pydantic import ConfigDict, Field
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from models.liveness.challenge import DIRECTION, Action
 from models.liveness.geometry import directed_turn, image_motion, nose_parallax
 from models.types import Face
 
 
-@dataclass(frozen=True, slots=True)
+@pydantic_dataclass(frozen=True, slots=True, config=ConfigDict(extra="forbid"))
 class LivenessLimits:
-    """The operating point (the Liveness deployment's ``user_config``); distances in inter-ocular units.
+    """The operating point (the Liveness deployment's ``user_config``, validated against these bounds, so a
+    mistyped or out-of-range limit is refused, never silently ignored); distances in inter-ocular units.
     Defaults are the thresholds `python -m models.eval liveness` reports in docs/LIVENESS.md."""
 
-    min_turn: float = 0.065  # nose parallax moved this far in the asked direction: the challenge is met
-    min_texture_parallax: float = 0.2  # face texture this far off one plane: not a flat picture
-    min_motion: float = 0.04  # below this nothing moved at all
-    min_identity: float = 0.30  # cosine between the probe frame and the burst's other frames
-    max_missing: float = 0.25  # share of frames allowed without the subject (blur, a blink of the detector)
-    max_jump: float = 0.5  # subject's centre may move this many box widths between consecutive frames
-    max_scale_change: float = 1.4  # ... and change size by at most this factor
-    second_face_ratio: float = 0.35  # another face this large (area, vs the subject) is a second person
-    min_frames: int = 3  # frames with the subject needed to judge at all
+    # nose parallax moved this far in the asked direction: the challenge is met
+    min_turn: float = Field(0.065, gt=0, le=2)
+    # face texture this far off one plane: not a flat picture
+    min_texture_parallax: float = Field(0.2, gt=0, le=2)
+    min_motion: float = Field(0.04, ge=0, le=2)  # below this nothing moved at all
+    min_identity: float = Field(0.30, ge=-1, le=1)  # cosine between the probe frame and the others
+    # share of frames allowed without the subject (blur, a blink of the detector)
+    max_missing: float = Field(0.25, ge=0, le=1)
+    # subject's centre may move this many box widths between consecutive frames ...
+    max_jump: float = Field(0.5, gt=0)
+    max_scale_change: float = Field(1.4, ge=1)  # ... and change size by at most this factor
+    # another face this large (area, vs the subject) is a second person
+    second_face_ratio: float = Field(0.35, gt=0, le=1)
+    min_frames: int = Field(3, ge=2)  # frames with the subject needed to judge at all
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,12 +15,12 @@ from deployments.ingress import IngressConfig
 from deployments.liveness import LivenessConfig
 from deployments.matcher import MatcherConfig
 
-USER_CONFIGS = {
-    "Detector": DetectorConfig,
-    "Embedder": EmbedderConfig,
-    "Liveness": LivenessConfig,
-    "Matcher": MatcherConfig,
-    "Ingress": IngressConfig,
+USER_CONFIGS: dict[str, Callable[[dict], object]] = {
+    "Detector": DetectorConfig.model_validate,
+    "Embedder": EmbedderConfig.model_validate,
+    "Liveness": LivenessConfig.validate_python,
+    "Matcher": MatcherConfig.model_validate,
+    "Ingress": IngressConfig.model_validate,
 }
 
 
@@ -37,7 +38,7 @@ def test_every_deployment_is_configured_by_its_name(app_config: dict) -> None:
 
 def test_user_configs_validate(app_config: dict) -> None:
     for entry in app_config["deployments"]:
-        USER_CONFIGS[entry["name"]].model_validate(entry.get("user_config", {}))
+        USER_CONFIGS[entry["name"]](entry.get("user_config", {}))
 
 
 def test_batched_deployments_can_fill_their_batches(app_config: dict) -> None:
@@ -79,5 +80,8 @@ def test_unknown_quality_limits_are_refused() -> None:
 def test_liveness_limits_left_out_of_user_config_keep_their_defaults() -> None:
     from models.liveness import LivenessLimits
 
-    limits = LivenessLimits(**LivenessConfig.model_validate({"min_turn": 0.1}).model_dump())
-    assert limits == LivenessLimits(min_turn=0.1)
+    assert LivenessConfig.validate_python({"min_turn": 0.1}) == LivenessLimits(min_turn=0.1)
+    with pytest.raises(ValueError, match="min_trun"):
+        LivenessConfig.validate_python({"min_trun": 0.1})
+    with pytest.raises(ValueError, match="less than or equal"):
+        LivenessConfig.validate_python({"min_identity": 3})

@@ -209,6 +209,11 @@ async def test_one_time_codes(world: World, settings: Settings) -> None:
     assert issued.code.replace("-", "") not in stored.code_hash  # only a hash is kept
     with pytest.raises(NotFound):  # another student cannot use it
         codes.redeem_code(world.db, world.student_user, issued.code, None)
+    r2_kiosk = Principal(kind="kiosk", id=uuid.uuid4(), school_id=world.school.id, room="R2")
+    with pytest.raises(Forbidden) as elsewhere:  # a kiosk in another room refuses it, and it stays unused
+        codes.redeem_code(world.db, r2_kiosk, issued.code, None)
+    assert elsewhere.value.code == "wrong_room"
+    world.db.rollback()
     first = codes.redeem_code(world.db, world.kiosk, issued.code.lower(), None)
     world.db.commit()
     assert (first.mode, first.faces[0].outcome, first.faces[0].status) == (

@@ -4,7 +4,7 @@ half-written state when a step fails."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date
 
 import cv2
@@ -29,6 +29,19 @@ pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("redis_url")]
 def vectors(gallery: FaceGallery, world: World) -> Callable[[], int]:
     """How many vectors the world's school has in Milvus now."""
     return lambda: gallery.count(gallery_of(world.school.id))
+
+
+@pytest.fixture
+def enrolled(
+    world: World, settings: Settings, stores: BiometricStores, photos: dict[str, list[bytes]]
+) -> Callable[[Student, str], Awaitable[None]]:
+    """Consent granted and three photos of the named person enrolled for the student, by the admin."""
+
+    async def enroll(student: Student, person: str) -> None:
+        grant(world, settings, student)
+        await EnrollmentService(stores, settings).enroll(world.admin, student.id, photos[person][:3], None)
+
+    return enroll
 
 
 def templates(world: World, student: Student) -> list[FaceTemplate]:
@@ -168,11 +181,11 @@ async def test_withdrawal_erases_everywhere(
     settings: Settings,
     stores: BiometricStores,
     photos: dict[str, list[bytes]],
+    enrolled: Callable[[Student, str], Awaitable[None]],
     vectors: Callable[[], int],
 ) -> None:
     student = world.students[0]
-    grant(world, settings, student)
-    await EnrollmentService(stores, settings).enroll(world.admin, student.id, photos["lagos"][:3], None)
+    await enrolled(student, "lagos")
     stores.cache.remember(world.kiosk.id, "key-1", '{"cached": true}', [student.id])
     # the student themself may withdraw
     result = await consent.withdraw_consent(stores, world.student_user, student.id, "req-3")
@@ -224,11 +237,11 @@ async def test_milvus_can_be_rebuilt_from_postgresql(
     settings: Settings,
     stores: BiometricStores,
     photos: dict[str, list[bytes]],
+    enrolled: Callable[[Student, str], Awaitable[None]],
     vectors: Callable[[], int],
 ) -> None:
     student = world.students[2]
-    grant(world, settings, student)
-    await EnrollmentService(stores, settings).enroll(world.admin, student.id, photos["lopez"][:3], None)
+    await enrolled(student, "lopez")
     await stores.faces.forget(gallery_of(world.school.id), label_of(student.id))  # Milvus lost it
     assert vectors() == 0
     assert await rebuild_school(stores.engine, stores.faces, stores.cipher, world.school.id) == 3
@@ -241,11 +254,11 @@ async def test_deleting_a_student_erases_them(
     settings: Settings,
     stores: BiometricStores,
     photos: dict[str, list[bytes]],
+    enrolled: Callable[[Student, str], Awaitable[None]],
     vectors: Callable[[], int],
 ) -> None:
     student = world.students[2]
-    grant(world, settings, student)
-    await EnrollmentService(stores, settings).enroll(world.admin, student.id, photos["lopez"][:3], None)
+    await enrolled(student, "lopez")
     with pytest.raises(Forbidden):
         await consent.delete_student(stores, world.teacher, student.id, None)
     student_id = student.id

@@ -103,6 +103,11 @@ const ERRORS: Record<string, Omit<Outcome, "tone"> & { tone?: Tone }> = {
     detail: "This lesson is not taking attendance now.",
     hint: "Ask your teacher.",
   },
+  wrong_room: {
+    title: "Wrong room",
+    detail: "That lesson is taking attendance in another room.",
+    hint: "Check in at the kiosk of your lesson's room.",
+  },
   nonce_invalid: { title: "That took too long", detail: "The check expired before it finished.", hint: "Try again." },
   nonce_used: { title: "Please try again", detail: "That check was already used.", hint: "Try again." },
   challenge_required: { title: "Please try again", detail: "The kiosk must ask for a challenge first.", hint: "Try again." },
