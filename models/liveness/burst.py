@@ -43,7 +43,8 @@ async def check_burst(
         return BurstResult(judge(action, track, [], None, limits), None, None, None, None)
     picked = [crops[i][track.indices[i]] for i in track.identity_frames]  # type: ignore[index]
     first = next(i for i, face in enumerate(track.subjects) if face is not None)
-    # Tracking is CPU work (~10 ms): off the event loop, so a replica keeps taking requests meanwhile.
+    # Tracking is CPU work (~27 ms for five 512x512 frames): off the event loop, so a replica keeps taking
+    # requests meanwhile.
     texture = await asyncio.to_thread(texture_parallax, grays[first:], track.subjects[first])  # type: ignore[arg-type]
     vectors, model_id = await embed(np.stack(picked))
     similarities = [float(v) for v in vectors[1:] @ vectors[0]]

@@ -71,6 +71,15 @@ def test_matcher_scales_with_a_milvus_server(rendered):
     assert source["Matcher"]["autoscaling_config"]["max_replicas"] >= 1
 
 
+@pytest.mark.parametrize("overlay", ["prod", "prod-gpu"])
+def test_production_keeps_two_replicas_of_every_deployment(rendered, overlay):
+    """A crashed replica or a lost pod must never leave a stage empty (a lone dying Ingress makes Serve's
+    proxy answer bare 500s: docs/RELIABILITY.md)."""
+    config = validate._parse_serve(find(rendered[overlay], "RayService"))
+    for deployment in config["applications"][0]["deployments"]:
+        assert deployment["autoscaling_config"]["min_replicas"] >= 2, deployment["name"]
+
+
 @pytest.fixture
 def cluster_copy(tmp_path: Path) -> tuple[Path, Path]:
     """A copy of serve_config.yaml and the cluster directory's override and generated files."""
