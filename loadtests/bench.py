@@ -15,7 +15,8 @@ In one process tree on this machine, one system at a time (so neither steals the
 
 Each (system, workload, concurrency) runs for ``--seconds`` after a warm-up: throughput, p50/p95/p99 latency,
 errors, and the ratio Rollcall / baseline at each concurrency. Where time goes: the Ingress' own per-stage
-histograms (``rollcall_stage_duration_seconds`` on ``/metrics``), read before and after each run. Prints
+histograms (``rollcall_stage_duration_seconds`` on ``/metrics``, wall time), read before and after each run,
+and the CPU each process of the bench's tree spent per request (``loadtests.cpu``). Prints
 tables; ``--json`` adds one JSON document, ``--plot`` writes a latency-vs-concurrency PNG. Nothing leaves
 127.0.0.1.
 """
@@ -42,6 +43,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from loadtests import cpu
 from loadtests.faces import Person, roster
 
 app = typer.Typer(add_completion=False)
@@ -69,6 +71,8 @@ class Run:
     p99_ms: float
     #: Mean milliseconds per call of each pipeline stage during this run (the Ingress' own histograms).
     stages_ms: dict[str, float] = field(default_factory=dict)
+    #: CPU milliseconds per request of each process role during this run (``loadtests.cpu``).
+    cpu_ms: dict[str, float] = field(default_factory=dict)
 
 
 async def load(call: Call, base_url: str, headers: dict[str, str], concurrency: int, seconds: float) -> Run:
@@ -188,8 +192,9 @@ def measure(
     asyncio.run(load(call, base_url, headers, 2, min(5.0, seconds)))  # warm-up: replicas, caches, pools
     runs = []
     for c in concurrency:
-        before = stage_totals(base_url)
+        before, cpu_before = stage_totals(base_url), cpu.snapshot()
         run = asyncio.run(load(call, base_url, headers, c, seconds))
+        cpu_ms = cpu.per_request(cpu_before, cpu.snapshot(), run.requests)
         stages = stage_means(before, stage_totals(base_url))
         runs.append(
             Run(
@@ -199,6 +204,7 @@ def measure(
                     "workload": workload,
                     "batching": batching,
                     "stages_ms": stages,
+                    "cpu_ms": cpu_ms,
                 }
             )
         )
@@ -409,7 +415,7 @@ def main(
 
 def report(runs: list[Run], as_json: bool) -> None:
     table = Table(title="Throughput and latency (closed loop, client on the same machine)")
-    columns = [c for c in Run.__dataclass_fields__ if c != "stages_ms"]
+    columns = [c for c in Run.__dataclass_fields__ if c not in ("stages_ms", "cpu_ms")]
     for column in columns:
         table.add_column(column, justify="right")
     for run in runs:
@@ -436,6 +442,25 @@ def report(runs: list[Run], as_json: bool) -> None:
             )
     if names:
         out.print(stages)
+    spent = Table(title="CPU ms per request, by process (this bench's process tree, from /proc)")
+    roles = sorted(
+        {role for run in runs for role in run.cpu_ms},
+        key=lambda role: -max(run.cpu_ms.get(role, 0) for run in runs),
+    )
+    for column in ("system", "workload", "batching", "concurrency", "total", *roles):
+        spent.add_column(column, justify="right")
+    for run in runs:
+        if run.cpu_ms:
+            spent.add_row(
+                run.system,
+                run.workload,
+                run.batching,
+                str(run.concurrency),
+                str(round(sum(run.cpu_ms.values()), 1)),
+                *(str(run.cpu_ms.get(r, "")) for r in roles),
+            )
+    if roles:
+        out.print(spent)
     if as_json:
         print(json.dumps({"runs": [asdict(r) for r in runs], "ratio_identify": ratio}))
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from loadtests import cpu
 from loadtests.bench import stage_means
 from loadtests.hosts import RemoteHostError, check_host
 from loadtests.vectors import clustered
@@ -68,3 +70,39 @@ def test_the_baseline_app_answers_a_short_benchmark_run(tmp_path: Path) -> None:
 
     assert (run.system, run.workload) == ("face_recognition", "identify")
     assert run.requests > 0 and run.errors == 0
+
+
+@pytest.mark.parametrize(
+    ("command", "role"),
+    [
+        ("ray::ServeReplica:rollcall:Embedder.handle_request_with_rejection", "Embedder"),
+        ("ray::ServeReplica:rollcall:Ingress", "Ingress"),
+        ("ray::ProxyActor", "Serve proxy"),
+        ("/venv/lib/python3.11/site-packages/ray/core/src/ray/raylet/raylet --port=0", "Ray control"),
+        ("/venv/bin/milvus run standalone", "Milvus"),
+        ("/usr/lib/postgresql/18/bin/postgres -D /tmp/pg", "PostgreSQL"),
+        ("/venv/bin/python -m uvicorn loadtests.baseline_app:app --workers 2", cpu.BASELINE),
+    ],
+)
+def test_processes_are_named_by_their_role(command: str, role: str) -> None:
+    assert cpu.role_of(command) == role
+
+
+@pytest.mark.skipif(not cpu.PROC.is_dir(), reason="/proc is Linux's")
+def test_cpu_of_the_bench_tree_is_counted_per_request() -> None:
+    before = cpu.snapshot()
+    spin = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass\ninput()"
+    busy = subprocess.Popen([sys.executable, "-c", spin], stdin=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # the child's 0.3 s of CPU, read while it is still alive
+            after = cpu.snapshot()
+            if after.get(busy.pid, ("", 0.0))[1] >= 0.3:
+                break
+            time.sleep(0.05)
+    finally:
+        busy.communicate(b"\n", timeout=30)
+    spent = cpu.per_request(before, after, requests=3)
+    # 0.3 s over 3 requests, counted from zero: the process started after the first snapshot
+    assert spent[Path(sys.executable).name] >= 100
+    assert cpu.per_request(before, after, requests=0) == {}
