@@ -442,25 +442,16 @@ def report(runs: list[Run], as_json: bool) -> None:
             )
     if names:
         out.print(stages)
-    spent = Table(title="CPU ms per request, by process (this bench's process tree, from /proc)")
-    roles = sorted(
-        {role for run in runs for role in run.cpu_ms},
-        key=lambda role: -max(run.cpu_ms.get(role, 0) for run in runs),
-    )
-    for column in ("system", "workload", "batching", "concurrency", "total", *roles):
-        spent.add_column(column, justify="right")
-    for run in runs:
-        if run.cpu_ms:
-            spent.add_row(
-                run.system,
-                run.workload,
-                run.batching,
-                str(run.concurrency),
-                str(round(sum(run.cpu_ms.values()), 1)),
-                *(str(run.cpu_ms.get(r, "")) for r in roles),
-            )
-    if roles:
-        out.print(spent)
+    # One line a run: the processes are too many for a table's width.
+    spent = [run for run in runs if run.cpu_ms]
+    if spent:
+        out.print("CPU ms per request, by process (this bench's process tree, from /proc):")
+    for run in spent:
+        parts = ", ".join(f"{role} {ms}" for role, ms in run.cpu_ms.items() if ms >= 0.5)
+        out.print(
+            f"  {run.system} {run.workload} batching={run.batching} c={run.concurrency}: "
+            f"{round(sum(run.cpu_ms.values()), 1)} in all; {parts}"
+        )
     if as_json:
         print(json.dumps({"runs": [asdict(r) for r in runs], "ratio_identify": ratio}))
 
