@@ -149,6 +149,14 @@ def add_contact(
     return created.id, created.webhook_secret
 
 
+def add_webhook(
+    engine: Engine, world: School_, settings: Settings, url: str, topics: tuple[str, ...] = ("arrival",)
+) -> str | None:
+    """The school information system's webhook contact; returns its signing secret."""
+    fields = {"name": "SIS", "webhook_url": url, "channels": ["webhook"], "topics": list(topics)}
+    return add_contact(engine, world, settings, **fields)[1]
+
+
 def check_in(engine: Engine, world: School_, student: Student, at: datetime) -> None:
     with transaction(engine) as db:
         lesson = db.get(ClassSession, world.lesson.id)
@@ -245,10 +253,7 @@ async def test_quiet_hours_defer_people_not_webhooks(
         clean_db, world, settings, name="Mr Brown", student_id=world.bruno.id, email="brown@example.org"
     )
     with HttpReceiver() as hook:
-        add_contact(
-            clean_db, world, settings, name="SIS", webhook_url=hook.url + "/events", channels=["webhook"],
-            topics=["absence"],
-        )  # fmt: skip
+        add_webhook(clean_db, world, settings, hook.url + "/events", topics=("absence",))
         clock = Clock(T0.replace(hour=22))  # the sweep finds the ended lesson at 22:00: quiet hours
         worker = NotificationWorker(clean_db, settings, clock=clock)
         stats = await worker.run_once()
@@ -289,10 +294,8 @@ async def test_webhooks_are_signed_retried_with_backoff_and_delivered_once(
     clean_db: Engine, world: School_, settings: Settings
 ) -> None:
     with HttpReceiver(fail_first=2) as hook:
-        _, secret = add_contact(
-            clean_db, world, settings, name="SIS", webhook_url=hook.url + "/rollcall", channels=["webhook"],
-            topics=["arrival", "absence", "session"],
-        )  # fmt: skip
+        topics = ("arrival", "absence", "session")
+        secret = add_webhook(clean_db, world, settings, hook.url + "/rollcall", topics)
         assert secret and secret.startswith("whsec_")
         clock = Clock(T0 + timedelta(minutes=2))
         worker = NotificationWorker(clean_db, settings, clock=clock)
@@ -343,15 +346,7 @@ async def test_dead_letter_after_max_attempts_and_an_admin_retry(
     from app.notifications import service
 
     with HttpReceiver(fail_first=100, fail_status=503) as hook:
-        add_contact(
-            clean_db,
-            world,
-            settings,
-            name="SIS",
-            webhook_url=hook.url,
-            channels=["webhook"],
-            topics=["arrival"],
-        )
+        add_webhook(clean_db, world, settings, hook.url)
         clock = Clock(T0)
         worker = NotificationWorker(clean_db, settings, clock=clock)
         check_in(clean_db, world, world.amelie, clock.now)
@@ -378,15 +373,7 @@ async def test_a_refused_webhook_is_dead_at_once(
     clean_db: Engine, world: School_, settings: Settings
 ) -> None:
     with HttpReceiver(fail_first=100, fail_status=410) as hook:
-        add_contact(
-            clean_db,
-            world,
-            settings,
-            name="SIS",
-            webhook_url=hook.url,
-            channels=["webhook"],
-            topics=["arrival"],
-        )
+        add_webhook(clean_db, world, settings, hook.url)
         worker = NotificationWorker(clean_db, settings, clock=Clock(T0))
         check_in(clean_db, world, world.amelie, T0)
         assert (await worker.run_once()).dead == 1
@@ -580,15 +567,7 @@ def test_the_worker_runs_in_the_background_of_an_app(
 
     fast = settings.model_copy(update={"notify_poll_s": 0.2})
     with HttpReceiver() as hook:
-        add_contact(
-            clean_db,
-            world,
-            settings,
-            name="SIS",
-            webhook_url=hook.url,
-            channels=["webhook"],
-            topics=["arrival"],
-        )
+        add_webhook(clean_db, world, settings, hook.url)
         check_in(clean_db, world, world.amelie, T0)
         app = make_app(fast)
         assert attach_worker(app, fast)
