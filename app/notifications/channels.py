@@ -124,11 +124,22 @@ class EmailSender:
 RETRYABLE_4XX = frozenset({408, 409, 425, 429})
 
 
-class WebhookSender:
+class HttpChannel:
+    """A channel that POSTs over HTTP (webhooks, Twilio, ntfy): one client per delivery, the delivery timeout,
+    redirects not followed (a signed body or credentials never go where the receiver points); tests pass an
+    httpx ``transport``."""
+
     def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self._timeout = settings.webhook_timeout_s
+        self._settings = settings
         self._transport = transport
 
+    def _client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            timeout=self._settings.webhook_timeout_s, transport=self._transport, follow_redirects=False
+        )
+
+
+class WebhookSender(HttpChannel):
     async def send(self, message: Outgoing) -> str | None:
         if message.json_body is None or not message.secret:
             raise DeliveryError("the webhook has no body or no signing secret", permanent=True)
@@ -140,9 +151,7 @@ class WebhookSender:
             SIGNATURE_HEADER: sign_webhook(message.secret, message.json_body),
         }
         try:
-            async with httpx.AsyncClient(
-                timeout=self._timeout, transport=self._transport, follow_redirects=False
-            ) as client:
+            async with self._client() as client:
                 response = await client.post(message.address, content=message.json_body, headers=headers)
         except httpx.HTTPError as exc:
             raise DeliveryError(f"webhook unreachable: {type(exc).__name__}") from exc
@@ -171,17 +180,10 @@ class LogProvider:
         return f"log:{key}"
 
 
-class TwilioSms:
+class TwilioSms(HttpChannel):
     """Twilio's Messages API (POST /2010-04-01/Accounts/{sid}/Messages.json, basic auth, form fields)."""
 
     name = "twilio"
-
-    def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self._settings = settings
-        self._transport = transport
-
-    def _client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(timeout=self._settings.webhook_timeout_s, transport=self._transport)
 
     async def send_text(self, to: str, title: str, text: str, key: str) -> str | None:
         settings = self._settings
@@ -205,17 +207,10 @@ class TwilioSms:
         return str(response.json().get("sid") or "") or None
 
 
-class NtfyPush:
+class NtfyPush(HttpChannel):
     """ntfy (https://docs.ntfy.sh/publish/): POST <server>/<topic>, the text as body, ``Title`` header."""
 
     name = "ntfy"
-
-    def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self._settings = settings
-        self._transport = transport
-
-    def _client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(timeout=self._settings.webhook_timeout_s, transport=self._transport)
 
     async def send_text(self, to: str, title: str, text: str, key: str) -> str | None:
         settings = self._settings

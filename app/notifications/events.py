@@ -96,22 +96,14 @@ def _lesson_payload(lesson: ClassSession, klass: SchoolClass) -> dict[str, Any]:
 
 def attendance_recorded(session: Session, lesson: ClassSession, record: Attendance) -> None:
     """A check-in created ``record`` (kiosk face, 1:1 verify, code): the guardian may want to know."""
-    klass = session.get(SchoolClass, lesson.class_id)
-    if klass is None:
-        return
-    publish(
+    _publish_attendance(
         session,
-        school_id=klass.school_id,
-        kind=RECORDED,
-        dedupe_key=f"recorded:{record.id}",
-        student_id=record.student_id,
-        session_id=lesson.id,
-        payload={
-            **_lesson_payload(lesson, klass),
-            "status": record.status.value,
-            "method": record.method.value,
-            "recorded_at": record.recorded_at.isoformat(),
-        },
+        lesson,
+        record,
+        RECORDED,
+        f"recorded:{record.id}",
+        method=record.method.value,
+        recorded_at=record.recorded_at.isoformat(),
     )
 
 
@@ -119,17 +111,23 @@ def attendance_corrected(
     session: Session, lesson: ClassSession, record: Attendance, change_id: uuid.UUID | str
 ) -> None:
     """A teacher marked or corrected ``record`` (the change row's id keys the event)."""
+    _publish_attendance(session, lesson, record, CORRECTED, f"corrected:{change_id}")
+
+
+def _publish_attendance(
+    session: Session, lesson: ClassSession, record: Attendance, kind: str, dedupe_key: str, **extra: str
+) -> None:
     klass = session.get(SchoolClass, lesson.class_id)
     if klass is None:
         return
     publish(
         session,
         school_id=klass.school_id,
-        kind=CORRECTED,
-        dedupe_key=f"corrected:{change_id}",
+        kind=kind,
+        dedupe_key=dedupe_key,
         student_id=record.student_id,
         session_id=lesson.id,
-        payload={**_lesson_payload(lesson, klass), "status": record.status.value},
+        payload={**_lesson_payload(lesson, klass), "status": record.status.value, **extra},
     )
 
 

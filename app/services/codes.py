@@ -117,7 +117,7 @@ def redeem_code(session: Session, principal: Principal, code: str, request_id: s
         return _answer(record_answer(record, ref, created=False))
     if entry.expires_at <= now:
         raise Conflict("the code has expired", code="code_expired")
-    lesson_room = lesson.room or klass.room
+    lesson_room = lesson.room if lesson.room is not None else klass.room  # as open_sessions: COALESCE
     if principal.kind == "kiosk" and lesson_room != principal.room:
         raise Forbidden("the session is not in this kiosk's room", code="wrong_room", room=lesson_room)
     if lesson.closed_at is not None or lesson.ends_at <= now:

@@ -261,44 +261,44 @@ def _attendance_rows(session: Session, student_id: uuid.UUID) -> Iterator[list[o
         .join(SchoolClass, SchoolClass.id == ClassSession.class_id)
         .where(Attendance.student_id == student_id)
     )
-    rows: list[list[object]] = []
-    for record, starts, code, name in session.execute(live):
-        rows.append(
-            [
-                starts,
-                code,
-                name,
-                record.status.value,
-                record.method.value,
-                record.confidence,
-                record.recorded_at,
-                record.recorded_by.partition(":")[0],
-                False,
-                corrections.get(record.id, 0),
-            ]
-        )
+    rows = [
+        _attendance_row(record, starts, code, name, False, corrections.get(record.id, 0))
+        for record, starts, code, name in session.execute(live)
+    ]
     archived = (
         select(AttendanceArchive, SchoolClass.code, SchoolClass.name)
         .outerjoin(SchoolClass, SchoolClass.id == AttendanceArchive.class_id)
         .where(AttendanceArchive.student_id == student_id)
     )
-    for record, code, name in session.execute(archived):
-        rows.append(
-            [
-                record.session_starts_at,
-                code,
-                name,
-                record.status.value,
-                record.method.value,
-                record.confidence,
-                record.recorded_at,
-                record.recorded_by.partition(":")[0],
-                True,
-                len(record.changes),
-            ]
-        )
+    rows += [
+        _attendance_row(record, record.session_starts_at, code, name, True, len(record.changes))
+        for record, code, name in session.execute(archived)
+    ]
     rows.sort(key=lambda row: row[0])  # type: ignore[arg-type, return-value]
     return iter(rows)
+
+
+def _attendance_row(
+    record: Attendance | AttendanceArchive,
+    starts: datetime,
+    code: str | None,
+    name: str | None,
+    archived: bool,
+    corrections: int,
+) -> list[object]:
+    """One CSV row, the same columns for a live record and an archived one."""
+    return [
+        starts,
+        code,
+        name,
+        record.status.value,
+        record.method.value,
+        record.confidence,
+        record.recorded_at,
+        record.recorded_by.partition(":")[0],
+        archived,
+        corrections,
+    ]
 
 
 def _records(session: Session, student_id: uuid.UUID) -> dict[str, list[dict[str, Any]]]:
