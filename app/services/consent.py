@@ -156,7 +156,22 @@ async def withdraw_consent(
     stores: BiometricStores, principal: Principal, student_id: uuid.UUID, request_id: str | None
 ) -> WithdrawalResult:
     """Withdraw the student's consent and erase their biometric data everywhere (staff, or the student)."""
-    return await _erase(stores, principal, student_id, request_id, action="consent.withdraw")
+    return await erase_everywhere(stores, principal, student_id, request_id, action="consent.withdraw")
+
+
+async def delete_student(
+    stores: BiometricStores, principal: Principal, student_id: uuid.UUID, request_id: str | None
+) -> WithdrawalResult:
+    """Erase the student entirely (admins): biometric data as in a withdrawal, then every other record."""
+    access.require_role(principal, Role.admin)
+    return await erase_everywhere(
+        stores,
+        principal,
+        student_id,
+        request_id,
+        action="student.erase",
+        finish=delete_student_records,
+    )
 
 
 async def erase_everywhere(
@@ -169,38 +184,10 @@ async def erase_everywhere(
     finish: Callable[[Session, Student], None] | None = None,
     actor: str | None = None,
 ) -> WithdrawalResult:
-    """The erasure command itself, for callers with more to erase in the same PostgreSQL transaction
-    (``finish``: the GDPR erasure) or acting on their own authority (``actor="system"``: the retention job,
-    with an admin principal of the student's school). The audit event names ``actor`` when given."""
-    return await _erase(stores, principal, student_id, request_id, action=action, finish=finish, actor=actor)
-
-
-async def delete_student(
-    stores: BiometricStores, principal: Principal, student_id: uuid.UUID, request_id: str | None
-) -> WithdrawalResult:
-    """Erase the student entirely (admins): biometric data as in a withdrawal, then every other record."""
-    access.require_role(principal, Role.admin)
-    return await _erase(
-        stores,
-        principal,
-        student_id,
-        request_id,
-        action="student.erase",
-        finish=delete_student_records,
-    )
-
-
-async def _erase(
-    stores: BiometricStores,
-    principal: Principal,
-    student_id: uuid.UUID,
-    request_id: str | None,
-    *,
-    action: str,
-    finish: Callable[[Session, Student], None] | None = None,
-    actor: str | None = None,
-) -> WithdrawalResult:
-    """The erasure steps in the module docstring's order."""
+    """The erasure steps in the module docstring's order. Also called directly by callers with more to erase
+    in the same PostgreSQL transaction (``finish``: the GDPR erasure) or acting on their own authority
+    (``actor="system"``: the retention job, with an admin principal of the student's school). The audit event
+    names ``actor`` when given."""
     if principal.kind != "user":
         raise Forbidden("a kiosk cannot withdraw consent", code="forbidden")
     own = principal.role is Role.student and principal.student_id == student_id
