@@ -21,8 +21,7 @@ from ray.serve.handle import DeploymentHandle
 
 from app.core.config import Settings
 from deployments.metrics import ReplicaMetrics, setup_replica
-from models.liveness import Action, BurstResult, LivenessLimits, check_burst
-from models.types import Face
+from models.liveness import Action, Burst, BurstResult, LivenessLimits, check_burst
 
 log = logging.getLogger("ray.serve")
 
@@ -47,15 +46,9 @@ class Liveness:
     def ping(self) -> str:
         return "ok"
 
-    async def check(
-        self, action: str, faces: list[list[Face]], crops: list[np.ndarray], grays: list[np.ndarray]
-    ) -> BurstResult:
-        """``faces[i]``: frame i's detections; ``crops[i]``: their aligned crops, same order; ``grays[i]``:
-        the frame in grey."""
-        if not len(faces) == len(crops) == len(grays):
-            raise ValueError(f"frames: {len(faces)} of faces, {len(crops)} of crops, {len(grays)} grey")
+    async def check(self, action: str, burst: Burst) -> BurstResult:
         with self._metrics.request(), self._metrics.batch(1):  # one burst per call: no batching
-            return await check_burst(Action(action), faces, crops, grays, self._embed, self._limits)
+            return await check_burst(Action(action), burst, self._embed, self._limits)
 
     async def _embed(self, crops: np.ndarray) -> tuple[np.ndarray, str]:
         return await self._embedder.embed.remote(crops)

@@ -14,7 +14,6 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
-import cv2
 import numpy as np
 
 from app.core.errors import InvalidInput, NotFound, TooLarge, Unavailable
@@ -23,7 +22,7 @@ from models.alignment import align_faces
 from models.errors import ImageError
 from models.gallery import GalleryUnavailableError, InvalidNameError, Match, validate_name
 from models.imaging import decode_image
-from models.liveness import LivenessVerdict
+from models.liveness import Burst, LivenessVerdict
 from models.quality import FaceQuality, QualityPolicy, measure_quality
 from models.types import Face
 
@@ -57,7 +56,7 @@ class ImageFaces:
     height: int
     faces: list[DetectedFace]
     crops: np.ndarray
-    grey: np.ndarray | None = None  # the image in grey, when asked for (liveness tracks its texture)
+    image: np.ndarray | None = None  # the decoded BGR image, when asked for (liveness reads its pixels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,17 +145,21 @@ class FaceService:
         matches = await _store(self._pipeline.search(gallery, embedded))
         return [Identification(face, match) for face, match in zip(found.faces, matches, strict=True)]
 
-    async def capture_live(self, frames: list[bytes], action: str) -> LiveCapture:
-        """Judge a burst of frames answering the challenge ``action``. Frames are decoded and detected
-        together (so the Detector batches them); the probe face's vector comes back with the verdict."""
+    async def capture_live(
+        self, frames: list[bytes], action: str, times_ms: list[float] | None = None
+    ) -> LiveCapture:
+        """Judge a burst of frames answering the challenge ``action`` (``times_ms``: when each was taken).
+        Frames are decoded and detected together (so the Detector batches them); the probe face's vector
+        comes back with the verdict."""
         pixels = self._limits.frame_max_pixels
-        found = await asyncio.gather(*(self._faces(data, grey=True, max_pixels=pixels) for data in frames))
-        result = await self._pipeline.check_liveness(
-            action,
-            [[d.face for d in f.faces] for f in found],
-            [f.crops for f in found],
-            [cast(np.ndarray, f.grey) for f in found],  # asked for above: one per frame, never None
+        found = await asyncio.gather(*(self._faces(data, keep=True, max_pixels=pixels) for data in frames))
+        burst = Burst(
+            frames=[cast(np.ndarray, f.image) for f in found],  # asked for above: one per frame, never None
+            faces=[[d.face for d in f.faces] for f in found],
+            crops=[f.crops for f in found],
+            times_ms=times_ms,
         )
+        result = await self._pipeline.check_liveness(action, burst)
         if result.probe is None or result.face is None or result.vector is None or result.model_id is None:
             return LiveCapture(result.verdict, None, None)
         model = ModelInfo(result.model_id, int(result.vector.shape[1]))
@@ -201,14 +204,14 @@ class FaceService:
 
     # ------------------------------------------------------------------ steps
 
-    async def _faces(self, data: bytes, *, grey: bool = False, max_pixels: int | None = None) -> ImageFaces:
+    async def _faces(self, data: bytes, *, keep: bool = False, max_pixels: int | None = None) -> ImageFaces:
         image = await asyncio.to_thread(self._decode, data, max_pixels or self._limits.max_pixels)
         faces = await self._pipeline.detect(image)
         crops, qualities = await asyncio.to_thread(_crops_and_quality, image, faces)
         detected = [DetectedFace(face, quality) for face, quality in zip(faces, qualities, strict=True)]
         height, width = image.shape[:2]
-        grey_image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if grey else None
-        return ImageFaces(width=width, height=height, faces=detected, crops=crops, grey=grey_image)
+        kept = image if keep else None
+        return ImageFaces(width=width, height=height, faces=detected, crops=crops, image=kept)
 
     def _decode(self, data: bytes, max_pixels: int) -> np.ndarray:
         try:

@@ -34,7 +34,15 @@ from models.alignment import align_faces
 from models.detectors import load_detector
 from models.embedder import SfaceEmbedder
 from models.eval.datasets import IMAGE_SUFFIXES
-from models.liveness import DIRECTION, Action, ChallengeLedger, LivenessLimits, Redemption, check_burst
+from models.liveness import (
+    DIRECTION,
+    Action,
+    Burst,
+    ChallengeLedger,
+    LivenessLimits,
+    Redemption,
+    check_burst,
+)
 from models.liveness.geometry import directed_turn
 from models.liveness_clips import BURST_SPAN, burst_frames, clip_paths, load_clip, planar_burst, still_burst
 from models.quality import head_pose
@@ -101,8 +109,8 @@ class _Judge:
         found = self.detector.detect_batch(list(images))
         faces = [[face for face in frame if face.score >= 0.6] for frame in found]
         crops = [align_faces(image, found) for image, found in zip(images, faces, strict=True)]
-        grays = [cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) for image in images]
-        result = asyncio.run(check_burst(action, faces, crops, grays, self._embed, self.limits))
+        burst = Burst(list(images), faces, crops)
+        result = asyncio.run(check_burst(action, burst, self._embed, self.limits))
         return result.verdict.passed, result.verdict.score, result.verdict.reasons
 
 

@@ -1,6 +1,6 @@
 """Liveness: is the burst of frames a live person answering this challenge now (not a photo, not a replay)?"""
 
-from models.liveness.burst import BurstResult, check_burst
+from models.liveness.burst import Burst, BurstResult, check_burst
 from models.liveness.challenge import DIRECTION, INSTRUCTIONS, Action, Challenge, ChallengeLedger, Redemption
 from models.liveness.decision import LivenessLimits, LivenessVerdict, Track, judge, track_subject
 
@@ -8,6 +8,7 @@ __all__ = [
     "DIRECTION",
     "INSTRUCTIONS",
     "Action",
+    "Burst",
     "BurstResult",
     "Challenge",
     "ChallengeLedger",

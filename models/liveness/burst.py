@@ -5,9 +5,10 @@ embedder."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from models.liveness.challenge import Action
@@ -20,6 +21,27 @@ Embed = Callable[[np.ndarray], Awaitable[tuple[np.ndarray, str]]]
 
 
 @dataclass(frozen=True, slots=True)
+class Burst:
+    """What the kiosk sent, once detected: per frame the decoded BGR image, its detections and their aligned
+    crops (same order), and when it was taken (ms from the start of the capture; ``None`` when the kiosk did
+    not say). Colour frames travel, not grey ones: the passive and colour cues need colour, and the grey
+    conversion then happens in the Liveness replica instead of the Ingress."""
+
+    frames: list[np.ndarray]
+    faces: list[list[Face]]
+    crops: list[np.ndarray]
+    times_ms: list[float] | None = None
+
+    def __post_init__(self) -> None:
+        if not len(self.frames) == len(self.faces) == len(self.crops):
+            raise ValueError(
+                f"frames: {len(self.frames)} images, {len(self.faces)} of faces, {len(self.crops)} of crops"
+            )
+        if self.times_ms is not None and len(self.times_ms) != len(self.frames):
+            raise ValueError(f"{len(self.times_ms)} frame times for {len(self.frames)} frames")
+
+
+@dataclass(frozen=True, slots=True)
 class BurstResult:
     verdict: LivenessVerdict
     probe: int | None  # frame whose subject is identified (the most frontal)
@@ -28,25 +50,21 @@ class BurstResult:
     model_id: str | None
 
 
-async def check_burst(
-    action: Action,
-    faces: Sequence[Sequence[Face]],
-    crops: Sequence[np.ndarray],
-    grays: Sequence[np.ndarray],
-    embed: Embed,
-    limits: LivenessLimits,
-) -> BurstResult:
-    """``faces[i]`` are frame i's detections, ``crops[i]`` their aligned crops (same order) and ``grays[i]``
-    the frame in grey (for texture tracking)."""
-    track = track_subject(faces, limits)
+async def check_burst(action: Action, burst: Burst, embed: Embed, limits: LivenessLimits) -> BurstResult:
+    """The liveness decision for ``burst`` answering ``action``, with the probe face's vector."""
+    track = track_subject(burst.faces, limits)
     if track.probe is None:
         return BurstResult(judge(action, track, [], None, limits), None, None, None, None)
-    picked = [crops[i][track.indices[i]] for i in track.identity_frames]  # type: ignore[index]
+    picked = [burst.crops[i][track.indices[i]] for i in track.identity_frames]  # type: ignore[index]
     first = next(i for i, face in enumerate(track.subjects) if face is not None)
     # Tracking is CPU work (~27 ms for five 512x512 frames): off the event loop, so a replica keeps taking
     # requests meanwhile.
-    texture = await asyncio.to_thread(texture_parallax, grays[first:], track.subjects[first])  # type: ignore[arg-type]
+    texture = await asyncio.to_thread(_texture, burst.frames[first:], track.subjects[first])  # type: ignore[arg-type]
     vectors, model_id = await embed(np.stack(picked))
     similarities = [float(v) for v in vectors[1:] @ vectors[0]]
     verdict = judge(action, track, similarities, texture, limits)
     return BurstResult(verdict, track.probe, track.indices[track.probe], vectors[:1], model_id)
+
+
+def _texture(frames: list[np.ndarray], face: Face) -> float | None:
+    return texture_parallax([cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) for frame in frames], face)
