@@ -165,6 +165,9 @@ class Settings(BaseSettings):
     challenge_ttl_s: int = Field(30, ge=5, le=300, description="Life of a challenge nonce (single use).")
     burst_min_frames: int = Field(5, ge=3, le=64, description="Fewest frames in a check-in burst.")
     burst_max_frames: int = Field(16, ge=3, le=64, description="Most frames in a check-in burst.")
+    burst_default_frames: int = Field(
+        13, ge=3, le=64, description="Frames the kiosk sends (about 1.5 s at the interval); min..max."
+    )
     burst_interval_ms: int = Field(120, ge=20, le=1000, description="Kiosk's pause between burst frames.")
     burst_max_frame_bytes: int = Field(MIB, gt=0, description="Largest accepted burst frame file.")
     burst_max_frame_pixels: int = Field(2_100_000, gt=0, description="Largest burst frame area (~1080p).")

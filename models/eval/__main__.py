@@ -119,18 +119,43 @@ def speed(
     _emit(f"speed ({profile})", report.to_json(), as_json)
 
 
-
-
 @app.command()
 def liveness(
     as_json: AsJson = False,
     frames: Annotated[int, typer.Option(help="frames per burst, as a kiosk sends them")] = 8,
     lfw_photos: Annotated[int, typer.Option(help="LFW photos used as attack pictures")] = 60,
     planar_per_source: Annotated[int, typer.Option(help="random plane poses per picture and challenge")] = 3,
+    clips: Annotated[
+        list[Path] | None,
+        typer.Option(
+            exists=True, file_okay=False, help="folder of real bona fide head-turn videos; repeatable"
+        ),
+    ] = None,
+    replays: Annotated[
+        list[Path] | None,
+        typer.Option(exists=True, file_okay=False, help="folder of real screen-replay videos; repeatable"),
+    ] = None,
+    stride: Annotated[float, typer.Option(help="seconds between burst starts in a recording")] = 0.25,
 ) -> None:
-    """APCER per attack type and BPCER (ISO/IEC 30107-3) of the active + geometric liveness check."""
+    """APCER per attack type and BPCER (ISO/IEC 30107-3) of the active + geometric liveness check. With
+    --clips/--replays: real recordings, bursts at the Ingress challenge's frame counts and interval."""
     from models.eval.liveness import run_liveness
 
+    if clips or replays:
+        from models.eval.liveness_recorded import run_recorded
+
+        recorded = run_recorded(
+            faces_root(),
+            clips or [],
+            replays or [],
+            stride_s=stride,
+            lfw_photos=lfw_photos,
+            planar_per_source=planar_per_source,
+        )
+        _print_recorded(recorded)
+        if as_json:
+            print(json.dumps(recorded))
+        return
     report = run_liveness(
         faces_root(), frames=frames, lfw_photos=lfw_photos, planar_per_source=planar_per_source
     )
@@ -151,6 +176,47 @@ def liveness(
     console.print(f"reasons: {report.reasons}")
     if as_json:
         print(json.dumps(report.to_json()))
+
+
+def _print_recorded(report: dict[str, object]) -> None:
+    counts = report["frames"]  # type: ignore[index]
+    table = Table(title=f"Liveness on recordings at score threshold {report['threshold']}")
+    for column in (
+        "source",
+        "species",
+        "fold",
+        *(f"{c} frames" for c in ("min", "default", "max")),
+        "top reasons",
+    ):
+        table.add_column(column)
+    for source, row in report["by_source"].items():  # type: ignore[attr-defined]
+        cells = [f"{cell['rate']:.1%} of {cell['count']}" for cell in row["by_frames"].values()]
+        reasons = ", ".join(f"{k} {v}" for k, v in list(row["reasons"].items())[:3])
+        table.add_row(source, row["species"], row["fold"], *cells, reasons)
+    Console().print(table)
+    totals = Table(title=f"Totals (frames {counts})")
+    for column in ("fold", "BPCER by frames", "APCER by species", "APCER replayed_video by frames"):
+        totals.add_column(column)
+    for fold, figures in report["folds"].items():  # type: ignore[attr-defined]
+        totals.add_row(
+            fold,
+            str(figures["bpcer_by_frames"]),
+            str(figures["apcer"]),
+            str(figures["apcer_replayed_video_by_frames"]),
+        )
+    totals.add_row(
+        "all",
+        str(report["bpcer_by_frames"]),
+        str(report["apcer"]),
+        str(report["apcer_replayed_video_by_frames"]),
+    )
+    Console().print(totals)
+    sweep = Table(title="Score threshold sweep")
+    for column in report["sweep"][0]:  # type: ignore[index]
+        sweep.add_column(column)
+    for row in report["sweep"]:  # type: ignore[attr-defined]
+        sweep.add_row(*(f"{value:.3f}" for value in row.values()))
+    Console().print(sweep)
 
 
 if __name__ == "__main__":

