@@ -29,7 +29,7 @@ from app.services.faces import FaceService, ImageLimits
 from app.services.pipeline import Embeddings, ModelInfo
 from deployments.metrics import install_ray_mirror, setup_replica
 from models.gallery import GalleryError, Match
-from models.liveness import Burst, BurstResult
+from models.liveness import Burst, BurstResult, ColourSequence
 from models.quality import QualityPolicy
 from models.types import Face
 
@@ -92,8 +92,10 @@ class ServePipeline:
             self._model = ModelInfo(str(info["model_id"]), int(info["dim"]))
         return self._model
 
-    async def check_liveness(self, action: str, burst: Burst) -> BurstResult:
-        call = self._liveness.check.remote(action, burst)
+    async def check_liveness(
+        self, action: str, burst: Burst, colours: ColourSequence | None = None
+    ) -> BurstResult:
+        call = self._liveness.check.remote(action, burst, colours)
         return await _remote(call, "liveness", code="liveness_unavailable")
 
     async def search(self, gallery: str, embeddings: Embeddings) -> list[Match]:

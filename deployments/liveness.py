@@ -21,7 +21,7 @@ from ray.serve.handle import DeploymentHandle
 
 from app.core.config import Settings
 from deployments.metrics import ReplicaMetrics, setup_replica
-from models.liveness import Action, Burst, BurstResult, LivenessLimits, check_burst
+from models.liveness import Action, Burst, BurstResult, ColourSequence, LivenessLimits, check_burst
 
 log = logging.getLogger("ray.serve")
 
@@ -46,9 +46,11 @@ class Liveness:
     def ping(self) -> str:
         return "ok"
 
-    async def check(self, action: str, burst: Burst) -> BurstResult:
+    async def check(self, action: str, burst: Burst, colours: ColourSequence | None = None) -> BurstResult:
+        """``colours``: the screen's sequence the challenge's nonce bound (from the Ingress's ledger, never
+        from the kiosk's request); ``None`` skips the colour layer (the school switched it off)."""
         with self._metrics.request(), self._metrics.batch(1):  # one burst per call: no batching
-            return await check_burst(Action(action), burst, self._embed, self._limits)
+            return await check_burst(Action(action), burst, self._embed, self._limits, colours)
 
     async def _embed(self, crops: np.ndarray) -> tuple[np.ndarray, str]:
         return await self._embedder.embed.remote(crops)

@@ -9,6 +9,7 @@ which the evaluation notes, since they are also exactly what a replay or deepfak
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,8 +19,10 @@ import numpy as np
 from models.detectors.yunet import YunetDetector
 from models.eval.datasets import faces_root
 from models.liveness.challenge import DIRECTION, Action
+from models.liveness.colours import ColourSequence, linear_rgb
 from models.liveness.flow import texture_parallax
 from models.liveness.geometry import directed_turn, nose_parallax
+from models.types import Face
 
 CLIP_NAMES = ("sadtalker_WDA_KatieHill_000.mp4", "sadtalker_WDA_AlexandriaOcasioCortez_000.mp4")
 #: A kiosk burst spans about 1 s (8 frames 120 ms apart, the default): at 25 fps, 25 frames of the clip.
@@ -211,3 +214,100 @@ def _rotation(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:
     about_x = np.array([[1, 0, 0], [0, np.cos(pitch), -np.sin(pitch)], [0, np.sin(pitch), np.cos(pitch)]])
     about_z = np.array([[np.cos(roll), -np.sin(roll), 0], [np.sin(roll), np.cos(roll), 0], [0, 0, 1]])
     return about_z @ about_x @ about_y
+
+
+# ------------------------------------------------------------------------- the kiosk screen's colour light
+#
+# A replayed or pre-recorded clip cannot carry the reflection of a colour sequence chosen after it was made,
+# so a live face lit by the kiosk's screen can only be *simulated* from these clips: what follows applies a
+# synthetic reflection to real frames. Passing with it proves the detector finds such a reflection, not that a
+# real kiosk's light is as strong (docs/COLOUR_CHALLENGE.md).
+
+
+def screen_light(
+    colours: ColourSequence, time_ms: float, lag_ms: float, exposure_ms: float = 30.0
+) -> np.ndarray:
+    """Linear RGB the screen cast during the exposure of the frame grabbed at ``time_ms``: the camera saw the
+    scene ``lag_ms`` earlier (camera and display latency) over ``exposure_ms``; dark before and after."""
+    moments = np.linspace(time_ms - lag_ms - exposure_ms, time_ms - lag_ms, 7)
+    slots = np.floor(moments / colours.slot_ms).astype(int)
+    shown = [
+        linear_rgb(colours.sequence[slot]) if 0 <= slot < len(colours.sequence) else np.zeros(3)
+        for slot in slots
+    ]
+    return np.mean(shown, axis=0)
+
+
+def lit_by_screen(
+    frame: np.ndarray, face: Face, light: np.ndarray, strength: float, spill: float = 0.0
+) -> np.ndarray:
+    """``frame`` as a camera sees a face lit by the screen: linear light multiplied by
+    ``1 + strength * light`` on the head (a soft ellipse around the box, weighted towards skin), and by
+    ``1 + spill * strength * light`` everywhere else (the room, lit weakly). ``strength`` is the screen's
+    full-white light as a share of the ambient light on the face."""
+    weight = _head_weight(frame, face)
+    weight = weight + spill * (1.0 - weight)
+    gain = 1.0 + strength * weight[..., None] * light[::-1]  # light is RGB, frames BGR
+    return _to_srgb(_to_linear(frame) * gain)
+
+
+def lit_burst(
+    frames: Sequence[np.ndarray],
+    faces: Sequence[Face | None],
+    times_ms: Sequence[float],
+    colours: ColourSequence,
+    strength: float,
+    *,
+    lag_ms: float = 60.0,
+    spill: float = 0.0,
+) -> list[np.ndarray]:
+    """A burst as the kiosk's camera would see a live face lit by ``colours``: each frame (grabbed at its
+    time, the light ``lag_ms`` behind) through ``lit_by_screen`` around its face (``None``: left as is)."""
+    return [
+        frame
+        if face is None
+        else lit_by_screen(frame, face, screen_light(colours, time, lag_ms), strength, spill)
+        for frame, face, time in zip(frames, faces, times_ms, strict=True)
+    ]
+
+
+def behind_glass(frame: np.ndarray, light: np.ndarray, strength: float) -> np.ndarray:
+    """``frame`` shown on a replay device whose glass reflects the kiosk's light: the same light added over
+    the whole picture, face and on-screen background alike (``strength``: white's share of full scale)."""
+    return _to_srgb(_to_linear(frame) + strength * light[::-1])
+
+
+def tinted(frame: np.ndarray, light: np.ndarray, strength: float) -> np.ndarray:
+    """``frame`` with every pixel multiplied by ``1 + strength * light``: the whole scene lit alike."""
+    return _to_srgb(_to_linear(frame) * (1.0 + strength * light[::-1]))
+
+
+def white_balanced(frame: np.ndarray, reference: np.ndarray, share: float) -> np.ndarray:
+    """``frame`` after a camera white balance that takes back ``share`` of its colour cast against
+    ``reference`` (the same scene without the light): one gain per channel over the whole frame."""
+    linear, before = _to_linear(frame), _to_linear(reference)
+    cast = before.reshape(-1, 3).mean(axis=0) / np.maximum(linear.reshape(-1, 3).mean(axis=0), 1e-6)
+    return _to_srgb(linear * cast**share)
+
+
+def _head_weight(frame: np.ndarray, face: Face) -> np.ndarray:
+    height, width = frame.shape[:2]
+    x1, y1, x2, y2 = face.box.astype(np.float64)
+    ys, xs = np.mgrid[0:height, 0:width]
+    half_w, half_h = max((x2 - x1) / 2, 1.0), max((y2 - y1) / 2, 1.0)
+    distance = np.hypot((xs - (x1 + x2) / 2) / (1.2 * half_w), (ys - (y1 + y2) / 2) / (1.2 * half_h))
+    head = np.clip((1.15 - distance) / 0.3, 0.0, 1.0)  # 1 inside, fading to 0 just outside the head
+    ycrcb = cv2.cvtColor(frame, cv2.COLOR_BGR2YCrCb).astype(np.float64)
+    skin = np.exp(-(((ycrcb[..., 1] - 153) / 20) ** 2) - (((ycrcb[..., 2] - 102) / 20) ** 2))
+    return head * (0.4 + 0.6 * skin)
+
+
+def _to_linear(frame: np.ndarray) -> np.ndarray:
+    srgb = frame.astype(np.float64) / 255.0
+    return np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+
+
+def _to_srgb(linear: np.ndarray) -> np.ndarray:
+    linear = np.clip(linear, 0.0, 1.0)
+    srgb = np.where(linear <= 0.0031308, linear * 12.92, 1.055 * linear ** (1 / 2.4) - 0.055)
+    return np.clip(np.round(srgb * 255.0), 0, 255).astype(np.uint8)

@@ -8,6 +8,10 @@ const api = process.env.ROLLCALL_API ?? "http://127.0.0.1:8000";
 export default defineConfig({
   plugins: [react()],
   build: { outDir: "dist", sourcemap: false, chunkSizeWarningLimit: 800 },
+  // The kiosk's face landmark worker (tfjs inside, ~1.3 MB): a module of its own, fetched by the kiosk only.
+  worker: { format: "es" },
+  // The face model's weights (src/kiosk/landmarks.worker.ts): copied into assets/ as they are.
+  assetsInclude: ["**/*.bin"],
   server: { host: "127.0.0.1", proxy: { "/v1": api, "/health": api } },
   test: { environment: "jsdom", globals: true, setupFiles: ["src/test/setup.ts"], css: false },
 });

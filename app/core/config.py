@@ -171,6 +171,10 @@ class Settings(BaseSettings):
     burst_interval_ms: int = Field(120, ge=20, le=1000, description="Kiosk's pause between burst frames.")
     burst_max_frame_bytes: int = Field(MIB, gt=0, description="Largest accepted burst frame file.")
     burst_max_frame_pixels: int = Field(2_100_000, gt=0, description="Largest burst frame area (~1080p).")
+    # The colour layer (docs/COLOUR_CHALLENGE.md): the kiosk's screen shows this many random colours, each
+    # for colour_slot_ms, from the start of its capture; on by default, switched per school.
+    colour_slots: int = Field(12, ge=2, le=64, description="Colours in a challenge's screen sequence.")
+    colour_slot_ms: int = Field(200, ge=50, le=2000, description="How long the screen shows each colour.")
     report_max_days: int = Field(366, ge=1, description="Widest date range a report covers.")
 
     # Privacy: retention, erasure, backups, TLS (docs/PRIVACY.md; `python -m app.jobs`).
@@ -303,6 +307,15 @@ class Settings(BaseSettings):
     def _photo_bounds(self) -> Settings:
         if self.enroll_min_photos > self.enroll_max_photos:
             raise ValueError("enroll_min_photos must not exceed enroll_max_photos")
+        return self
+
+    @model_validator(mode="after")
+    def _burst_bounds(self) -> Settings:
+        """The kiosk's default burst must be one the Ingress accepts, and lit by colours to its last frame."""
+        if not self.burst_min_frames <= self.burst_default_frames <= self.burst_max_frames:
+            raise ValueError("burst_default_frames must lie within burst_min_frames..burst_max_frames")
+        if self.colour_slots * self.colour_slot_ms < (self.burst_max_frames - 1) * self.burst_interval_ms:
+            raise ValueError("colour_slots * colour_slot_ms must cover the longest burst's capture")
         return self
 
 

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, LargeBinary, UniqueConstraint, true
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
@@ -73,6 +73,9 @@ class School(SQLModel, table=True):
     name: str = Field(max_length=200, unique=True)
     timezone: str = Field(default="UTC", max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    # The kiosk screen's colour sequence as a liveness layer (docs/COLOUR_CHALLENGE.md); admins may switch
+    # it off, e.g. for kiosks whose screens cannot light a face.
+    colour_challenge: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
 
 
 class User(SQLModel, table=True):

@@ -101,7 +101,19 @@ class ChallengeRequest(BaseModel):
 class BurstSpec(BaseModel):
     min: int = Field(description="Fewest frames to send.")
     max: int = Field(description="Most frames to send.")
+    default: int = Field(description="How many frames the kiosk should send (min..max).")
     interval_ms: int = Field(description="Pause between frames while the student moves.")
+
+
+class ColourChallenge(BaseModel):
+    """The light the kiosk's screen gives the face while it captures: a live face reflects it in time, a
+    recording made before this challenge cannot."""
+
+    sequence: list[str] = Field(
+        description="#rrggbb colours: fill the screen with sequence[i] during [i*slot_ms, (i+1)*slot_ms) "
+        "from t=0, the start of the capture; send each frame's time in frame_times_ms."
+    )
+    slot_ms: int = Field(description="How long each colour is shown.")
 
 
 class ChallengeIssued(BaseModel):
@@ -112,6 +124,9 @@ class ChallengeIssued(BaseModel):
     instruction: str = Field(description="Text to show the student (their own left/right).")
     expires_in_s: int
     frames: BurstSpec
+    colours: ColourChallenge | None = Field(
+        description="The screen's colour sequence; null when the school's colour layer is off."
+    )
 
 
 class CheckinAnswer(BaseModel):

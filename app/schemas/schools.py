@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from app.schemas.common import Public, Text200
 
@@ -34,10 +34,14 @@ class SchoolUpdate(BaseModel):
 
     name: Text200 | None = None
     timezone: TimeZone | None = None
+    colour_challenge: StrictBool | None = Field(
+        None, description="Kiosks light the face with a random colour sequence, checked for its reflection."
+    )
 
 
 class SchoolPublic(Public):
     id: uuid.UUID
     name: str
     timezone: str
+    colour_challenge: bool
     created_at: datetime

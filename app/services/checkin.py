@@ -9,10 +9,11 @@ The flow, in order (each step can end it):
    latest-starting one whose class they are in.
 3. Liveness (``liveness_mode: challenge``, the default): the request's challenge nonce is redeemed (single
    use, this kiosk's, not expired), then the Liveness deployment judges the burst of frames: the subject
-   turned the asked way in 3-D, one continuous person, nothing flat. A failure ends the flow before any
-   identification, is audited, and names its reasons. The burst's most frontal face (the probe) is then
-   quality-checked with the lenient check-in limits. With ``liveness_mode: off`` a single frame is taken as
-   is (every face in it, for group check-in) and the answer says ``checked: false``.
+   turned the asked way in 3-D, one continuous person, nothing flat, and (when the school's colour layer is
+   on) the face reflected the colour sequence the nonce bound, at the frames' times. A failure ends the flow
+   before any identification, is audited, and names its reasons. The burst's most frontal face (the probe)
+   is then quality-checked with the lenient check-in limits. With ``liveness_mode: off`` a single frame is
+   taken as is (every face in it, for group check-in) and the answer says ``checked: false``.
 4. Identification (1:N) of the probe (or of each face of the single frame), or verification (1:1) when the
    request claims a ``student_id``.
 5. Recording, in one transaction: one attendance row per recognised eligible student (``record_once``),
@@ -31,6 +32,7 @@ speed by filtering to a list of labels, and no label list needs to travel into a
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import re
 import uuid
@@ -51,6 +53,7 @@ from app.db.tables import (
     CheckinMethod,
     ClassMember,
     ClassSession,
+    School,
     SchoolClass,
     Student,
     utcnow,
@@ -60,6 +63,7 @@ from app.schemas.attendance import (
     ChallengeIssued,
     CheckinAnswer,
     CheckinFace,
+    ColourChallenge,
     Liveness,
     StudentRef,
 )
@@ -71,10 +75,12 @@ from app.services.pipeline import Embeddings
 from app.services.principal import Principal
 from app.services.review_frames import keep_failed_frame
 from app.services.uow import in_transaction
-from models.liveness import INSTRUCTIONS, ChallengeLedger, Redemption
+from models.liveness import INSTRUCTIONS, ChallengeLedger, ColourSequence, Redemption, random_sequence
 
 log = logging.getLogger(__name__)
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+#: A frame time as the kiosk sends it: a non-negative decimal number of ms (JavaScript's own formatting).
+FRAME_TIME = re.compile(r"[0-9]{1,9}(\.[0-9]{1,9})?(e-[0-9]{1,3})?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +91,7 @@ class CheckinRequest:
     idempotency_key: str | None = None
     frames: tuple[bytes, ...] = ()  # liveness on: the burst answering the challenge, in capture order
     nonce: str | None = None
+    frame_times_ms: tuple[str, ...] = ()  # when each frame was grabbed, as sent (checked here)
 
     @property
     def first_frame(self) -> bytes | None:
@@ -130,6 +137,9 @@ LIVENESS_HINTS = {
     "planar_motion": "Turn your head as shown",
     "wrong_direction": "Turn the other way",
     "challenge_not_performed": "Turn your head a little further",
+    "colour_not_reflected": "Come closer to the screen and face it",
+    "colour_mismatch": "Start again, facing the screen",
+    "colour_timing": "Hold still in front of the screen until it finishes",
     "nonce_used": "Start again",
 }
 
@@ -154,10 +164,13 @@ class CheckinService:
             raise Forbidden("challenges are issued to kiosks", code="forbidden")
         if self._settings.liveness_mode == "off":
             raise Conflict("liveness checks are switched off; send a single frame", code="liveness_off")
-        early = self._settings.checkin_early_minutes
-        await in_transaction(self._stores.engine, open_sessions, kiosk, session_id, self._clock(), early)
-        issued = await asyncio.to_thread(self._challenges.issue, str(kiosk.id))
         settings = self._settings
+        early = settings.checkin_early_minutes
+        lit = await in_transaction(
+            self._stores.engine, _challenge_context, kiosk, session_id, self._clock(), early
+        )
+        colours = random_sequence(settings.colour_slots, settings.colour_slot_ms) if lit else None
+        issued = await asyncio.to_thread(self._challenges.issue, str(kiosk.id), None, colours)
         return ChallengeIssued(
             nonce=issued.nonce,
             action=issued.action.value,
@@ -166,8 +179,12 @@ class CheckinService:
             frames=BurstSpec(
                 min=settings.burst_min_frames,
                 max=settings.burst_max_frames,
+                default=settings.burst_default_frames,
                 interval_ms=settings.burst_interval_ms,
             ),
+            colours=ColourChallenge(sequence=list(colours.sequence), slot_ms=colours.slot_ms)
+            if colours is not None
+            else None,
         )
 
     async def check_in(
@@ -258,15 +275,19 @@ class CheckinService:
                 code="too_many_frames",
                 max=settings.burst_max_frames,
             )
-        status, action = await asyncio.to_thread(self._challenges.redeem, request.nonce, str(kiosk.id), key)
+        times = _frame_times(request.frame_times_ms, count, settings.challenge_ttl_s * 1000)
+        status, terms = await asyncio.to_thread(self._challenges.redeem, request.nonce, str(kiosk.id), key)
         if status is Redemption.used:
             await self._deny(kiosk, request_id, reasons=["nonce_used"])
             raise Conflict("this challenge was already answered; ask for a new one", code="nonce_used")
-        if status is Redemption.invalid or action is None:
+        if status is Redemption.invalid or terms is None:
             raise BadRequest(
                 "unknown or expired challenge; ask for a new one", code="nonce_invalid", field="nonce"
             )
-        capture = await self._stores.faces.capture_live(list(request.frames), action.value)
+        if terms.colours is not None:
+            _check_lit(times, terms.colours)
+        faces = self._stores.faces
+        capture = await faces.capture_live(list(request.frames), terms.action.value, times, terms.colours)
         verdict = capture.verdict
         if not verdict.passed or capture.face is None or capture.embeddings is None:
             await self._deny(kiosk, request_id, reasons=verdict.reasons, score=verdict.score)
@@ -484,6 +505,49 @@ def open_sessions(
     ):
         members[class_id].add(student_id)
     return [OpenSession(lesson, frozenset(members[lesson.class_id])) for lesson in lessons]
+
+
+def _challenge_context(
+    session: Session, kiosk: Principal, session_id: uuid.UUID | None, now: datetime, early_minutes: int
+) -> bool:
+    """Check the kiosk has a session open (so it learns before the student performs anything) and say
+    whether its school's colour layer is on."""
+    open_sessions(session, kiosk, session_id, now, early_minutes)
+    school = session.get(School, kiosk.school_id)
+    return school is None or school.colour_challenge
+
+
+def _frame_times(sent: tuple[str, ...], frames: int, limit_ms: float) -> list[float] | None:
+    """The kiosk's frame times (ms from the start of its capture), checked: one per frame, numbers, from 0
+    and strictly increasing, within ``limit_ms`` (the challenge's life); ``None`` when none were sent."""
+    if not sent:
+        return None
+    if len(sent) != frames:
+        raise _times_invalid(f"{len(sent)} frame times for {frames} frames; send one per frame, in order")
+    if not all(FRAME_TIME.fullmatch(value) for value in sent):
+        raise _times_invalid("frame times must be numbers (ms from the start of the capture), e.g. 120.5")
+    times = [float(value) for value in sent]
+    if not all(t <= limit_ms for t in times):
+        raise _times_invalid(f"frame times must lie within 0..{limit_ms:.0f} ms of the start of the capture")
+    if any(after <= before for before, after in itertools.pairwise(times)):
+        raise _times_invalid("frame times must increase strictly, in the order of the frames")
+    return times
+
+
+def _check_lit(times: list[float] | None, colours: ColourSequence) -> None:
+    """With colours on, every frame must say when it was grabbed, within the screen's sequence."""
+    if times is None:
+        raise InvalidInput(
+            "this challenge lights the face with colours: send frame_times_ms, one per frame",
+            code="frame_times_required",
+            field="frame_times_ms",
+        )
+    if times[-1] >= colours.duration_ms:
+        raise _times_invalid(f"frame times must lie within the colour sequence's {colours.duration_ms} ms")
+
+
+def _times_invalid(message: str) -> InvalidInput:
+    return InvalidInput(message, code="frame_times_invalid", field="frame_times_ms")
 
 
 def _session_for(sessions: list[OpenSession], student_id: uuid.UUID) -> OpenSession | None:

@@ -22,7 +22,7 @@ from models.alignment import align_faces
 from models.errors import ImageError
 from models.gallery import GalleryUnavailableError, InvalidNameError, Match, validate_name
 from models.imaging import decode_image
-from models.liveness import Burst, LivenessVerdict
+from models.liveness import Burst, ColourSequence, LivenessVerdict
 from models.quality import FaceQuality, QualityPolicy, measure_quality
 from models.types import Face
 
@@ -146,11 +146,16 @@ class FaceService:
         return [Identification(face, match) for face, match in zip(found.faces, matches, strict=True)]
 
     async def capture_live(
-        self, frames: list[bytes], action: str, times_ms: list[float] | None = None
+        self,
+        frames: list[bytes],
+        action: str,
+        times_ms: list[float] | None = None,
+        colours: ColourSequence | None = None,
     ) -> LiveCapture:
-        """Judge a burst of frames answering the challenge ``action`` (``times_ms``: when each was taken).
-        Frames are decoded and detected together (so the Detector batches them); the probe face's vector
-        comes back with the verdict."""
+        """Judge a burst of frames answering the challenge ``action`` (``times_ms``: when each was taken;
+        ``colours``: what the kiosk's screen showed meanwhile, from the challenge). Frames are decoded and
+        detected together (so the Detector batches them); the probe face's vector comes back with the
+        verdict."""
         pixels = self._limits.frame_max_pixels
         found = await asyncio.gather(*(self._faces(data, keep=True, max_pixels=pixels) for data in frames))
         burst = Burst(
@@ -159,7 +164,7 @@ class FaceService:
             crops=[f.crops for f in found],
             times_ms=times_ms,
         )
-        result = await self._pipeline.check_liveness(action, burst)
+        result = await self._pipeline.check_liveness(action, burst, colours)
         if result.probe is None or result.face is None or result.vector is None or result.model_id is None:
             return LiveCapture(result.verdict, None, None)
         model = ModelInfo(result.model_id, int(result.vector.shape[1]))

@@ -12,7 +12,7 @@ import numpy as np
 
 from app.services.pipeline import Embeddings, ModelInfo
 from models.gallery import FaceGallery, Match
-from models.liveness import Action, Burst, BurstResult, LivenessLimits, check_burst
+from models.liveness import Action, Burst, BurstResult, ColourSequence, LivenessLimits, check_burst
 from models.types import Face, FaceDetector, FaceEmbedder
 
 
@@ -44,8 +44,10 @@ class InProcessPipeline:
         vectors = await asyncio.to_thread(self._embedder.embed, crops)
         return Embeddings(vectors, ModelInfo(self._embedder.model_id, self._embedder.dim))
 
-    async def check_liveness(self, action: str, burst: Burst) -> BurstResult:
-        return await check_burst(Action(action), burst, self._embed_with_id, self.liveness)
+    async def check_liveness(
+        self, action: str, burst: Burst, colours: ColourSequence | None = None
+    ) -> BurstResult:
+        return await check_burst(Action(action), burst, self._embed_with_id, self.liveness, colours)
 
     async def _embed_with_id(self, crops: np.ndarray) -> tuple[np.ndarray, str]:
         embedded = await self.embed(crops)

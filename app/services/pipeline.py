@@ -13,7 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from models.gallery import Match
-from models.liveness import Burst, BurstResult
+from models.liveness import Burst, BurstResult, ColourSequence
 from models.types import Face
 
 
@@ -45,9 +45,12 @@ class FacePipeline(Protocol):
         """Unit vectors ``(N, dim)`` for aligned ``(N, 112, 112, 3)`` BGR crops, with their model."""
         ...
 
-    async def check_liveness(self, action: str, burst: Burst) -> BurstResult:
-        """Judge a burst answering ``action`` (its frames, their detections and aligned crops). The result
-        carries the probe face's vector for matching."""
+    async def check_liveness(
+        self, action: str, burst: Burst, colours: ColourSequence | None = None
+    ) -> BurstResult:
+        """Judge a burst answering ``action`` (its frames, their detections and aligned crops) and, when
+        the challenge had them, the screen's ``colours``. The result carries the probe face's vector for
+        matching."""
         ...
 
     async def search(self, gallery: str, embeddings: Embeddings) -> list[Match]:

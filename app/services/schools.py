@@ -38,7 +38,7 @@ def update_school(
 ) -> School:
     require_role(principal, Role.admin)
     school = get_school(session, principal, school_id)
-    changes = apply_update(school, data, required=("name", "timezone"))
+    changes = apply_update(school, data, required=("name", "timezone", "colour_challenge"))
     flush_or_conflict(session, f"a school named {school.name!r}")
     if changes:
         log_action(

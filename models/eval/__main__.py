@@ -136,6 +136,9 @@ def liveness(
         typer.Option(exists=True, file_okay=False, help="folder of real screen-replay videos; repeatable"),
     ] = None,
     stride: Annotated[float, typer.Option(help="seconds between burst starts in a recording")] = 0.25,
+    dump: Annotated[
+        Path | None, typer.Option(help="write every recorded presentation here (JSON lines)")
+    ] = None,
 ) -> None:
     """APCER per attack type and BPCER (ISO/IEC 30107-3) of the active + geometric liveness check. With
     --clips/--replays: real recordings, bursts at the Ingress challenge's frame counts and interval."""
@@ -151,6 +154,7 @@ def liveness(
             stride_s=stride,
             lfw_photos=lfw_photos,
             planar_per_source=planar_per_source,
+            dump=dump,
         )
         _print_recorded(recorded)
         if as_json:
@@ -217,6 +221,43 @@ def _print_recorded(report: dict[str, object]) -> None:
     for row in report["sweep"]:  # type: ignore[attr-defined]
         sweep.add_row(*(f"{value:.3f}" for value in row.values()))
     Console().print(sweep)
+
+
+@app.command()
+def colour(
+    as_json: AsJson = False,
+    clips: Annotated[
+        list[Path] | None,
+        typer.Option(exists=True, file_okay=False, help="folder of live videos (default: the shared ones)"),
+    ] = None,
+    replays: Annotated[
+        list[Path] | None,
+        typer.Option(exists=True, file_okay=False, help="folder of screen-replay videos (default: shared)"),
+    ] = None,
+    stride: Annotated[float, typer.Option(help="seconds between burst starts in a recording")] = 1.5,
+) -> None:
+    """The colour-reflection layer on its own: live clips with a synthetic reflection of the issued sequence
+    (proves the detector only), without one (a replay), lit by an earlier sequence, and replay attacks
+    whose glass reflects the screen (docs/COLOUR_CHALLENGE.md)."""
+    from models.eval.colour import run_colour
+
+    report = run_colour(faces_root(), clips=clips or (), replays=replays or (), stride_s=stride)
+    counts = "/".join(str(c) for c in report["frames"].values())  # type: ignore[attr-defined]
+    for at in ("configured", "chosen_on_tune"):
+        table = Table(title=f"Colour layer, {at} {report[at]}; error at {counts} (min/default/max, ms)")
+        for column in ("variant", "error", "tune", "test", "by frames", "median corr/margin/resp", "reasons"):
+            table.add_column(column)
+        for row in report["rows"]:  # type: ignore[attr-defined]
+            rates = row[at]
+            folds = [f"{rates[fold]['rate']:.1%} ({rates[fold]['count']})" for fold in ("tune", "test")]
+            by_frames = " ".join(f"{rate:.0%}" for rate in rates["by_frames"].values())
+            median = " ".join("-" if v is None else f"{v:.2f}" for v in row["median"].values())
+            reasons = ", ".join(f"{k.removeprefix('colour_')} {v}" for k, v in row["reasons"].items())
+            table.add_row(row["variant"], row["error"], *folds, by_frames, median, reasons)
+        Console().print(table)
+    console.print(f"sources: {report['sources']}; {report['trials']} bursts in {report['seconds']} s")
+    if as_json:
+        print(json.dumps(report))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -34,22 +35,23 @@ from models.alignment import align_faces
 from models.detectors import load_detector
 from models.embedder import SfaceEmbedder
 from models.eval.datasets import IMAGE_SUFFIXES
+from models.eval.recorded import answered, reference_yaw
 from models.liveness import (
-    DIRECTION,
     Action,
     Burst,
     ChallengeLedger,
     LivenessLimits,
+    LivenessVerdict,
     Redemption,
     check_burst,
 )
-from models.liveness.geometry import directed_turn
 from models.liveness_clips import BURST_SPAN, burst_frames, clip_paths, load_clip, planar_burst, still_burst
-from models.quality import head_pose
-from models.types import Face, FaceDetector
+from models.types import Face
 
-#: A bona fide window turns at least this far (reference 2-D yaw, degrees) in one direction.
+#: A bona fide window turns at least this far (reference 2-D yaw, degrees) toward one side, ending at least
+#: ``MIN_REFERENCE_REACH_DEG`` past frontal on that side.
 MIN_REFERENCE_TURN_DEG = 12.0
+MIN_REFERENCE_REACH_DEG = 8.0
 
 
 #: Reasons that only say the turn fell short: the score (the turn) alone decides them, so a sweep of the
@@ -112,42 +114,30 @@ class BurstJudge:
             for frame in self.detector.detect_batch(list(images))
         ]
 
-    def burst(
+    def verdict(
         self, action: Action, images: Sequence[np.ndarray], faces: list[list[Face]] | None = None
-    ) -> tuple[bool, float, list[str]]:
+    ) -> LivenessVerdict:
         """Judge ``images`` answering ``action`` (``faces``: their detections, when already known)."""
         faces = self.detect(images) if faces is None else faces
         crops = [align_faces(image, found) for image, found in zip(images, faces, strict=True)]
         burst = Burst(list(images), faces, crops)
-        result = asyncio.run(check_burst(action, burst, self._embed, self.limits))
-        return result.verdict.passed, result.verdict.score, result.verdict.reasons
+        return asyncio.run(check_burst(action, burst, self._embed, self.limits)).verdict
 
-
-def _reference_yaw(detector: FaceDetector, frames: Sequence[np.ndarray]) -> np.ndarray:
-    yaws = np.full(len(frames), np.nan)
-    for start in range(0, len(frames), 16):
-        for i, found in enumerate(detector.detect_batch(list(frames[start : start + 16]))):
-            if found:
-                subject: Face = max(found, key=lambda face: face.area)
-                yaws[start + i] = head_pose(subject.landmarks)[0]
-    return yaws
+    def burst(self, action: Action, images: Sequence[np.ndarray]) -> tuple[bool, float, list[str]]:
+        verdict = self.verdict(action, images)
+        return verdict.passed, verdict.score, verdict.reasons
 
 
 def bona_fide_windows(frames_per_burst: int, stride: int) -> list[tuple[Action, list[np.ndarray]]]:
     """(action, burst) for every clip window whose reference yaw turns far enough one way."""
-    reference = load_detector("accurate")
     windows = []
     for path in clip_paths():
         clip = load_clip(path)
-        yaws = _reference_yaw(reference, clip.frames)
+        yaws = reference_yaw(clip.frames)
         for start in range(0, len(clip.frames) - BURST_SPAN + 1, stride):
             picked = np.linspace(start, start + BURST_SPAN - 1, frames_per_burst).round().astype(int)
-            values = yaws[picked]
-            if np.isnan(values).any():
-                continue
-            for action in Action:
-                if directed_turn(values, DIRECTION[action]) >= MIN_REFERENCE_TURN_DEG:
-                    windows.append((action, burst_frames(clip, start, BURST_SPAN, frames_per_burst)))
+            for action in answered(yaws[picked], MIN_REFERENCE_TURN_DEG, MIN_REFERENCE_REACH_DEG):
+                windows.append((action, burst_frames(clip, start, BURST_SPAN, frames_per_burst)))
     return windows
 
 
@@ -164,6 +154,18 @@ def attack_sources(faces_dir: Path, lfw_photos: int) -> list[np.ndarray]:
         if image is not None:
             sources.append(image)
     return sources
+
+
+def random_pose(rng: np.random.Generator) -> dict[str, Any]:
+    """A plane attack's motion over the burst: turned 15-50 degrees either way, tilted, rotated, moved and
+    brought closer or further (``planar_burst``'s arguments)."""
+    return {
+        "yaw_deg": float(rng.choice([-1, 1]) * rng.uniform(15, 50)),
+        "pitch_deg": float(rng.uniform(-25, 25)),
+        "roll_deg": float(rng.uniform(-20, 20)),
+        "shift": (float(rng.uniform(-0.15, 0.15)), float(rng.uniform(-0.1, 0.1))),
+        "scale": float(rng.uniform(0.8, 1.3)),
+    }
 
 
 def run_liveness(
@@ -193,14 +195,8 @@ def run_liveness(
         for action in Action:
             outcomes["still_photo"].add(*judge.burst(action, still_burst(source, frames, seed=index)))
             for _ in range(planar_per_source):
-                pose = {
-                    "yaw_deg": float(rng.choice([-1, 1]) * rng.uniform(15, 50)),
-                    "pitch_deg": float(rng.uniform(-25, 25)),
-                    "roll_deg": float(rng.uniform(-20, 20)),
-                    "shift": (float(rng.uniform(-0.15, 0.15)), float(rng.uniform(-0.1, 0.1))),
-                    "scale": float(rng.uniform(0.8, 1.3)),
-                }
-                outcomes["planar_photo"].add(*judge.burst(action, planar_burst(source, frames, **pose)))
+                moved = planar_burst(source, frames, **random_pose(rng))
+                outcomes["planar_photo"].add(*judge.burst(action, moved))
     _replays(outcomes["replayed_burst"], judge, bona_fide)
     return _report(outcomes, limits, time.perf_counter() - started)
 

@@ -20,22 +20,28 @@ folds, per source and per frame count.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from app.core.config import Settings
-from models.eval.liveness import TURN_REASONS, BurstJudge, attack_sources
+from models.eval.liveness import (
+    MIN_REFERENCE_REACH_DEG,
+    MIN_REFERENCE_TURN_DEG,
+    TURN_REASONS,
+    BurstJudge,
+    attack_sources,
+    random_pose,
+)
 from models.eval.recorded import Recording, load_recording, reference_turns, video_paths, windows
-from models.liveness import Action, LivenessLimits
+from models.liveness import Action, LivenessLimits, LivenessVerdict
 from models.liveness_clips import planar_burst, still_burst
 
-#: A bona fide burst turns at least this far (reference 2-D yaw, degrees) in one direction.
-MIN_REFERENCE_TURN_DEG = 12.0
 SWEEP = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 
 
@@ -49,6 +55,7 @@ class Presentation:
     score: float
     hard: bool  # failed for a reason other than the turn (the score threshold cannot move it)
     reasons: tuple[str, ...]
+    metrics: dict[str, float]
 
     def accepted_at(self, threshold: float) -> bool:
         return not self.hard and self.score >= threshold
@@ -78,7 +85,10 @@ def run_recorded(
     lfw_photos: int = 20,
     planar_per_source: int = 2,
     seed: int = 0,
+    dump: Path | None = None,
 ) -> dict[str, object]:
+    """The figures (one JSON-ready dict); ``dump`` also gets every presentation as a JSON line (its metrics
+    too), for looking into what a limit would change."""
     started = time.perf_counter()
     limits = limits or LivenessLimits()
     judge = BurstJudge(limits)
@@ -88,15 +98,20 @@ def run_recorded(
     for index, path in enumerate(clip_paths):
         recording = load_recording(path)
         for view in (recording, recording.mirror()):
-            found.extend(_bona_fide(judge, view, _fold(index), counts, interval, stride_s))
+            found.extend(_recorded(judge, "bona_fide", view, _fold(index), counts, interval, stride_s))
     for index, path in enumerate(video_paths(replays) if replays else []):
-        found.extend(_replayed(judge, load_recording(path), _fold(index), counts, interval, stride_s))
+        replay = load_recording(path)
+        found.extend(_recorded(judge, "replayed_video", replay, _fold(index), counts, interval, stride_s))
     pictures = [frame for path in clip_paths for frame in load_recording(path).frames[:: _every(path, 2.0)]]
     found.extend(
         _pictures(
             judge, [*pictures, *attack_sources(faces_dir, lfw_photos)], counts[1], planar_per_source, seed
         )
     )
+    if dump is not None:
+        with dump.open("w") as out:
+            for presentation in found:
+                out.write(json.dumps(asdict(presentation)) + "\n")
     return _summary(found, limits, counts, time.perf_counter() - started)
 
 
@@ -110,31 +125,27 @@ def _every(path: Path, seconds: float) -> int:
     return max(1, round(seconds * fps))
 
 
-def _bona_fide(
-    judge: BurstJudge, recording: Recording, fold: str, counts: Iterable[int], interval: int, stride_s: float
+def _recorded(
+    judge: BurstJudge,
+    species: str,
+    recording: Recording,
+    fold: str,
+    counts: Iterable[int],
+    interval: int,
+    stride_s: float,
 ) -> list[Presentation]:
+    """Every burst of the recording, judged against the challenges it answers: for bona fide clips those the
+    reference sees turned, for replays both (an attacker takes whatever the kiosk asks)."""
     faces = _detections(judge, recording)
     out = []
     for count in counts:
         for _, indices in windows(recording, count, interval, stride_s):
-            for action in reference_turns(recording, indices, MIN_REFERENCE_TURN_DEG):
-                out.append(
-                    _judged(judge, "bona_fide", recording.label, fold, action, recording, faces, indices)
-                )
-    return out
-
-
-def _replayed(
-    judge: BurstJudge, recording: Recording, fold: str, counts: Iterable[int], interval: int, stride_s: float
-) -> list[Presentation]:
-    faces = _detections(judge, recording)
-    out = []
-    for count in counts:
-        for _, indices in windows(recording, count, interval, stride_s):
-            for action in Action:
-                out.append(
-                    _judged(judge, "replayed_video", recording.label, fold, action, recording, faces, indices)
-                )
+            if species == "bona_fide":
+                actions = reference_turns(recording, indices, MIN_REFERENCE_TURN_DEG, MIN_REFERENCE_REACH_DEG)
+            else:
+                actions = list(Action)
+            for action in actions:
+                out.append(_judged(judge, species, recording.label, fold, action, recording, faces, indices))
     return out
 
 
@@ -148,17 +159,10 @@ def _pictures(
         for action in Action:
             bursts = [("still_photo", still_burst(source, count, seed=index))]
             for _ in range(planar_per_source):
-                pose = {
-                    "yaw_deg": float(rng.choice([-1, 1]) * rng.uniform(15, 50)),
-                    "pitch_deg": float(rng.uniform(-25, 25)),
-                    "roll_deg": float(rng.uniform(-20, 20)),
-                    "shift": (float(rng.uniform(-0.15, 0.15)), float(rng.uniform(-0.1, 0.1))),
-                    "scale": float(rng.uniform(0.8, 1.3)),
-                }
-                bursts.append(("planar_photo", planar_burst(source, count, **pose)))
+                bursts.append(("planar_photo", planar_burst(source, count, **random_pose(rng))))
             for species, images in bursts:
-                passed, score, reasons = judge.burst(action, images)
-                out.append(_presentation(species, f"picture {index}", count, fold, passed, score, reasons))
+                verdict = judge.verdict(action, images)
+                out.append(_presentation(species, f"picture {index}", count, fold, verdict))
     return out
 
 
@@ -181,15 +185,25 @@ def _judged(
     indices: np.ndarray,
 ) -> Presentation:
     images = [recording.frames[i] for i in indices]
-    passed, score, reasons = judge.burst(action, images, [faces[i] for i in indices])
-    return _presentation(species, source, len(indices), fold, passed, score, reasons)
+    verdict = judge.verdict(action, images, [faces[i] for i in indices])
+    return _presentation(species, source, len(indices), fold, verdict)
 
 
 def _presentation(
-    species: str, source: str, frames: int, fold: str, passed: bool, score: float, reasons: Sequence[str]
+    species: str, source: str, frames: int, fold: str, verdict: LivenessVerdict
 ) -> Presentation:
-    hard = any(reason not in TURN_REASONS for reason in reasons)
-    return Presentation(species, source, frames, fold, passed, score, hard, tuple(reasons))
+    hard = any(reason not in TURN_REASONS for reason in verdict.reasons)
+    return Presentation(
+        species,
+        source,
+        frames,
+        fold,
+        verdict.passed,
+        verdict.score,
+        hard,
+        tuple(verdict.reasons),
+        verdict.metrics,
+    )
 
 
 def _rate(items: Sequence[Presentation], threshold: float, *, bona_fide: bool) -> float:

@@ -24,7 +24,7 @@ import numpy as np
 
 from models.detectors import load_detector
 from models.liveness import DIRECTION, Action
-from models.liveness.geometry import directed_turn
+from models.liveness.geometry import directed_turn, side_reach
 from models.quality import head_pose
 from models.registry import default_cache_dir
 from models.types import Face
@@ -104,13 +104,14 @@ def load_recording(path: Path) -> Recording:
     if cached.is_file():
         yaws = np.load(cached)
     else:
-        yaws = _reference_yaw(frames)
+        yaws = reference_yaw(frames)
         cached.parent.mkdir(parents=True, exist_ok=True)
         np.save(cached, yaws)
     return Recording(path.name, frames, stamps - stamps[0], yaws)
 
 
-def _reference_yaw(frames: Sequence[np.ndarray]) -> np.ndarray:
+def reference_yaw(frames: Sequence[np.ndarray]) -> np.ndarray:
+    """The reference measurement: 2-D yaw (degrees) of each frame's largest face by MTCNN's landmarks."""
     detector = load_detector("accurate")
     yaws = np.full(len(frames), np.nan)
     for start in range(0, len(frames), 16):
@@ -141,12 +142,26 @@ def windows(
         start += stride_s
 
 
-def reference_turns(recording: Recording, indices: np.ndarray, min_deg: float) -> list[Action]:
-    """The challenges this burst answers by the reference measurement: a turn of at least ``min_deg``."""
-    values = recording.reference_yaw[indices]
+def reference_turns(
+    recording: Recording, indices: np.ndarray, min_deg: float, min_reach_deg: float
+) -> list[Action]:
+    """The challenges this burst answers by the reference measurement (``answered``)."""
+    return answered(recording.reference_yaw[indices], min_deg, min_reach_deg)
+
+
+def answered(yaws: np.ndarray, min_deg: float, min_reach_deg: float) -> list[Action]:
+    """The challenges reference yaws (degrees, one per burst frame) answer: a move of at least ``min_deg``
+    toward one side that gets at least ``min_reach_deg`` past frontal on that side (coming back to frontal
+    from the other side is not a turn the asked way)."""
+    values = np.asarray(yaws, dtype=np.float64)
     if np.isnan(values).any():
         return []
-    return [action for action in Action if directed_turn(values, DIRECTION[action]) >= min_deg]
+    return [
+        action
+        for action in Action
+        if directed_turn(values, DIRECTION[action]) >= min_deg
+        and side_reach(values, DIRECTION[action]) >= min_reach_deg
+    ]
 
 
 def _fps(times: np.ndarray) -> float:

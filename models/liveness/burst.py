@@ -12,8 +12,11 @@ import cv2
 import numpy as np
 
 from models.liveness.challenge import Action
+from models.liveness.colours import ColourSequence
 from models.liveness.decision import LivenessLimits, LivenessVerdict, judge, track_subject
 from models.liveness.flow import texture_parallax
+from models.liveness.reflection import ColourCheck, colour_check
+from models.liveness.screen import ScreenCues, screen_cues
 from models.types import Face
 
 #: Embeds ``(N, 112, 112, 3)`` crops: unit vectors and the model id that made them.
@@ -50,21 +53,44 @@ class BurstResult:
     model_id: str | None
 
 
-async def check_burst(action: Action, burst: Burst, embed: Embed, limits: LivenessLimits) -> BurstResult:
-    """The liveness decision for ``burst`` answering ``action``, with the probe face's vector."""
+async def check_burst(
+    action: Action,
+    burst: Burst,
+    embed: Embed,
+    limits: LivenessLimits,
+    colours: ColourSequence | None = None,
+) -> BurstResult:
+    """The liveness decision for ``burst`` answering ``action``, with the probe face's vector; ``colours``
+    is the sequence the kiosk's screen showed (from the challenge), ``None`` to skip the colour layer."""
     track = track_subject(burst.faces, limits)
     if track.probe is None:
         return BurstResult(judge(action, track, [], None, limits), None, None, None, None)
     picked = [burst.crops[i][track.indices[i]] for i in track.identity_frames]  # type: ignore[index]
     first = next(i for i, face in enumerate(track.subjects) if face is not None)
-    # Tracking is CPU work (~27 ms for five 512x512 frames): off the event loop, so a replica keeps taking
-    # requests meanwhile.
-    texture = await asyncio.to_thread(_texture, burst.frames[first:], track.subjects[first])  # type: ignore[arg-type]
-    vectors, model_id = await embed(np.stack(picked))
+    # Tracking and the screen cues are CPU work (~30 ms for a burst): off the event loop, so a replica keeps
+    # taking requests meanwhile; the embedding runs on the Embedder at the same time.
+    measured = asyncio.to_thread(_measure, burst, track.subjects, first)
+    lit = asyncio.to_thread(_colour, burst, track.subjects, colours, limits)
+    (texture, screen), colour, (vectors, model_id) = await asyncio.gather(
+        measured, lit, embed(np.stack(picked))
+    )
     similarities = [float(v) for v in vectors[1:] @ vectors[0]]
-    verdict = judge(action, track, similarities, texture, limits)
+    verdict = judge(action, track, similarities, texture, limits, screen, colour)
     return BurstResult(verdict, track.probe, track.indices[track.probe], vectors[:1], model_id)
 
 
-def _texture(frames: list[np.ndarray], face: Face) -> float | None:
-    return texture_parallax([cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) for frame in frames], face)
+def _measure(burst: Burst, subjects: list[Face | None], first: int) -> tuple[float | None, ScreenCues]:
+    """The texture's parallax from the subject's first frame on, and the passive screen cues."""
+    greys = [cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) for frame in burst.frames[first:]]
+    face = subjects[first]
+    assert face is not None
+    return texture_parallax(greys, face), screen_cues(burst.frames, subjects)
+
+
+def _colour(
+    burst: Burst, subjects: list[Face | None], colours: ColourSequence | None, limits: LivenessLimits
+) -> ColourCheck | None:
+    """The colour layer, when the challenge lit the face (``None``: skipped)."""
+    if colours is None:
+        return None
+    return colour_check(burst.frames, subjects, burst.times_ms, colours, limits)

@@ -8,9 +8,14 @@ Reasons are stable codes (the kiosk maps them to what the student should do):
 - ``different_faces``: the frames do not show one person (their embeddings disagree);
 - ``no_motion``: nothing moved (a still photo, or the student did not move);
 - ``wrong_direction``: the head turned, the other way;
-- ``challenge_not_performed``: something moved, but not the turn asked for;
+- ``challenge_not_performed``: something moved, but not the turn asked for (too small, or only back to
+  frontal from the other side);
 - ``planar_motion``: the asked turn seemed done, but the face's texture moved as one flat picture would
-  (``models.liveness.flow``), or could not be tracked (fail closed).
+  (``models.liveness.flow``), or could not be tracked (fail closed);
+- ``colour_not_reflected`` / ``colour_mismatch`` / ``colour_timing`` (the colour layer, when the challenge
+  lit the face; ``models.liveness.reflection``): the face did not respond to the screen's light enough to
+  tell; it responded, but not following this challenge's sequence (a recording made under an earlier one);
+  too few usable frames or colours to judge.
 
 Two independent measurements must agree: the landmarks' nose parallax says the head turned the asked way
 (``geometry``), the face texture says the motion was not flat (``flow``). The score is the weaker of the two,
@@ -28,8 +33,13 @@ from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from models.liveness.challenge import DIRECTION, Action
-from models.liveness.geometry import directed_turn, image_motion, nose_parallax
+from models.liveness.geometry import directed_turn, image_motion, nose_parallax, side_reach
+from models.liveness.reflection import ColourCheck, colour_metrics
+from models.liveness.screen import ScreenCues
 from models.types import Face
+
+#: Nose parallax (inter-ocular units) beyond which a frame's landmarks are not a head's (see ``judge``).
+MAX_PLAUSIBLE_PARALLAX = 1.0
 
 
 @pydantic_dataclass(frozen=True, slots=True, config=ConfigDict(extra="forbid"))
@@ -38,20 +48,39 @@ class LivenessLimits:
     mistyped or out-of-range limit is refused, never silently ignored); distances in inter-ocular units.
     Defaults are the thresholds `python -m models.eval liveness` reports in docs/LIVENESS.md."""
 
-    # nose parallax moved this far in the asked direction: the challenge is met
+    # nose parallax moved this far in the asked direction ...
     min_turn: float = Field(0.065, gt=0, le=2)
+    # ... and got this far past frontal on the asked side: the challenge is met
+    min_reach: float = Field(0.05, ge=0, le=2)
     # face texture this far off one plane: not a flat picture
-    min_texture_parallax: float = Field(0.2, gt=0, le=2)
+    min_texture_parallax: float = Field(0.1, gt=0, le=2)
     min_motion: float = Field(0.04, ge=0, le=2)  # below this nothing moved at all
     min_identity: float = Field(0.30, ge=-1, le=1)  # cosine between the probe frame and the others
     # share of frames allowed without the subject (blur, a blink of the detector)
     max_missing: float = Field(0.25, ge=0, le=1)
-    # subject's centre may move this many box widths between consecutive frames ...
+    # subject's centre may move this many box widths from one frame to the next (per frame of a gap where it
+    # was not found) ...
     max_jump: float = Field(0.5, gt=0)
-    max_scale_change: float = Field(1.4, ge=1)  # ... and change size by at most this factor
+    max_scale_change: float = Field(1.4, ge=1)  # ... and change size by at most this factor (per frame)
     # another face this large (area, vs the subject) is a second person
     second_face_ratio: float = Field(0.35, gt=0, le=1)
     min_frames: int = Field(3, ge=2)  # frames with the subject needed to judge at all
+    # Passive replay cues (models.liveness.screen): straight edges framing the face in this share of the
+    # sampled frames is a device in view ...
+    max_screen_border: float = Field(0.2, ge=0, le=1)
+    # ... and a spectral peak of the face texture this strong is a filmed screen's moire
+    max_screen_moire: float = Field(2.3, gt=0)
+    # The colour layer (models.liveness.reflection; docs/COLOUR_CHALLENGE.md), when the challenge has colours;
+    # the three thresholds are those `python -m models.eval colour` picks on its tune fold.
+    colour_max_lag_ms: int = Field(150, ge=0, le=1000)  # camera + display latency tried, 0 up to this
+    colour_guard_ms: int = Field(40, ge=0, le=500)  # frames this close to a colour change are skipped
+    min_colour_frames: int = Field(6, ge=3)  # usable frames needed to judge ...
+    min_colour_slots: int = Field(3, ge=2)  # ... showing at least this many different colours
+    # the face's chroma (minus the background's) must move this much (RMS, log-chromaticity) ...
+    min_colour_response: float = Field(0.02, ge=0, le=1)
+    min_colour_correlation: float = Field(0.85, gt=0, le=1)  # ... with the shown sequence ...
+    # ... and beat the best of many other random sequences by this much
+    min_colour_margin: float = Field(-0.05, ge=-1, le=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +123,7 @@ def track_subject(frames: Sequence[Sequence[Face]], limits: LivenessLimits) -> T
         return Track(subjects, indices, None, [], ["no_face"])
     if len(frames) - len(present) > limits.max_missing * len(frames) or len(present) < limits.min_frames:
         _add(reasons, "face_lost")
-    if any(_jumped(before, after, limits) for before, after in itertools.pairwise(present.values())):
+    if any(_jumped(before, after, limits) for before, after in itertools.pairwise(present.items())):
         _add(reasons, "inconsistent_track")
     order = list(present)
     probe = min(order, key=lambda i: abs(float(nose_parallax(present[i].landmarks)[0])))
@@ -108,24 +137,33 @@ def judge(
     similarities: Sequence[float],
     texture: float | None,
     limits: LivenessLimits,
+    screen: ScreenCues | None = None,
+    colour: ColourCheck | None = None,
 ) -> LivenessVerdict:
     """The decision for ``track`` answering ``action``; ``similarities`` are the cosines between the probe's
-    embedding and each of ``track.identity_frames[1:]``'s; ``texture`` is ``flow.texture_parallax``."""
+    embedding and each of ``track.identity_frames[1:]``'s; ``texture`` is ``flow.texture_parallax``;
+    ``screen`` the passive cues (``models.liveness.screen``); ``colour`` the colour layer's check (``None``
+    when the challenge had no colours: the layer is skipped, and the metrics say so)."""
     reasons = list(track.reasons)
     faces = [face for face in track.subjects if face is not None]
     if len(faces) < 2:
         return LivenessVerdict(False, 0.0, action.value, reasons or ["face_lost"], {"frames": len(faces)})
     landmarks = [face.landmarks for face in faces]
-    parallax_x = [float(nose_parallax(lm)[0]) for lm in landmarks]
+    # A nose more than an inter-ocular distance off the eye-mouth plane is no head's: the four points were
+    # nearly collinear (a face edge-on, or a landmark gone astray) and the plane mapping blew up.
+    parallax = [nose_parallax(lm) for lm in landmarks]
+    parallax_x = [float(p[0]) for p in parallax if float(np.abs(p).max()) <= MAX_PLAUSIBLE_PARALLAX]
     direction = DIRECTION[action]
     turn = directed_turn(parallax_x, direction)
+    reach = side_reach(parallax_x, direction)
     opposite = directed_turn(parallax_x, -direction)
+    opposite_reach = side_reach(parallax_x, -direction)
     motion = image_motion(landmarks)
     identity = min(similarities, default=1.0)
     if identity < limits.min_identity:
         _add(reasons, "different_faces")
-    if turn < limits.min_turn:
-        if opposite >= limits.min_turn:
+    if turn < limits.min_turn or reach < limits.min_reach:
+        if opposite >= limits.min_turn and opposite_reach >= limits.min_reach:
             _add(reasons, "wrong_direction")
         elif motion < limits.min_motion:
             _add(reasons, "no_motion")
@@ -133,23 +171,53 @@ def judge(
             _add(reasons, "challenge_not_performed")
     elif texture is None or texture < limits.min_texture_parallax:
         _add(reasons, "planar_motion")
+    passive = 1.0
+    if screen is not None:
+        if screen.border > limits.max_screen_border:
+            _add(reasons, "screen_border")
+        if screen.moire > limits.max_screen_moire:
+            _add(reasons, "screen_moire")
+        # 0.5 exactly at a limit, 1 a margin below it (a quarter of the limit: live faces' spectral peak sits
+        # well above zero, so "no sign of a screen" is not zero)
+        passive = min(
+            _below(screen.border, limits.max_screen_border), _below(screen.moire, limits.max_screen_moire)
+        )
     depth = 0.0 if texture is None else texture / (2 * limits.min_texture_parallax)
-    score = float(np.clip(min(turn / (2 * limits.min_turn), depth), 0.0, 1.0))
+    asked = min(turn / (2 * limits.min_turn), reach / (2 * limits.min_reach) if limits.min_reach else 1.0)
+    for reason in colour.reasons if colour is not None else []:
+        _add(reasons, reason)
+    lit = colour.score if colour is not None else 1.0  # the colour layer's own score; skipped: no limit
+    score = float(np.clip(min(asked, depth, passive, lit), 0.0, 1.0))
     metrics = {
         "turn": round(turn, 4),
+        "reach": round(reach, 4),
         "opposite_turn": round(opposite, 4),
         "texture_parallax": round(texture or 0.0, 4),
         "motion": round(motion, 4),
         "identity": round(identity, 4),
         "frames": len(faces),
+        **(screen.metrics() if screen is not None else {}),
+        **colour_metrics(colour),
     }
     return LivenessVerdict(not reasons, round(score, 4), action.value, reasons, metrics)
 
 
-def _jumped(before: Face, after: Face, limits: LivenessLimits) -> bool:
-    moved = float(np.linalg.norm(_centre(after) - _centre(before))) / max(before.width, 1.0)
-    scale = np.sqrt(max(after.area, 1.0) / max(before.area, 1.0))
-    return moved > limits.max_jump or not (1 / limits.max_scale_change <= scale <= limits.max_scale_change)
+def _below(value: float, limit: float) -> float:
+    """A cue's score: 0.5 at ``limit``, rising to 1 a quarter of the limit below it, falling to 0 above."""
+    margin = max(limit / 4, 1e-6)
+    return float(np.clip(0.5 + (limit - value) / (2 * margin), 0.0, 1.0))
+
+
+def _jumped(before: tuple[int, Face], after: tuple[int, Face], limits: LivenessLimits) -> bool:
+    """Whether the subject moved or resized more than a continuous head can between these two frames. The
+    limits are per frame: across frames where the detector missed the face (a quick turn, motion blur) the
+    head had that many frame intervals to move."""
+    (first, was), (then, now) = before, after
+    gap = then - first
+    moved = float(np.linalg.norm(_centre(now) - _centre(was))) / max(was.width, now.width, 1.0)
+    scale = np.sqrt(max(now.area, 1.0) / max(was.area, 1.0))
+    bound = limits.max_scale_change**gap
+    return moved > limits.max_jump * gap or not (1 / bound <= scale <= bound)
 
 
 def _centre(face: Face) -> np.ndarray:

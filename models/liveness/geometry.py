@@ -49,6 +49,14 @@ def directed_turn(parallax_x: Sequence[float], direction: float) -> float:
     return float(max(0.0, np.max(values[1:] - lowest_so_far)))
 
 
+def side_reach(parallax_x: Sequence[float], direction: float) -> float:
+    """How far toward ``direction`` of frontal (zero parallax) the head got in any frame. A turn is a move
+    *to* the asked side: a head coming back to frontal from the other side moves the asked way too, and
+    without this a recording that turns one way and back would answer either challenge."""
+    values = np.asarray(parallax_x, dtype=np.float64) * direction
+    return float(max(0.0, values.max())) if values.size else 0.0
+
+
 def image_motion(landmarks: Sequence[np.ndarray]) -> float:
     """How far the landmarks moved in the picture (any motion, flat or not), in inter-ocular distances of
     the first frame: tells "nothing moved" (a still photo) from "something moved, but flat"."""

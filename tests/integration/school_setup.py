@@ -57,6 +57,13 @@ def jpeg(name: str, data: bytes) -> tuple[str, bytes, str]:
     return (name, data, "image/jpeg")
 
 
+def without_colours(admin: httpx.Client) -> None:
+    """Switch the admin's school's colour layer off: recorded clips cannot reflect a colour sequence chosen
+    when the challenge is issued (docs/COLOUR_CHALLENGE.md), so tests sending them judge the other layers."""
+    school_id = ok(admin.get("/v1/auth/me"))["school_id"]
+    ok(admin.patch(f"/v1/schools/{school_id}", json={"colour_challenge": False}))
+
+
 def add_students(admin: httpx.Client, prefix: str, keys: Iterable[str]) -> dict[str, dict]:
     """One student per key, numbered ``<prefix>-<key>``, named after the key."""
     students = {}

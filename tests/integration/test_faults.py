@@ -47,6 +47,7 @@ from tests.integration.school_setup import (
     consent_and_enroll,
     ok,
     open_lesson,
+    without_colours,
 )
 from tests.school_faces import PEOPLE, load_photos
 
@@ -90,6 +91,7 @@ def school(serve_app: ServeApp, faces_dir: Path) -> Iterator[FaultSchool]:
     photos = {**load_photos(faces_dir), LIVE_PERSON: clip_photos(CLIP)}
     office = SchoolAdmin(serve_app.settings, f"Fault School {uuid.uuid4().hex[:6]}")
     with httpx.Client(base_url=serve_app.base_url, headers=office.headers(), timeout=120) as admin:
+        without_colours(admin)  # its live bursts are a recorded clip
         students = add_students(admin, "F", [*PEOPLE, LIVE_PERSON])
         for key, student in students.items():
             consent_and_enroll(admin, student["id"], photos[key][:3])

@@ -10,7 +10,7 @@ import pytest
 from models.alignment import ARCFACE_TEMPLATE
 from models.liveness import Action, LivenessLimits, judge, track_subject
 from models.liveness.flow import texture_parallax
-from models.liveness.geometry import directed_turn, image_motion, nose_parallax
+from models.liveness.geometry import directed_turn, image_motion, nose_parallax, side_reach
 from models.liveness_clips import (
     BURST_SPAN,
     CLIP_NAMES,
@@ -97,6 +97,29 @@ def test_moving_without_turning_is_not_the_challenge():
     frames = [[face(ARCFACE_TEMPLATE, shift=(dx, 0))] for dx in np.linspace(0, 30, 6)]
     verdict = judge(Action.turn_left, track_subject(frames, LIMITS), [0.9], 0.5, LIMITS)
     assert verdict.reasons == ["challenge_not_performed"]
+
+
+def test_side_reach_is_how_far_past_frontal_the_head_got_on_the_asked_side():
+    assert side_reach([0.0, 0.1, 0.25], +1) == pytest.approx(0.25)
+    assert side_reach([-0.3, -0.1, 0.0], +1) == 0.0  # back to frontal from the other side
+    assert side_reach([-0.3, -0.1, 0.0], -1) == pytest.approx(0.3)
+
+
+def test_coming_back_from_the_other_side_does_not_answer_the_challenge():
+    """A recording that turns one way and back would otherwise answer either challenge."""
+    back = [[face(turned(dx))] for dx in (-7.0, -5.0, -3.0, -1.0, 0.0)]  # nose from picture-left to frontal
+    verdict = judge(Action.turn_left, track_subject(back, LIMITS), [0.9, 0.9], 0.5, LIMITS)
+    assert verdict.metrics["turn"] >= LIMITS.min_turn and verdict.metrics["reach"] < LIMITS.min_reach
+    assert verdict.reasons == ["challenge_not_performed"]
+    there = [[face(turned(dx))] for dx in (0.0, 1.0, 3.0, 5.0, 7.0)]
+    assert judge(Action.turn_left, track_subject(there, LIMITS), [0.9, 0.9], 0.5, LIMITS).passed
+
+
+def test_the_jump_allowed_grows_with_the_frames_the_detector_missed():
+    """A quick turn can lose the face for a frame or two; the head had that many intervals to move."""
+    start, moved = face(ARCFACE_TEMPLATE), face(ARCFACE_TEMPLATE, shift=(60, 0))  # 0.8 box widths
+    assert "inconsistent_track" in track_subject([[start], [moved], [moved]], LIMITS).reasons
+    assert "inconsistent_track" not in track_subject([[start], [], [moved]], LIMITS).reasons
 
 
 def test_different_people_across_the_burst_fail():

@@ -85,3 +85,13 @@ def test_liveness_limits_left_out_of_user_config_keep_their_defaults() -> None:
         LivenessConfig.validate_python({"min_trun": 0.1})
     with pytest.raises(ValueError, match="less than or equal"):
         LivenessConfig.validate_python({"min_identity": 3})
+
+
+def test_the_liveness_user_config_states_the_limits_defaults(app_config: dict) -> None:
+    """serve_config.yaml documents the operating point: every limit it names is the code's default, so the
+    evaluated defaults and the deployed config cannot drift apart."""
+    from models.liveness import LivenessLimits
+
+    (entry,) = [e for e in app_config["deployments"] if e["name"] == "Liveness"]
+    defaults = LivenessLimits()
+    assert {key: getattr(defaults, key) for key in entry["user_config"]} == entry["user_config"]

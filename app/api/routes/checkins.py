@@ -43,9 +43,12 @@ IdempotencyKey = Annotated[
 async def challenge(
     kiosk: KioskOnly, services: SchoolServicesDep, body: ChallengeRequest | None = None
 ) -> ChallengeIssued:
-    """Show `instruction`, capture `frames.min`..`frames.max` frames `frames.interval_ms` apart while the
-    student follows it, and send them with `nonce` to `POST /v1/checkins` within `expires_in_s`.
-    409 `no_open_session` when nothing is open in the kiosk's room, `liveness_off` when checks are off."""
+    """Show `instruction`, capture `frames.default` frames (`frames.min`..`frames.max`) `frames.interval_ms`
+    apart while the student follows it, and send them with `nonce` to `POST /v1/checkins` within
+    `expires_in_s`. With `colours` (null when the school's colour layer is off), fill the screen with
+    `colours.sequence[i]` during [i*slot_ms, (i+1)*slot_ms) from the start of the capture and send each
+    frame's time in `frame_times_ms`. 409 `no_open_session` when nothing is open in the kiosk's room,
+    `liveness_off` when checks are off."""
     return await services.checkin.challenge(kiosk, body.session_id if body else None)
 
 
@@ -67,6 +70,13 @@ async def check_in(
         File(description="The burst answering the challenge, in capture order (one part per frame)."),
     ] = None,
     nonce: Annotated[str | None, Form(max_length=64, description="From POST /v1/checkins/challenge.")] = None,
+    frame_times_ms: Annotated[
+        list[str] | None,
+        Form(
+            description="When each frame was grabbed, ms from the start of the capture (one per frame, in "
+            "order); required when the challenge has colours."
+        ),
+    ] = None,
     frame: Annotated[
         UploadFile | None,
         File(description="Only when liveness checks are off: one frame, every face in it is checked in."),
@@ -80,7 +90,8 @@ async def check_in(
     ] = None,
 ) -> CheckinAnswer:
     """The burst is judged for liveness first (422 `liveness_failed` with `reasons` and `hints`, 400
-    `challenge_required`/`nonce_invalid`, 409 `nonce_used`), then its most frontal face is identified. Each
+    `challenge_required`/`nonce_invalid`, 409 `nonce_used`, 422 `frame_times_required`/`frame_times_invalid`),
+    then its most frontal face is identified. Each
     face is answered `recorded` (present or late), `already_recorded`, `unknown` (counted, never recorded),
     `not_in_session`, or in 1:1 mode `not_verified`; with the student's display name and the match
     confidence. 409 `no_open_session` when nothing is open in the kiosk's room."""
@@ -101,6 +112,7 @@ async def check_in(
         idempotency_key=idempotency_key,
         frames=burst,
         nonce=nonce,
+        frame_times_ms=tuple(frame_times_ms or ()),
     )
     answer = await services.checkin.check_in(kiosk, request, request_id)
     if answer.replayed:

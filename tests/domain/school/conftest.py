@@ -141,6 +141,14 @@ class World:
         self.db.commit()
         return lesson
 
+    def without_colours(self) -> None:
+        """Switch the school's colour layer off: recorded frames (clips, stills) cannot reflect a colour
+        sequence chosen when the challenge is issued (docs/COLOUR_CHALLENGE.md), so tests that send them
+        judge the other layers only."""
+        self.school.colour_challenge = False
+        self.db.add(self.school)
+        self.db.commit()
+
     def consent(self, student: Student, version: str) -> Consent:
         consent = Consent(
             student_id=student.id,

@@ -15,7 +15,7 @@ from app.services.biometrics import BiometricStores
 from app.services.checkin import CheckinRequest, CheckinService
 from app.services.enrollment import EnrollmentService
 from app.services.principal import Principal
-from models.liveness import Action, ChallengeLedger, Redemption
+from models.liveness import Action, ChallengeLedger, ColourSequence, Redemption, Terms
 from models.liveness_clips import CLIP_NAMES, challenge_burst, clip_photos, encode_jpeg, planar_burst
 from tests.domain.school.conftest import World, grant
 
@@ -31,7 +31,9 @@ def service(stores: BiometricStores, settings: Settings) -> CheckinService:
 
 @pytest.fixture
 async def student_in_clip(world: World, settings: Settings, stores: BiometricStores) -> World:
-    """The person of the clip is the class's first student, enrolled from three stills of the clip."""
+    """The person of the clip is the class's first student, enrolled from three stills of the clip; the
+    school's colour layer is off (a recorded clip cannot reflect it: test_colour_checkin.py has it on)."""
+    world.without_colours()
     student = world.students[0]
     grant(world, settings, student)
     await EnrollmentService(stores, settings).enroll(world.admin, student.id, clip_photos(CLIP), None)
@@ -124,7 +126,7 @@ def test_the_ledger_redeems_once_per_attempt_and_forgets_expired_nonces(stores: 
 
     ledger = ChallengeLedger(stores.cache._client, ttl_s=30)
     issued = ledger.issue("kiosk-a", Action.turn_right)
-    assert ledger.redeem(issued.nonce, "kiosk-a", "try-1") == (Redemption.fresh, Action.turn_right)
+    assert ledger.redeem(issued.nonce, "kiosk-a", "try-1") == (Redemption.fresh, Terms(Action.turn_right))
     assert ledger.redeem(issued.nonce, "kiosk-a", "try-1")[0] is Redemption.fresh  # its own retry
     assert ledger.redeem(issued.nonce, "kiosk-a", "try-2")[0] is Redemption.used
     assert ledger.redeem(issued.nonce, "kiosk-a", None)[0] is Redemption.used
@@ -136,6 +138,25 @@ def test_the_ledger_redeems_once_per_attempt_and_forgets_expired_nonces(stores: 
     time.sleep(1.2)
     assert short.redeem(stale.nonce, "kiosk-a", None)[0] is Redemption.invalid
     assert ledger.redeem("x" * 65, "kiosk-a", None)[0] is Redemption.invalid
+
+
+def test_the_colour_sequence_is_bound_to_the_nonce_and_comes_back_on_redeeming(
+    stores: BiometricStores,
+) -> None:
+    ledger = ChallengeLedger(stores.cache._client, ttl_s=30)
+    colours = ColourSequence(("#ff0000", "#00ff00", "#0000ff", "#ffffff"), 200)
+    issued = ledger.issue("kiosk-a", Action.turn_left, colours)
+    assert issued.colours == colours
+    other = ledger.issue("kiosk-a", Action.turn_left, ColourSequence(("#ffff00", "#ff00ff"), 300))
+    # each nonce gives back its own sequence, also to a retry of the same attempt and to a replay's refusal
+    assert ledger.redeem(issued.nonce, "kiosk-a", "try-1") == (
+        Redemption.fresh,
+        Terms(Action.turn_left, colours),
+    )
+    assert ledger.redeem(issued.nonce, "kiosk-a", "try-1")[1] == Terms(Action.turn_left, colours)
+    assert ledger.redeem(issued.nonce, "kiosk-a", "try-2")[0] is Redemption.used
+    assert ledger.redeem(other.nonce, "kiosk-a", None)[1].colours == other.colours  # type: ignore[union-attr]
+    assert ledger.redeem(other.nonce, "kiosk-b", None) == (Redemption.invalid, None)
 
 
 async def test_with_liveness_off_no_challenge_is_issued(

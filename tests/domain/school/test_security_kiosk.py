@@ -102,6 +102,7 @@ def test_a_photo_held_up_to_the_challenge_counts_as_a_failed_match(
     photos: dict[str, list[bytes]],
 ) -> None:
     """Liveness on: a still picture cannot perform the challenge; every such try counts."""
+    world.without_colours()  # the layers a picture can exercise: its frames carry no times
     world.lesson()
     caller = Caller()
     caller.principal = world.kiosk

@@ -81,35 +81,59 @@ class Cameras:
     enroll_photos: list[bytes]
 
 
-def write_still_camera(path: Path, frame: np.ndarray, seconds: float = 4.0, fps: int = 25) -> Path:
-    """A .y4m that shows one photo: what a printed picture held up to the kiosk looks like to it."""
-    height, width = frame.shape[:2]
-    planes = cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420).tobytes()
+def write_camera(path: Path, cycle: list[np.ndarray], seconds: float, fps: int = 25) -> Path:
+    """A .y4m for Chromium's fake camera: ``cycle``'s frames (BGR) over and over for ``seconds``."""
+    height, width = cycle[0].shape[:2]
+    planes = [cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420).tobytes() for frame in cycle]
     with path.open("wb") as out:
         out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
-        for _ in range(int(seconds * fps)):
-            out.write(b"FRAME\n" + planes)
+        for i in range(int(seconds * fps)):
+            out.write(b"FRAME\n" + planes[i % len(planes)])
     return path
+
+
+#: The live camera's head turns from this far right of frontal to this far left (nose parallax, as the server
+#: measures it), so a burst sees a turn past the server's reach (0.05) whichever side the challenge asks for.
+SWEEP_REACH = 0.1
+#: The longest sweep used, in frames at 25 fps: a burst of about a second covers it there and back.
+SWEEP_FRAMES = 14
+#: Frames the head stays turned at each end: a student who turns and holds it a moment.
+HOLD_FRAMES = 6
+
+
+def turning_sweep() -> list[np.ndarray]:
+    """The shortest stretch of the real clips, a face in every frame, in which the head crosses frontal by
+    ``SWEEP_REACH`` each way (right to left, so played back it is a turn to the right)."""
+    from models.liveness_clips import clip_paths, load_clip
+
+    best: tuple[int, list[np.ndarray]] | None = None
+    for clip in map(load_clip, clip_paths()):
+        x = clip.parallax
+        for a in np.flatnonzero(x <= -SWEEP_REACH):
+            stretch = x[a : a + SWEEP_FRAMES]
+            end = next((i for i, v in enumerate(stretch) if np.isnan(v) or v >= SWEEP_REACH), None)
+            if end is not None and stretch[end] >= SWEEP_REACH and (best is None or end < best[0]):
+                best = (end, clip.frames[a : a + end + 1])
+    assert best is not None, f"no clip turns {SWEEP_REACH} past frontal each way in {SWEEP_FRAMES} frames"
+    return best[1]
+
+
+def write_turning_camera(path: Path, sweep: list[np.ndarray], seconds: float = 8.0) -> Path:
+    """``sweep`` forward and back, each end held ``HOLD_FRAMES``, looped: whichever turn the challenge asks
+    for starts within about a second of the press, and goes past frontal."""
+    cycle = sweep + [sweep[-1]] * HOLD_FRAMES + sweep[-2:0:-1] + [sweep[0]] * HOLD_FRAMES
+    return write_camera(path, cycle, seconds)
 
 
 @pytest.fixture(scope="session")
 def cameras(tmp_path_factory: pytest.TempPathFactory, faces_dir: Path) -> Cameras:
-    from models.liveness_clips import write_fake_camera
-
     folder = tmp_path_factory.mktemp("cameras")
-    live = write_fake_camera(folder / "live.y4m", "turn_left", seconds=8)
-    capture = cv2.VideoCapture(str(live))
-    frames = []
-    while len(frames) < 24:  # one ping-pong cycle of the sweep
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
-    capture.release()
-    assert frames, f"could not read back {live}"
-    picks = np.linspace(0, len(frames) - 1, ENROLL_PHOTOS).round().astype(int)
-    photos = [cv2.imencode(".jpg", frames[i], [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes() for i in picks]
-    still = write_still_camera(folder / "still.y4m", frames[0])
+    sweep = turning_sweep()
+    live = write_turning_camera(folder / "live.y4m", sweep)
+    picks = np.linspace(0, len(sweep) - 1, ENROLL_PHOTOS).round().astype(int)
+    photos = [cv2.imencode(".jpg", sweep[i], [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes() for i in picks]
+    # A still photo of the same face: what a printed picture held up to the kiosk looks like to it.
+    still = write_camera(folder / "still.y4m", [sweep[len(sweep) // 2]], seconds=4)
     return Cameras(live, still, photos)
 
 
@@ -117,6 +141,7 @@ def cameras(tmp_path_factory: pytest.TempPathFactory, faces_dir: Path) -> Camera
 class BrowserSchool:
     """A school of its own with an admin (no MFA yet: the UI enrols it) and an API client as that admin."""
 
+    id: str
     name: str
     admin_email: str
     admin_password: str
@@ -126,7 +151,8 @@ class BrowserSchool:
 
 @pytest.fixture(scope="module")
 def browser_school(serve_app) -> Iterator[BrowserSchool]:
-    """Liveness checks on (the app's default, which the integration suite switches off) for the module."""
+    """Liveness checks on (the app's default, which the integration suite switches off) for the module,
+    without the colour challenge: Chromium's fake camera plays a clip, which cannot reflect the screen."""
     from app.core.redis import RateLimiter, make_redis
     from app.db.session import make_engine, transaction
     from app.db.tables import Role, School, User
@@ -151,12 +177,16 @@ def browser_school(serve_app) -> Iterator[BrowserSchool]:
             )  # fmt: skip
             session.add(admin)
         token = auth.open_session(admin).access_token
+        school_id = str(school.id)
     finally:
         engine.dispose()
         client.close()
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=serve_app.base_url, headers=headers, timeout=120) as api:
-        yield BrowserSchool(name, email, password, api, serve_app.base_url)
+        updated = api.patch(f"/v1/schools/{school_id}", json={"colour_challenge": False})
+        assert updated.status_code == 200, updated.text
+        assert updated.json()["colour_challenge"] is False
+        yield BrowserSchool(school_id, name, email, password, api, serve_app.base_url)
     serve_app.redeploy({})
 
 

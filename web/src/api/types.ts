@@ -203,7 +203,16 @@ export interface Challenge {
   action: "turn_left" | "turn_right";
   instruction: string;
   expires_in_s: number;
-  frames: { min: number; max: number; interval_ms: number };
+  /** ``default``: how many frames the kiosk should send (absent from older servers). */
+  frames: { min: number; max: number; interval_ms: number; default?: number };
+  /** The screen's colour sequence that lights the face during the burst; null or absent: none. */
+  colours?: ColourChallenge | null;
+}
+
+export interface ColourChallenge {
+  /** CSS colours ("#ff3030"), each shown for ``slot_ms`` from the start of the capture. */
+  sequence: string[];
+  slot_ms: number;
 }
 
 export type FaceOutcome = "recorded" | "already_recorded" | "unknown" | "not_in_session" | "not_verified";

@@ -2,16 +2,40 @@
 // Set up once with a kiosk API key; without a camera (or consent) students check in with a teacher's code.
 
 import { useCallback, useEffect, useRef, useState, type FormEvent } from "react";
+import { flushSync } from "react-dom";
 import { ApiError, explain, withRetry } from "../api/client";
 import { attemptId, kioskCall, storeKioskKey, storedKioskKey } from "../api/kiosk";
-import type { Challenge, CheckinAnswer, KioskIdentity } from "../api/types";
-import { captureBurst, grabFrame, openCamera, stopCamera } from "./camera";
-import { describeAnswer, describeCameraError, describeError, planBurst, type Outcome } from "./outcome";
+import type { Challenge, CheckinAnswer, ColourChallenge, KioskIdentity } from "../api/types";
+import { checkinForm, colourAt, planCapture, type Frame } from "./burst";
+import { grab, grabFrame, look, openCamera, stopCamera } from "./camera";
+import { awaitPosition, captureTurn } from "./capture";
+import { assessPosition, guideEllipse } from "./facecheck";
+import { loadLandmarker, type Landmarker } from "./landmarks";
+import { describeAnswer, describeCameraError, describeError, type Outcome } from "./outcome";
 
-export type Phase = "starting" | "ready" | "challenge" | "instruct" | "capturing" | "sending" | "result" | "no_camera";
+export type Phase =
+  | "starting"
+  | "ready"
+  | "challenge"
+  | "position"
+  | "instruct"
+  | "capturing"
+  | "sending"
+  | "result"
+  | "no_camera";
 
 const RESULT_SHOWN_MS = 7000;
+/** Without the landmark model the burst is timed, so the student first gets time to read the instruction. */
 const READ_INSTRUCTION_MS = 900;
+/** Prompts ("Move closer") for at most this long; then the burst goes ahead and the server decides. */
+const POSITION_WAIT_MS = 5000;
+/** While it waits for a student the kiosk looks at the face every IDLE_LOOK_MS, afresh (the detector, not
+ * the face followed from before) every FRESH_LOOK_EVERY looks; a face found ready counts for READY_FRESH_MS. */
+const IDLE_LOOK_MS = 1000;
+const FRESH_LOOK_EVERY = 3;
+const READY_FRESH_MS = 3000;
+/** Before the camera reports its size. */
+const DEFAULT_FRAME = { width: 640, height: 480 };
 
 export function KioskPage() {
   const [apiKey, setApiKey] = useState<string | null>(() => storedKioskKey());
@@ -94,10 +118,19 @@ function KioskScreen({ apiKey, identity }: { apiKey: string; identity: KioskIden
   const video = useRef<HTMLVideoElement>(null);
   const stream = useRef<MediaStream | null>(null);
   const startButton = useRef<HTMLButtonElement>(null);
+  const colourLayer = useRef<HTMLDivElement>(null);
+  const [model, setModel] = useState<Landmarker | null>(null);
+  const [modelFailed, setModelFailed] = useState(false);
+  /** When a look while waiting last found the face ready for the burst. */
+  const readyAt = useRef(-Infinity);
   const [phase, setPhase] = useState<Phase>("starting");
   const [cameraError, setCameraError] = useState<string | null>(null);
   const [instruction, setInstruction] = useState<string>("");
-  const [taken, setTaken] = useState<{ done: number; of: number } | null>(null);
+  const [prompt, setPrompt] = useState<string | null>(null);
+  /** What a look while waiting found: null before any, "" when the face is ready, else what to do. */
+  const [idlePrompt, setIdlePrompt] = useState<string | null>(null);
+  const [lit, setLit] = useState(false);
+  const [frame, setFrame] = useState(DEFAULT_FRAME);
   const [retryNote, setRetryNote] = useState<string | null>(null);
   const [outcome, setOutcome] = useState<Outcome | null>(null);
   const [showCode, setShowCode] = useState(false);
@@ -110,6 +143,14 @@ function KioskScreen({ apiKey, identity }: { apiKey: string; identity: KioskIden
         if (!live) return stopCamera(opened);
         stream.current = opened;
         setPhase("ready");
+        // The model loads while the kiosk waits for a student; until it is there (or if it never is) the
+        // burst is timed, as without it.
+        loadLandmarker()
+          .then((loaded) => (live ? setModel(loaded) : loaded.close()))
+          .catch((err: unknown) => {
+            console.warn("Rollcall kiosk: no face landmark model, timed bursts", err);
+            if (live) setModelFailed(true);
+          });
       })
       .catch((err: unknown) => {
         if (!live) return;
@@ -123,10 +164,41 @@ function KioskScreen({ apiKey, identity }: { apiKey: string; identity: KioskIden
     };
   }, []);
 
+  useEffect(() => () => model?.close(), [model]);
+
+  // While the kiosk waits, a look now and then: the student sees "Move closer" before pressing, and a face
+  // found ready spares the press its own look.
+  useEffect(() => {
+    const camera = video.current;
+    if (phase !== "ready" || !model || !camera) return;
+    let live = true;
+    let timer = 0;
+    let looks = 0;
+    const next = async () => {
+      try {
+        const picture = look(camera);
+        // Not every look afresh: the detector is most of a look's work, and a press waits for a look in progress.
+        const find = looks++ % FRESH_LOOK_EVERY === 0;
+        const position = assessPosition(await model.detect(picture.source, find), picture.width, picture.height);
+        if (!live) return;
+        if (position.ready) readyAt.current = performance.now();
+        setIdlePrompt(position.ready ? "" : position.prompt);
+      } catch {
+        if (live) setIdlePrompt(null);
+      }
+      if (live) timer = window.setTimeout(() => void next(), IDLE_LOOK_MS);
+    };
+    void next();
+    return () => {
+      live = false;
+      clearTimeout(timer);
+      setIdlePrompt(null);
+    };
+  }, [phase, model]);
+
   const show = useCallback((result: Outcome) => {
     setOutcome(result);
     setRetryNote(null);
-    setTaken(null);
     setPhase("result");
   }, []);
 
@@ -147,6 +219,34 @@ function KioskScreen({ apiKey, identity }: { apiKey: string; identity: KioskIden
   const onRetry = (attempt: number, attempts: number) =>
     setRetryNote(`Connection problem, retrying (${attempt} of ${attempts})…`);
 
+  /** The burst for ``challenge``: the face placed first, then frames until the model sees the asked turn
+   * (or a timed burst without the model), the screen lit with the challenge's colours meanwhile. */
+  const takeBurst = async (camera: HTMLVideoElement, challenge: Challenge): Promise<Frame[]> => {
+    const detect = model && ((canvas: HTMLCanvasElement) => model.detect(canvas));
+    if (detect) {
+      if (performance.now() - readyAt.current > READY_FRESH_MS) {
+        setPhase("position");
+        await awaitPosition(() => look(camera), detect, setPrompt, POSITION_WAIT_MS);
+        setPrompt(null);
+      }
+      setInstruction(challenge.instruction);
+    } else {
+      setInstruction(challenge.instruction);
+      setPhase("instruct");
+      await new Promise((resolve) => setTimeout(resolve, READ_INSTRUCTION_MS));
+    }
+    setPhase("capturing");
+    const layer = colourLayer.current;
+    const lighting = challenge.colours && layer ? await lightUp(layer, challenge.colours, setLit) : null;
+    try {
+      const t0 = lighting?.t0 ?? performance.now();
+      const burst = await captureTurn({ plan: planCapture(challenge), action: challenge.action, t0, grab: () => grab(camera), detect });
+      return burst.frames;
+    } finally {
+      lighting?.stop();
+    }
+  };
+
   const checkIn = async () => {
     const camera = video.current;
     if (!camera || !stream.current) return;
@@ -155,19 +255,12 @@ function KioskScreen({ apiKey, identity }: { apiKey: string; identity: KioskIden
     try {
       const challenge = await fetchChallenge(apiKey, onRetry);
       setRetryNote(null);
-      const form = new FormData();
+      let form: FormData;
       if (challenge) {
-        setInstruction(challenge.instruction);
-        setPhase("instruct");
-        await new Promise((resolve) => setTimeout(resolve, READ_INSTRUCTION_MS));
-        const plan = planBurst(challenge.frames);
-        setTaken({ done: 0, of: plan.count });
-        setPhase("capturing");
-        const frames = await captureBurst(camera, plan.count, plan.intervalMs, (done) => setTaken({ done, of: plan.count }));
-        form.append("nonce", challenge.nonce);
-        frames.forEach((frame, i) => form.append("frames", frame, `frame-${i}.jpg`));
+        form = checkinForm(challenge.nonce, await takeBurst(camera, challenge));
       } else {
         setPhase("capturing");
+        form = new FormData();
         form.append("frame", await grabFrame(camera), "frame.jpg");
       }
       setPhase("sending");
@@ -182,9 +275,18 @@ function KioskScreen({ apiKey, identity }: { apiKey: string; identity: KioskIden
     }
   };
 
-  const busy = phase === "challenge" || phase === "instruct" || phase === "capturing" || phase === "sending";
+  const busy = ["challenge", "position", "instruct", "capturing", "sending"].includes(phase);
+  const guide = guideEllipse(frame.width, frame.height);
   return (
-    <main className="kiosk" data-phase={phase} aria-busy={busy}>
+    <main
+      className={lit ? "kiosk lit" : "kiosk"}
+      data-phase={phase}
+      data-face-model={model?.backend ?? (modelFailed ? "none" : "loading")}
+      aria-busy={busy}
+    >
+      {/* Opaque and at full brightness, on purpose: the screen's light reflected by the face is what the server
+          checks, and a dim or see-through layer barely reaches the face. */}
+      <div ref={colourLayer} className="colour-layer" aria-hidden="true" />
       <header className="kiosk-bar">
         <span>Rollcall · room {identity.room ?? "?"}</span>
         <span className="kiosk-bar-actions">
@@ -197,18 +299,37 @@ function KioskScreen({ apiKey, identity }: { apiKey: string; identity: KioskIden
         </span>
       </header>
       <section className="stage" aria-label="Camera">
-        <video ref={video} className="preview" muted playsInline autoPlay aria-label="Camera preview" hidden={phase === "no_camera"} />
-        {phase !== "no_camera" && (
-          <svg className="guide" viewBox="0 0 100 100" preserveAspectRatio="xMidYMid meet" aria-hidden="true">
-            <ellipse cx="50" cy="48" rx="22" ry="30" className={busy ? "guide-busy" : ""} />
+        <div className="preview-frame" hidden={phase === "no_camera"}>
+          <video
+            ref={video}
+            className="preview"
+            muted
+            playsInline
+            autoPlay
+            aria-label="Camera preview"
+            onLoadedMetadata={(event) => {
+              const { videoWidth: width, videoHeight: height } = event.currentTarget;
+              if (width && height) setFrame({ width, height });
+            }}
+          />
+          {/* In the picture's own pixels, over the whole preview: what the face check measures against. */}
+          <svg className="guide" viewBox={`0 0 ${frame.width} ${frame.height}`} preserveAspectRatio="none" aria-hidden="true">
+            <ellipse
+              cx={guide.cx}
+              cy={guide.cy}
+              rx={guide.rx}
+              ry={guide.ry}
+              className={busy ? "guide-busy" : phase === "ready" && idlePrompt === "" ? "guide-ready" : ""}
+            />
           </svg>
-        )}
-        {phase === "instruct" || phase === "capturing" ? (
+        </div>
+        {phase === "position" || phase === "instruct" || phase === "capturing" ? (
           <p className="instruction" aria-live="assertive">
-            {instruction || "Look at the camera"}
-            {taken && <span className="progress"> {Math.round((100 * taken.done) / taken.of)}%</span>}
+            {phase === "position" ? (prompt ?? "Look at the camera") : instruction || "Look at the camera"}
           </p>
-        ) : null}
+        ) : (
+          phase === "ready" && idlePrompt && <p className="instruction quiet">{idlePrompt}</p>
+        )}
       </section>
       <section className="panel">
         <div role="status" aria-live="assertive" aria-atomic="true" className="result-region">
@@ -241,6 +362,38 @@ function KioskScreen({ apiKey, identity }: { apiKey: string; identity: KioskIden
       </section>
     </main>
   );
+}
+
+/** Lights the screen with ``colours`` from t0, the moment slot 0 is on the screen (the frame after the one that
+ * painted it), to the end of the sequence or ``stop``. Repainted per animation frame, outside React. */
+function lightUp(
+  layer: HTMLElement,
+  colours: ColourChallenge,
+  setLit: (lit: boolean) => void,
+): Promise<{ t0: number; stop: () => void }> {
+  let request = 0;
+  const stop = () => {
+    cancelAnimationFrame(request);
+    layer.style.backgroundColor = "";
+    setLit(false);
+  };
+  layer.style.backgroundColor = colours.sequence[0];
+  flushSync(() => setLit(true)); // on the screen by the next frame, not whenever React gets to it
+  return new Promise((resolve) => {
+    request = requestAnimationFrame(() => {
+      request = requestAnimationFrame(() => {
+        const t0 = performance.now();
+        const paint = () => {
+          const colour = colourAt(colours, performance.now() - t0);
+          if (colour === null) return stop();
+          layer.style.backgroundColor = colour;
+          request = requestAnimationFrame(paint);
+        };
+        paint();
+        resolve({ t0, stop });
+      });
+    });
+  });
 }
 
 async function fetchChallenge(apiKey: string, onRetry: (attempt: number, attempts: number) => void): Promise<Challenge | null> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../api/client";
 import type { CheckinAnswer } from "../api/types";
-import { describeAnswer, describeCameraError, describeError, planBurst } from "./outcome";
+import { describeAnswer, describeCameraError, describeError } from "./outcome";
 
 const answer = (faces: CheckinAnswer["faces"]): CheckinAnswer => ({
   mode: "identify",
@@ -49,15 +49,41 @@ describe("describeAnswer", () => {
 });
 
 describe("describeError", () => {
-  it("uses the server's liveness hints", () => {
+  it("puts the liveness reasons in words", () => {
     const err = new ApiError(422, "liveness_failed", "the liveness check failed", {
       reasons: ["no_motion"],
-      hints: ["Turn your head as shown"],
+      hints: ["no_motion"],
     });
     const out = describeError(err);
     expect(out.title).toBe("Please try again");
     expect(out.detail).toBe("We could not confirm a live face.");
     expect(out.hint).toBe("Turn your head as shown.");
+  });
+
+  it("asks to stay close to the screen for the colour checks, once however many failed", () => {
+    const err = new ApiError(422, "liveness_failed", "x", { reasons: ["colour_not_reflected", "colour_timing"], hints: [] });
+    expect(describeError(err).hint).toBe("Stay close to the screen while it changes colour.");
+    const mismatch = new ApiError(422, "liveness_failed", "x", { reasons: ["colour_mismatch"] });
+    expect(describeError(mismatch).hint).toBe("Stay close to the screen while it changes colour.");
+  });
+
+  it("asks for a real face when a picture or a screen is suspected", () => {
+    for (const reason of ["screen_moire", "screen_border", "screen_glare", "screen_colour_cast", "replay_suspected"]) {
+      const out = describeError(new ApiError(422, "liveness_failed", "x", { reasons: [reason], hints: [reason] }));
+      expect(out.hint).toBe("Show your own face to the camera, not a picture or a screen.");
+    }
+  });
+
+  it("gives a generic hint for a reason it does not know, never the code", () => {
+    const out = describeError(new ApiError(422, "liveness_failed", "x", { reasons: ["something_new"], hints: ["something_new"] }));
+    expect(out.hint).toBe("Look at the camera and follow the instruction on the screen.");
+    const both = describeError(new ApiError(422, "liveness_failed", "x", { reasons: ["wrong_direction", "constructor"] }));
+    expect(both.hint).toBe("Turn the other way. Look at the camera and follow the instruction on the screen.");
+  });
+
+  it("uses the server's hints for a quality problem", () => {
+    const err = new ApiError(422, "poor_quality", "x", { reasons: ["blurry"], hints: ["Hold still"] });
+    expect(describeError(err).hint).toBe("Hold still.");
   });
 
   it("explains a room without a lesson", () => {
@@ -72,14 +98,6 @@ describe("describeError", () => {
 
   it("falls back to the server's message for unknown codes", () => {
     expect(describeError(new ApiError(400, "something_new", "A new rule")).detail).toBe("A new rule");
-  });
-});
-
-describe("planBurst", () => {
-  it("covers about 1.5 s within the server's bounds", () => {
-    expect(planBurst({ min: 5, max: 16, interval_ms: 120 })).toEqual({ count: 13, intervalMs: 120 });
-    expect(planBurst({ min: 5, max: 8, interval_ms: 120 }).count).toBe(8);
-    expect(planBurst({ min: 10, max: 16, interval_ms: 500 }).count).toBe(10);
   });
 });
 

@@ -2,7 +2,7 @@
 // Pure functions of the API's answer or error, so every case is tested without a camera.
 
 import { ApiError } from "../api/client";
-import type { Challenge, CheckinAnswer, CheckinFace } from "../api/types";
+import type { CheckinAnswer, CheckinFace } from "../api/types";
 
 export type Tone = "ok" | "warn" | "error";
 
@@ -134,11 +134,47 @@ const ERRORS: Record<string, Omit<Outcome, "tone"> & { tone?: Tone }> = {
   rate_limited: { title: "Too many tries", detail: "The kiosk is busy.", hint: "Wait a few seconds and try again." },
 };
 
+const COLOUR_HINT = "Stay close to the screen while it changes colour";
+const REPLAY_HINT = "Show your own face to the camera, not a picture or a screen";
+const GENERIC_LIVENESS_HINT = "Look at the camera and follow the instruction on the screen";
+
+/** What the student should do about each liveness reason the server gives (codes: models/liveness/decision.py,
+ * the colour challenge and the passive replay checks). The one place these codes are put in words. */
+export const LIVENESS_HINTS: Record<string, string> = {
+  no_face: "Look at the camera",
+  face_lost: "Stay in front of the camera while you turn",
+  multiple_faces: "One person at a time, please",
+  inconsistent_track: "Move slowly and stay in the frame",
+  different_faces: "One person at a time, please",
+  no_motion: "Turn your head as shown",
+  planar_motion: "Turn your head as shown",
+  wrong_direction: "Turn the other way",
+  challenge_not_performed: "Turn your head a little further",
+  nonce_used: "Start again",
+  colour_not_reflected: COLOUR_HINT,
+  colour_mismatch: COLOUR_HINT,
+  colour_timing: COLOUR_HINT,
+  screen_moire: REPLAY_HINT,
+  screen_border: REPLAY_HINT,
+  screen_glare: REPLAY_HINT,
+  screen_colour_cast: REPLAY_HINT,
+  replay_suspected: REPLAY_HINT,
+};
+
+const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v) => typeof v === "string") : []);
+
+/** A liveness failure's hints from its reason codes; the server's own hints only when it gave no codes. */
+function livenessHints(details: Record<string, unknown>): string[] {
+  const reasons = strings(details.reasons);
+  if (!reasons.length) return strings(details.hints);
+  return reasons.map((reason) => (Object.hasOwn(LIVENESS_HINTS, reason) ? LIVENESS_HINTS[reason] : GENERIC_LIVENESS_HINT));
+}
+
 export function describeError(err: unknown): Outcome {
   if (err instanceof ApiError) {
     const known = ERRORS[err.code];
-    // The server's own hints ("Turn the other way") say best what went wrong with this attempt.
-    const hints = Array.isArray(err.details.hints) ? [...new Set(err.details.hints.filter((h) => typeof h === "string"))] : [];
+    // What went wrong with this attempt ("Turn the other way") says best what to do next.
+    const hints = [...new Set(err.code === "liveness_failed" ? livenessHints(err.details) : strings(err.details.hints))];
     if (known) return { tone: "error", ...known, ...(hints.length ? { hint: hints.join(". ") + "." } : {}) };
     if (err.status === 0) {
       return {
@@ -161,13 +197,6 @@ export function describeError(err: unknown): Outcome {
     return { tone: "error", title: "Check-in failed", detail: err.message, hint: "Try again, or ask your teacher." };
   }
   return { tone: "error", title: "Check-in failed", detail: String(err), hint: "Try again." };
-}
-
-/** How many frames to take and how far apart: enough to cover ~1.5 s of the movement, within the server's bounds. */
-export function planBurst(frames: Challenge["frames"], spanMs = 1500): { count: number; intervalMs: number } {
-  const interval = Math.max(frames.interval_ms, 1);
-  const wanted = Math.floor(spanMs / interval) + 1;
-  return { count: Math.min(Math.max(wanted, frames.min), frames.max), intervalMs: interval };
 }
 
 /** Camera failures in words a student or teacher can act on. */
