@@ -130,6 +130,7 @@ CLASSIFICATION: dict[str, dict[str, Classified]] = {
         "id": _ID,
         "name": c(PUB, "the school's name"),
         "timezone": c(INT),
+        "colour_challenge": c(INT, "whether kiosks light faces with a colour sequence (liveness setting)"),
         "created_at": _CREATED,
     },
     "app_user": {
