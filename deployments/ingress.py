@@ -98,8 +98,11 @@ class ServePipeline:
         call = self._liveness.check.remote(action, burst, colours)
         return await _remote(call, "liveness", code="liveness_unavailable")
 
-    async def search(self, gallery: str, embeddings: Embeddings) -> list[Match]:
-        call = self._matcher.search.remote(embeddings.model.model_id, gallery, embeddings.vectors)
+    async def search(
+        self, gallery: str, embeddings: Embeddings, roster: frozenset[str] | None = None
+    ) -> list[Match]:
+        model_id = embeddings.model.model_id
+        call = self._matcher.search.remote(model_id, gallery, embeddings.vectors, roster)
         return await _remote(call, "matcher")
 
     async def add(self, gallery: str, label: str, embeddings: Embeddings) -> list[int]:

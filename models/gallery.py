@@ -7,8 +7,10 @@ Pure code over ``pymilvus.MilvusClient`` (no app, no Ray), so the same class ser
 Choices, and why:
 - One collection per embedding model version (named after ``model_id``): vectors of two models never share an
   index, and a new model means a new collection filled by re-embedding, not mixed results.
-- ``gallery`` is the partition key, so a search only scans that school/class and galleries stay isolated
-  without one Milvus partition per class to manage by hand.
+- ``gallery`` is the partition key, so a search only scans that school and galleries stay isolated. A class
+  is a filter on the labels of its roster within it (``search(labels=...)``), not a partition of its own:
+  a student is in several classes, and a partition per class would store their vectors once per class and
+  have to follow every roster change.
 - COSINE over an HNSW index: the embedder's vectors are unit length, so this is the cosine similarity the
   thresholds were chosen on, and HNSW stays fast at tens of thousands of faces per collection.
 - ``Session`` consistency: a client reads its own inserts (enroll, then identify at once) without paying
@@ -24,7 +26,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -223,21 +225,30 @@ class FaceGallery:
         top_k: int = 5,
         threshold: float = 0.4,
         ef: int | None = None,
+        labels: Collection[str] | None = None,
     ) -> list[Match]:
         """Best label (or unknown) for each of ``vectors`` (N, dim) among the faces of ``gallery`` only;
-        ``ef`` (HNSW search width) overrides the store's default for this call."""
+        ``ef`` (HNSW search width) overrides the store's default for this call. ``labels``: only among
+        these labels' faces (a class's roster; every one validated, as it goes into the filter), nobody
+        when empty."""
         validate_name(gallery, "gallery")
         if top_k < 1:
             raise ValueError(f"top_k must be >= 1, got {top_k}")
         rows = self._check_vectors(vectors)
         if not rows:
             return []
+        expr = f'gallery == "{gallery}"'
+        if labels is not None:
+            if not labels:
+                return [Match(label=None, score=None) for _ in rows]
+            listed = ", ".join(f'"{validate_name(label, "label")}"' for label in sorted(labels))
+            expr += f" and label in [{listed}]"
         params = {"metric_type": "COSINE", "params": {"ef": max(ef or self._search_ef, top_k)}}
         results = self._call(
             lambda client: client.search(
                 self.collection,
                 data=rows,
-                filter=f'gallery == "{gallery}"',
+                filter=expr,
                 limit=top_k,
                 output_fields=["label"],
                 search_params=params,

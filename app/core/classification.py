@@ -216,6 +216,7 @@ CLASSIFICATION: dict[str, dict[str, Classified]] = {
         "model_id": c(INT, "embedding model version"),
         "key_id": c(INT, "which key sealed the template"),
         "ciphertext": c(RESTR, "biometric template, AES-256-GCM", personal=True),
+        "crop_sealed": c(RESTR, "aligned face crop of the enrolled photo, AES-256-GCM", personal=True),
         "vector_id": c(INT, "the Milvus copy's id"),
         "quality": c(CONF, "quality figures of the enrolled photo", personal=True),
         "created_at": c(CONF, "when enrolled", personal=True),

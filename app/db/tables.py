@@ -199,6 +199,9 @@ class FaceTemplate(SQLModel, table=True):
     model_id: str = Field(max_length=128)
     key_id: str = Field(max_length=64)
     ciphertext: bytes = Field(sa_type=LargeBinary)  # nonce || ciphertext+tag
+    # The enrolled photo's aligned 112x112 crop (PNG), sealed (``Keyring.seal``): what a new embedding model
+    # re-embeds (``services.reembed``); None for templates enrolled before crops were kept.
+    crop_sealed: bytes | None = Field(default=None, sa_type=LargeBinary)
     vector_id: int | None = Field(default=None, sa_type=BigInteger)  # Milvus ids are 64-bit
     quality: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))

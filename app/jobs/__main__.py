@@ -1,4 +1,4 @@
-"""``python -m app.jobs``: retention, key rotation, backup, restore, index rebuild (docs/PRIVACY.md).
+"""``python -m app.jobs``: retention, key rotation, backup, restore, index rebuild, re-embed (docs/PRIVACY.md)
 
 Every command reads the app's settings (``ROLLCALL_*``), prints a table (or JSON with ``--json``) and exits
 non-zero when it could not do all it was asked.
@@ -19,10 +19,22 @@ from rich.table import Table
 
 from app.core.config import Settings, get_settings
 from app.core.crypto import new_keyring_text
-from app.jobs.context import JobError, database_url, engine_for, id_hasher, index_for, keyring_of, stores_for
+from app.jobs.context import (
+    JobError,
+    database_url,
+    engine_for,
+    id_hasher,
+    index_for,
+    keyring_of,
+    reembed_stores,
+    stores_for,
+)
 from app.services import backup as backups
 from app.services import keyrotation, retention
+from app.services.biometrics import TemplateCipher
+from app.services.reembed import reembed
 from app.services.vector_index import rebuild_index
+from models.gallery import GalleryError
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help="Rollcall's operational jobs.")
 console = Console(stderr=True, soft_wrap=True)
@@ -149,6 +161,29 @@ def rebuild_index_command(as_json: JsonOption = False) -> None:
     data["consistent"] = report.consistent
     _report("rebuild-index", data, as_json)
     if not report.consistent:
+        raise typer.Exit(1)
+
+
+@cli.command("re-embed")
+def reembed_command(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count who would be re-embedded or flagged; change nothing.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Re-create every student's vectors with the installed embedding model from their sealed face crops,
+    then retire the old model's (idempotent; app/services/reembed.py explains the order)."""
+    settings = _settings()
+    try:
+        with engine_for(settings) as engine, reembed_stores(settings) as (embedder, gallery, old_galleries):
+            cipher = TemplateCipher(keyring_of(settings))
+            report = reembed(engine, cipher, embedder, gallery, old_galleries, dry_run=dry_run)
+    except (JobError, GalleryError) as error:
+        _fail(error)
+    data = dataclasses.asdict(report)
+    data["complete"] = report.complete
+    _report("re-embed", data, as_json)
+    if not report.complete:
         raise typer.Exit(1)
 
 

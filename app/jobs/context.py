@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import redis
@@ -24,6 +24,9 @@ from app.services.vector_index import (
     rebuild_index,
     service_over,
 )
+from models.embedder import SfaceEmbedder
+from models.gallery import FaceGallery
+from models.runtime import RuntimeOptions
 
 
 class JobError(Exception):
@@ -95,3 +98,30 @@ def stores_for(settings: Settings, engine: Engine) -> Iterator[tuple[BiometricSt
             yield stores, index
     finally:
         client.close()
+
+
+@contextlib.contextmanager
+def reembed_stores(
+    settings: Settings,
+) -> Iterator[tuple[SfaceEmbedder, FaceGallery, Callable[[str, int], FaceGallery]]]:
+    """The installed embedding model (in this process, as the Embedder deployment loads it), its Milvus
+    collection, and a way to open the old models' collections; all closed afterwards."""
+    embedder = SfaceEmbedder.load(settings.model_cache, RuntimeOptions(intra_op_threads=settings.ort_threads))
+    opened: dict[str, FaceGallery] = {}
+
+    def open_gallery(model_id: str, dim: int) -> FaceGallery:
+        if model_id not in opened:
+            opened[model_id] = FaceGallery(
+                settings.milvus_uri,
+                model_id,
+                dim,
+                token=settings.milvus_token,
+                timeout_s=settings.milvus_timeout_s,
+            )
+        return opened[model_id]
+
+    try:
+        yield embedder, open_gallery(embedder.model_id, embedder.dim), open_gallery
+    finally:
+        for gallery in opened.values():
+            gallery.close()

@@ -6,8 +6,9 @@ key, so a search scans one school only; which students of it may check in to a s
 (``services.checkin`` explains why it does not search a class's members only).
 
 A template is the L2-normalised float32 vector, sealed with AES-256-GCM under the active key of the keyring
-(its id stored beside it for rotation). The associated data binds a ciphertext to its student and model, so
-a template copied onto another student's row does not decrypt there.
+(its id stored beside it for rotation); beside it the enrolled photo's aligned crop is sealed too, the one
+thing a new embedding model can re-embed (``services.reembed``). The associated data binds a ciphertext to
+its student (and a template to its model), so one copied onto another student's row does not decrypt there.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from sqlalchemy import Engine, select
 from sqlmodel import Session
@@ -28,6 +30,7 @@ from app.services.checkin_cache import CheckinCache
 from app.services.faces import FaceService
 from app.services.pipeline import Embeddings, ModelInfo
 from app.services.uow import UnitOfWork
+from models.types import CROP_SIZE
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +83,32 @@ class TemplateCipher:
         )
         return np.frombuffer(plain, dtype="<f4").copy()
 
+    def seal_crop(self, student_id: uuid.UUID, crop: np.ndarray) -> bytes:
+        """An aligned crop (uint8 BGR, 112x112) as a self-describing sealed blob of its lossless PNG:
+        independent of any model, so a later model re-embeds exactly what was enrolled."""
+        ok, png = cv2.imencode(".png", np.ascontiguousarray(crop, dtype=np.uint8))
+        if not ok:
+            raise ValueError("the crop could not be encoded")
+        return self._keyring.seal(png.tobytes(), crop_aad(student_id))
+
+    def open_crop(self, template: FaceTemplate) -> np.ndarray | None:
+        """The template's crop, or None when it has none (enrolled before crops were kept)."""
+        if template.crop_sealed is None:
+            return None
+        png = self._keyring.open(template.crop_sealed, crop_aad(template.student_id))
+        crop = cv2.imdecode(np.frombuffer(png, dtype=np.uint8), cv2.IMREAD_COLOR)
+        if crop is None or crop.shape != (CROP_SIZE, CROP_SIZE, 3):
+            raise ValueError("the stored crop is not a 112x112 colour image")
+        return crop
+
 
 def _aad(student_id: uuid.UUID, model_id: str) -> bytes:
     return f"face_template:{student_id}:{model_id}".encode()
+
+
+def crop_aad(student_id: uuid.UUID) -> bytes:
+    """Binds a sealed crop to its student (not to a model: the crop outlives the model that embedded it)."""
+    return f"face_crop:{student_id}".encode()
 
 
 def templates_of(session: Session, student_id: uuid.UUID) -> list[FaceTemplate]:

@@ -21,12 +21,14 @@ The flow, in order (each step can end it):
 6. Unknown faces are counted (Redis, per session, shown in the session report; and one audit event) but
    never recorded; the answer is cached for the idempotency key.
 
-Why identify in the whole school's gallery and then keep the class's students, rather than search among the
-class's members only: a search restricted to the members always returns the most similar *member*, so a
-student of another class (or a sibling) standing at the kiosk is far more likely to be taken for one of
-them; over the school's gallery that student is recognised as themself and answered "not in this session".
-The whole school is also one Milvus partition (the gallery is the partition key), so nothing is gained in
-speed by filtering to a list of labels, and no label list needs to travel into a filter expression.
+Identification searches where the student is expected first: the roster of the sessions open here (their
+classes' members), at the roster's own threshold. A stranger meets some 30 faces there instead of a whole
+school's 500-2,000, so the threshold that keeps strangers out (FPIR 1 %) is lower and a real member is
+found more often: errors of 1:N grow with the gallery (docs/MODELS.md). Only a face the roster does not
+know is searched in the whole school, at the school's stricter threshold: a student of another class (or a
+sibling) is then recognised as themself and answered ``not_in_session``, never recorded. The roster's
+threshold carries the risk that such a student looks enough like a member to pass it; its operating point
+is measured with strangers searched against rosters (``models.eval identify --roster``).
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ from app.schemas.attendance import (
 )
 from app.services.activity import log_action, target
 from app.services.attendance import record_once
-from app.services.biometrics import BiometricStores, gallery_of, templates_of
+from app.services.biometrics import BiometricStores, gallery_of, label_of, templates_of
 from app.services.faces import DetectedFace
 from app.services.pipeline import Embeddings
 from app.services.principal import Principal
@@ -348,8 +350,15 @@ class CheckinService:
         self, kiosk: Principal, sessions: list[OpenSession], probes: list[_Probe]
     ) -> list[_Seen]:
         vectors = np.concatenate([probe.embeddings.vectors for probe in probes])
-        embedded = Embeddings(vectors, probes[0].embeddings.model)
-        matches = await self._stores.faces.search(gallery_of(kiosk.school_id), embedded)
+        model = probes[0].embeddings.model
+        gallery, faces = gallery_of(kiosk.school_id), self._stores.faces
+        roster = frozenset(label_of(member) for lesson in sessions for member in lesson.members)
+        matches = await faces.search(gallery, Embeddings(vectors, model), roster)
+        strangers = [i for i, match in enumerate(matches) if not match.known]
+        if strangers:  # nobody of the roster: perhaps somebody of the school (one call for them all)
+            school = await faces.search(gallery, Embeddings(vectors[strangers], model))
+            for i, match in zip(strangers, school, strict=True):
+                matches[i] = match
         seen = []
         for probe, match in zip(probes, matches, strict=True):
             box = [round(float(v), 1) for v in probe.face.face.box]

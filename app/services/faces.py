@@ -199,10 +199,13 @@ class FaceService:
         _check_name(label, "label")
         return await _store(self._pipeline.add(gallery, label, embeddings))
 
-    async def search(self, gallery: str, embeddings: Embeddings) -> list[Match]:
-        """Best label (or unknown) in ``gallery`` for vectors already computed."""
+    async def search(
+        self, gallery: str, embeddings: Embeddings, roster: frozenset[str] | None = None
+    ) -> list[Match]:
+        """Best label (or unknown) in ``gallery`` for vectors already computed; among ``roster``'s labels
+        only when given."""
         _check_name(gallery, "gallery")
-        return await _store(self._pipeline.search(gallery, embeddings))
+        return await _store(self._pipeline.search(gallery, embeddings, roster))
 
     async def check(self) -> dict[str, str]:
         return await self._pipeline.check()

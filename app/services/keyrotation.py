@@ -1,9 +1,9 @@
 """Key rotation: re-encrypt everything sealed with the template keyring under its active key.
 
-Everything encrypted at rest uses one keyring (``ROLLCALL_TEMPLATE_KEY``, ``app.core.crypto``): templates,
-review frames, TOTP secrets, webhook signing secrets. Every ciphertext names the key that sealed it, and
-readers decrypt with whichever key a row names, so rotating needs no downtime (docs/PRIVACY.md, "Key
-rotation", has the whole procedure):
+Everything encrypted at rest uses one keyring (``ROLLCALL_TEMPLATE_KEY``, ``app.core.crypto``): templates
+and their face crops, review frames, TOTP secrets, webhook signing secrets. Every ciphertext names the key
+that sealed it, and readers decrypt with whichever key a row names, so rotating needs no downtime
+(docs/PRIVACY.md, "Key rotation", has the whole procedure):
 1. add the new key to the ring, the old one still active; roll out (every replica can now read both);
 2. make the new key active (list it first, or ``ROLLCALL_TEMPLATE_KEY_ID``); roll out: new data uses it;
 3. ``python -m app.jobs rotate-key``: this module re-seals the older rows in batches, each batch its own short
@@ -31,7 +31,7 @@ from app.core.crypto import Keyring
 from app.db.session import transaction
 from app.db.tables import FaceTemplate, NotificationContact, ReviewFrame, User
 from app.services import review_frames
-from app.services.biometrics import TemplateCipher
+from app.services.biometrics import TemplateCipher, crop_aad
 
 
 def _totp_aad(row: Any) -> bytes:
@@ -88,6 +88,14 @@ SEALED: tuple[Sealed, ...] = (
         _key_column(FaceTemplate),
         lambda: FaceTemplate.key_id,
         lambda row, keyring: TemplateCipher(keyring).reseal(row),
+    ),
+    Sealed(
+        "face_template.crop_sealed",
+        FaceTemplate,
+        "crop_sealed",
+        _envelope_stale(FaceTemplate.crop_sealed),
+        lambda: _envelope_key(FaceTemplate.crop_sealed),
+        _reseal_envelope("crop_sealed", lambda row: crop_aad(row.student_id)),
     ),
     Sealed(
         "review_frame.ciphertext",

@@ -26,6 +26,7 @@ class InProcessPipeline:
         min_score: float = 0.0,
         top_k: int = 5,
         threshold: float = 0.4,
+        roster_threshold: float = 0.4,
         liveness: LivenessLimits | None = None,
     ) -> None:
         self._detector = detector
@@ -34,6 +35,7 @@ class InProcessPipeline:
         self.min_score = min_score
         self.top_k = top_k
         self.threshold = threshold
+        self.roster_threshold = roster_threshold
         self.liveness = liveness or LivenessLimits()
 
     async def detect(self, image: np.ndarray) -> list[Face]:
@@ -53,10 +55,17 @@ class InProcessPipeline:
         embedded = await self.embed(crops)
         return embedded.vectors, embedded.model.model_id
 
-    async def search(self, gallery: str, embeddings: Embeddings) -> list[Match]:
+    async def search(
+        self, gallery: str, embeddings: Embeddings, roster: frozenset[str] | None = None
+    ) -> list[Match]:
         self._same_model(embeddings)
         return await asyncio.to_thread(
-            self._gallery.search, gallery, embeddings.vectors, top_k=self.top_k, threshold=self.threshold
+            self._gallery.search,
+            gallery,
+            embeddings.vectors,
+            top_k=self.top_k,
+            threshold=self.threshold if roster is None else self.roster_threshold,
+            labels=roster,
         )
 
     async def add(self, gallery: str, label: str, embeddings: Embeddings) -> list[int]:

@@ -53,8 +53,11 @@ class FacePipeline(Protocol):
         matching."""
         ...
 
-    async def search(self, gallery: str, embeddings: Embeddings) -> list[Match]:
-        """Best enrolled label (or unknown) per vector, within ``gallery`` and the vectors' model only."""
+    async def search(
+        self, gallery: str, embeddings: Embeddings, roster: frozenset[str] | None = None
+    ) -> list[Match]:
+        """Best enrolled label (or unknown) per vector, within ``gallery`` and the vectors' model only;
+        with ``roster``, among those labels only, at the roster's own threshold."""
         ...
 
     async def add(self, gallery: str, label: str, embeddings: Embeddings) -> list[int]:

@@ -77,9 +77,11 @@ class IndexPipeline:
     async def embed(self, crops: np.ndarray) -> Embeddings:
         raise RuntimeError("jobs do not run the face models")
 
-    async def search(self, gallery: str, embeddings: Embeddings) -> list[Match]:
+    async def search(
+        self, gallery: str, embeddings: Embeddings, roster: frozenset[str] | None = None
+    ) -> list[Match]:
         store = self.gallery(embeddings.model.model_id)
-        return await asyncio.to_thread(store.search, gallery, embeddings.vectors)
+        return await asyncio.to_thread(store.search, gallery, embeddings.vectors, labels=roster)
 
     async def add(self, gallery: str, label: str, embeddings: Embeddings) -> list[int]:
         store = self.gallery(embeddings.model.model_id)

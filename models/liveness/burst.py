@@ -1,16 +1,18 @@
-"""A whole burst checked: track the subject, measure its texture's parallax, embed a few of its crops, judge.
-Shared by the Liveness deployment and the in-process pipeline, which differ only in how they reach an
-embedder."""
+"""A whole burst checked: track the subject, measure its texture's parallax, embed a few of its crops, judge,
+and fuse the most frontal crops' vectors into the probe's (one search vector from several frames). Shared by
+the Liveness deployment and the in-process pipeline, which differ only in how they reach an embedder."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import cast
 
 import cv2
 import numpy as np
 
+from models.fusion import fuse
 from models.liveness.challenge import Action
 from models.liveness.colours import ColourSequence
 from models.liveness.decision import LivenessLimits, LivenessVerdict, judge, track_subject
@@ -49,7 +51,7 @@ class BurstResult:
     verdict: LivenessVerdict
     probe: int | None  # frame whose subject is identified (the most frontal)
     face: int | None  # the subject's position among that frame's faces
-    vector: np.ndarray | None  # (1, dim) the probe's embedding, reused for matching
+    vector: np.ndarray | None  # (1, dim) the probe's fused embedding, reused for matching
     model_id: str | None
 
 
@@ -65,7 +67,8 @@ async def check_burst(
     track = track_subject(burst.faces, limits)
     if track.probe is None:
         return BurstResult(judge(action, track, [], None, limits), None, None, None, None)
-    picked = [burst.crops[i][track.indices[i]] for i in track.identity_frames]  # type: ignore[index]
+    embedded = track.embedded_frames
+    picked = [burst.crops[i][track.indices[i]] for i in embedded]  # type: ignore[index]
     first = next(i for i, face in enumerate(track.subjects) if face is not None)
     # Tracking and the screen cues are CPU work (~30 ms for a burst): off the event loop, so a replica keeps
     # taking requests meanwhile; the embedding runs on the Embedder at the same time.
@@ -74,9 +77,14 @@ async def check_burst(
     (texture, screen), colour, (vectors, model_id) = await asyncio.gather(
         measured, lit, embed(np.stack(picked))
     )
-    similarities = [float(v) for v in vectors[1:] @ vectors[0]]
+    row = {frame: k for k, frame in enumerate(embedded)}
+    identity = vectors[[row[i] for i in track.identity_frames]]
+    similarities = [float(v) for v in identity[1:] @ identity[0]]
     verdict = judge(action, track, similarities, texture, limits, screen, colour)
-    return BurstResult(verdict, track.probe, track.indices[track.probe], vectors[:1], model_id)
+    fused = [row[i] for i in track.fused_frames]
+    scores = np.array([cast(Face, track.subjects[i]).score for i in track.fused_frames])
+    probe_vector = fuse(vectors[fused], scores)[None, :]
+    return BurstResult(verdict, track.probe, track.indices[track.probe], probe_vector, model_id)
 
 
 def _measure(burst: Burst, subjects: list[Face | None], first: int) -> tuple[float | None, ScreenCues]:

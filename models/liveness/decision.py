@@ -65,6 +65,9 @@ class LivenessLimits:
     # another face this large (area, vs the subject) is a second person
     second_face_ratio: float = Field(0.35, gt=0, le=1)
     min_frames: int = Field(3, ge=2)  # frames with the subject needed to judge at all
+    # The probe's vector is the fusion of this many of the most frontal frames (models.fusion): one frame's
+    # blur or blink weighs less in the search (docs/MODELS.md, "Fusion"); 1 uses the probe frame alone.
+    fuse_frames: int = Field(3, ge=1, le=16)
     # Passive replay cues (models.liveness.screen): straight edges framing the face in this share of the
     # sampled frames is a device in view ...
     max_screen_border: float = Field(0.2, ge=0, le=1)
@@ -92,6 +95,12 @@ class Track:
     probe: int | None  # the most frontal frame: its face is the one identified
     identity_frames: list[int]  # probe first, then the frames compared with it
     reasons: list[str] = field(default_factory=list)
+    fused_frames: list[int] = field(default_factory=list)  # probe first, then the next most frontal
+
+    @property
+    def embedded_frames(self) -> list[int]:
+        """Every frame whose face is embedded, each once: probe, identity frames, fused frames."""
+        return list(dict.fromkeys([*self.identity_frames, *self.fused_frames]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,9 +135,12 @@ def track_subject(frames: Sequence[Sequence[Face]], limits: LivenessLimits) -> T
     if any(_jumped(before, after, limits) for before, after in itertools.pairwise(present.items())):
         _add(reasons, "inconsistent_track")
     order = list(present)
-    probe = min(order, key=lambda i: abs(float(nose_parallax(present[i].landmarks)[0])))
+    turn = {i: abs(float(nose_parallax(present[i].landmarks)[0])) for i in order}
+    frontal = sorted((i for i in order if turn[i] <= MAX_PLAUSIBLE_PARALLAX), key=turn.__getitem__)
+    probe = frontal[0] if frontal else min(order, key=turn.__getitem__)
     others = [i for i in dict.fromkeys((order[0], order[len(order) // 2], order[-1])) if i != probe]
-    return Track(subjects, indices, probe, [probe, *others], reasons)
+    fused = [probe, *(i for i in frontal if i != probe)][: limits.fuse_frames]
+    return Track(subjects, indices, probe, [probe, *others], reasons, fused)
 
 
 def judge(

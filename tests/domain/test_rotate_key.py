@@ -36,9 +36,15 @@ def _seed(db: Session, ring: Keyring, templates: int = 5) -> dict[str, object]:
     vectors = np.random.default_rng(1).normal(size=(templates, 128)).astype(np.float32)
     for vector in vectors:
         key_id, data = cipher.seal(student.id, "model-a", vector)
+        crop = np.full((112, 112, 3), 128, np.uint8)  # sealed bytes, whatever they show
         db.add(
             FaceTemplate(
-                student_id=student.id, school_id=school.id, model_id="model-a", key_id=key_id, ciphertext=data
+                student_id=student.id,
+                school_id=school.id,
+                model_id="model-a",
+                key_id=key_id,
+                ciphertext=data,
+                crop_sealed=cipher.seal_crop(student.id, crop),
             )
         )
     user = User(school_id=school.id, email="r@example.org", full_name="R", role=Role.admin, password_hash="x")
@@ -61,6 +67,7 @@ def _check_readable(db: Session, ring: Keyring, seeded: dict[str, object]) -> No
     stored = sorted(db.query(FaceTemplate).all(), key=lambda t: t.created_at)
     opened = np.stack([cipher.open(template) for template in stored])
     assert np.allclose(np.sort(opened, axis=0), np.sort(seeded["vectors"], axis=0))
+    assert all(np.all(cipher.open_crop(template) == 128) for template in stored)
     user = db.get(User, seeded["user"].id)
     assert ring.open(user.totp_secret_enc, b"totp:" + user.id.bytes) == b"TOTPSECRET"
     contact = db.get(NotificationContact, seeded["contact"].id)
@@ -81,6 +88,7 @@ def test_rotation_moves_every_sealed_column_to_the_new_key(db: Session, clean_db
     planned = keyrotation.rotate(clean_db, both, dry_run=True)
     assert planned.resealed == {
         "face_template.ciphertext": 5,
+        "face_template.crop_sealed": 5,
         "review_frame.ciphertext": 1,
         "app_user.totp_secret_enc": 1,
         "notification_contact.webhook_secret_enc": 1,

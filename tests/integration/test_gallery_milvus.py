@@ -107,6 +107,22 @@ def test_delete_then_unknown(gallery: FaceGallery, rng: np.random.Generator) -> 
     assert gallery.count(school) == 1
 
 
+def test_a_roster_search_sees_its_labels_only(gallery: FaceGallery, rng: np.random.Generator) -> None:
+    school = fresh_name("school")
+    hana, ivan, jo = unit(rng), unit(rng), unit(rng)
+    for label, person in (("hana", hana), ("ivan", ivan), ("jo", jo)):
+        gallery.add(school, label, np.vstack([person, near(person, rng)]))
+    probes = np.vstack([near(hana, rng), near(ivan, rng), near(jo, rng)])
+    roster = gallery.search(school, probes, threshold=0.4, labels={"hana", "ivan"})
+    assert [m.label for m in roster] == ["hana", "ivan", None]  # jo is in the school, not in the roster
+    assert roster[2].score is not None and roster[2].score < 0.4  # the best roster face, not jo's
+    assert [m.label for m in gallery.search(school, probes, threshold=0.4)] == ["hana", "ivan", "jo"]
+    nobody = gallery.search(school, probes, labels=set())
+    assert [(m.label, m.score) for m in nobody] == [(None, None)] * 3
+    with pytest.raises(InvalidNameError):
+        gallery.search(school, probes, labels={'hana" or label != "'})
+
+
 def test_unsafe_names_are_rejected_before_milvus(gallery: FaceGallery, rng: np.random.Generator) -> None:
     school = fresh_name("school")
     gallery.add(school, "grace", unit(rng))

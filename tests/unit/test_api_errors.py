@@ -52,14 +52,16 @@ class FakePipeline:
         if self.down:
             raise GalleryUnavailableError("Milvus request failed: 127.0.0.1:19530 refused")
 
-    async def search(self, gallery: str, embeddings: Embeddings) -> list[Match]:
+    async def search(
+        self, gallery: str, embeddings: Embeddings, roster: frozenset[str] | None = None
+    ) -> list[Match]:
         self._check()
         matches = []
         for vector in embeddings.vectors:
             scored = [
                 (label, float(v @ vector))
                 for (g, label), vs in self.gallery.items()
-                if g == gallery
+                if g == gallery and (roster is None or label in roster)
                 for v in vs
             ]
             best = max(scored, key=lambda item: item[1], default=None)

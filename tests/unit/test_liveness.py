@@ -146,6 +146,13 @@ def test_the_probe_is_the_most_frontal_frame_and_identity_frames_start_with_it()
     assert track.identity_frames[0] == 2 and set(track.identity_frames) == {0, 2, 4}
 
 
+def test_the_most_frontal_frames_are_fused_into_the_probe_and_each_is_embedded_once():
+    frames = [[face(turned(dx))] for dx in (5.0, 3.0, 0.2, 4.0, 6.0)]
+    assert track_subject(frames, LIMITS).fused_frames == [2, 1, 3]  # probe, then by frontality
+    assert track_subject(frames, LivenessLimits(fuse_frames=1)).fused_frames == [2]
+    assert track_subject(frames, LIMITS).embedded_frames == [2, 0, 4, 1, 3]
+
+
 # ------------------------------------------------------------------ texture parallax on real frames
 
 

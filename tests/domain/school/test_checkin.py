@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -27,7 +28,12 @@ from app.services import attendance, codes
 from app.services.biometrics import BiometricStores
 from app.services.checkin import CheckinRequest, CheckinService
 from app.services.enrollment import EnrollmentService
+from app.services.faces import FaceService, ImageLimits
+from app.services.local import InProcessPipeline
 from app.services.principal import Principal
+from models.detectors import load_detector
+from models.embedder import SfaceEmbedder
+from models.gallery import FaceGallery
 from models.liveness import ChallengeLedger
 from tests.domain.school.conftest import World, grant
 from tests.school_faces import PEOPLE, side_by_side
@@ -150,6 +156,36 @@ async def test_a_student_of_another_class_is_not_recorded(
     assert answer.faces[0].outcome == "not_in_session"
     assert answer.faces[0].student.display_name == "Lagos T."
     assert rows(world) == []
+
+
+async def test_the_roster_is_searched_first_at_its_own_threshold(
+    enrolled: World,
+    stores: BiometricStores,
+    settings: Settings,
+    photos: dict[str, list[bytes]],
+    gallery: FaceGallery,
+) -> None:
+    """With a school threshold nobody reaches, a class member is still recognised (the roster is searched,
+    at its threshold), and a student of another class is unknown there: never recorded."""
+    pipeline = InProcessPipeline(
+        load_detector("fast", settings.model_cache),
+        SfaceEmbedder.load(settings.model_cache),
+        gallery,
+        min_score=0.6,
+        threshold=0.999,
+        roster_threshold=0.4,
+    )
+    faces = FaceService(pipeline, ImageLimits(settings.max_upload_bytes, settings.max_pixels))
+    service = kiosk_service(replace(stores, faces=faces), settings)
+    world = enrolled
+    world.lesson()
+    member = await service.check_in(world.kiosk, CheckinRequest(photos["lagos"][3]), None)
+    assert [(f.outcome, f.student.display_name) for f in member.faces] == [("recorded", "Lagos T.")]
+    world.lesson(world.other_class)
+    r2_kiosk = Principal(kind="kiosk", id=uuid.uuid4(), school_id=world.school.id, room="R2")
+    other = await service.check_in(r2_kiosk, CheckinRequest(photos["lopez"][3]), None)
+    assert [(f.outcome, f.student) for f in other.faces] == [("unknown", None)]
+    assert len(rows(world)) == 1
 
 
 async def test_group_frame_records_everyone_in_it(

@@ -1,0 +1,155 @@
+"""A site for the operational jobs' tests: embedded PostgreSQL and Redis, a Milvus server, the real models
+in this process, a school with the three people of ``tests.school_faces`` enrolled, and the jobs run as an
+operator runs them (``python -m app.jobs ... --json`` in a subprocess, configured by environment only)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from app.core.config import Settings
+from app.core.crypto import Keyring
+from app.core.redis import make_redis
+from app.db.migrate import upgrade_head
+from app.db.session import make_engine
+from app.db.tables import ClassMember, Role, School, SchoolClass, Student, User
+from app.schemas.consent import ConsentCreate
+from app.services import audit, consent
+from app.services.biometrics import BiometricStores, TemplateCipher, gallery_of
+from app.services.checkin_cache import CheckinCache
+from app.services.enrollment import EnrollmentService
+from app.services.faces import FaceService, ImageLimits
+from app.services.local import InProcessPipeline
+from app.services.principal import Principal
+from deployments.local_services import EmbeddedPostgres, EmbeddedRedis
+from models.detectors import load_detector
+from models.embedder import SfaceEmbedder
+from models.gallery import FaceGallery
+from models.types import FaceEmbedder
+from tests.conftest import REPO_ROOT
+from tests.domain.authkit import FAST_HASHING, TEST_SECRETS
+from tests.school_faces import PEOPLE
+
+
+@dataclass
+class Site:
+    settings: Settings
+    engine: Engine
+    client: redis.Redis
+    gallery: FaceGallery
+    stores: BiometricStores
+
+
+@contextlib.contextmanager
+def open_site(root: Path, milvus_uri: str, embedder: FaceEmbedder | None = None) -> Iterator[Site]:
+    """The stores under ``root``; the face service embeds with ``embedder`` (default: the installed SFace)
+    into a collection of its model that this site starts empty (the Milvus server is shared)."""
+    with EmbeddedPostgres(root / "pg") as postgres, EmbeddedRedis(root / "redis") as redis_server:
+        upgrade_head(postgres.url)
+        settings = Settings(
+            data_dir=root / "data",
+            database_url=postgres.url,
+            redis_url=redis_server.url,
+            milvus_uri=milvus_uri,
+            **FAST_HASHING,
+            **TEST_SECRETS,
+        )
+        audit.configure(settings)
+        embedder = embedder or SfaceEmbedder.load(settings.model_cache)
+        gallery = FaceGallery(milvus_uri, embedder.model_id, embedder.dim)
+        gallery.drop()
+        pipeline = InProcessPipeline(
+            load_detector("fast", settings.model_cache), embedder, gallery, min_score=0.6
+        )
+        engine, client = make_engine(settings.database_url), make_redis(settings.redis_url)
+        keyring = Keyring.from_text(settings.template_key.get_secret_value())
+        stores = BiometricStores(
+            engine,
+            FaceService(pipeline, ImageLimits(settings.max_upload_bytes, settings.max_pixels)),
+            TemplateCipher(keyring),
+            CheckinCache(client, settings.idempotency_ttl_s),
+        )
+        try:
+            yield Site(settings, engine, client, gallery, stores)
+        finally:
+            gallery.close()
+            client.close()
+            engine.dispose()
+
+
+def job(site: Site, *args: str) -> dict:
+    """``python -m app.jobs <args> --json`` as an operator runs it, configured by environment only."""
+    settings = site.settings
+    env = {
+        **os.environ,
+        "ROLLCALL_DATA_DIR": str(settings.data_dir),
+        "ROLLCALL_DATABASE_URL": settings.database_url,
+        "ROLLCALL_REDIS_URL": settings.redis_url,
+        "ROLLCALL_MILVUS_URI": settings.milvus_uri,
+        "ROLLCALL_SECRET_KEY": TEST_SECRETS["secret_key"],
+        "ROLLCALL_TEMPLATE_KEY": TEST_SECRETS["template_key"],
+        "ROLLCALL_ID_HASH_KEY": TEST_SECRETS["id_hash_key"],
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "app.jobs", *args, "--json"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+async def identify(site: Site, school_id: uuid.UUID, photo: bytes) -> str | None:
+    (found,) = await site.stores.faces.identify(gallery_of(school_id), photo)
+    return found.match.label
+
+
+async def enrolled_school(
+    site: Site, name: str, photos: dict[str, list[bytes]]
+) -> tuple[uuid.UUID, Principal, dict[str, uuid.UUID]]:
+    """A school with a class of ``PEOPLE``, each consenting and enrolled from their first three photos:
+    the school's id, its admin, and the students' ids by person."""
+    with Session(site.engine, expire_on_commit=False) as db:
+        school = School(name=name)
+        db.add(school)
+        db.flush()
+        user = User(school_id=school.id, email=f"a-{school.id.hex[:8]}@jobs.example.org", full_name="A",
+                    role=Role.admin, password_hash="x")  # fmt: skip
+        klass = SchoolClass(school_id=school.id, code="9C", name="9C")
+        db.add_all([user, klass])
+        db.flush()
+        students = {}
+        for key in PEOPLE:
+            student = Student(school_id=school.id, student_number=key, first_name=key, last_name="R",
+                              display_name=key)  # fmt: skip
+            db.add(student)
+            db.flush()
+            db.add(ClassMember(class_id=klass.id, student_id=student.id))
+            students[key] = student.id
+        db.commit()
+    admin = Principal("user", user.id, school.id, Role.admin)
+    enrollment = EnrollmentService(site.stores, site.settings)
+    for key, student_id in students.items():
+        with Session(site.engine) as db:
+            consent.grant_consent(
+                db, admin, student_id, ConsentCreate(granted_by_name="G", relation="guardian"),
+                current_version=site.settings.consent_version, age_of_majority=18, request_id=None,
+            )  # fmt: skip
+            db.commit()
+        await enrollment.enroll(admin, student_id, photos[key][:3], None)
+    return school.id, admin, students
