@@ -94,7 +94,8 @@ TABLES: dict[str, TableInfo] = {
         "biometric consent given, by whom, withdrawn when", "with the student (history kept after withdrawal)"
     ),
     "face_template": TableInfo(
-        "enrolled face vectors, encrypted", "until consent is withdrawn, the student leaves, or erasure"
+        "enrolled face vectors and their aligned face crops, encrypted",
+        "until consent is withdrawn, the student leaves, or erasure",
     ),
     "attendance": TableInfo("attendance records in daily use", "archived after 2 years (configurable)"),
     "attendance_change": TableInfo(

@@ -169,15 +169,21 @@ def reembed_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Count who would be re-embedded or flagged; change nothing.")
     ] = False,
+    retire_old: Annotated[
+        bool,
+        typer.Option("--retire-old", help="Then delete old models' templates and vectors (after rollout)."),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Re-create every student's vectors with the installed embedding model from their sealed face crops,
-    then retire the old model's (idempotent; app/services/reembed.py explains the order)."""
+    """Re-create every student's vectors with the installed embedding model from their sealed face crops
+    (idempotent; app/services/reembed.py explains when to deploy and when to retire the old model)."""
     settings = _settings()
     try:
         with engine_for(settings) as engine, reembed_stores(settings) as (embedder, gallery, old_galleries):
             cipher = TemplateCipher(keyring_of(settings))
-            report = reembed(engine, cipher, embedder, gallery, old_galleries, dry_run=dry_run)
+            report = reembed(
+                engine, cipher, embedder, gallery, old_galleries, dry_run=dry_run, retire_old=retire_old
+            )
     except (JobError, GalleryError) as error:
         _fail(error)
     data = dataclasses.asdict(report)

@@ -5,18 +5,20 @@ enrolled photo's aligned crop, which enrollment keeps sealed beside each templat
 (``FaceTemplate.crop_sealed``). Models that take the ArcFace-aligned 112x112 crop (SFace, MobileFaceNet, the
 ArcFace family) re-embed from it; a model with another crop geometry needs re-enrollment.
 
-How it runs (``python -m app.jobs re-embed``), with the new model installed:
+How it runs, with the new model installed (``python -m app.jobs re-embed``, from the new image):
 1. Student by student, under the student's row lock (so it never interleaves with an enrollment or an
    erasure of the same student): the crops are opened, embedded by the new model, sealed as the new model's
    templates beside the old ones, and indexed in the new model's own collection. The old model's templates
-   and vectors stay, so a deployment still serving the old model keeps recognising everyone meanwhile.
+   and vectors stay, so the deployment still serving the old model keeps recognising everyone meanwhile.
 2. A student whose templates have no crop (enrolled before crops were kept), or whose crops do not open, is
-   flagged ``needs_reenrollment`` (audited): the office sees it on the student and re-enrolls them. Their
-   old templates stay until then, so a rollback to the old model still recognises them.
-3. Only when every other student has the new model's templates does it switch over: their old-model
-   templates are deleted and their vectors removed from the old collections. A failure before that leaves
-   both models complete for everyone done so far; running the job again continues (students already on the
-   new model are skipped), so it is idempotent.
+   flagged ``needs_reenrollment`` (audited): the office sees it on the student and re-enrolls them.
+3. When every student has the new model's templates or is flagged, the report says ``complete``: deploy the
+   version that serves the new model (its searches go to the new collection; a rollback finds the old one
+   intact). A failure before that leaves both models whole for everyone done so far; running the job again
+   continues (students already on the new model are skipped), so it is idempotent.
+4. When the rollback window has closed, ``re-embed --retire-old`` deletes the old models' templates and
+   vectors of every re-embedded student. Flagged students keep theirs until they are re-enrolled, so the
+   school loses nobody's enrollment to an upgrade it could still undo.
 """
 
 from __future__ import annotations
@@ -52,13 +54,13 @@ class ReembedReport:
     reembedded: int = 0  # moved to the new model by this run
     already: int = 0  # had the new model's templates before this run
     needs_reenrollment: int = 0  # flagged: no crop to re-embed from
-    templates: int = 0  # new templates written
-    switched: bool = False  # the old models' templates and vectors were retired
+    templates: int = 0  # new templates written (to be written, in a dry run)
     retired: dict[str, int] = field(default_factory=dict)  # old model id -> templates deleted
 
     @property
     def complete(self) -> bool:
-        return self.dry_run or self.switched
+        """Every student has the new model's templates or is flagged: the new model can be deployed."""
+        return self.already + self.reembedded + self.needs_reenrollment == self.students
 
 
 def reembed(
@@ -69,9 +71,11 @@ def reembed(
     old_galleries: Callable[[str, int], FaceGallery],
     *,
     dry_run: bool = False,
+    retire_old: bool = False,
 ) -> ReembedReport:
-    """Re-embed every student into ``embedder``'s model (``gallery`` is its collection), then retire the
-    other models (``old_galleries(model_id, dim)`` opens their collections); see the module docstring."""
+    """Re-embed every student into ``embedder``'s model (``gallery`` is its collection); with
+    ``retire_old``, then delete the other models' templates and vectors (``old_galleries(model_id, dim)``
+    opens their collections) of everyone re-embedded. See the module docstring."""
     report = ReembedReport(embedder.model_id, dry_run)
     with transaction(engine) as session:
         students = list(session.scalars(select(FaceTemplate.student_id).distinct()))
@@ -87,9 +91,8 @@ def reembed(
         else:
             report.reembedded += 1
             report.templates += outcome
-    if not dry_run:
-        report.retired = _switch_over(engine, embedder.model_id, old_galleries, flagged)
-        report.switched = True
+    if retire_old and not dry_run and report.complete:
+        report.retired = _retire_old(engine, embedder.model_id, old_galleries, flagged)
     return report
 
 
@@ -170,7 +173,7 @@ def _flag(session: Session, student: Student, model_id: str) -> None:
     )
 
 
-def _switch_over(
+def _retire_old(
     engine: Engine,
     model_id: str,
     old_galleries: Callable[[str, int], FaceGallery],

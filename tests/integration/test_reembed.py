@@ -3,9 +3,10 @@ and the job as an operator runs it (``python -m app.jobs re-embed``).
 
 Three students are enrolled under a "legacy" model (the installed SFace fed mirrored crops: another vector
 space, with a model id of its own); one of them has no crops kept (enrolled before crops were kept). The
-job re-embeds the other two into the installed SFace's collection from their sealed crops, flags the third
-``needs_reenrollment`` and retires the legacy templates of the two; the new model recognises the two and
-nobody else, and running it again changes nothing.
+job re-embeds the other two into the installed SFace's collection from their sealed crops and flags the
+third ``needs_reenrollment``, leaving the legacy model whole (the old version still serves); the new model
+recognises the two and nobody else. After the rollout, ``--retire-old`` deletes the two's legacy templates
+and vectors (the flagged student keeps theirs), and running it again changes nothing.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ async def test_a_model_change_re_embeds_from_the_sealed_crops(
 
     planned = job(site, "re-embed", "--dry-run")
     assert (planned["students"], planned["reembedded"], planned["needs_reenrollment"]) == (3, 2, 1)
-    assert (planned["templates"], planned["switched"], planned["complete"]) == (6, False, True)
+    assert (planned["templates"], planned["complete"]) == (6, True)
     assert new_gallery.count(gallery_of(school_id)) == 0  # the dry run changed nothing
 
     done = job(site, "re-embed")
@@ -97,7 +98,8 @@ async def test_a_model_change_re_embeds_from_the_sealed_crops(
         6,
         1,
     )
-    assert done["switched"] and done["retired"] == {LegacyEmbedder.model_id: 6}
+    assert done["complete"] and done["retired"] == {}
+    assert site.gallery.count(gallery_of(school_id)) == 9  # the old model still serves everyone
 
     new_gallery.close()  # the job created the collection: reconnect to load it
     for key in ("lagos", "lopez"):
@@ -105,14 +107,7 @@ async def test_a_model_change_re_embeds_from_the_sealed_crops(
         assert found.match.label == str(students[key])
     (unknown,) = await recognise.identify(gallery_of(school_id), photos["wolfowitz"][3])
     assert unknown.match.label is None
-    assert site.gallery.count(gallery_of(school_id)) == 3  # only the flagged student's legacy vectors
     with Session(site.engine) as db:
-        models = dict(
-            db.execute(
-                select(FaceTemplate.model_id, func.count()).group_by(FaceTemplate.model_id)
-            ).all()
-        )
-        assert models == {current.model_id: 6, LegacyEmbedder.model_id: 3}
         flagged = db.get(Student, students["wolfowitz"])
         assert flagged is not None and flagged.enrollment_status == EnrollmentStatus.needs_reenrollment
         events = db.scalars(
@@ -120,11 +115,13 @@ async def test_a_model_change_re_embeds_from_the_sealed_crops(
         ).all()
         assert len(events) == 1
 
-    again = job(site, "re-embed")
-    assert (again["already"], again["reembedded"], again["needs_reenrollment"], again["retired"]) == (
-        2,
-        0,
-        1,
-        {},
-    )
+    retired = job(site, "re-embed", "--retire-old")
+    assert (retired["already"], retired["reembedded"], retired["needs_reenrollment"]) == (2, 0, 1)
+    assert retired["retired"] == {LegacyEmbedder.model_id: 6}
+    assert site.gallery.count(gallery_of(school_id)) == 3  # only the flagged student's legacy vectors
+    with Session(site.engine) as db:
+        query = select(FaceTemplate.model_id, func.count()).group_by(FaceTemplate.model_id)
+        assert dict(db.execute(query).all()) == {current.model_id: 6, LegacyEmbedder.model_id: 3}
+    again = job(site, "re-embed", "--retire-old")
+    assert (again["reembedded"], again["templates"], again["retired"]) == (0, 0, {})
     new_gallery.close()
