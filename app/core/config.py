@@ -143,13 +143,18 @@ class Settings(BaseSettings):
 
     # School domain policy: consent, enrollment, check-in, imports, reports.
     consent_version: str = Field(
-        "2026-1", min_length=1, max_length=32, description="Consent text version enrollment requires."
+        "2026-2", min_length=1, max_length=32, description="Consent text version enrollment requires."
     )
     age_of_majority: int = Field(18, ge=0, le=25, description="Below it, a guardian must give the consent.")
     enroll_min_photos: int = Field(3, ge=1, description="Accepted photos an enrollment needs at least.")
     enroll_max_photos: int = Field(5, ge=1, description="Photos one enrollment request may carry.")
     enroll_same_person_min: float = Field(
         0.40, ge=-1, le=1, description="Least cosine between one enrollment's photos (all the same person)."
+    )
+    # 0.95: above every pair of distinct photos of one person measured (LFW max 0.925, camera frames a
+    # second apart 0.95), below the same file re-encoded (JPEG q >= 75: >= 0.995); docs/ENROLLMENT.md.
+    enroll_duplicate_min: float = Field(
+        0.95, gt=0, le=1, description="Cosine at or above which two photos of one enrollment are one photo."
     )
     checkin_early_minutes: int = Field(15, ge=0, le=240, description="A session takes check-ins this early.")
     checkin_code_ttl_minutes: int = Field(60, ge=1, le=1440, description="Life of a one-time check-in code.")

@@ -50,6 +50,11 @@ class PhotoVerdict(BaseModel):
     index: int
     accepted: bool
     reasons: list[str] = Field(default_factory=list)
+    codes: list[str] = Field(
+        default_factory=list,
+        description="One stable code per reason, in the same order (e.g. `no_face`, `blurry`, "
+        "`duplicate_photo`, `not_same_person`): what a client translates.",
+    )
     quality: dict[str, float] | None = None
 
 
@@ -58,6 +63,9 @@ class EnrollmentResult(BaseModel):
     enrollment_status: EnrollmentStatus
     templates: int
     model: str
+    replaced: bool = Field(
+        False, description="Whether these photos replaced a different enrolled face (an admin confirmed it)."
+    )
     photos: list[PhotoVerdict]
 
 

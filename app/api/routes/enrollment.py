@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, File, UploadFile
+from fastapi import APIRouter, File, Form, UploadFile
 from pydantic import BaseModel, ConfigDict
 
 from app.api.deps import DbDep, RequestIdDep, SettingsDep, read_image
@@ -117,13 +117,30 @@ async def enroll(
     services: SchoolServicesDep,
     settings: SettingsDep,
     request_id: RequestIdDep,
+    replace: Annotated[
+        bool,
+        Form(description="Admin only: confirm that these photos replace a different enrolled face."),
+    ] = False,
+    allow_duplicate: Annotated[
+        bool,
+        Form(description="Admin only: confirm a face that matches another student (e.g. a twin)."),
+    ] = False,
 ) -> EnrollmentResult:
-    """422 `enrollment_rejected` lists every photo's verdict and reasons when too few are usable; 409
-    `consent_required` without a current consent. A new enrollment replaces the previous one."""
+    """A new enrollment replaces the previous one, if it is the same face. Refusals (nothing is stored, each
+    is audited):
+    - 422 `enrollment_rejected`: every photo's verdict with `reasons` and `codes`; too few usable photos
+      (a copy of another photo is refused as `duplicate_photo`), or photos of more than one person (the odd
+      ones have `not_same_person`, listed in `not_same_person`).
+    - 409 `consent_required` without a current consent; `face_mismatch` when the student is enrolled with a
+      different face (an admin may send `replace=true`); `face_already_enrolled` when the face is enrolled as
+      another student (an admin may send `allow_duplicate=true`).
+    - 403 `forbidden`: a teacher sending `replace` or `allow_duplicate`."""
     data = [
         await read_image(photo, f"photos[{i}]", settings.max_upload_bytes) for i, photo in enumerate(photos)
     ]
-    return await services.enrollment.enroll(staff, student_id, data, request_id)
+    return await services.enrollment.enroll(
+        staff, student_id, data, request_id, replace=replace, allow_duplicate=allow_duplicate
+    )
 
 
 @router.post(

@@ -103,6 +103,8 @@ export interface PhotoVerdict {
   index: number;
   accepted: boolean;
   reasons: string[];
+  /** One stable code per reason, in the same order (console/enrollmentText.ts translates them). */
+  codes: string[];
   quality: Record<string, number> | null;
 }
 
@@ -111,6 +113,8 @@ export interface EnrollmentResult {
   enrollment_status: EnrollmentStatus;
   templates: number;
   model: string;
+  /** These photos replaced a different enrolled face (an admin confirmed it). */
+  replaced: boolean;
   photos: PhotoVerdict[];
 }
 

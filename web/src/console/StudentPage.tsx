@@ -9,6 +9,7 @@ import type { EnrollmentResult, EnrollmentState, PhotoVerdict, StudentPublic } f
 import { grabFrame, openCamera, stopCamera } from "../kiosk/camera";
 import { describeCameraError } from "../kiosk/outcome";
 import { Badge, ConfirmDialog, ErrorNote, LoadState, formatTime, saveBlob, useApi } from "../ui/common";
+import { explainEnrollment, overrideFor, photoReasons, type Override } from "./enrollmentText";
 
 export function StudentPage({ isAdmin }: { isAdmin: boolean }) {
   const { studentId } = useParams();
@@ -36,7 +37,7 @@ export function StudentPage({ isAdmin }: { isAdmin: boolean }) {
           <>
             <ConsentSection studentId={studentId!} state={state} onChanged={refresh} />
             {state.consent && state.consent_current ? (
-              <EnrollSection studentId={studentId!} state={state} onEnrolled={refresh} />
+              <EnrollSection studentId={studentId!} state={state} isAdmin={isAdmin} onEnrolled={refresh} />
             ) : (
               <p className="note">Enrollment needs a current consent first. Without one the student checks in with a code.</p>
             )}
@@ -126,32 +127,50 @@ interface Photo {
   name: string;
 }
 
-function EnrollSection({ studentId, state, onEnrolled }: { studentId: string; state: EnrollmentState; onEnrolled: () => void }) {
+function EnrollSection({
+  studentId,
+  state,
+  isAdmin,
+  onEnrolled,
+}: {
+  studentId: string;
+  state: EnrollmentState;
+  isAdmin: boolean;
+  onEnrolled: () => void;
+}) {
   const [photos, setPhotos] = useState<Photo[]>([]);
   const [verdicts, setVerdicts] = useState<PhotoVerdict[] | null>(null);
   const [message, setMessage] = useState<{ tone: "ok" | "error"; text: string } | null>(null);
   const [sending, setSending] = useState(false);
   const [camera, setCamera] = useState(false);
+  // An admin's answer to a 409 the server lets them override; kept (with earlier ones) for these photos only.
+  const [override, setOverride] = useState<Override | null>(null);
+  const [confirmed, setConfirmed] = useState<Override["field"][]>([]);
   useEffect(() => () => photos.forEach((p) => URL.revokeObjectURL(p.url)), [photos]);
 
+  const reset = () => (setVerdicts(null), setMessage(null), setOverride(null), setConfirmed([]));
   const add = (blobs: { blob: Blob; name: string }[]) => {
-    setVerdicts(null);
-    setMessage(null);
+    reset();
     setPhotos((current) => [...current, ...blobs.map((b) => ({ ...b, url: URL.createObjectURL(b.blob) }))].slice(0, 5));
   };
-  const submit = async () => {
+  const submit = async (confirm: Override["field"][] = []) => {
     setSending(true);
     setMessage(null);
+    setOverride(null);
+    setConfirmed(confirm);
     const form = new FormData();
     photos.forEach((p) => form.append("photos", p.blob, p.name));
+    confirm.forEach((field) => form.append(field, "true"));
     try {
       const result = await api<EnrollmentResult>(`/v1/students/${studentId}/enrollment`, { form });
       setVerdicts(result.photos);
-      setMessage({ tone: "ok", text: `Enrolled from ${result.templates} photo(s).` });
+      const replaced = result.replaced ? ", replacing the face enrolled before" : "";
+      setMessage({ tone: "ok", text: `Enrolled from ${result.templates} photo(s)${replaced}.` });
       onEnrolled();
     } catch (err) {
       if (err instanceof ApiError && Array.isArray(err.details.photos)) setVerdicts(err.details.photos as PhotoVerdict[]);
-      setMessage({ tone: "error", text: explain(err) });
+      setMessage({ tone: "error", text: explainEnrollment(err) });
+      setOverride(isAdmin ? overrideFor(err) : null);
     } finally {
       setSending(false);
     }
@@ -163,7 +182,7 @@ function EnrollSection({ studentId, state, onEnrolled }: { studentId: string; st
         Status: <Badge value={state.enrollment_status} />
         {state.enrolled_at && ` since ${formatTime(state.enrolled_at)} (${state.templates} photos, ${state.model})`}
       </p>
-      <p className="muted">3 to 5 photos of the student alone, facing the camera, in good light. A new enrollment replaces the old one.</p>
+      <p className="muted">3 to 5 different photos of the student alone, facing the camera, in good light. A new enrollment replaces the old one if it shows the same face.</p>
       <div className="photo-actions">
         <label className="button">
           Choose photos
@@ -183,7 +202,7 @@ function EnrollSection({ studentId, state, onEnrolled }: { studentId: string; st
           {camera ? "Close camera" : "Use the camera"}
         </button>
         {photos.length > 0 && (
-          <button type="button" onClick={() => (setPhotos([]), setVerdicts(null), setMessage(null))}>
+          <button type="button" onClick={() => (setPhotos([]), reset())}>
             Clear
           </button>
         )}
@@ -197,7 +216,7 @@ function EnrollSection({ studentId, state, onEnrolled }: { studentId: string; st
               <img src={p.url} alt={`Photo ${i + 1}`} />
               {verdict && (
                 <p className="verdict" data-testid={`verdict-${i}`}>
-                  {verdict.accepted ? "✓ usable" : `✗ ${verdict.reasons.join("; ") || "not usable"}`}
+                  {verdict.accepted ? "✓ usable" : `✗ ${photoReasons(verdict).join("; ") || "not usable"}`}
                   {verdict.quality && <span className="quality">{describeQuality(verdict.quality)}</span>}
                 </p>
               )}
@@ -212,6 +231,11 @@ function EnrollSection({ studentId, state, onEnrolled }: { studentId: string; st
         <p className={`note ${message.tone}`} role={message.tone === "error" ? "alert" : "status"}>
           {message.text}
         </p>
+      )}
+      {override && (
+        <button type="button" disabled={sending} onClick={() => void submit([...confirmed, override.field])}>
+          {override.label}
+        </button>
       )}
     </div>
   );
