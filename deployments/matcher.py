@@ -24,8 +24,9 @@ from models.gallery import FaceGallery, Match
 class MatcherConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    threshold: float = Field(0.40, ge=-1, le=1)
-    roster_threshold: float = Field(0.40, ge=-1, le=1)
+    # serve_config.yaml sets both (docs/MODELS.md, "Which threshold for which search"); the defaults agree.
+    threshold: float = Field(0.51, ge=-1, le=1)
+    roster_threshold: float = Field(0.42, ge=-1, le=1)
     top_k: int = Field(5, ge=1, le=100)
     search_ef: int = Field(64, ge=1, le=4096)
 

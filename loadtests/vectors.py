@@ -17,6 +17,11 @@ Why these choices:
   the real LFW probes.
 - The index is built after the data is in (``create_index`` on sealed segments), so the build time is the
   index alone, not the inserts.
+- ``--roster K``: each query is searched among the labels of a roster only (the kiosk's first search,
+  ``checkin``): the query's own stored vector and those of ``K * 5 - 1`` other vectors of its school (K
+  students of five photos), as ``label in [...]`` within the school's filter; recall is then against the
+  exact top-1 within the roster. A class is a label filter, not a partition of its own: a student belongs to
+  several classes, and a partition key holds one value per row.
 """
 
 from __future__ import annotations
@@ -124,16 +129,16 @@ def _wait_for_index(client: MilvusClient, collection: str, timeout_s: float) -> 
 def _latencies(
     client: MilvusClient, collection: str, queries: list[tuple[str, np.ndarray]], params: dict, workers: int
 ) -> tuple[list[float], list[int], float]:
-    """Each query alone (one vector, its school's filter), ``workers`` at a time: latencies (ms), top-1 ids,
-    and the wall time of the whole run."""
+    """Each query alone (one vector, its filter expression), ``workers`` at a time: latencies (ms), top-1
+    ids, and the wall time of the whole run."""
 
     def one(query: tuple[str, np.ndarray]) -> tuple[float, int]:
-        school, vector = query
+        expr, vector = query
         started = time.perf_counter()
         hits = client.search(
             collection,
             data=[vector.tolist()],
-            filter=f'gallery == "{school}"',
+            filter=expr,
             limit=TOP_K,
             output_fields=["label"],
             search_params=params,
@@ -161,6 +166,7 @@ def run_vectors(
     people: int,
     seed: int,
     sweep: list[int] | None = None,
+    roster: int = 0,
 ) -> list[VectorReport]:
     """Load, build, then search once per value of ``sweep`` (HNSW ``ef`` or IVF ``nprobe``; default the
     product's ef 64 / nprobe 32): one report each."""
@@ -219,15 +225,22 @@ def run_vectors(
     picks = rng.choice(n, size=max(0, queries - len(probes)), replace=False)
     query_vectors = np.concatenate([probes, perturbed(synthetic[picks], rng)])
     query_schools = np.concatenate([np.zeros(len(probes), dtype=np.int64), school_of[picks]])
-    workload = [(f"school-{s}", v) for s, v in zip(query_schools, query_vectors, strict=True)]
-    # Exact top-1 within the query's school (numpy, brute force), as Milvus ids.
+    targets = np.concatenate([np.arange(n, n + len(probes)), picks])  # each query's own stored vector
+    # Exact top-1 within what the query searches (its school, or its roster there), as Milvus ids.
     ids = np.array(stored)
-    exact = []
-    for school, vector in zip(query_schools, query_vectors, strict=True):
+    workload, exact = [], []
+    for school, vector, own in zip(query_schools, query_vectors, targets, strict=True):
         members = np.flatnonzero(school_of == school)
+        expr = f'gallery == "school-{school}"'
+        if roster:
+            size = min(roster * 5 - 1, len(members) - 1)
+            others = rng.choice(members[members != own], size=size, replace=False)
+            members = np.concatenate([[own], others])
+            expr += " and label in [" + ", ".join(f'"{labels[i]}"' for i in members) + "]"
+        workload.append((expr, vector))
         exact.append(ids[members[int(np.argmax(vectors[members] @ vector))]])
     common = {
-        "index": index,
+        "index": index if not roster else f"{index} roster {roster}",
         "vectors": len(vectors),
         "real_vectors": len(enrolled),
         "schools": schools,
@@ -285,6 +298,7 @@ def main(
     sweep: Annotated[
         list[int] | None, typer.Option(help="search widths to try (HNSW ef / IVF nprobe; repeat the option)")
     ] = None,
+    roster: Annotated[int, typer.Option(help="search among K students' labels of the school (0: all)")] = 0,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     from loadtests.milvus_server import LoopbackMilvus
@@ -294,13 +308,15 @@ def main(
         if kind not in ("hnsw", "ivf"):
             raise typer.BadParameter(f"unknown index {kind!r}: use hnsw or ivf")
         if uri:
-            reports += run_vectors(uri, None, n, kind, schools, queries, people, seed, sweep)
+            reports += run_vectors(uri, None, n, kind, schools, queries, people, seed, sweep, roster)
             continue
         with (
             tempfile.TemporaryDirectory(prefix="rollcall-vectors-") as state,
             LoopbackMilvus(Path(state)) as server,
         ):
-            reports += run_vectors(server.uri, server.pid, n, kind, schools, queries, people, seed, sweep)
+            reports += run_vectors(
+                server.uri, server.pid, n, kind, schools, queries, people, seed, sweep, roster
+            )
     _report(reports, as_json)
 
 

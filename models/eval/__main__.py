@@ -1,4 +1,4 @@
-"""`python -m models.eval verify|identify|speed`: the figures in docs/MODELS.md, one command each.
+"""`python -m models.eval <command>`: the figures in docs/MODELS.md and docs/LIVENESS.md, one command each.
 
 With ``--json`` the last line printed is one JSON object (other tools parse it); the table is for people.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -16,7 +16,7 @@ from rich.table import Table
 from models.detectors import PROFILES
 from models.eval.datasets import IMAGE_SUFFIXES, faces_root
 from models.eval.encoder import FaceEncoder
-from models.eval.identify import run_identify
+from models.eval.identify import MATCHER_THRESHOLD, run_identify
 from models.eval.speed import run_speed
 from models.eval.verify import run_verify
 
@@ -72,6 +72,18 @@ def verify(
     _emit(f"verify: {pairs.name} ({profile})", report.to_json(), as_json)
 
 
+def _sizes(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        sizes = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError as exc:
+        raise typer.BadParameter(f"--sizes takes comma-separated integers, got {text!r}") from exc
+    if not sizes or min(sizes) < 1:
+        raise typer.BadParameter(f"--sizes takes positive integers, got {text!r}")
+    return sizes
+
+
 @app.command()
 def identify(
     root: Annotated[Path, typer.Option(exists=True, file_okay=False, help="a folder per identity")],
@@ -79,11 +91,32 @@ def identify(
     unknown_fraction: Annotated[float, typer.Option(min=0.0, max=0.9, help="identities held out")] = 0.2,
     profile: Profile = "fast",
     threshold: Annotated[float | None, typer.Option(help="cosine threshold (default: calibrated)")] = None,
+    distractors: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            file_okay=False,
+            help="a folder per identity (LFW layout) enrolled as extra identities, first photo, centre face",
+        ),
+    ] = None,
+    sizes: Annotated[
+        str | None,
+        typer.Option(
+            help="gallery sizes, enrolled identities in total (default with --distractors: 60,500,2000)"
+        ),
+    ] = None,
+    roster: Annotated[
+        int | None, typer.Option(min=1, help="also search each probe among K identities holding its own")
+    ] = None,
+    fuse: Annotated[
+        int | None, typer.Option(min=2, help="also fuse N photos of one identity into one search")
+    ] = None,
     seed: int = 0,
     threads: Threads = 0,
     as_json: AsJson = False,
 ) -> None:
-    """Open-set identification: rank-1, FNIR and FPIR at the threshold."""
+    """Open-set identification: rank-1, FNIR and FPIR at the threshold; the FPIR = 1 % threshold chosen on
+    half of the identities and reported on the other; optionally by gallery size, roster and fused bursts."""
     _check_profile(profile)
     encoder = FaceEncoder.load(profile, threads=threads)
     report = run_identify(
@@ -94,8 +127,150 @@ def identify(
         unknown_fraction=unknown_fraction,
         threshold=CALIBRATED_THRESHOLDS[profile] if threshold is None else threshold,
         seed=seed,
+        distractors=distractors,
+        sizes=_sizes(sizes),
+        roster=roster,
+        fuse_n=fuse,
     )
-    _emit(f"identify: {root.name} ({profile})", report.to_json(), as_json)
+    data = report.to_json()
+    _emit(
+        f"identify: {root.name} ({profile})",
+        {key: value for key, value in data.items() if not isinstance(value, dict)},
+        as_json=False,
+    )
+    _print_operating_points(data)
+    if as_json:
+        print(json.dumps(data))
+
+
+def _operating_points(data: dict[str, Any]) -> list[tuple[str, int, dict[str, Any]]]:
+    """(search, identities, figures) of every kind of search in an ``identify`` report."""
+    size = int(data["gallery_identities"])
+    rows = [("school-wide, max over templates", size, data["templates"]["max"])]
+    rows.append(("school-wide, mean template", size, data["templates"]["mean"]))
+
+    def roster_rows(entry: dict[str, Any], identities: int) -> None:
+        rows.append((f"roster K={entry['k']}", identities, entry))
+        if "other_class" in entry:
+            with_other = entry["other_class"]["with_other_class"]
+            rows.append((f"roster K={entry['k']}, + other-class impostors", identities, with_other))
+
+    if "roster" in data:
+        roster_rows(data["roster"], size)
+    for entry in data["by_gallery_size"].values():
+        if entry["identities"] == size and entry["distractor_identities"] == 0:
+            continue  # the same searches as the rows above
+        rows.append(("school-wide", entry["identities"], entry["school"]))
+        if "roster" in entry:
+            roster_rows(entry["roster"], entry["identities"])
+    if "fusion" in data:
+        fusion = data["fusion"]
+        n = fusion["n"]
+        rows.append((f"fused {n} photos, school-wide", size, fusion["fused"]))
+        rows.append((f"fused {n} photos, mean template", size, fusion["fused_mean_templates"]))
+        rows.append((f"first of the {n} photos, school-wide", size, fusion["first_photo_only"]))
+        for key, what in (("roster", "fused"), ("roster_first_photo_only", "first photo")):
+            if key in fusion:
+                rows.append((f"{what}, roster K={fusion[key]['k']}", size, fusion[key]))
+    return rows
+
+
+def _print_operating_points(data: dict[str, Any]) -> None:
+    table = Table(title="FPIR = 1 % threshold chosen on the tune half, reported on the test half")
+    for column in (
+        "search",
+        "identities",
+        "threshold",
+        "tune rank-1 / FNIR / FPIR",
+        "test rank-1 / FNIR / FPIR",
+        f"at {data['threshold']:.3f}: rank-1 / FPIR",
+        f"at {MATCHER_THRESHOLD:.2f}: rank-1 / FPIR",
+    ):
+        table.add_column(column)
+    for name, identities, figures in _operating_points(data):
+        point, fixed, matcher = figures["fpir_1pct"], figures["at_threshold"], figures["at_matcher_threshold"]
+        cells = [
+            f"{point[half]['rank1']:.1%} / {point[half]['fnir']:.1%} / {point[half]['fpir']:.1%}"
+            for half in ("tune", "test")
+        ]
+        table.add_row(
+            name,
+            str(identities),
+            f"{point['threshold']:.3f}",
+            *cells,
+            f"{fixed['rank1']:.1%} / {fixed['fpir']:.1%}",
+            f"{matcher['rank1']:.1%} / {matcher['fpir']:.1%}",
+        )
+    Console(width=max(Console().width, 170)).print(table)
+    split = data["split"]
+    console.print(
+        f"non-mated searches: {split['tune_non_mated']} tune, {split['test_non_mated']} test; "
+        f"search: {data['search']}; skipped sizes: {data['skipped_sizes'] or 'none'}"
+    )
+    if "fusion" in data:
+        fusion = data["fusion"]
+        console.print(
+            f"fused searches: {fusion['searches']} ({fusion['mated_searches']} mated); non-mated: "
+            f"{fusion['tune_non_mated']} tune, {fusion['test_non_mated']} test"
+        )
+
+
+@app.command()
+def groups(
+    profile: Profile = "fast",
+    lfw_pairs: Annotated[Path | None, typer.Option(help="LFW pairs file (default: pairsDevTest.txt)")] = None,
+    lfw_images: Annotated[Path | None, typer.Option(help="LFW image root (default: the shared one)")] = None,
+    celeba: Annotated[
+        Path | None, typer.Option(help="a folder per identity (default: shared CelebA)")
+    ] = None,
+    threshold: Annotated[
+        list[float] | None,
+        typer.Option(help="cosine thresholds; repeatable (default: the 1:1 calibrated and the Matcher's)"),
+    ] = None,
+    threads: Threads = 0,
+    as_json: AsJson = False,
+) -> None:
+    """FNMR/FMR by dataset source, face size and yaw (no demographic labels are available: see the note)."""
+    from models.eval.groups import run_groups
+
+    _check_profile(profile)
+    lfw_root = lfw_images or faces_root() / "lfw"
+    encoder = FaceEncoder.load(profile, threads=threads)
+    report = run_groups(
+        encoder,
+        lfw_pairs or lfw_root / "pairsDevTest.txt",
+        lfw_root,
+        celeba or faces_root() / "celeba",
+        threshold or [CALIBRATED_THRESHOLDS[profile], MATCHER_THRESHOLD],
+    )
+    table = Table(title=f"FNMR / FMR by group ({profile}); a pair is in the bucket of its worse image")
+    for column in ("grouping", "group", "source", "genuine", "impostor"):
+        table.add_column(column)
+    for threshold_key in report["rows"][0]["at"]:  # type: ignore[index]
+        table.add_column(f"FNMR @ {threshold_key}")
+        table.add_column(f"FMR @ {threshold_key}")
+    for row in report["rows"]:  # type: ignore[attr-defined]
+        first = next(iter(row["at"].values()))
+        if first["genuine"] + first["impostor"] == 0:
+            continue  # e.g. LFW has no face under 64 px
+        cells = []
+        for rates in row["at"].values():
+            cells += [
+                f"{rates['fnmr']:.2%} ({rates['false_non_matches']})",
+                f"{rates['fmr']:.3%} ({rates['false_matches']})",
+            ]
+        table.add_row(
+            row["grouping"],
+            row["group"],
+            row["source"],
+            str(first["genuine"]),
+            str(first["impostor"]),
+            *cells,
+        )
+    Console(width=max(Console().width, 150)).print(table)
+    console.print(f"{report['note']}; failed detections: {report['failed_detections']}")
+    if as_json:
+        print(json.dumps(report))
 
 
 @app.command()
@@ -221,6 +396,33 @@ def _print_recorded(report: dict[str, object]) -> None:
     for row in report["sweep"]:  # type: ignore[attr-defined]
         sweep.add_row(*(f"{value:.3f}" for value in row.values()))
     Console().print(sweep)
+
+
+@app.command("burst-fusion")
+def burst_fusion(
+    clips: Annotated[
+        list[Path],
+        typer.Option(exists=True, help="a one-person video, or a folder of them; repeatable"),
+    ],
+    stride: Annotated[float, typer.Option(help="seconds between burst starts")] = 0.5,
+    threshold: Annotated[float, typer.Option(help="the roster threshold the bursts are judged at")] = 0.42,
+    as_json: AsJson = False,
+) -> None:
+    """The probe frame alone against the fusion of the burst's most frontal frames (1, 2, 3, 5), each clip
+    one person enrolled from its own frontal stills (models/eval/burst_fusion.py)."""
+    from models.eval.burst_fusion import run_burst_fusion
+
+    report = run_burst_fusion(clips, stride_s=stride, threshold=threshold)
+    table = Table(title="burst fusion: mated and non-mated cosines per burst")
+    fused = [key for key in report if key.startswith("fuse_")]
+    table.add_column("")
+    for key in fused:
+        table.add_column(key, justify="right")
+    for metric in report[fused[0]]:  # type: ignore[union-attr]
+        table.add_row(metric, *(str(report[key][metric]) for key in fused))  # type: ignore[index]
+    Console().print(table)
+    if as_json:
+        print(json.dumps(report))
 
 
 @app.command()

@@ -115,3 +115,46 @@ def threshold_at_fpir(top_scores: np.ndarray, truth: list[str | None], fpir: flo
     if allowed >= non_mated.size:
         return -np.inf
     return float(np.nextafter(non_mated[allowed], np.inf))
+
+
+@dataclass(frozen=True, slots=True)
+class OperatingPoint:
+    """A threshold chosen on one split of the searches and the figures it gives on both splits."""
+
+    threshold: float
+    target_fpir: float
+    tune: IdentificationResult
+    test: IdentificationResult
+
+
+def tuned_operating_point(
+    top_labels: list[str | None],
+    top_scores: np.ndarray,
+    truth: list[str | None],
+    tune: np.ndarray,
+    fpir: float = 0.01,
+) -> OperatingPoint:
+    """Choose the FPIR = ``fpir`` threshold on the searches where ``tune`` is True, score the rest with it.
+
+    ``threshold_at_fpir`` over every search reports a point of that set's own curve, whose FPIR is exact by
+    construction; a deployment sets the threshold before it meets its strangers. Choosing it on one half of
+    the identities and reporting the other half says what FPIR and FNIR to expect from a threshold fixed in
+    advance. With few non-mated searches in the tune half the choice is coarse (under 100 of them, FPIR 1 %
+    means "above the highest stranger seen"), and the test FPIR may well exceed the target.
+    """
+    tune = np.asarray(tune, dtype=bool)
+    rows = np.flatnonzero(tune)
+    other = np.flatnonzero(~tune)
+    scores = np.asarray(top_scores, dtype=np.float64)
+
+    def part(index: np.ndarray) -> tuple[list[str | None], np.ndarray, list[str | None]]:
+        return [top_labels[i] for i in index], scores[index], [truth[i] for i in index]
+
+    tune_labels, tune_scores, tune_truth = part(rows)
+    threshold = threshold_at_fpir(tune_scores, tune_truth, fpir)
+    return OperatingPoint(
+        threshold=threshold,
+        target_fpir=fpir,
+        tune=identification(tune_labels, tune_scores, tune_truth, threshold),
+        test=identification(*part(other), threshold),
+    )

@@ -57,9 +57,13 @@ class Recording:
 
 
 def video_paths(folders: Sequence[Path]) -> list[Path]:
-    """Every video file directly in (or below) ``folders``, sorted; a folder without any is an error."""
+    """Every video file directly in (or below) ``folders``, sorted (a video file given itself counts as
+    itself); a folder without any is an error."""
     paths: list[Path] = []
     for folder in folders:
+        if folder.is_file():
+            paths.append(folder)
+            continue
         found = sorted(p for p in folder.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
         if not found:
             raise FileNotFoundError(f"no videos ({', '.join(sorted(VIDEO_SUFFIXES))}) under {folder}")
