@@ -89,10 +89,10 @@ async def check_burst(
 
 def _measure(burst: Burst, subjects: list[Face | None], first: int) -> tuple[float | None, ScreenCues]:
     """The texture's parallax from the subject's first frame on, and the passive screen cues."""
-    greys = [cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) for frame in burst.frames[first:]]
+    greys = [cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) for frame in burst.frames]
     face = subjects[first]
     assert face is not None
-    return texture_parallax(greys, face), screen_cues(burst.frames, subjects)
+    return texture_parallax(greys[first:], face), screen_cues(greys, subjects)
 
 
 def _colour(

@@ -40,8 +40,9 @@ class ScreenCues:
         return {"screen_border": round(self.border, 4), "screen_moire": round(self.moire, 4)}
 
 
-def screen_cues(frames: Sequence[np.ndarray], subjects: Sequence[Face | None]) -> ScreenCues:
-    """The cues over a few of the burst's frames (BGR) where the subject was found."""
+def screen_cues(greys: Sequence[np.ndarray], subjects: Sequence[Face | None]) -> ScreenCues:
+    """The cues over a few of the burst's frames where the subject was found; ``greys`` are the frames in
+    grey (the burst's texture tracking converts them once, for both)."""
     present = [i for i, face in enumerate(subjects) if face is not None]
     if not present:
         return ScreenCues(0.0, 0.0)
@@ -49,7 +50,7 @@ def screen_cues(frames: Sequence[np.ndarray], subjects: Sequence[Face | None]) -
     picked = [present[i] for i in spread]
     borders, peaks = [], []
     for i in dict.fromkeys(picked):
-        grey = cv2.cvtColor(frames[i], cv2.COLOR_BGR2GRAY)
+        grey = greys[i]
         face = subjects[i]
         assert face is not None
         borders.append(framed_by_edges(grey, face))

@@ -205,7 +205,7 @@ def test_a_real_screen_replay_with_the_device_in_view_is_refused_for_it(real_kio
         subjects = [
             max(found, key=lambda f: f.area) if found else None for found in detector.detect_batch(images)
         ]
-        return screen_cues(images, subjects).border
+        return screen_cues([cv2.cvtColor(i, cv2.COLOR_BGR2GRAY) for i in images], subjects).border
 
     frames = max(candidates, key=border)
     times = [str(i * spec["interval_ms"]) for i in range(len(frames))]

@@ -64,17 +64,21 @@ def room() -> np.ndarray:
     return cv2.GaussianBlur(cv2.resize(frame, (960, 540)), (0, 0), 25)
 
 
+
+def grey(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+
 def test_a_face_inside_a_devices_frame_is_framed_by_edges_the_face_alone_is_not(detector, photo):
-    assert not framed_by_edges(cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY), subject(detector, photo))
+    assert not framed_by_edges(grey(photo), subject(detector, photo))
     shown = on_a_device(photo, room())
-    assert framed_by_edges(cv2.cvtColor(shown, cv2.COLOR_BGR2GRAY), subject(detector, shown))
+    assert framed_by_edges(grey(shown), subject(detector, shown))
 
 
 def test_a_screens_pixel_grid_raises_the_spectral_peak_of_the_face(detector, photo):
     face = subject(detector, photo)
     x0, y0, x1, y1 = (int(v) for v in face.box)
-    live = spectral_peak(cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY)[y0:y1, x0:x1])
-    filmed = spectral_peak(cv2.cvtColor(through_a_screen(photo), cv2.COLOR_BGR2GRAY)[y0:y1, x0:x1])
+    live = spectral_peak(grey(photo)[y0:y1, x0:x1])
+    filmed = spectral_peak(grey(through_a_screen(photo))[y0:y1, x0:x1])
     assert live is not None and filmed is not None
     assert live < LIMITS.max_screen_moire < filmed
 
@@ -82,9 +86,9 @@ def test_a_screens_pixel_grid_raises_the_spectral_peak_of_the_face(detector, pho
 def test_burst_cues_summarise_the_sampled_frames(detector, photo):
     shown = on_a_device(photo, room())
     face = subject(detector, shown)
-    cues = screen_cues([shown] * 6, [face, None, face, face, face, face])
+    cues = screen_cues([grey(shown)] * 6, [face, None, face, face, face, face])
     assert cues.border == 1.0 and cues.border > LIMITS.max_screen_border
-    live = screen_cues([photo] * 3, [subject(detector, photo)] * 3)
+    live = screen_cues([grey(photo)] * 3, [subject(detector, photo)] * 3)
     assert live.border == 0.0 and live.moire < LIMITS.max_screen_moire
 
 

@@ -34,13 +34,17 @@ from app.db.tables import (
 from app.schemas.consent import ConsentCreate
 from app.services import audit, consent
 from app.services.biometrics import BiometricStores, TemplateCipher
+from app.services.checkin import CheckinService
 from app.services.checkin_cache import CheckinCache
+from app.services.enrollment import EnrollmentService
 from app.services.faces import FaceService, ImageLimits
 from app.services.local import InProcessPipeline
 from app.services.principal import Principal
 from models.detectors import load_detector
 from models.embedder import SfaceEmbedder
 from models.gallery import FaceGallery
+from models.liveness import ChallengeLedger
+from models.liveness_clips import CLIP_NAMES, clip_photos
 from tests.school_faces import PEOPLE, load_photos
 
 
@@ -248,3 +252,20 @@ def stores(
 @pytest.fixture(scope="session")
 def photos(faces_dir: Path) -> dict[str, list[bytes]]:
     return load_photos(faces_dir)
+
+
+def live_checkin(stores: BiometricStores, settings: Settings) -> CheckinService:
+    """Check-in with the liveness challenge on (the integration suite's settings switch it off)."""
+    live = settings.model_copy(update={"liveness_mode": "challenge"})
+    return CheckinService(stores, live, ChallengeLedger(stores.cache._client, live.challenge_ttl_s))
+
+
+async def enroll_clip_person(world: World, settings: Settings, stores: BiometricStores) -> World:
+    """The person of the generated clip is the class's first student, enrolled from three stills of the
+    clip, and a lesson is open: what the challenge tests check in."""
+    student = world.students[0]
+    grant(world, settings, student)
+    photos = clip_photos(CLIP_NAMES[0])
+    await EnrollmentService(stores, settings).enroll(world.admin, student.id, photos, None)
+    world.lesson()
+    return world

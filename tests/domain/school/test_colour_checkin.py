@@ -15,13 +15,12 @@ from app.core.errors import InvalidInput
 from app.db.tables import AuditEvent
 from app.services.biometrics import BiometricStores
 from app.services.checkin import CheckinRequest, CheckinService
-from app.services.enrollment import EnrollmentService
 from app.services.faces import FaceService
 from models.detectors.yunet import YunetDetector
-from models.liveness import ChallengeLedger, ColourSequence
+from models.liveness import ColourSequence
 from models.liveness.colours import PALETTE
-from models.liveness_clips import CLIP_NAMES, challenge_burst, clip_photos, encode_jpeg, lit_burst
-from tests.domain.school.conftest import World, grant
+from models.liveness_clips import CLIP_NAMES, challenge_burst, encode_jpeg, lit_burst
+from tests.domain.school.conftest import World, enroll_clip_person, live_checkin
 from tests.domain.school.test_api import Caller, app_client
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("redis_url")]
@@ -30,17 +29,13 @@ CLIP = CLIP_NAMES[0]
 
 @pytest.fixture
 def service(stores: BiometricStores, settings: Settings) -> CheckinService:
-    live = settings.model_copy(update={"liveness_mode": "challenge"})
-    return CheckinService(stores, live, ChallengeLedger(stores.cache._client, live.challenge_ttl_s))
+    return live_checkin(stores, settings)
 
 
 @pytest.fixture
 async def student_in_clip(world: World, settings: Settings, stores: BiometricStores) -> World:
-    student = world.students[0]
-    grant(world, settings, student)
-    await EnrollmentService(stores, settings).enroll(world.admin, student.id, clip_photos(CLIP), None)
-    world.lesson()
-    return world
+    """The clip's person enrolled, with the school's colour layer on (its default)."""
+    return await enroll_clip_person(world, settings, stores)
 
 
 def kiosk_times(count: int, interval_ms: int) -> list[float]:

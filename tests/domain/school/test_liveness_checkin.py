@@ -13,11 +13,10 @@ from app.core.errors import BadRequest, Conflict, InvalidInput
 from app.db.tables import Attendance, AuditEvent
 from app.services.biometrics import BiometricStores
 from app.services.checkin import CheckinRequest, CheckinService
-from app.services.enrollment import EnrollmentService
 from app.services.principal import Principal
 from models.liveness import Action, ChallengeLedger, ColourSequence, Redemption, Terms
 from models.liveness_clips import CLIP_NAMES, challenge_burst, clip_photos, encode_jpeg, planar_burst
-from tests.domain.school.conftest import World, grant
+from tests.domain.school.conftest import World, enroll_clip_person, live_checkin
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("redis_url")]
 CLIP = CLIP_NAMES[0]
@@ -25,20 +24,15 @@ CLIP = CLIP_NAMES[0]
 
 @pytest.fixture
 def service(stores: BiometricStores, settings: Settings) -> CheckinService:
-    live = settings.model_copy(update={"liveness_mode": "challenge"})
-    return CheckinService(stores, live, ChallengeLedger(stores.cache._client, live.challenge_ttl_s))
+    return live_checkin(stores, settings)
 
 
 @pytest.fixture
 async def student_in_clip(world: World, settings: Settings, stores: BiometricStores) -> World:
-    """The person of the clip is the class's first student, enrolled from three stills of the clip; the
-    school's colour layer is off (a recorded clip cannot reflect it: test_colour_checkin.py has it on)."""
+    """The clip's person enrolled, with the school's colour layer off (a recorded clip cannot reflect it:
+    test_colour_checkin.py has it on)."""
     world.without_colours()
-    student = world.students[0]
-    grant(world, settings, student)
-    await EnrollmentService(stores, settings).enroll(world.admin, student.id, clip_photos(CLIP), None)
-    world.lesson()
-    return world
+    return await enroll_clip_person(world, settings, stores)
 
 
 async def answer(service: CheckinService, kiosk: Principal, frames: list[bytes], **fields: object):
