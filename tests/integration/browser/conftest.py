@@ -92,30 +92,36 @@ def write_camera(path: Path, cycle: list[np.ndarray], seconds: float, fps: int =
     return path
 
 
-#: The live camera's head turns from this far right of frontal to this far left (nose parallax, as the server
-#: measures it), so a burst sees a turn past the server's reach (0.05) whichever side the challenge asks for.
-SWEEP_REACH = 0.1
+#: The live camera's head turns from this far to one side of frontal to this far to the other (degrees of the
+#: evaluation's reference yaw, ``models.eval.recorded``): a clear turn, as a student makes when asked, so a
+#: burst sees the turn and its 3-D texture whichever side the challenge asks for. (The generated clips turn
+#: barely 6 degrees, which the texture check passes only some of the time: a real student would turn again.)
+SWEEP_REACH_DEG = 15.0
 #: The longest sweep used, in frames at 25 fps: a burst of about a second covers it there and back.
-SWEEP_FRAMES = 14
+SWEEP_FRAMES = 20
 #: Frames the head stays turned at each end: a student who turns and holds it a moment.
 HOLD_FRAMES = 6
 
 
 def turning_sweep() -> list[np.ndarray]:
-    """The shortest stretch of the real clips, a face in every frame, in which the head crosses frontal by
-    ``SWEEP_REACH`` each way (right to left, so played back it is a turn to the right)."""
-    from models.liveness_clips import clip_paths, load_clip
+    """The shortest stretch of a real phone clip (``tests.real_liveness.LIVE_CLIP``), a face in every frame,
+    in which the head crosses frontal by ``SWEEP_REACH_DEG`` each way."""
+    from tests.real_liveness import LIVE_CLIP, recording
 
-    best: tuple[int, list[np.ndarray]] | None = None
-    for clip in map(load_clip, clip_paths()):
-        x = clip.parallax
-        for a in np.flatnonzero(x <= -SWEEP_REACH):
-            stretch = x[a : a + SWEEP_FRAMES]
-            end = next((i for i, v in enumerate(stretch) if np.isnan(v) or v >= SWEEP_REACH), None)
-            if end is not None and stretch[end] >= SWEEP_REACH and (best is None or end < best[0]):
-                best = (end, clip.frames[a : a + end + 1])
-    assert best is not None, f"no clip turns {SWEEP_REACH} past frontal each way in {SWEEP_FRAMES} frames"
-    return best[1]
+    clip = recording(LIVE_CLIP)
+    yaw = clip.reference_yaw
+    best: tuple[int, int] | None = None
+    for a in np.flatnonzero(np.abs(np.nan_to_num(yaw)) >= SWEEP_REACH_DEG):
+        side = np.sign(yaw[a])
+        for b in range(a + 1, min(len(yaw), a + SWEEP_FRAMES)):
+            if np.isnan(yaw[b]):
+                break
+            if -side * yaw[b] >= SWEEP_REACH_DEG:
+                if best is None or b - a < best[1] - best[0]:
+                    best = (int(a), b)
+                break
+    assert best is not None, f"{LIVE_CLIP} does not turn {SWEEP_REACH_DEG} degrees each way in {SWEEP_FRAMES}"
+    return clip.frames[best[0] : best[1] + 1]
 
 
 def write_turning_camera(path: Path, sweep: list[np.ndarray], seconds: float = 8.0) -> Path:
@@ -128,10 +134,12 @@ def write_turning_camera(path: Path, sweep: list[np.ndarray], seconds: float = 8
 @pytest.fixture(scope="session")
 def cameras(tmp_path_factory: pytest.TempPathFactory, faces_dir: Path) -> Cameras:
     folder = tmp_path_factory.mktemp("cameras")
+    from tests.real_liveness import LIVE_CLIP, recording, stills
+
     sweep = turning_sweep()
     live = write_turning_camera(folder / "live.y4m", sweep)
-    picks = np.linspace(0, len(sweep) - 1, ENROLL_PHOTOS).round().astype(int)
-    photos = [cv2.imencode(".jpg", sweep[i], [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes() for i in picks]
+    # Enrollment photos of the same person: the clip's most frontal frames, spread over all of it.
+    photos = stills(recording(LIVE_CLIP), ENROLL_PHOTOS)
     # A still photo of the same face: what a printed picture held up to the kiosk looks like to it.
     still = write_camera(folder / "still.y4m", [sweep[len(sweep) // 2]], seconds=4)
     return Cameras(live, still, photos)
