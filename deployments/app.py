@@ -23,8 +23,8 @@ from deployments.embedder import Embedder
 from deployments.ingress import Ingress
 from deployments.liveness import Liveness
 from deployments.matcher import Matcher
+from deployments.serve_file import DEFAULT_CONFIG, application
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "serve_config.yaml"
 DEPLOYMENTS: dict[str, Deployment] = {
     "Detector": Detector,
     "Embedder": Embedder,
@@ -63,10 +63,7 @@ def build_app_from_config(
     editing the file would.
     """
     config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    matches = [spec for spec in config.get("applications", []) if spec.get("name") == app_name]
-    if not matches:
-        raise ValueError(f"{config_path} has no application named {app_name!r}")
-    spec = matches[0]
+    spec = application(config_path, app_name)
     settings = Settings(**{**(spec.get("args") or {}), **dict(overrides or {})})
     options = {
         entry["name"]: {k: v for k, v in entry.items() if k != "name"}

@@ -23,6 +23,7 @@ import typer
 from rich.console import Console
 
 from deployments.local_ray import LOOPBACK, start_local_ray
+from deployments.serve_file import DEFAULT_CONFIG
 
 if TYPE_CHECKING:
     from app.core.config import Settings
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help="Run Rollcall locally.")
 console = Console(stderr=True, soft_wrap=True)
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "serve_config.yaml"
 
 
 def build_models(cache_dir: Path) -> None:

@@ -17,9 +17,8 @@ import httpx
 import numpy as np
 import psutil
 import pytest
-import yaml
 
-from deployments.app import DEFAULT_CONFIG
+from deployments.serve_file import user_config
 from tests.integration.conftest import TEST_MAX_UPLOAD_BYTES, ServeApp
 from tests.integration.school_setup import jpeg
 from tests.malformed_images import png_bomb
@@ -37,9 +36,7 @@ GROUP = Path("libs/facenet-pytorch/data/multiface.jpg")
 
 def configured(deployment: str) -> dict:
     """The user_config serve_config.yaml gives ``deployment`` (the tests follow the file, not a copy)."""
-    config = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
-    (entry,) = [d for d in config["applications"][0]["deployments"] if d["name"] == deployment]
-    return entry["user_config"]
+    return user_config(deployment)
 
 
 @pytest.fixture(scope="module")

@@ -40,6 +40,8 @@ from app.services.enrollment import EnrollmentService
 from app.services.faces import FaceService, ImageLimits
 from app.services.local import InProcessPipeline
 from app.services.principal import Principal
+from deployments.ingress import IngressConfig
+from deployments.serve_file import user_config
 from models.detectors import load_detector
 from models.embedder import SfaceEmbedder
 from models.gallery import FaceGallery
@@ -224,12 +226,26 @@ def gallery(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 @pytest.fixture(scope="session")
 def face_service(settings: Settings, gallery: FaceGallery) -> FaceService:
-    """The real models (YuNet + SFace) in this process, as the Serve deployments run them."""
+    """The real models (YuNet + SFace) in this process, as the Serve deployments run them, at the operating
+    points serve_config.yaml gives them (thresholds, detector score, quality limits): not a copy."""
     embedder = SfaceEmbedder.load(settings.model_cache)
+    detector, matcher = user_config("Detector"), user_config("Matcher")
+    ingress = IngressConfig.model_validate(user_config("Ingress"))
     pipeline = InProcessPipeline(
-        load_detector("fast", settings.model_cache), embedder, gallery, min_score=0.6
+        load_detector(detector["profile"], settings.model_cache),
+        embedder,
+        gallery,
+        min_score=detector["min_score"],
+        top_k=matcher["top_k"],
+        threshold=matcher["threshold"],
+        roster_threshold=matcher["roster_threshold"],
     )
-    return FaceService(pipeline, ImageLimits(settings.max_upload_bytes, settings.max_pixels))
+    return FaceService(
+        pipeline,
+        ImageLimits(settings.max_upload_bytes, settings.max_pixels),
+        verify_threshold=ingress.verify_threshold,
+        quality=ingress.quality_policy(),
+    )
 
 
 @pytest.fixture
