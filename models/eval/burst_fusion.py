@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from models.alignment import align_faces
-from models.detectors import load_detector
 from models.embedder import SfaceEmbedder
+from models.eval.liveness import BurstJudge
 from models.eval.recorded import Recording, burst_indices, load_recording, video_paths
 from models.fusion import fuse
 from models.liveness import LivenessLimits, track_subject
@@ -36,8 +36,9 @@ def run_burst_fusion(
     threshold: float = 0.42,
     fuse_frames: Sequence[int] = (1, 2, 3, 5),
 ) -> dict[str, object]:
-    detector, embedder = load_detector("fast"), SfaceEmbedder.load()
-    people = [_Person.of(load_recording(path), detector, embedder) for path in video_paths(clips)]
+    judge = BurstJudge(LivenessLimits())  # the liveness evaluation's detector (at min_score) and embedder
+    embedder = judge.embedder
+    people = [_Person.of(load_recording(path), judge) for path in video_paths(clips)]
     templates = {person.name: person.templates(embedder) for person in people}
     results: dict[str, object] = {"clips": [p.name for p in people], "frames": frames, "threshold": threshold}
     for count in fuse_frames:
@@ -78,11 +79,8 @@ class _Person:
         return self.recording.name
 
     @classmethod
-    def of(cls, recording: Recording, detector, embedder: SfaceEmbedder) -> _Person:  # noqa: ANN001
-        faces: list[list[Face]] = []
-        for start in range(0, len(recording.frames), 16):
-            found = detector.detect_batch(list(recording.frames[start : start + 16]))
-            faces.extend([face for face in frame if face.score >= 0.6] for frame in found)
+    def of(cls, recording: Recording, judge: BurstJudge) -> _Person:
+        faces = judge.detect_all(recording.frames)
         crops = [align_faces(image, found) for image, found in zip(recording.frames, faces, strict=True)]
         return cls(recording, faces, crops)
 

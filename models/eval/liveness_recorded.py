@@ -136,7 +136,7 @@ def _recorded(
 ) -> list[Presentation]:
     """Every burst of the recording, judged against the challenges it answers: for bona fide clips those the
     reference sees turned, for replays both (an attacker takes whatever the kiosk asks)."""
-    faces = _detections(judge, recording)
+    faces = judge.detect_all(recording.frames)
     out = []
     for count in counts:
         for _, indices in windows(recording, count, interval, stride_s):
@@ -164,14 +164,6 @@ def _pictures(
                 verdict = judge.verdict(action, images)
                 out.append(_presentation(species, f"picture {index}", count, fold, verdict))
     return out
-
-
-def _detections(judge: BurstJudge, recording: Recording) -> list[list]:
-    """Each frame detected once: bursts overlap, and detection is most of an evaluation's time."""
-    found = []
-    for start in range(0, len(recording.frames), 16):
-        found.extend(judge.detect(recording.frames[start : start + 16]))
-    return found
 
 
 def _judged(
