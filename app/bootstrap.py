@@ -14,10 +14,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from app.container import build_container
 from app.core.config import get_settings
 from app.core.errors import AppError
 from app.db.migrate import upgrade_head
-from app.db.session import make_engine, transaction
+from app.db.session import transaction
 from app.services.auth import bootstrap
 
 PASSWORD_ENV = "ROLLCALL_BOOTSTRAP_PASSWORD"  # noqa: S105 - the variable's name, not a password
@@ -42,9 +43,10 @@ def main(
     )
     if migrate:
         upgrade_head(settings.database_url)
-    engine = make_engine(settings.database_url)
+    container = build_container(settings)  # the app's audit keys: the trail it starts is the app's chain
+    assert container.engine is not None  # database_url is set
     try:
-        with transaction(engine) as session:
+        with transaction(container.engine) as session:
             created_school, admin = bootstrap(
                 session, settings, school_name=school, timezone=timezone, email=email,
                 full_name=full_name, password=password,
@@ -53,7 +55,7 @@ def main(
         console.print(f"[red]{exc.code}[/red]: {exc.message}")
         raise typer.Exit(1) from exc
     finally:
-        engine.dispose()
+        container.close()
     console.print(f"[green]created[/green] school {created_school.name} ({created_school.id})")
     console.print(f"[green]created[/green] admin {admin.email} ({admin.id}); sign in to enrol MFA")
 

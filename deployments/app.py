@@ -89,9 +89,11 @@ def _bind(settings: Settings, options: Mapping[str, Mapping[str, Any]]) -> Appli
     def configured(name: str) -> Deployment:
         return DEPLOYMENTS[name].options(**options[name]) if name in options else DEPLOYMENTS[name]
 
-    # Replicas get the settings object itself, not the environment: they may run on other nodes.
-    detector = configured("Detector").bind(settings)
-    embedder = configured("Embedder").bind(settings)
-    liveness = configured("Liveness").bind(embedder, settings)
-    matcher = configured("Matcher").bind(settings)
+    # Each deployment is bound with its own arguments only (not the environment: replicas may run on other
+    # nodes): the model replicas get what loads their model and how to log, the Matcher its Milvus; only the
+    # Ingress holds the application's secrets (tests/unit/test_deployment_privilege.py).
+    detector = configured("Detector").bind(settings.model_runtime, settings.logs)
+    embedder = configured("Embedder").bind(settings.model_runtime, settings.logs)
+    liveness = configured("Liveness").bind(embedder, settings.logs)
+    matcher = configured("Matcher").bind(settings.vectors, settings.logs)
     return configured("Ingress").bind(detector, embedder, liveness, matcher, settings)

@@ -32,7 +32,6 @@ cli = typer.Typer(add_completion=False, no_args_is_help=True, help="Run Rollcall
 console = Console(stderr=True, soft_wrap=True)
 
 
-
 def build_models(cache_dir: Path) -> None:
     """Build every served graph now, so no replica pays for a build while starting."""
     from models.build.__main__ import STEPS
@@ -105,12 +104,14 @@ def up(
     build: Annotated[bool, typer.Option(help="Build model artifacts first.")] = True,
 ) -> None:
     """Start Ray + Serve on 127.0.0.1 and serve until Ctrl-C."""
-    from app.core.config import Settings
+    from app.core.config import LocalPaths, Settings, ensure_dev_secrets
 
+    paths = LocalPaths()
+    ensure_dev_secrets(paths.data_dir)  # a development run's secrets, made once (production brings its own)
+    if build:
+        build_models(paths.model_cache)
     overrides = {"milvus_uri": milvus_uri} if milvus_uri else {}
     settings = Settings(**overrides)
-    if build:
-        build_models(settings.model_cache)
 
     with local_stores(settings.database_url, settings.redis_url, settings.data_dir) as urls:
         overrides.update(urls)
@@ -171,9 +172,20 @@ def proxy_options(
 @cli.command("build-models")
 def build_models_command() -> None:
     """Only build the model artifacts (what ``up`` does first)."""
-    from app.core.config import Settings
+    from app.core.config import LocalPaths
 
-    build_models(Settings().model_cache)
+    build_models(LocalPaths().model_cache)
+
+
+@cli.command("secrets")
+def secrets_command() -> None:
+    """Create the development secrets under <data_dir>/secrets that do not exist yet (``up`` does it first);
+    jobs and ``app.bootstrap`` of a local run read them there."""
+    from app.core.config import LocalPaths, ensure_dev_secrets
+
+    data_dir = LocalPaths().data_dir
+    ensure_dev_secrets(data_dir)
+    console.print(f"[green]development secrets[/green] in {(data_dir / 'secrets').resolve()}")
 
 
 def main() -> None:

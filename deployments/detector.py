@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from ray import serve
 
-from app.core.config import Settings
+from app.core.config import LogOptions, ModelRuntime
 from deployments.metrics import ReplicaMetrics, setup_replica
 from models.detectors import PROFILES, load_detector
 from models.runtime import RuntimeOptions
@@ -36,10 +36,11 @@ class DetectorConfig(BaseModel):
 
 @serve.deployment(name="Detector", max_ongoing_requests=32)
 class Detector:
-    def __init__(self, settings: Settings) -> None:
-        self._metrics: ReplicaMetrics = setup_replica(settings, "detect")  # type: ignore[assignment]
-        self._settings = settings
-        self._options = RuntimeOptions(intra_op_threads=settings.ort_threads)
+    def __init__(self, runtime: ModelRuntime, logs: LogOptions) -> None:
+        setup_replica(logs)
+        self._metrics = ReplicaMetrics("detect")
+        self._model_cache = runtime.model_cache
+        self._options = RuntimeOptions(intra_op_threads=runtime.ort_threads)
         self._config = DetectorConfig()
         self._detector: FaceDetector = self._load(self._config.profile)
 
@@ -72,4 +73,4 @@ class Detector:
 
     def _load(self, profile: str) -> FaceDetector:
         log.info("loading detector profile %r", profile)
-        return load_detector(profile, self._settings.model_cache, self._options)
+        return load_detector(profile, self._model_cache, self._options)

@@ -12,7 +12,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from ray import serve
 
-from app.core.config import Settings
+from app.core.config import LogOptions, ModelRuntime
 from deployments.metrics import ReplicaMetrics, setup_replica
 from models.embedder import SfaceEmbedder
 from models.runtime import RuntimeOptions
@@ -28,10 +28,11 @@ class EmbedderConfig(BaseModel):
 
 @serve.deployment(name="Embedder", max_ongoing_requests=64)
 class Embedder:
-    def __init__(self, settings: Settings) -> None:
-        self._metrics: ReplicaMetrics = setup_replica(settings, "embed")  # type: ignore[assignment]
-        options = RuntimeOptions(intra_op_threads=settings.ort_threads)
-        self._model = SfaceEmbedder.load(settings.model_cache, options)
+    def __init__(self, runtime: ModelRuntime, logs: LogOptions) -> None:
+        setup_replica(logs)
+        self._metrics = ReplicaMetrics("embed")
+        options = RuntimeOptions(intra_op_threads=runtime.ort_threads)
+        self._model = SfaceEmbedder.load(runtime.model_cache, options)
 
     def reconfigure(self, user_config: dict[str, object]) -> None:
         config = EmbedderConfig.model_validate(user_config)

@@ -22,6 +22,7 @@ from ray.serve.exceptions import BackPressureError, DeploymentUnavailableError
 from ray.serve.handle import DeploymentHandle
 
 from app.api.main import create_app
+from app.container import build_container
 from app.core.config import Settings
 from app.core.errors import Unavailable
 from app.notifications.background import attach_worker
@@ -179,24 +180,24 @@ class Ingress:
         matcher: DeploymentHandle,
         settings: Settings,
     ) -> None:
-        setup_replica(settings)  # JSON logs with Serve's request id
+        setup_replica(settings.logs, settings.id_hash_key)  # JSON logs with Serve's request id
         install_ray_mirror()  # /metrics series exported through Ray's metrics port too
-        self._settings = settings
         limits = ImageLimits(
             max_bytes=settings.max_upload_bytes,
             max_pixels=settings.max_pixels,
             frame_max_pixels=settings.burst_max_frame_pixels,
         )
-        self._service = FaceService(ServePipeline(detector, embedder, liveness, matcher), limits)
+        pipeline = ServePipeline(detector, embedder, liveness, matcher)
+        self._container = build_container(settings, FaceService(pipeline, limits))
 
     def __serve_build_asgi_app__(self) -> FastAPI:
-        """Called by Serve after ``__init__``: the app gets this replica's service injected."""
-        app = create_app(self._service, self._settings)
-        attach_worker(app, self._settings)  # notification deliveries, while this replica lives
+        """Called by Serve after ``__init__``: the app gets this replica's container injected."""
+        app = create_app(self._container)
+        attach_worker(app)  # notification deliveries, while this replica lives
         app.state.echo_request_id = False  # Serve's proxy adds X-Request-ID to every answer itself
         return app
 
     def reconfigure(self, user_config: dict[str, object]) -> None:
         config = IngressConfig.model_validate(user_config)
-        self._service.verify_threshold = config.verify_threshold
-        self._service.quality = config.quality_policy()
+        self._container.faces.verify_threshold = config.verify_threshold
+        self._container.faces.quality = config.quality_policy()

@@ -19,7 +19,7 @@ from pydantic import TypeAdapter
 from ray import serve
 from ray.serve.handle import DeploymentHandle
 
-from app.core.config import Settings
+from app.core.config import LogOptions
 from deployments.metrics import ReplicaMetrics, setup_replica
 from models.liveness import Action, Burst, BurstResult, ColourSequence, LivenessLimits, check_burst
 
@@ -32,8 +32,9 @@ LivenessConfig: TypeAdapter[LivenessLimits] = TypeAdapter(LivenessLimits)
 
 @serve.deployment(name="Liveness", max_ongoing_requests=32)
 class Liveness:
-    def __init__(self, embedder: DeploymentHandle, settings: Settings) -> None:
-        self._metrics: ReplicaMetrics = setup_replica(settings, "liveness")  # type: ignore[assignment]
+    def __init__(self, embedder: DeploymentHandle, logs: LogOptions) -> None:
+        setup_replica(logs)
+        self._metrics = ReplicaMetrics("liveness")
         self._embedder = embedder
         self._limits = LivenessLimits()
         # One OpenCV thread: tracking on two threads cost ~30 % more CPU for ~10 % less wall time (measured),

@@ -39,23 +39,19 @@ def admin_headers(settings: Settings, school: str = "Integration School") -> dic
 
     Their MFA enrolment is exercised in tests/domain; callers of this only need a valid admin token.
     """
-    from app.core.redis import RateLimiter, make_redis
-    from app.db.session import make_engine, transaction
-    from app.services import audit
-    from app.services.auth import AuthService, bootstrap
+    from app.container import build_container
+    from app.db.session import transaction
+    from app.services.auth import bootstrap
 
-    audit.configure(settings)  # the replicas' keys, so the trail they continue stays one chain
-    engine, client = make_engine(settings.database_url), make_redis(settings.redis_url)
+    container = build_container(settings)  # the replicas' keys, so the trail they continue stays one chain
+    assert container.engine is not None and container.security is not None, "needs PostgreSQL and Redis"
     try:
-        with transaction(engine) as session:
+        with transaction(container.engine) as session:
             _, admin = bootstrap(
                 session, settings, school_name=school, timezone="UTC",
                 email="admin@integration.example.org", full_name="Admin", password=secrets.token_urlsafe(16),
             )  # fmt: skip
-        token = AuthService(settings, engine, client, RateLimiter(client, settings.redis_url)).open_session(
-            admin
-        )
+        token = container.security.auth.open_session(admin)
     finally:
-        engine.dispose()
-        client.close()
+        container.close()
     return {"Authorization": f"Bearer {token.access_token}"}

@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from ray import serve
 
-from app.core.config import Settings
+from app.core.config import LogOptions, VectorStore
 from deployments.metrics import ReplicaMetrics, setup_replica
 from models.gallery import FaceGallery, Match
 
@@ -33,9 +33,10 @@ class MatcherConfig(BaseModel):
 
 @serve.deployment(name="Matcher", max_ongoing_requests=64)
 class Matcher:
-    def __init__(self, settings: Settings) -> None:
-        self._metrics: ReplicaMetrics = setup_replica(settings, "search")  # type: ignore[assignment]
-        self._settings = settings
+    def __init__(self, store: VectorStore, logs: LogOptions) -> None:
+        setup_replica(logs)
+        self._metrics = ReplicaMetrics("search")
+        self._store = store
         self._config = MatcherConfig()
         self._galleries: dict[str, FaceGallery] = {}
         self._lock = threading.Lock()
@@ -79,11 +80,11 @@ class Matcher:
             store = self._galleries.get(model_id)
             if store is None:
                 store = FaceGallery(
-                    self._settings.milvus_uri,
+                    self._store.uri,
                     model_id,
                     dim,
-                    token=self._settings.milvus_token,
-                    timeout_s=self._settings.milvus_timeout_s,
+                    token=self._store.token.get_secret_value(),
+                    timeout_s=self._store.timeout_s,
                 )
                 self._galleries[model_id] = store
             return store

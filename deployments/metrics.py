@@ -19,8 +19,10 @@ import contextlib
 import time
 from collections.abc import Iterator, Sequence
 
+from pydantic import SecretStr
+
 from app.core import metrics as app_metrics
-from app.core.config import Settings
+from app.core.config import LogOptions
 from app.core.logging import configure_logging
 
 BATCH_BUCKETS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
@@ -123,12 +125,11 @@ class ReplicaMetrics:
             self._seconds.observe(time.perf_counter() - started, tags=self._tags)
 
 
-def setup_replica(settings: Settings, stage: str | None = None) -> ReplicaMetrics | None:
-    """Once per replica: JSON logs (pseudonym key, Serve's request id) and, for a model stage, its metrics."""
+def setup_replica(logs: LogOptions, id_hash_key: SecretStr | None = None) -> None:
+    """Once per replica: JSON logs with Serve's request id; only the Ingress passes the pseudonym key."""
     configure_logging(
-        settings.log_level,
-        json=settings.log_json,
-        id_hash_key=settings.id_hash_key.get_secret_value(),
+        logs.level,
+        json=logs.json_lines,
+        id_hash_key=id_hash_key.get_secret_value() if id_hash_key is not None else None,
         request_id_fallback=serve_request_id,
     )
-    return ReplicaMetrics(stage) if stage else None

@@ -1,4 +1,5 @@
-"""Dependencies the routers declare: face service, settings, stores (database, Redis), safe upload reading."""
+"""Dependencies the routers declare: the process's container (``app.container``) and what it holds (face
+service, settings, stores), and safe upload reading. Nothing here builds a service."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fastapi import Depends, Request, UploadFile
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from app.container import Container
 from app.core.config import Settings
 from app.core.errors import TooLarge, Unavailable, UnsupportedMedia
 from app.db.session import transaction
@@ -21,15 +23,21 @@ from app.services.faces import FaceService
 _IMAGE_PART_TYPES = ("image/", "application/octet-stream")
 
 
+def get_container(request: Request) -> Container:
+    """The container ``create_app`` was given (one per process)."""
+    container: Container = request.app.state.container
+    return container
+
+
 def get_settings(request: Request) -> Settings:
-    """The settings the app was built with (kept on ``app.state``, so tests can give their own)."""
-    settings: Settings = request.app.state.settings
-    return settings
+    return get_container(request).settings
 
 
 def get_face_service(request: Request) -> FaceService:
-    service: FaceService = request.app.state.face_service
-    return service
+    faces = get_container(request).faces
+    if faces is None:  # not reached: every app is built over a face service
+        raise Unavailable("no face service is configured", code="model_unavailable")
+    return faces
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -38,7 +46,7 @@ FaceServiceDep = Annotated[FaceService, Depends(get_face_service)]
 
 def get_engine(request: Request) -> Engine:
     """The process's pooled engine; 503 when this deployment has no database configured."""
-    engine: Engine | None = getattr(request.app.state, "engine", None)
+    engine = get_container(request).engine
     if engine is None:
         raise Unavailable("no database is configured", code="database_unavailable")
     return engine
@@ -46,7 +54,7 @@ def get_engine(request: Request) -> Engine:
 
 def get_redis(request: Request) -> redis.Redis:
     """The process's Redis client; 503 when this deployment has no Redis configured."""
-    client: redis.Redis | None = getattr(request.app.state, "redis", None)
+    client = get_container(request).redis
     if client is None:
         raise Unavailable("no Redis is configured", code="cache_unavailable")
     return client

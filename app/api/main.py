@@ -1,7 +1,8 @@
-"""Build the FastAPI app around a ready ``FaceService``: routers, error handlers, body limit.
+"""Build the FastAPI app around a ready ``Container``: routers, error handlers, body limit.
 
-The Serve Ingress calls ``create_app`` once per replica with a service over deployment handles; tests call it
-with a service over in-process models or fakes. Nothing here knows about Ray.
+The Serve Ingress calls ``create_app`` once per replica with a container over deployment handles; tests call
+it with one over in-process models or fakes (``app.container.build_container`` either way). Nothing here
+knows about Ray, and nothing here builds a service.
 """
 
 from __future__ import annotations
@@ -32,11 +33,7 @@ from app.api.routes import (
 )
 from app.api.security import install_openapi_errors
 from app.api.web import install_web_app
-from app.core.config import Settings
-from app.core.redis import make_redis
-from app.db.session import make_engine
-from app.services import audit as audit_trail
-from app.services.faces import FaceService
+from app.container import Container
 
 DESCRIPTION = """
 Face detection, verification and 1:N identification within galleries (a school or class).
@@ -46,7 +43,8 @@ Images go as `multipart/form-data` parts (JPEG, PNG, WebP, BMP). Every error ans
 """
 
 
-def create_app(service: FaceService, settings: Settings) -> FastAPI:
+def create_app(container: Container) -> FastAPI:
+    settings = container.settings
     app = FastAPI(
         title="Rollcall",
         version="0.1.0",
@@ -57,13 +55,7 @@ def create_app(service: FaceService, settings: Settings) -> FastAPI:
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=settings.max_request_bytes, retry_after_s=settings.retry_after_s
     )
-    app.state.settings = settings
-    app.state.face_service = service
-    # Both connect lazily (first use), so a replica starts while PostgreSQL or Redis is still coming up.
-    app.state.engine = make_engine(settings.database_url) if settings.database_url else None
-    app.state.redis = make_redis(settings.redis_url, settings.redis_timeout_s) if settings.redis_url else None
-    # This replica's settings (passed in, not read from its environment) key the audit trail's pseudonyms.
-    audit_trail.configure(settings)
+    app.state.container = container
     install_error_handlers(app, settings.retry_after_s)
     app.include_router(faces.router)
     app.include_router(galleries.router)
@@ -77,7 +69,6 @@ def create_app(service: FaceService, settings: Settings) -> FastAPI:
     install_openapi_errors(app)
     install_browser_protections(app, settings)
     app.include_router(notifications.router)
-    health.time_pipeline(service)
     health.install_observability(app)  # last: the outermost middleware ids and times everything
     install_web_app(app, settings)  # after every router: the web app takes only what the API does not
     return app

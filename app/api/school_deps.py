@@ -1,23 +1,17 @@
 """Dependencies of the school-domain routers: paging input, the biometric stores, the check-in and
-enrollment services. Built once per app from what ``create_app`` put on ``app.state``."""
+enrollment services (the container's)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
-from app.api.deps import EngineDep, FaceServiceDep, RedisDep, SettingsDep, require_multipart
-from app.core.crypto import Keyring
-from app.core.redis import RateLimiter
+from app.api.deps import EngineDep, RedisDep, get_container, require_multipart
+from app.container import SchoolServices
+from app.core.errors import Unavailable
 from app.schemas.common import PageParams
-from app.services.anomaly import FailedMatchMonitor, MonitoredCheckinService
-from app.services.biometrics import BiometricStores, TemplateCipher
-from app.services.checkin import CheckinService
 from app.services.checkin_cache import CheckinCache
-from app.services.enrollment import EnrollmentService
-from models.liveness import ChallengeLedger
 
 
 def page_params(
@@ -37,31 +31,11 @@ PageDep = Annotated[PageParams, Depends(page_params)]
 Multipart = Annotated[None, Depends(require_multipart)]
 
 
-@dataclass(frozen=True, slots=True)
-class SchoolServices:
-    stores: BiometricStores
-    enrollment: EnrollmentService
-    checkin: CheckinService
-
-
-def school_services(
-    request: Request, engine: EngineDep, client: RedisDep, faces: FaceServiceDep, settings: SettingsDep
-) -> SchoolServices:
-    """One set per app (503 through ``get_engine``/``get_redis`` when a store is not configured)."""
-    services: SchoolServices | None = getattr(request.app.state, "school_services", None)
-    if services is None:
-        keyring = Keyring.from_text(settings.template_key.get_secret_value(), settings.template_key_id)
-        stores = BiometricStores(
-            engine, faces, TemplateCipher(keyring), CheckinCache(client, settings.idempotency_ttl_s)
-        )
-        challenges = ChallengeLedger(client, settings.challenge_ttl_s)
-        monitor = FailedMatchMonitor(settings, engine, client, RateLimiter(client, settings.redis_url))
-        services = SchoolServices(
-            stores,
-            EnrollmentService(stores, settings),
-            MonitoredCheckinService(stores, settings, challenges, monitor=monitor),
-        )
-        request.app.state.school_services = services
+def school_services(request: Request, _engine: EngineDep, _client: RedisDep) -> SchoolServices:
+    """The container's (503 through ``get_engine``/``get_redis`` when a store is not configured)."""
+    services = get_container(request).school
+    if services is None:  # not reached: the container builds them whenever both stores are configured
+        raise Unavailable("the school services are not configured", code="database_unavailable")
     return services
 
 

@@ -30,14 +30,11 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from app.api.deps import get_engine, get_redis
+from app.api.deps import get_container, get_engine, get_redis
 from app.api.errors import error_responses
-from app.core.config import Settings
-from app.core.errors import Forbidden, Unauthenticated
-from app.core.redis import RateLimiter
+from app.container import SecurityServices
+from app.core.errors import Forbidden, Unauthenticated, Unavailable
 from app.db.tables import Role
-from app.services.auth import AuthService
-from app.services.kiosks import KioskService
 from app.services.principal import KIOSK, Principal
 
 #: (method, path) of every route anyone may call without credentials. HEAD follows its GET.
@@ -69,26 +66,12 @@ BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ApiKeyDep = Annotated[str | None, Depends(_api_key)]
 
 
-@dataclass(frozen=True, slots=True)
-class SecurityServices:
-    """The auth services of one app (one per process), built on first use from its engine and Redis."""
-
-    auth: AuthService
-    kiosks: KioskService
-    limiter: RateLimiter
-
-
 def security_services(request: Request) -> SecurityServices:
-    """503 (through ``get_engine``/``get_redis``) when the app has no database or Redis configured."""
-    services: SecurityServices | None = getattr(request.app.state, "security_services", None)
-    if services is None:
-        settings: Settings = request.app.state.settings
-        engine, client = get_engine(request), get_redis(request)
-        limiter = RateLimiter(client, settings.redis_url)
-        services = SecurityServices(
-            AuthService(settings, engine, client, limiter), KioskService(settings, engine, client), limiter
-        )
-        request.app.state.security_services = services
+    """The container's; 503 (through ``get_engine``/``get_redis``) when the app has no database or Redis."""
+    get_engine(request), get_redis(request)
+    services = get_container(request).security
+    if services is None:  # not reached: the container builds them whenever both stores are configured
+        raise Unavailable("the sign-in services are not configured", code="database_unavailable")
     return services
 
 
@@ -98,7 +81,7 @@ ServicesDep = Annotated[SecurityServices, Depends(security_services)]
 def client_ip(request: Request) -> str:
     """The caller's address: the socket peer, or with ``trusted_proxy_hops`` = n the n-th entry from the
     right of X-Forwarded-For (the entries further left are whatever the client chose to send)."""
-    hops = request.app.state.settings.trusted_proxy_hops
+    hops = get_container(request).settings.trusted_proxy_hops
     if hops:
         forwarded = [part.strip() for part in request.headers.get("x-forwarded-for", "").split(",")]
         forwarded = [part for part in forwarded if part]
@@ -118,7 +101,7 @@ def _authenticate(
     *,
     allow_setup: bool,
 ) -> Principal:
-    settings: Settings = request.app.state.settings
+    settings = get_container(request).settings
     if bearer is not None and api_key:
         raise Unauthenticated("send a bearer token or an API key, not both", code="ambiguous_credentials")
     if api_key:

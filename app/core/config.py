@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from limits import parse_many
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.core.crypto import CryptoError, Keyring, new_keyring_text
@@ -38,6 +38,35 @@ DEV_SECRET_FACTORIES: dict[str, Callable[[], str]] = {
 #: OWASP's floor for argon2id (19 MiB, 2 passes): production refuses cheaper (test) parameters.
 ARGON2_MIN_MEMORY_KIB = 19_456
 ARGON2_MIN_TIME_COST = 2
+
+
+class ModelRuntime(BaseModel):
+    """What a model deployment needs to load its model: nothing secret."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model_cache: Path
+    ort_threads: int
+
+
+class LogOptions(BaseModel):
+    """How a process logs. A model replica gets no pseudonym key: it never logs student ids (a value under
+    ``student_id`` would be written ``[redacted]`` there)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    level: str
+    json_lines: bool
+
+
+class VectorStore(BaseModel):
+    """Where the vectors are (Milvus Lite path or server URL), with the Milvus credentials only."""
+
+    model_config = ConfigDict(frozen=True)
+
+    uri: str
+    token: SecretStr
+    timeout_s: float
 
 
 class Settings(BaseSettings):
@@ -78,8 +107,9 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="Level of the app's own loggers (app, models, deployments).")
 
     # Security. Secrets come only from the environment (or .env), never from code or config files. In
-    # development an unset secret is generated once under <data_dir>/secrets (mode 0600) so a local run works
-    # out of the box; in production start-up refuses missing, placeholder or weak secrets.
+    # development an unset secret is read from <data_dir>/secrets (mode 0600), which the local run command
+    # creates first, so a local run works out of the box; in production start-up refuses missing, placeholder
+    # or weak secrets.
     environment: Literal["development", "production"] = Field(
         "development", description="production: refuse to start without real secrets and strong hashing."
     )
@@ -281,6 +311,21 @@ class Settings(BaseSettings):
             object.__setattr__(self, "milvus_uri", str(Path(self.milvus_uri).expanduser().resolve()))
         return self
 
+    # The groups a deployment is bound with (deployments/app.py): each replica gets only what it uses.
+    @property
+    def model_runtime(self) -> ModelRuntime:
+        return ModelRuntime(model_cache=self.model_cache, ort_threads=self.ort_threads)
+
+    @property
+    def logs(self) -> LogOptions:
+        return LogOptions(level=self.log_level, json_lines=self.log_json)
+
+    @property
+    def vectors(self) -> VectorStore:
+        return VectorStore(
+            uri=self.milvus_uri, token=SecretStr(self.milvus_token), timeout_s=self.milvus_timeout_s
+        )
+
     @property
     def max_request_bytes(self) -> int:
         """Body limit for a whole request: its images plus multipart headers and form fields."""
@@ -289,7 +334,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _secrets(self) -> Settings:
-        """Development fills unset secrets from <data_dir>/secrets; production refuses weak ones."""
+        """Development reads unset secrets from <data_dir>/secrets (written by ``ensure_dev_secrets``, never
+        here: validating settings changes nothing on disk); production refuses weak ones."""
         for name in ("auth_rate_limit", "user_rate_limit", "kiosk_rate_limit", "kiosk_failed_match_limit"):
             try:
                 parse_many(getattr(self, name))
@@ -298,10 +344,9 @@ class Settings(BaseSettings):
         if self.environment == "production":
             _refuse_weak_production_settings(self)
         else:
-            for name, factory in DEV_SECRET_FACTORIES.items():
+            for name in DEV_SECRET_FACTORIES:
                 if not getattr(self, name).get_secret_value():
-                    value = _persisted_dev_secret(self.data_dir / "secrets" / name, factory)
-                    object.__setattr__(self, name, SecretStr(value))
+                    object.__setattr__(self, name, SecretStr(_stored_dev_secret(self.data_dir, name)))
         try:
             Keyring.from_text(self.template_key.get_secret_value(), self.template_key_id)
         except CryptoError as exc:
@@ -346,11 +391,28 @@ def _refuse_weak_production_settings(settings: Settings) -> None:
         raise ValueError("refusing to start in production: " + "; ".join(problems))
 
 
-def _persisted_dev_secret(path: Path, factory: Callable[[], str]) -> str:
-    """The secret stored at ``path``, created (0600, atomically) on first use: restarts and every replica
-    of a local run agree on it, and two processes racing to create it end with one value."""
+def _stored_dev_secret(data_dir: Path, name: str) -> str:
+    path = data_dir / "secrets" / name
+    if not path.is_file():
+        raise ValueError(
+            f"ROLLCALL_{name.upper()} is unset and {path} does not exist: set it, or create development "
+            "secrets with `python -m deployments secrets` (`python -m deployments up` does it first)"
+        )
+    return path.read_text(encoding="utf-8").strip()
+
+
+def ensure_dev_secrets(data_dir: Path) -> None:
+    """Create the development secrets under ``<data_dir>/secrets`` that do not exist yet (the local run's
+    first step): restarts, every replica and the jobs of a local run then agree on them."""
+    for name, factory in DEV_SECRET_FACTORIES.items():
+        _persist_secret(data_dir.expanduser().resolve() / "secrets" / name, factory)
+
+
+def _persist_secret(path: Path, factory: Callable[[], str]) -> None:
+    """Write ``factory()`` at ``path`` (0600, atomically) unless it exists; of two processes racing to create
+    it, the first one's value stays."""
     if path.is_file():
-        return path.read_text(encoding="utf-8").strip()
+        return
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -362,7 +424,16 @@ def _persisted_dev_secret(path: Path, factory: Callable[[], str]) -> str:
         pass
     finally:
         temporary.unlink()
-    return path.read_text(encoding="utf-8").strip()
+
+
+class LocalPaths(BaseSettings):
+    """The two paths a development command needs before the secrets exist (read as ``Settings`` reads them):
+    where the secrets go, and where the model artifacts are built."""
+
+    model_config = SettingsConfigDict(env_prefix="ROLLCALL_", env_file=".env", extra="ignore", frozen=True)
+
+    data_dir: Path = Settings.model_fields["data_dir"].default
+    model_cache: Path = Field(default_factory=default_cache_dir)
 
 
 @lru_cache(maxsize=1)

@@ -72,8 +72,10 @@ def retention_command(
     """Delete what the retention policy no longer allows to keep (idempotent; see docs/PRIVACY.md)."""
     settings = _settings()
     try:
-        with engine_for(settings) as engine, stores_for(settings, engine) as (stores, index):
-            report = asyncio.run(retention.run(engine, settings, stores=stores, index=index, dry_run=dry_run))
+        with stores_for(settings) as (stores, index):
+            report = asyncio.run(
+                retention.run(stores.engine, settings, stores=stores, index=index, dry_run=dry_run)
+            )
     except (JobError, OSError) as error:
         _fail(error)
     _report("retention" + (" (dry run)" if dry_run else ""), report.as_dict(), as_json)

@@ -6,16 +6,13 @@ import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-import redis
 from sqlalchemy import Engine
 
+from app.container import build_container, keyring_of
 from app.core.config import Settings
-from app.core.crypto import IdHasher, Keyring
-from app.core.redis import make_redis
-from app.db.session import make_engine, transaction
-from app.services import audit
+from app.core.crypto import IdHasher
+from app.db.session import transaction
 from app.services.biometrics import BiometricStores, TemplateCipher
-from app.services.checkin_cache import CheckinCache
 from app.services.retention import IndexMaintenance
 from app.services.vector_index import (
     IndexPipeline,
@@ -33,10 +30,6 @@ class JobError(Exception):
     """A job that cannot run as configured (the message says what to set)."""
 
 
-def keyring_of(settings: Settings) -> Keyring:
-    return Keyring.from_text(settings.template_key.get_secret_value(), settings.template_key_id)
-
-
 def id_hasher(settings: Settings) -> IdHasher:
     return IdHasher(settings.id_hash_key.get_secret_value().encode("utf-8"))
 
@@ -49,12 +42,15 @@ def database_url(settings: Settings) -> str:
 
 @contextlib.contextmanager
 def engine_for(settings: Settings) -> Iterator[Engine]:
-    audit.configure(settings)  # the job's audit events continue the app's chain, with its keys
-    engine = make_engine(database_url(settings))
+    """The database of a job that needs nothing else (the container's: its audit events continue the app's
+    chain, with its keys)."""
+    database_url(settings)
+    container = build_container(settings)
+    assert container.engine is not None  # database_url() refused an unset URL
     try:
-        yield engine
+        yield container.engine
     finally:
-        engine.dispose()
+        container.close()
 
 
 @dataclass
@@ -67,14 +63,18 @@ class IndexJobs(IndexMaintenance):
         await rebuild_index(self.engine, self.pipeline, self.cipher)
 
 
-@contextlib.contextmanager
-def index_for(settings: Settings, engine: Engine) -> Iterator[IndexJobs]:
+def _open_index(settings: Settings, engine: Engine) -> IndexPipeline:
     """Milvus, with a collection for every model that has templates or erasures still to compact."""
     with transaction(engine) as session:
         models = {**pending_erasure_models(session), **model_dims(session)}
-    pipeline = IndexPipeline(
+    return IndexPipeline(
         settings.milvus_uri, models, token=settings.milvus_token, timeout_s=settings.milvus_timeout_s
     )
+
+
+@contextlib.contextmanager
+def index_for(settings: Settings, engine: Engine) -> Iterator[IndexJobs]:
+    pipeline = _open_index(settings, engine)
     try:
         yield IndexJobs(engine, pipeline, TemplateCipher(keyring_of(settings)))
     finally:
@@ -82,22 +82,21 @@ def index_for(settings: Settings, engine: Engine) -> Iterator[IndexJobs]:
 
 
 @contextlib.contextmanager
-def stores_for(settings: Settings, engine: Engine) -> Iterator[tuple[BiometricStores, IndexJobs]]:
-    """Every biometric store, as the app has them (erasures run the same command here)."""
+def stores_for(settings: Settings) -> Iterator[tuple[BiometricStores, IndexJobs]]:
+    """Every biometric store, as the app has them (the container's, over the index instead of the models:
+    erasures run the same command here)."""
     if not settings.redis_url:
         raise JobError("ROLLCALL_REDIS_URL is not set")
-    client: redis.Redis = make_redis(settings.redis_url, settings.redis_timeout_s)
+    with engine_for(settings) as engine:
+        pipeline = _open_index(settings, engine)
+    container = build_container(settings, service_over(pipeline))
     try:
-        with index_for(settings, engine) as index:
-            stores = BiometricStores(
-                engine,
-                service_over(index.pipeline),
-                index.cipher,
-                CheckinCache(client, settings.idempotency_ttl_s),
-            )
-            yield stores, index
+        assert container.engine is not None and container.school is not None  # both URLs are set
+        stores = container.school.stores
+        yield stores, IndexJobs(container.engine, pipeline, stores.cipher)
     finally:
-        client.close()
+        container.close()
+        pipeline.close()
 
 
 @contextlib.contextmanager

@@ -9,14 +9,15 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from app.core.config import Settings
+from app.container import Container
 from app.notifications.worker import NotificationWorker
 
 
-def attach_worker(app: FastAPI, settings: Settings) -> bool:
-    """Run ``NotificationWorker.run_forever`` for the app's lifetime (its lifespan), when the app has a
-    database and ``notify_worker`` is on. Returns whether it was attached."""
-    engine = getattr(app.state, "engine", None)
+def attach_worker(app: FastAPI) -> bool:
+    """Run ``NotificationWorker.run_forever`` for the app's lifetime (its lifespan), when the app's container
+    has a database and ``notify_worker`` is on. Returns whether it was attached."""
+    container: Container = app.state.container
+    engine, settings = container.engine, container.settings
     if engine is None or not settings.notify_worker:
         return False
     previous = app.router.lifespan_context

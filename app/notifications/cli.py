@@ -16,12 +16,12 @@ import signal
 import sys
 from datetime import date
 
+from app.container import build_container
 from app.core.config import get_settings
 from app.core.logging import configure_logging
-from app.db.session import make_engine, transaction
+from app.db.session import transaction
 from app.notifications.summaries import publish_summaries
 from app.notifications.worker import NotificationWorker
-from app.services import audit
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,8 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(
         settings.log_level, json=settings.log_json, id_hash_key=settings.id_hash_key.get_secret_value()
     )
-    audit.configure(settings)
-    engine = make_engine(settings.database_url)
+    container = build_container(settings)
+    engine = container.engine
+    assert engine is not None  # database_url is set
     try:
         if args.command == "summaries":
             with transaction(engine) as session:
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             asyncio.run(_forever(NotificationWorker(engine, settings)))
     finally:
-        engine.dispose()
+        container.close()
     return 0
 
 

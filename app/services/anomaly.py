@@ -26,26 +26,22 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.config import Settings
-from app.core.errors import InvalidInput, RateLimited
+from app.core.errors import RateLimited
 from app.core.redis import RateLimiter
-from app.schemas.attendance import CheckinAnswer
 from app.services import audit
 from app.services.activity import log_action
-from app.services.checkin import CheckinRequest, CheckinService
 from app.services.principal import Principal
 from app.services.uow import in_transaction
 
 log = logging.getLogger(__name__)
 
 ALERT_ACTION = "security.failed_match_burst"
-#: Answer outcomes that are a failed match.
-FAILED_OUTCOMES = frozenset({"unknown", "not_verified"})
-#: Error codes of a check-in refused because the face was not live.
-LIVENESS_FAILED_CODES = frozenset({"liveness_failed"})
 _COOLDOWN_KEY = "rollcall:kiosk:cooldown:{}"
 
 
 class FailedMatchMonitor:
+    """The ``CheckinWatch`` of every Ingress: counts failed matches per kiosk, alerts once, cools down."""
+
     def __init__(self, settings: Settings, engine: Engine, client: redis.Redis, limiter: RateLimiter) -> None:
         self._settings = settings
         self._engine = engine
@@ -114,28 +110,3 @@ class FailedMatchMonitor:
             # line above is the alert then; the cool-down holds either way.
             log.error("failed-match alert not audited (%s)", type(exc).__name__)
         return True
-
-
-class MonitoredCheckinService(CheckinService):
-    """Face check-in behind the failed-match monitor: a kiosk cooling down is refused before any work, and
-    every answer's failed matches (and every failed liveness check) are counted."""
-
-    def __init__(self, *args: object, monitor: FailedMatchMonitor, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.monitor = monitor
-
-    async def check_in(
-        self, kiosk: Principal, request: CheckinRequest, request_id: str | None
-    ) -> CheckinAnswer:
-        if kiosk.kind == "kiosk":
-            await asyncio.to_thread(self.monitor.guard, kiosk)
-        try:
-            answer = await super().check_in(kiosk, request, request_id)
-        except InvalidInput as exc:
-            if exc.code in LIVENESS_FAILED_CODES:
-                await self.monitor.observe(kiosk, 1, request_id)
-            raise
-        if not answer.replayed:
-            failed = sum(face.outcome in FAILED_OUTCOMES for face in answer.faces)
-            await self.monitor.observe(kiosk, failed, request_id)
-        return answer

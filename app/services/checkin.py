@@ -41,7 +41,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 import redis
@@ -75,7 +75,7 @@ from app.services.biometrics import BiometricStores, gallery_of, label_of, templ
 from app.services.faces import DetectedFace
 from app.services.pipeline import Embeddings
 from app.services.principal import Principal
-from app.services.review_frames import keep_failed_frame
+from app.services.review_frames import FAILED_OUTCOMES, keep_failed_frame
 from app.services.uow import in_transaction
 from models.liveness import INSTRUCTIONS, ChallengeLedger, ColourSequence, Redemption, random_sequence
 
@@ -83,6 +83,20 @@ log = logging.getLogger(__name__)
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 #: A frame time as the kiosk sends it: a non-negative decimal number of ms (JavaScript's own formatting).
 FRAME_TIME = re.compile(r"[0-9]{1,9}(\.[0-9]{1,9})?(e-[0-9]{1,3})?")
+
+
+#: Error codes of a check-in refused as not live: a ``CheckinWatch`` counts them against the kiosk, with the
+#: answers' failed matches (``FAILED_OUTCOMES``).
+LIVENESS_FAILED_CODES = frozenset({"liveness_failed"})
+
+
+class CheckinWatch(Protocol):
+    """Watches a kiosk's face check-ins (``app.services.anomaly.FailedMatchMonitor``): refuses a kiosk that
+    must wait, and counts each answer's failed matches."""
+
+    def guard(self, kiosk: Principal) -> None: ...
+
+    async def observe(self, kiosk: Principal, failures: int, request_id: str | None) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,11 +166,13 @@ class CheckinService:
         stores: BiometricStores,
         settings: Settings,
         challenges: ChallengeLedger,
+        watch: CheckinWatch | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._stores = stores
         self._settings = settings
         self._challenges = challenges
+        self._watch = watch
         self._clock = clock
 
     async def challenge(self, kiosk: Principal, session_id: uuid.UUID | None) -> ChallengeIssued:
@@ -194,6 +210,23 @@ class CheckinService:
     ) -> CheckinAnswer:
         if kiosk.kind != "kiosk":
             raise Forbidden("check-in by face is done at a kiosk", code="forbidden")
+        if self._watch is None:
+            return await self._check_in(kiosk, request, request_id)
+        await asyncio.to_thread(self._watch.guard, kiosk)
+        try:
+            answer = await self._check_in(kiosk, request, request_id)
+        except InvalidInput as exc:
+            if exc.code in LIVENESS_FAILED_CODES:
+                await self._watch.observe(kiosk, 1, request_id)
+            raise
+        if not answer.replayed:
+            failed = sum(face.outcome in FAILED_OUTCOMES for face in answer.faces)
+            await self._watch.observe(kiosk, failed, request_id)
+        return answer
+
+    async def _check_in(
+        self, kiosk: Principal, request: CheckinRequest, request_id: str | None
+    ) -> CheckinAnswer:
         key = _checked_key(request.idempotency_key)
         cache = self._stores.cache
         # Redis is asked first, even without a key: if it is down the request fails (503) before anything is

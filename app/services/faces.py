@@ -17,7 +17,7 @@ from typing import TypeVar, cast
 import numpy as np
 
 from app.core.errors import InvalidInput, NotFound, TooLarge, Unavailable
-from app.services.pipeline import Embeddings, FacePipeline, ModelInfo
+from app.services.pipeline import Embeddings, FacePipeline, ModelInfo, TimedPipeline
 from models.alignment import align_faces
 from models.errors import ImageError
 from models.gallery import GalleryUnavailableError, InvalidNameError, Match, validate_name
@@ -103,7 +103,7 @@ class FaceService:
         verify_threshold: float = 0.4,
         quality: QualityPolicy | None = None,
     ) -> None:
-        self._pipeline = pipeline
+        self._pipeline = TimedPipeline(pipeline)  # each stage's time: rollcall_stage_duration_seconds
         self._limits = limits
         self.verify_threshold = verify_threshold
         self.quality = quality or QualityPolicy()

@@ -7,11 +7,13 @@ Arrays cross it (decoded once by the caller), and only aligned crops go to ``emb
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
+from app.core import metrics
 from models.gallery import Match
 from models.liveness import Burst, BurstResult, ColourSequence
 from models.types import Face
@@ -75,3 +77,36 @@ class FacePipeline(Protocol):
     async def check(self) -> dict[str, str]:
         """Component name -> "ok" or what is wrong; for health checks."""
         ...
+
+
+#: Pipeline methods timed as stages (``rollcall_stage_duration_seconds{stage}``).
+PIPELINE_STAGES = {
+    "detect": "detect",
+    "embed": "embed",
+    "check_liveness": "liveness",
+    "search": "search",
+    "add": "enroll",
+    "delete": "delete",
+}
+
+
+class TimedPipeline:
+    """A ``FacePipeline`` that times each stage call (in Serve: the handle call to that deployment)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._inner, name)
+        stage = PIPELINE_STAGES.get(name)
+        if stage is None or not callable(attribute):
+            return attribute
+
+        async def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return await attribute(*args, **kwargs)
+            finally:
+                metrics.STAGE_SECONDS.labels(stage).observe(time.perf_counter() - started)
+
+        return timed

@@ -20,13 +20,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from app.api.main import create_app
-from app.api.security import SecurityServices, security_services
+from app.container import SecurityServices, build_container
 from app.core.config import Settings
 from app.core.security import new_totp_secret, totp_code
 from app.db.session import transaction
 from app.db.tables import KioskKey, Role, School, Student, User
 from app.schemas.kiosks import KioskKeyCreate
-from app.services import audit
 from app.services.faces import FaceService, ImageLimits
 from app.services.principal import Principal
 
@@ -71,17 +70,14 @@ class EmptyPipeline:
 
 def make_app(settings: Settings) -> FastAPI:
     limits = ImageLimits(max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels)
-    return create_app(FaceService(EmptyPipeline(), limits), settings)  # type: ignore[arg-type]
+    return create_app(build_container(settings, FaceService(EmptyPipeline(), limits)))  # type: ignore[arg-type]
 
 
 def services_of(app: FastAPI) -> SecurityServices:
-    """The app's own auth services (the ones its routes use)."""
-
-    class _Request:
-        def __init__(self) -> None:
-            self.app = app
-
-    return security_services(_Request())  # type: ignore[arg-type]
+    """The app's own auth services (the ones its routes use: its container's)."""
+    services = app.state.container.security
+    assert services is not None, "the app has no database or Redis"
+    return services
 
 
 @pytest.fixture
@@ -93,8 +89,7 @@ def auth_settings(tmp_path: Path, pg_url: str, redis_url: str) -> Settings:
 def auth_app(auth_settings: Settings, clean_db: Engine) -> Iterator[FastAPI]:
     application = make_app(auth_settings)
     yield application
-    if application.state.engine is not None:
-        application.state.engine.dispose()
+    application.state.container.close()
 
 
 @pytest.fixture
@@ -105,7 +100,6 @@ def auth_client(auth_app: FastAPI) -> Iterator[TestClient]:
 
 @pytest.fixture
 def auth_services(auth_app: FastAPI) -> SecurityServices:
-    audit.configure(auth_app.state.settings)
     return services_of(auth_app)
 
 

@@ -306,8 +306,9 @@ def test_bootstrap_command_creates_the_first_admin_once(clean_db, pg_url, tmp_pa
     from typer.testing import CliRunner
 
     from app.bootstrap import cli
-    from app.core.config import get_settings
+    from app.core.config import ensure_dev_secrets, get_settings
 
+    ensure_dev_secrets(tmp_path)  # a local run's, as `python -m deployments up` leaves them
     monkeypatch.setenv("ROLLCALL_DATABASE_URL", pg_url)
     monkeypatch.setenv("ROLLCALL_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("ROLLCALL_BOOTSTRAP_PASSWORD", "first admin password")

@@ -60,7 +60,7 @@ def test_lockout_answers_429_with_retry_after(auth_client, auth_world) -> None:
     assert response.json()["error"]["code"] == "account_locked"
     assert int(response.headers["retry-after"]) == 900
     assert login(auth_client, auth_world.teacher.email).status_code == 429
-    with transaction(auth_client.app.state.engine) as session:
+    with transaction(auth_client.app.state.container.engine) as session:
         request_ids = set(
             session.exec(select(AuditEvent.request_id).where(AuditEvent.action == "auth.login"))
         )
@@ -74,7 +74,7 @@ def test_login_rate_limit_per_ip_answers_429(tmp_path, pg_url, redis_url, auth_w
         assert statuses == [401, 401, 401, 429]
         limited = login(client, auth_world.teacher.email)  # even the right password waits
         assert limited.status_code == 429 and 1 <= int(limited.headers["retry-after"]) <= 60
-    app.state.engine.dispose()
+    app.state.container.engine.dispose()
 
 
 def test_users_over_http(auth_client, auth_services, auth_world) -> None:
@@ -113,7 +113,7 @@ def test_kiosk_keys_over_http(auth_client, auth_services, auth_world) -> None:
     revoked = auth_client.delete(f"/v1/kiosks/{issued.json()['id']}", headers=admin)
     assert revoked.json()["revoked_at"] is not None
     assert auth_client.get("/v1/kiosks/me", headers={"X-API-Key": key}).status_code == 401
-    with transaction(auth_client.app.state.engine) as session:
+    with transaction(auth_client.app.state.container.engine) as session:
         stored = session.exec(
             select(AuditEvent.action).where(AuditEvent.action.startswith("kiosk_key"))
         ).all()
@@ -126,7 +126,7 @@ def redis_down_client(tmp_path, pg_url, auth_world):
     app = make_app(settings)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
-    app.state.engine.dispose()
+    app.state.container.engine.dispose()
 
 
 def assert_503(response) -> None:
@@ -151,7 +151,7 @@ def test_redis_down_mid_command_writes_nothing(redis_down_client, auth_world) ->
     redis_down_client.app.dependency_overrides[authenticate] = lambda: admin
     response = redis_down_client.patch(f"/v1/users/{auth_world.teacher.id}", json={"role": "admin"})
     assert_503(response)
-    with transaction(redis_down_client.app.state.engine) as session:
+    with transaction(redis_down_client.app.state.container.engine) as session:
         teacher = session.get(User, auth_world.teacher.id)
         events = session.exec(select(AuditEvent).where(AuditEvent.action == "user.update")).all()
     assert teacher is not None and teacher.role is Role.teacher and not events
@@ -165,7 +165,7 @@ def test_postgres_down_answers_503(tmp_path, redis_url, auth_services, auth_worl
         assert_503(client.get("/v1/users", headers=bearer(auth_services, auth_world.admin)))
         assert_503(client.get("/v1/kiosks/me", headers={"X-API-Key": auth_world.kiosk_key}))
         assert_503(client.get("/v1/audit/verify", headers=bearer(auth_services, auth_world.admin)))
-    app.state.engine.dispose()
+    app.state.container.engine.dispose()
 
 
 def test_nothing_configured_is_503_not_500(tmp_path) -> None:

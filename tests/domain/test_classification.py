@@ -14,6 +14,7 @@ from app.schemas.students import StudentPublic
 from app.services.consent_texts import CONSENT_TEXTS
 from app.services.keyrotation import SEALED
 from tests.conftest import REPO_ROOT
+from tests.domain.authkit import TEST_SECRETS
 
 PRIVACY_MD = REPO_ROOT / "docs" / "PRIVACY.md"
 
@@ -74,7 +75,7 @@ def test_secrets_and_biometrics_are_restricted() -> None:
 
 
 def test_the_current_consent_text_exists_and_the_docs_quote_every_text(tmp_path) -> None:
-    current = Settings(data_dir=tmp_path).consent_version
+    current = Settings(**TEST_SECRETS, data_dir=tmp_path).consent_version
     assert current in CONSENT_TEXTS
     document = PRIVACY_MD.read_text(encoding="utf-8")
     for text in CONSENT_TEXTS.values():

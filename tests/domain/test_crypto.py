@@ -9,7 +9,7 @@ import stat
 import pytest
 from pydantic import ValidationError
 
-from app.core.config import Settings
+from app.core.config import Settings, ensure_dev_secrets
 from app.core.crypto import CryptoError, IdHasher, Keyring, new_keyring_text, parse_keyring
 from tests.domain.authkit import TEST_SECRETS
 
@@ -71,8 +71,13 @@ def test_id_hasher_is_keyed_and_stable() -> None:
         IdHasher(b"short")
 
 
-def test_development_generates_and_keeps_private_secrets(tmp_path) -> None:
+def test_development_secrets_are_made_by_a_command_and_kept_private(tmp_path) -> None:
+    with pytest.raises(ValidationError, match="python -m deployments secrets"):
+        Settings(data_dir=tmp_path)  # validating settings writes nothing: the run command makes them
+    assert not (tmp_path / "secrets").exists()
+    ensure_dev_secrets(tmp_path)
     first = Settings(data_dir=tmp_path)
+    ensure_dev_secrets(tmp_path)  # a second run keeps them
     second = Settings(data_dir=tmp_path)
     for name in ("secret_key", "template_key", "id_hash_key"):
         value = getattr(first, name).get_secret_value()
@@ -82,9 +87,8 @@ def test_development_generates_and_keeps_private_secrets(tmp_path) -> None:
     assert stat.S_IMODE((tmp_path / "secrets").stat().st_mode) == 0o700
     Keyring.from_text(first.template_key.get_secret_value())
     assert first.secret_key.get_secret_value() not in repr(first)  # SecretStr: never printed
-    explicit = Settings(data_dir=tmp_path / "other", secret_key="given-" + "q" * 40)
-    assert explicit.secret_key.get_secret_value() == "given-" + "q" * 40
-    assert not (tmp_path / "other" / "secrets" / "secret_key").exists()
+    explicit = Settings(data_dir=tmp_path, secret_key="given-" + "q" * 40)
+    assert explicit.secret_key.get_secret_value() == "given-" + "q" * 40  # the environment's, not the file's
 
 
 STRONG = {**TEST_SECRETS, "template_key": f"k1:{K1}"}

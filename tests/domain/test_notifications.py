@@ -42,7 +42,7 @@ from app.notifications.worker import NotificationWorker, quiet_until
 from app.schemas.notifications import ContactCreate
 from app.services import attendance, audit, sessions
 from app.services.principal import Principal
-from tests.domain.authkit import make_app, make_settings
+from tests.domain.authkit import TEST_SECRETS, make_app, make_settings
 from tests.notify_servers import HttpReceiver, SmtpServer
 
 pytestmark = pytest.mark.anyio
@@ -427,7 +427,7 @@ async def test_twilio_errors_map_to_retry_or_dead() -> None:
     base = {"twilio_account_sid": "AC1", "twilio_from": "+15005550006", "twilio_auth_token": "t" * 32}
     for status, permanent in ((400, True), (429, False), (500, False)):
         with HttpReceiver(fail_first=1, fail_status=status) as twilio:
-            settings = Settings(**base, twilio_base_url=twilio.url, secret_key="s" * 48, id_hash_key="h" * 48)
+            settings = Settings(**base, **TEST_SECRETS, twilio_base_url=twilio.url)
             with pytest.raises(DeliveryError) as failed:
                 await TwilioSms(settings).send_text(outgoing.address, "Hi", "Hi", "k1")
             assert failed.value.permanent is permanent
@@ -464,7 +464,7 @@ async def test_unsubscribe_link_stops_that_channel(
         assert client.post("/v1/notifications/unsubscribe", params={"token": token}).status_code == 200
         forged = token[:-4] + ("0000" if not token.endswith("0000") else "1111")
         assert client.post("/v1/notifications/unsubscribe", params={"token": forged}).status_code == 404
-    app.state.engine.dispose()
+    app.state.container.engine.dispose()
     with transaction(clean_db) as db:
         assert db.get(NotificationContact, contact_id).channels == ["sms"]
 
@@ -549,7 +549,7 @@ def test_contacts_api_validates_audits_and_hides_the_secret(
         assert client.get("/v1/notifications/deliveries", params={"status": "dead"}).json() == []
         assert client.delete(f"/v1/notifications/contacts/{contact_id}").status_code == 204
         assert client.delete(f"/v1/notifications/contacts/{contact_id}").status_code == 404
-    app.state.engine.dispose()
+    app.state.container.engine.dispose()
     with transaction(clean_db) as db:
         actions = [e.action for e in audit.list_events(db, world.admin_principal, audit.EventFilter())]
     assert "notification.contact.create" in actions and "notification.contact.delete" in actions
@@ -570,11 +570,11 @@ def test_the_worker_runs_in_the_background_of_an_app(
         add_webhook(clean_db, world, settings, hook.url)
         check_in(clean_db, world, world.amelie, T0)
         app = make_app(fast)
-        assert attach_worker(app, fast)
-        assert not attach_worker(make_app(make_settings(Path("/tmp"))), fast)  # no database: no worker
+        assert attach_worker(app)
+        assert not attach_worker(make_app(make_settings(Path("/tmp"), notify_poll_s=0.2)))  # no database
         with TestClient(app):
             deadline = clock_time.monotonic() + 15
             while not hook.calls and clock_time.monotonic() < deadline:
                 clock_time.sleep(0.1)
-        app.state.engine.dispose()
+        app.state.container.engine.dispose()
     assert [call.headers["X-Rollcall-Event"] for call in hook.calls][:1] == ["attendance.recorded"]

@@ -46,7 +46,7 @@ def test_ready_turns_503_when_a_dependency_stops_and_back(tmp_path: Path) -> Non
             assert client.get("/health").status_code == 200
             postgres.start()
             assert client.get("/ready").status_code == 200
-        app.state.engine.dispose()
+        app.state.container.engine.dispose()
 
 
 def test_ready_without_stores_reports_them_not_configured(tmp_path: Path) -> None:

@@ -358,7 +358,7 @@ def client_with(tmp_path, pg_url: str, redis_url: str, **settings: object) -> It
     app = make_app(make_settings(tmp_path, pg_url, redis_url, **settings))
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
-    app.state.engine.dispose()
+    app.state.container.engine.dispose()
 
 
 @pytest.fixture
@@ -397,7 +397,7 @@ def test_every_multipart_route_refuses_uploads_over_the_limits(
     app = small_uploads_client.app
     policies = {(p.method, p.path): p for p in route_policies(app)}
     spec = app.openapi()
-    limit = app.state.settings.max_upload_bytes
+    limit = app.state.container.settings.max_upload_bytes
     too_big = b"\xff\xd8\xff" + b"\0" * (limit + 1)
     checked = 0
     for path, operations in spec["paths"].items():
@@ -422,7 +422,7 @@ def test_every_multipart_route_refuses_uploads_over_the_limits(
             assert (response.status_code, response.json()["error"]["code"]) == (413, "too_large"), url
             huge = small_uploads_client.request(
                 method.upper(), url, headers={**headers, "content-type": "multipart/form-data; boundary=x"},
-                content=b"\0" * (app.state.settings.max_request_bytes + 1),
+                content=b"\0" * (app.state.container.settings.max_request_bytes + 1),
             )  # fmt: skip
             assert huge.status_code == 413 and huge.json()["error"]["code"] == "too_large", url
             checked += 1
@@ -444,7 +444,7 @@ def test_security_headers_on_every_kind_of_answer(auth_client, auth_services, au
         "413": auth_client.post(
             "/v1/faces/detect",
             headers={**teacher, "content-type": "multipart/form-data; boundary=x"},
-            content=b"\0" * (auth_client.app.state.settings.max_request_bytes + 1),
+            content=b"\0" * (auth_client.app.state.container.settings.max_request_bytes + 1),
         ),
         "422": auth_client.get("/v1/users", headers=admin, params={"limit": -1}),
         "openapi": auth_client.get("/openapi.json"),
@@ -487,7 +487,7 @@ def test_cors_admits_only_the_configured_origins(tmp_path, pg_url, redis_url, au
         assert answered.status_code == 401  # so the browser lets the page read the error body
         assert answered.headers["access-control-allow-origin"] == allowed
         assert answered.headers["x-content-type-options"] == "nosniff"
-    app.state.engine.dispose()
+    app.state.container.engine.dispose()
 
 
 @pytest.mark.parametrize(

@@ -78,8 +78,10 @@ def serve_app(
     import ray
     from ray import serve
 
+    from app.core.config import ensure_dev_secrets
     from deployments.app import build_app_from_config
 
+    ensure_dev_secrets(state / "data")  # as the local run makes them
     overrides = {
         "data_dir": str(state / "data"),
         "milvus_uri": serve_milvus.uri,

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from app.api.main import create_app
 from app.api.security import authenticate
+from app.container import build_container
 from app.core.config import Settings
 from app.db.tables import Role
 from app.services.faces import FaceService, ImageLimits
@@ -22,6 +23,7 @@ from app.services.principal import Principal
 from models.detectors import load_detector
 from models.embedder import SfaceEmbedder
 from models.gallery import FaceGallery
+from tests.domain.authkit import TEST_SECRETS
 
 pytestmark = pytest.mark.integration
 
@@ -30,14 +32,14 @@ IMAGES = Path("libs/face_recognition/tests/test_images")
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    settings = Settings(data_dir=tmp_path_factory.mktemp("inprocess"))
+    settings = Settings(**TEST_SECRETS, data_dir=tmp_path_factory.mktemp("inprocess"))
     embedder = SfaceEmbedder.load(settings.model_cache)
     gallery = FaceGallery(settings.milvus_uri, embedder.model_id, embedder.dim)
     pipeline = InProcessPipeline(
         load_detector("fast", settings.model_cache), embedder, gallery, min_score=0.6
     )
     service = FaceService(pipeline, ImageLimits(settings.max_upload_bytes, settings.max_pixels))
-    app = create_app(service, settings)
+    app = create_app(build_container(settings, service))
     # No PostgreSQL/Redis here: the caller is a fixed admin (authentication is proven in tests/domain).
     admin = Principal(kind="user", id=uuid.uuid4(), school_id=uuid.uuid4(), role=Role.admin)
     app.dependency_overrides[authenticate] = lambda: admin

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.domain.authkit import TEST_SECRETS
 
 pytestmark = pytest.mark.integration
 
@@ -63,7 +64,7 @@ def main(directory: Path) -> None:
     start_local_ray(directory / "ray-token", object_store_bytes=100 * 1024 * 1024)
     try:
         http, url = proxy_options(
-            {}, Settings(data_dir=directory, tls_certfile=cert, tls_keyfile=key), free_port()
+            {}, Settings(**TEST_SECRETS, data_dir=directory, tls_certfile=cert, tls_keyfile=key), free_port()
         )
         serve.start(http_options=http)
 

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from app.api.main import create_app
 from app.api.security import authenticate
+from app.container import build_container
 from app.core.config import Settings
 from app.db.tables import Role
 from app.services.faces import FaceService, ImageLimits
@@ -19,6 +20,7 @@ from app.services.pipeline import Embeddings, ModelInfo
 from app.services.principal import Principal
 from models.gallery import GalleryUnavailableError, Match
 from models.types import Face
+from tests.domain.authkit import TEST_SECRETS
 
 MAX_UPLOAD = 200_000
 
@@ -88,9 +90,9 @@ def pipeline() -> FakePipeline:
 
 @pytest.fixture
 def client(pipeline: FakePipeline) -> Iterator[TestClient]:
-    settings = Settings(max_upload_bytes=MAX_UPLOAD, max_pixels=1_000_000, retry_after_s=7)
+    settings = Settings(**TEST_SECRETS, max_upload_bytes=MAX_UPLOAD, max_pixels=1_000_000, retry_after_s=7)
     service = FaceService(pipeline, ImageLimits(settings.max_upload_bytes, settings.max_pixels))
-    app = create_app(service, settings)
+    app = create_app(build_container(settings, service))
     # Who may call what is proven in tests/domain/test_rbac_matrix.py; here every call comes from an admin.
     admin = Principal(kind="user", id=uuid.uuid4(), school_id=uuid.uuid4(), role=Role.admin)
     app.dependency_overrides[authenticate] = lambda: admin
@@ -124,7 +126,7 @@ def test_verify_and_threshold(client: TestClient) -> None:
     files = {"image_a": png(1, 100), "image_b": png(1, 100)}
     body = client.post("/v1/faces/verify", files=files).json()
     assert body["same_person"] is True and body["score"] == pytest.approx(1.0, abs=1e-5)
-    client.app.state.face_service.verify_threshold = 1.01
+    client.app.state.container.faces.verify_threshold = 1.01
     assert client.post("/v1/faces/verify", files=files).json()["same_person"] is False
 
 
@@ -165,7 +167,7 @@ def test_truncated_and_bomb(client: TestClient) -> None:
 
 
 def test_body_limit_on_content_length_and_stream(client: TestClient) -> None:
-    limit = client.app.state.settings.max_request_bytes
+    limit = client.app.state.container.settings.max_request_bytes
     headers = {"content-type": "multipart/form-data; boundary=x"}
     error_of(client.post("/v1/faces/detect", content=b"\0" * (limit + 1), headers=headers), 413, "too_large")
 

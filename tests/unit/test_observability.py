@@ -15,10 +15,11 @@ from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
 from app.api.errors import install_error_handlers
-from app.api.routes.health import TimedPipeline, install_observability
+from app.api.routes.health import install_observability
 from app.core import metrics
 from app.core.errors import InvalidInput, Unauthenticated
 from app.core.logging import PROJECT_LOGGERS, configure_logging
+from app.services.pipeline import TimedPipeline
 from app.services.principal import Principal
 
 KIOSK = Principal(kind="kiosk", id=uuid.uuid4(), school_id=uuid.uuid4(), room="R1")

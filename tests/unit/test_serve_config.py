@@ -14,6 +14,7 @@ from deployments.embedder import EmbedderConfig
 from deployments.ingress import IngressConfig
 from deployments.liveness import LivenessConfig
 from deployments.matcher import MatcherConfig
+from tests.domain.authkit import TEST_SECRETS
 
 USER_CONFIGS: dict[str, Callable[[dict], object]] = {
     "Detector": DetectorConfig.model_validate,
@@ -60,9 +61,10 @@ def test_unknown_user_config_keys_are_refused() -> None:
 
 
 def test_builders_bind_without_a_cluster(tmp_path: Path) -> None:
-    assert build_app({"data_dir": str(tmp_path)}) is not None
+    assert build_app({"data_dir": str(tmp_path), **TEST_SECRETS}) is not None
     spec = build_app_from_config(
-        overrides={"data_dir": str(tmp_path)}, deployment_overrides={"Matcher": {"user_config": {"top_k": 3}}}
+        overrides={"data_dir": str(tmp_path), **TEST_SECRETS},
+        deployment_overrides={"Matcher": {"user_config": {"top_k": 3}}},
     )
     assert spec.name == "rollcall" and spec.route_prefix == "/"
     assert spec.settings.milvus_uri == str(tmp_path / "rollcall-milvus.db")

@@ -22,7 +22,7 @@ from ray.serve.config import HTTPOptions
 
 from app.core.config import Settings
 from deployments.local_services import free_port
-from tests.domain.authkit import make_app, make_settings
+from tests.domain.authkit import TEST_SECRETS, make_app, make_settings
 
 
 def _name(common: str) -> x509.Name:
@@ -75,26 +75,26 @@ def make_certificates(directory: Path) -> tuple[Path, Path, Path]:
 
 
 def test_tls_options_come_from_settings_and_suit_serve(tmp_path: Path) -> None:
-    assert Settings(data_dir=tmp_path).tls_http_options() == {}
+    assert Settings(**TEST_SECRETS, data_dir=tmp_path).tls_http_options() == {}
     _, cert, key = make_certificates(tmp_path)
-    settings = Settings(data_dir=tmp_path, tls_certfile=cert, tls_keyfile=key)
+    settings = Settings(**TEST_SECRETS, data_dir=tmp_path, tls_certfile=cert, tls_keyfile=key)
     options = settings.tls_http_options()
     assert options == {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
     parsed = HTTPOptions(host="127.0.0.1", port=8443, **options)  # what serve.start(http_options=...) takes
     assert (parsed.ssl_certfile, parsed.ssl_keyfile) == (str(cert), str(key))
     with pytest.raises(ValueError, match="go together"):
-        Settings(data_dir=tmp_path, tls_certfile=cert)
+        Settings(**TEST_SECRETS, data_dir=tmp_path, tls_certfile=cert)
 
 
 def test_the_local_runner_passes_them_to_serve(tmp_path: Path) -> None:
     from deployments.cli import proxy_options
 
     _, cert, key = make_certificates(tmp_path)
-    settings = Settings(data_dir=tmp_path, tls_certfile=cert, tls_keyfile=key)
+    settings = Settings(**TEST_SECRETS, data_dir=tmp_path, tls_certfile=cert, tls_keyfile=key)
     options, url = proxy_options({"port": 8000}, settings, port=8443)
     assert options == {"port": 8443, "host": "127.0.0.1", "ssl_certfile": str(cert), "ssl_keyfile": str(key)}
     assert url == "https://127.0.0.1:8443"
-    plain, plain_url = proxy_options({"port": 8000}, Settings(data_dir=tmp_path), port=None)
+    plain, plain_url = proxy_options({"port": 8000}, Settings(**TEST_SECRETS, data_dir=tmp_path), port=None)
     assert "ssl_certfile" not in plain and plain_url == "http://127.0.0.1:8000"
 
 

@@ -119,8 +119,7 @@ async def readiness(
     app: FastAPI, pipeline_check: Callable[[], Awaitable[dict[str, str]]]
 ) -> dict[str, DependencyState]:
     """Every dependency, in parallel, each within ``READY_TIMEOUT_S``."""
-    engine = getattr(app.state, "engine", None)
-    client = getattr(app.state, "redis", None)
+    engine, client = app.state.container.engine, app.state.container.redis
 
     async def timed(name: str, call: Callable[[], Any]) -> tuple[str, DependencyState]:
         started = time.perf_counter()
@@ -269,43 +268,3 @@ def _outcome_metrics(scope: Scope, route: str, status: int, body: bytes) -> None
 def install_observability(app: FastAPI) -> None:
     """The middleware, outermost (so it times and ids everything, error answers included)."""
     app.add_middleware(ObservabilityMiddleware)
-
-
-#: Pipeline methods timed as stages (``rollcall_stage_duration_seconds{stage}``).
-PIPELINE_STAGES = {
-    "detect": "detect",
-    "embed": "embed",
-    "check_liveness": "liveness",
-    "search": "search",
-    "add": "enroll",
-    "delete": "delete",
-}
-
-
-class TimedPipeline:
-    """A ``FacePipeline`` that times each stage call (in Serve: the handle call to that deployment)."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self._inner, name)
-        stage = PIPELINE_STAGES.get(name)
-        if stage is None or not callable(attribute):
-            return attribute
-
-        async def timed(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return await attribute(*args, **kwargs)
-            finally:
-                metrics.STAGE_SECONDS.labels(stage).observe(time.perf_counter() - started)
-
-        return timed
-
-
-def time_pipeline(service: Any) -> None:
-    """Time the stages of ``service``'s pipeline (once; a no-op for a service without one)."""
-    inner = getattr(service, "_pipeline", None)
-    if inner is not None and not isinstance(inner, TimedPipeline):
-        service._pipeline = TimedPipeline(inner)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from app.api.main import create_app
 from app.api.security import authenticate
+from app.container import build_container
 from app.core.config import Settings
 from app.db.tables import Attendance
 from app.services.faces import FaceService
@@ -36,7 +37,9 @@ class Caller:
 
 def app_client(settings: Settings, face_service: FaceService, caller: Caller, **urls: str) -> TestClient:
     # Single-frame check-ins: the challenge flow has its own tests (test_liveness_checkin.py, integration).
-    app = create_app(face_service, settings.model_copy(update={"liveness_mode": "off", **urls}))
+    app = create_app(
+        build_container(settings.model_copy(update={"liveness_mode": "off", **urls}), face_service)
+    )
     app.dependency_overrides[authenticate] = caller
     return TestClient(app, raise_server_exceptions=False)
 

@@ -24,12 +24,12 @@ from sqlalchemy import Engine, text
 from sqlmodel import SQLModel
 
 from app.api.main import create_app
-from app.api.security import RoutePolicy, SecurityServices, route_policies
+from app.api.security import RoutePolicy, route_policies
+from app.container import SecurityServices, build_container
 from app.core.config import Settings
 from app.db.session import transaction
 from app.db.tables import ClassMember, ClassSession, Role, School, SchoolClass, Student, User, utcnow
 from app.schemas.kiosks import KioskKeyCreate
-from app.services import audit
 from app.services.faces import FaceService
 from app.services.principal import Principal
 from deployments.local_services import EmbeddedRedis
@@ -73,8 +73,7 @@ def fuzzed(
             "kiosk_rate_limit": unlimited,
         }
     )
-    app = create_app(face_service, app_settings)
-    audit.configure(app_settings)
+    app = create_app(build_container(app_settings, face_service))
     services = services_of(app)
     with transaction(engine) as session:
         school = School(name="Fuzz High")
@@ -112,7 +111,7 @@ def fuzzed(
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     yield Fuzzed(schema, services, users, issued.api_key, real_ids, policies)
     TALLY.write(REPORT, max_examples_per_operation=MAX_EXAMPLES)
-    app.state.engine.dispose()
+    app.state.container.engine.dispose()
 
 
 OPERATIONS = sorted(api_policies())

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from app.api.main import create_app
 from app.api.web import APP_CSP
 from app.core.config import Settings
+from tests.domain.authkit import TEST_SECRETS, make_app
 
 
 @pytest.fixture
@@ -23,8 +23,8 @@ def dist(tmp_path: Path) -> Path:
 
 
 def client(tmp_path: Path, dist: Path) -> TestClient:
-    settings = Settings(data_dir=tmp_path / "data", web_dist_dir=dist, notify_worker=False)
-    return TestClient(create_app(None, settings), raise_server_exceptions=False)  # type: ignore[arg-type]
+    settings = Settings(**TEST_SECRETS, data_dir=tmp_path / "data", web_dist_dir=dist, notify_worker=False)
+    return TestClient(make_app(settings), raise_server_exceptions=False)
 
 
 @pytest.mark.parametrize("path", ["/", "/kiosk", "/console/students/3f1c", "/console/sessions/x/y"])
