@@ -24,29 +24,31 @@ log = logging.getLogger("ray.serve")
 
 
 class DetectorConfig(BaseModel):
-    """The Detector's ``user_config``; unknown keys are refused so a typo cannot pass unnoticed."""
+    """The Detector's ``user_config``; unknown keys are refused so a typo cannot pass unnoticed, and
+    serve_config.yaml gives every value (no default here: the file is the one source)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    profile: str = Field("fast", pattern="|".join(PROFILES))
-    max_batch_size: int = Field(16, ge=1)
-    batch_wait_timeout_s: float = Field(0.005, ge=0)
-    min_score: float = Field(0.6, ge=0, le=1)
+    profile: str = Field(pattern="|".join(PROFILES))
+    max_batch_size: int = Field(ge=1)
+    batch_wait_timeout_s: float = Field(ge=0)
+    min_score: float = Field(ge=0, le=1)
 
 
-@serve.deployment(name="Detector", max_ongoing_requests=32)
+@serve.deployment(name="Detector")
 class Detector:
     def __init__(self, runtime: ModelRuntime, logs: LogOptions) -> None:
         setup_replica(logs)
         self._metrics = ReplicaMetrics("detect")
         self._model_cache = runtime.model_cache
         self._options = RuntimeOptions(intra_op_threads=runtime.ort_threads)
-        self._config = DetectorConfig()
-        self._detector: FaceDetector = self._load(self._config.profile)
+        # Serve applies the user_config (loading the profile) before the replica takes any request.
+        self._config: DetectorConfig | None = None
+        self._detector: FaceDetector | None = None
 
     def reconfigure(self, user_config: dict[str, object]) -> None:
         config = DetectorConfig.model_validate(user_config)
-        if config.profile != self._config.profile:
+        if self._config is None or config.profile != self._config.profile:
             self._detector = self._load(config.profile)
         self._detect_batch.set_max_batch_size(config.max_batch_size)
         self._detect_batch.set_batch_wait_timeout_s(config.batch_wait_timeout_s)
@@ -61,15 +63,21 @@ class Detector:
             return await self._detect_batch(image)
 
     def ping(self) -> str:
-        return self._config.profile
+        return self._configured()[0].profile
 
-    @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.005)
+    @serve.batch  # its size and wait are the user_config's (reconfigure)
     async def _detect_batch(self, images: list[np.ndarray]) -> list[list[Face]]:
-        detector, min_score = self._detector, self._config.min_score  # one consistent snapshot per batch
+        config, detector = self._configured()  # one consistent snapshot per batch
+        min_score = config.min_score
         # Off the event loop, so requests keep queueing into the next batch while this one runs.
         with self._metrics.batch(len(images)):
             found = await asyncio.to_thread(detector.detect_batch, images)
         return [[face for face in faces if face.score >= min_score] for faces in found]
+
+    def _configured(self) -> tuple[DetectorConfig, FaceDetector]:
+        if self._config is None or self._detector is None:
+            raise RuntimeError("the Detector has no user_config: serve_config.yaml gives it")
+        return self._config, self._detector
 
     def _load(self, profile: str) -> FaceDetector:
         log.info("loading detector profile %r", profile)

@@ -22,11 +22,12 @@ from models.types import CROP_SIZE
 class EmbedderConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    max_batch_size: int = Field(32, ge=1)
-    batch_wait_timeout_s: float = Field(0.005, ge=0)
+    # serve_config.yaml gives every value (no default here: the file is the one source)
+    max_batch_size: int = Field(ge=1)
+    batch_wait_timeout_s: float = Field(ge=0)
 
 
-@serve.deployment(name="Embedder", max_ongoing_requests=64)
+@serve.deployment(name="Embedder")
 class Embedder:
     def __init__(self, runtime: ModelRuntime, logs: LogOptions) -> None:
         setup_replica(logs)
@@ -57,7 +58,7 @@ class Embedder:
         with self._metrics.request():
             return await self._embed_batch(crops), self._model.model_id
 
-    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.005)
+    @serve.batch  # its size and wait are the user_config's (reconfigure)
     async def _embed_batch(self, requests: list[np.ndarray]) -> list[np.ndarray]:
         sizes = [len(crops) for crops in requests]
         stacked = requests[0] if len(requests) == 1 else np.concatenate(requests)

@@ -41,7 +41,9 @@ _T = TypeVar("_T")
 class IngressConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    verify_threshold: float = Field(0.40, ge=-1, le=1)
+    # serve_config.yaml gives every value (no default here: the file is the one source); a quality limit
+    # it does not name keeps models.quality's.
+    verify_threshold: float = Field(ge=-1, le=1)
     # Changes to the default quality limits (models.quality.QualityPolicy), per use: what is not named keeps
     # its default for that use, so a lenient check-in never silently inherits a strict enrollment limit.
     quality: dict[Literal["enrollment", "checkin"], dict[str, float]] = Field(default_factory=dict)
@@ -169,7 +171,7 @@ async def _remote(response: Awaitable[_T], component: str, code: str = "model_un
         raise Unavailable(f"the {component} is temporarily unavailable", code=code) from exc
 
 
-@serve.deployment(name="Ingress", max_ongoing_requests=100)
+@serve.deployment(name="Ingress")
 @serve.ingress()
 class Ingress:
     def __init__(

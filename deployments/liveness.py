@@ -30,7 +30,7 @@ log = logging.getLogger("ray.serve")
 LivenessConfig: TypeAdapter[LivenessLimits] = TypeAdapter(LivenessLimits)
 
 
-@serve.deployment(name="Liveness", max_ongoing_requests=32)
+@serve.deployment(name="Liveness")
 class Liveness:
     def __init__(self, embedder: DeploymentHandle, logs: LogOptions) -> None:
         setup_replica(logs)

@@ -25,19 +25,20 @@ class MatcherConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # serve_config.yaml sets both (docs/MODELS.md, "Which threshold for which search"); the defaults agree.
-    threshold: float = Field(0.51, ge=-1, le=1)
-    roster_threshold: float = Field(0.42, ge=-1, le=1)
-    top_k: int = Field(5, ge=1, le=100)
-    search_ef: int = Field(64, ge=1, le=4096)
+    # serve_config.yaml gives every value (no default here: the file is the one source)
+    threshold: float = Field(ge=-1, le=1)
+    roster_threshold: float = Field(ge=-1, le=1)
+    top_k: int = Field(ge=1, le=100)
+    search_ef: int = Field(ge=1, le=4096)
 
 
-@serve.deployment(name="Matcher", max_ongoing_requests=64)
+@serve.deployment(name="Matcher")
 class Matcher:
     def __init__(self, store: VectorStore, logs: LogOptions) -> None:
         setup_replica(logs)
         self._metrics = ReplicaMetrics("search")
         self._store = store
-        self._config = MatcherConfig()
+        self._config: MatcherConfig | None = None  # Serve applies the user_config before any request
         self._galleries: dict[str, FaceGallery] = {}
         self._lock = threading.Lock()
 
@@ -49,6 +50,8 @@ class Matcher:
     ) -> list[Match]:
         """Within ``roster``'s labels (at ``roster_threshold``) when given, else the whole gallery."""
         store, config = self._gallery(model_id, vectors.shape[1]), self._config
+        if config is None:
+            raise RuntimeError("the Matcher has no user_config: serve_config.yaml gives it")
         threshold = config.threshold if roster is None else config.roster_threshold
         with self._metrics.request(), self._metrics.batch(len(vectors)):
             return await asyncio.to_thread(

@@ -113,9 +113,7 @@ CASES = [
     Malformed("png_100_megapixels", huge_png, "too_many_pixels", 413),
     Malformed("cmyk_jpeg", lambda jpeg: _save(_pil(jpeg).convert("CMYK"), "JPEG", quality=95), None),
     Malformed("png_16bit_colour", lambda jpeg: _png16(_bgr(jpeg)), None),
-    Malformed(
-        "png_16bit_grey", lambda jpeg: _png16(cv2.cvtColor(_bgr(jpeg), cv2.COLOR_BGR2GRAY)), None
-    ),
+    Malformed("png_16bit_grey", lambda jpeg: _png16(cv2.cvtColor(_bgr(jpeg), cv2.COLOR_BGR2GRAY)), None),
     Malformed("animated_gif", animated_gif, "not_an_image", 422),
     Malformed("webp", lambda jpeg: _save(_pil(jpeg), "WEBP", quality=90), None),
     Malformed("animated_webp", animated_webp, None),

@@ -314,9 +314,7 @@ class NotificationContact(SQLModel, table=True):
     student_id: uuid.UUID | None = Field(
         default=None, foreign_key="student.id", index=True, ondelete="CASCADE"
     )
-    user_id: uuid.UUID | None = Field(
-        default=None, foreign_key="app_user.id", index=True, ondelete="CASCADE"
-    )
+    user_id: uuid.UUID | None = Field(default=None, foreign_key="app_user.id", index=True, ondelete="CASCADE")
     name: str = Field(max_length=200)
     language: str = Field(default="en", max_length=8)
     email: str | None = Field(default=None, max_length=320)

@@ -343,9 +343,7 @@ class CheckinService:
                 reasons=[p.code for p in problems],
                 hints=[p.hint for p in problems],
             )
-        liveness = Liveness(
-            checked=True, passed=True, score=verdict.score, action=verdict.action, reasons=[]
-        )
+        liveness = Liveness(checked=True, passed=True, score=verdict.score, action=verdict.action, reasons=[])
         return liveness, [_Probe(capture.face, capture.embeddings)]
 
     async def _frame_faces(self, request: CheckinRequest) -> list[_Probe]:

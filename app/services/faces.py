@@ -94,19 +94,30 @@ class LiveCapture:
 
 class FaceService:
     """The use cases over a ``FacePipeline``. ``verify_threshold`` and ``quality`` (the limits enrollment and
-    check-in apply) can change live (Serve reconfigure)."""
+    check-in apply) can change live (Serve reconfigure). The threshold has no default: it is the Ingress's
+    ``user_config`` (serve_config.yaml), and a 1:1 comparison before it is set answers 503."""
 
     def __init__(
         self,
         pipeline: FacePipeline,
         limits: ImageLimits,
-        verify_threshold: float = 0.4,
+        verify_threshold: float | None = None,
         quality: QualityPolicy | None = None,
     ) -> None:
         self._pipeline = TimedPipeline(pipeline)  # each stage's time: rollcall_stage_duration_seconds
         self._limits = limits
-        self.verify_threshold = verify_threshold
+        self._verify_threshold = verify_threshold
         self.quality = quality or QualityPolicy()
+
+    @property
+    def verify_threshold(self) -> float:
+        if self._verify_threshold is None:
+            raise Unavailable("the face service has no verify threshold yet", code="model_unavailable")
+        return self._verify_threshold
+
+    @verify_threshold.setter
+    def verify_threshold(self, value: float) -> None:
+        self._verify_threshold = value
 
     # ------------------------------------------------------------------ use cases
 

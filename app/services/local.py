@@ -23,10 +23,11 @@ class InProcessPipeline:
         embedder: FaceEmbedder,
         gallery: FaceGallery,
         *,
-        min_score: float = 0.0,
-        top_k: int = 5,
-        threshold: float = 0.4,
-        roster_threshold: float = 0.4,
+        # The Detector's and Matcher's operating points: serve_config.yaml's (tests/serving.py reads them).
+        min_score: float,
+        top_k: int,
+        threshold: float,
+        roster_threshold: float,
         liveness: LivenessLimits | None = None,
     ) -> None:
         self._detector = detector

@@ -511,7 +511,6 @@ def test_the_openapi_document_lists_the_auth_errors_of_every_protected_route(aut
             assert schema == {"$ref": "#/components/schemas/ErrorResponse"}, f"{route.method} {route.path}"
 
 
-
 def test_an_unrecognised_password_hash_is_a_failed_check_not_a_500(
     auth_client, auth_services, auth_world: World
 ) -> None:

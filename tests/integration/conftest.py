@@ -18,6 +18,7 @@ import pytest
 from app.core.config import Settings
 from deployments.local_services import free_port
 from deployments.local_stack import Stores, admin_headers, local_stores
+from tests.conftest import require
 from tests.integration.milvus_server import LoopbackMilvus
 
 #: Smaller than the production default so the oversize tests send little data.
@@ -27,8 +28,7 @@ TEST_MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 @pytest.fixture(scope="session")
 def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackMilvus]:
     """A Milvus standalone server from the `milvus` wheel with its own data dir, stopped with SIGTERM."""
-    if os.environ.get("ROLLCALL_SKIP_MILVUS_SERVER"):
-        pytest.skip("ROLLCALL_SKIP_MILVUS_SERVER is set")
+    require(not os.environ.get("ROLLCALL_SKIP_MILVUS_SERVER"), "ROLLCALL_SKIP_MILVUS_SERVER is set")
     with LoopbackMilvus(tmp_path_factory.mktemp("milvus-server")) as server:
         yield server
 

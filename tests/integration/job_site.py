@@ -18,19 +18,14 @@ import redis
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from app.container import build_container
 from app.core.config import Settings
-from app.core.crypto import Keyring
-from app.core.redis import make_redis
 from app.db.migrate import upgrade_head
-from app.db.session import make_engine
 from app.db.tables import ClassMember, Role, School, SchoolClass, Student, User
 from app.schemas.consent import ConsentCreate
-from app.services import audit, consent
-from app.services.biometrics import BiometricStores, TemplateCipher, gallery_of
-from app.services.checkin_cache import CheckinCache
+from app.services import consent
+from app.services.biometrics import BiometricStores, gallery_of
 from app.services.enrollment import EnrollmentService
-from app.services.faces import FaceService, ImageLimits
-from app.services.local import InProcessPipeline
 from app.services.principal import Principal
 from deployments.local_services import EmbeddedPostgres, EmbeddedRedis
 from models.detectors import load_detector
@@ -40,6 +35,7 @@ from models.types import FaceEmbedder
 from tests.conftest import REPO_ROOT
 from tests.domain.authkit import FAST_HASHING, TEST_SECRETS
 from tests.school_faces import PEOPLE
+from tests.serving import serving_face_service, serving_pipeline
 
 
 @dataclass
@@ -65,21 +61,13 @@ def open_site(root: Path, milvus_uri: str, embedder: FaceEmbedder | None = None)
             **FAST_HASHING,
             **TEST_SECRETS,
         )
-        audit.configure(settings)
         embedder = embedder or SfaceEmbedder.load(settings.model_cache)
         gallery = FaceGallery(milvus_uri, embedder.model_id, embedder.dim)
         gallery.drop()
-        pipeline = InProcessPipeline(
-            load_detector("fast", settings.model_cache), embedder, gallery, min_score=0.6
-        )
-        engine, client = make_engine(settings.database_url), make_redis(settings.redis_url)
-        keyring = Keyring.from_text(settings.template_key.get_secret_value())
-        stores = BiometricStores(
-            engine,
-            FaceService(pipeline, ImageLimits(settings.max_upload_bytes, settings.max_pixels)),
-            TemplateCipher(keyring),
-            CheckinCache(client, settings.idempotency_ttl_s),
-        )
+        pipeline = serving_pipeline(load_detector("fast", settings.model_cache), embedder, gallery)
+        container = build_container(settings, serving_face_service(pipeline, settings))
+        assert container.engine is not None and container.redis is not None and container.school is not None
+        engine, client, stores = container.engine, container.redis, container.school.stores
         try:
             yield Site(settings, engine, client, gallery, stores)
         finally:

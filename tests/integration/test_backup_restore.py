@@ -57,6 +57,7 @@ async def test_backup_wipe_restore_rebuild_recognises_the_same_students(
     )
     assert (receipt.milvus_compaction, receipt.state.value) == ("completed", "completed")
     client = site.gallery._connect()
+
     def persisted_rows() -> int:
         return sum(segment.num_rows for segment in client.list_persistent_segments(site.gallery.collection))
 

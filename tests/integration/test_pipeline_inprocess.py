@@ -17,13 +17,12 @@ from app.api.security import authenticate
 from app.container import build_container
 from app.core.config import Settings
 from app.db.tables import Role
-from app.services.faces import FaceService, ImageLimits
-from app.services.local import InProcessPipeline
 from app.services.principal import Principal
 from models.detectors import load_detector
 from models.embedder import SfaceEmbedder
 from models.gallery import FaceGallery
 from tests.domain.authkit import TEST_SECRETS
+from tests.serving import serving_face_service, serving_pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -35,10 +34,8 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     settings = Settings(**TEST_SECRETS, data_dir=tmp_path_factory.mktemp("inprocess"))
     embedder = SfaceEmbedder.load(settings.model_cache)
     gallery = FaceGallery(settings.milvus_uri, embedder.model_id, embedder.dim)
-    pipeline = InProcessPipeline(
-        load_detector("fast", settings.model_cache), embedder, gallery, min_score=0.6
-    )
-    service = FaceService(pipeline, ImageLimits(settings.max_upload_bytes, settings.max_pixels))
+    pipeline = serving_pipeline(load_detector("fast", settings.model_cache), embedder, gallery)
+    service = serving_face_service(pipeline, settings)
     app = create_app(build_container(settings, service))
     # No PostgreSQL/Redis here: the caller is a fixed admin (authentication is proven in tests/domain).
     admin = Principal(kind="user", id=uuid.uuid4(), school_id=uuid.uuid4(), role=Role.admin)

@@ -21,14 +21,13 @@ from sqlmodel import Session
 
 from app.db.tables import AuditEvent, EnrollmentStatus, FaceTemplate, Student
 from app.services.biometrics import gallery_of
-from app.services.faces import FaceService, ImageLimits
-from app.services.local import InProcessPipeline
 from models.detectors import load_detector
 from models.embedder import SfaceEmbedder
 from models.gallery import FaceGallery
 from tests.integration.job_site import Site, enrolled_school, job, open_site
 from tests.integration.milvus_server import LoopbackMilvus
 from tests.school_faces import load_photos
+from tests.serving import serving_face_service, serving_pipeline
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -79,11 +78,9 @@ async def test_a_model_change_re_embeds_from_the_sealed_crops(
         db.commit()
     new_gallery = FaceGallery(site.settings.milvus_uri, current.model_id, current.dim)
     new_gallery.drop()  # the server is shared: the new model's collection starts empty here
-    recognise = FaceService(
-        InProcessPipeline(
-            load_detector("fast", site.settings.model_cache), current, new_gallery, min_score=0.6
-        ),
-        ImageLimits(site.settings.max_upload_bytes, site.settings.max_pixels),
+    recognise = serving_face_service(
+        serving_pipeline(load_detector("fast", site.settings.model_cache), current, new_gallery),
+        site.settings,
     )
 
     planned = job(site, "re-embed", "--dry-run")

@@ -15,12 +15,12 @@ from app.api.security import authenticate
 from app.container import build_container
 from app.core.config import Settings
 from app.db.tables import Role
-from app.services.faces import FaceService, ImageLimits
 from app.services.pipeline import Embeddings, ModelInfo
 from app.services.principal import Principal
 from models.gallery import GalleryUnavailableError, Match
 from models.types import Face
 from tests.domain.authkit import TEST_SECRETS
+from tests.serving import serving_face_service
 
 MAX_UPLOAD = 200_000
 
@@ -91,7 +91,7 @@ def pipeline() -> FakePipeline:
 @pytest.fixture
 def client(pipeline: FakePipeline) -> Iterator[TestClient]:
     settings = Settings(**TEST_SECRETS, max_upload_bytes=MAX_UPLOAD, max_pixels=1_000_000, retry_after_s=7)
-    service = FaceService(pipeline, ImageLimits(settings.max_upload_bytes, settings.max_pixels))
+    service = serving_face_service(pipeline, settings)  # type: ignore[arg-type]
     app = create_app(build_container(settings, service))
     # Who may call what is proven in tests/domain/test_rbac_matrix.py; here every call comes from an admin.
     admin = Principal(kind="user", id=uuid.uuid4(), school_id=uuid.uuid4(), role=Role.admin)

@@ -64,9 +64,9 @@ def room() -> np.ndarray:
     return cv2.GaussianBlur(cv2.resize(frame, (960, 540)), (0, 0), 25)
 
 
-
 def grey(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+
 
 def test_a_face_inside_a_devices_frame_is_framed_by_edges_the_face_alone_is_not(detector, photo):
     assert not framed_by_edges(grey(photo), subject(detector, photo))

@@ -72,8 +72,9 @@ def test_builders_bind_without_a_cluster(tmp_path: Path) -> None:
 
 def test_unknown_quality_limits_are_refused() -> None:
     with pytest.raises(ValueError, match="min_blurr"):
-        IngressConfig.model_validate({"quality": {"checkin": {"min_blurr": 5}}})
-    policy = IngressConfig.model_validate({"quality": {"checkin": {"min_blur": 5}}}).quality_policy()
+        IngressConfig.model_validate({"verify_threshold": 0.33, "quality": {"checkin": {"min_blurr": 5}}})
+    policy = IngressConfig.model_validate({"verify_threshold": 0.33, "quality": {"checkin": {"min_blur": 5}}})
+    policy = policy.quality_policy()
     # only the named limit changes; the rest keep the check-in defaults, not the strict enrollment ones
     assert policy.checkin.min_blur == 5
     assert policy.checkin.max_yaw == 60
@@ -97,3 +98,17 @@ def test_the_liveness_user_config_states_the_limits_defaults(app_config: dict) -
     (entry,) = [e for e in app_config["deployments"] if e["name"] == "Liveness"]
     defaults = LivenessLimits()
     assert {key: getattr(defaults, key) for key in entry["user_config"]} == entry["user_config"]
+
+
+@pytest.mark.parametrize("model", [DetectorConfig, EmbedderConfig, MatcherConfig])
+def test_operating_points_have_no_defaults_in_code(model: type) -> None:
+    """The file is the one source of thresholds and batch sizes: a user_config model states none itself."""
+    assert all(field.is_required() for field in model.model_fields.values()), model.__name__
+    assert IngressConfig.model_fields["verify_threshold"].is_required()
+
+
+def test_the_file_gives_every_deployment_its_capacity_and_operating_points(app_config: dict) -> None:
+    for entry in app_config["deployments"]:
+        assert entry.get("max_ongoing_requests"), entry["name"]  # the decorators state none
+        if entry["name"] != "Liveness":  # its limits are the models' own, each one it names checked above
+            USER_CONFIGS[entry["name"]](entry["user_config"])  # complete: no field left to a default

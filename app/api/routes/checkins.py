@@ -101,9 +101,7 @@ async def check_in(
             code="too_many_frames",
             max=settings.burst_max_frames,
         )
-    burst = tuple(
-        [await read_image(part, "frames", settings.burst_max_frame_bytes) for part in frames or []]
-    )
+    burst = tuple([await read_image(part, "frames", settings.burst_max_frame_bytes) for part in frames or []])
     single = await read_image(frame, "frame", settings.max_upload_bytes) if frame is not None else None
     request = CheckinRequest(
         single,

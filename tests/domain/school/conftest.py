@@ -37,10 +37,8 @@ from app.services.biometrics import BiometricStores, TemplateCipher
 from app.services.checkin import CheckinService
 from app.services.checkin_cache import CheckinCache
 from app.services.enrollment import EnrollmentService
-from app.services.faces import FaceService, ImageLimits
-from app.services.local import InProcessPipeline
+from app.services.faces import FaceService
 from app.services.principal import Principal
-from deployments.ingress import IngressConfig
 from deployments.serve_file import user_config
 from models.detectors import load_detector
 from models.embedder import SfaceEmbedder
@@ -48,6 +46,7 @@ from models.gallery import FaceGallery
 from models.liveness import ChallengeLedger
 from models.liveness_clips import CLIP_NAMES, clip_photos
 from tests.school_faces import PEOPLE, load_photos
+from tests.serving import serving_face_service, serving_pipeline
 
 
 @pytest.fixture(scope="session")
@@ -228,24 +227,9 @@ def gallery(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Ite
 def face_service(settings: Settings, gallery: FaceGallery) -> FaceService:
     """The real models (YuNet + SFace) in this process, as the Serve deployments run them, at the operating
     points serve_config.yaml gives them (thresholds, detector score, quality limits): not a copy."""
-    embedder = SfaceEmbedder.load(settings.model_cache)
-    detector, matcher = user_config("Detector"), user_config("Matcher")
-    ingress = IngressConfig.model_validate(user_config("Ingress"))
-    pipeline = InProcessPipeline(
-        load_detector(detector["profile"], settings.model_cache),
-        embedder,
-        gallery,
-        min_score=detector["min_score"],
-        top_k=matcher["top_k"],
-        threshold=matcher["threshold"],
-        roster_threshold=matcher["roster_threshold"],
-    )
-    return FaceService(
-        pipeline,
-        ImageLimits(settings.max_upload_bytes, settings.max_pixels),
-        verify_threshold=ingress.verify_threshold,
-        quality=ingress.quality_policy(),
-    )
+    detector = load_detector(user_config("Detector")["profile"], settings.model_cache)
+    pipeline = serving_pipeline(detector, SfaceEmbedder.load(settings.model_cache), gallery)
+    return serving_face_service(pipeline, settings)
 
 
 @pytest.fixture

@@ -28,8 +28,6 @@ from app.services import attendance, codes
 from app.services.biometrics import BiometricStores
 from app.services.checkin import CheckinRequest, CheckinService
 from app.services.enrollment import EnrollmentService
-from app.services.faces import FaceService, ImageLimits
-from app.services.local import InProcessPipeline
 from app.services.principal import Principal
 from models.detectors import load_detector
 from models.embedder import SfaceEmbedder
@@ -37,6 +35,7 @@ from models.gallery import FaceGallery
 from models.liveness import ChallengeLedger
 from tests.domain.school.conftest import World, grant
 from tests.school_faces import PEOPLE, side_by_side
+from tests.serving import serving_face_service, serving_pipeline
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("redis_url")]
 
@@ -167,15 +166,14 @@ async def test_the_roster_is_searched_first_at_its_own_threshold(
 ) -> None:
     """With a school threshold nobody reaches, a class member is still recognised (the roster is searched,
     at its threshold), and a student of another class is unknown there: never recorded."""
-    pipeline = InProcessPipeline(
+    pipeline = serving_pipeline(
         load_detector("fast", settings.model_cache),
         SfaceEmbedder.load(settings.model_cache),
         gallery,
-        min_score=0.6,
         threshold=0.999,
         roster_threshold=0.4,
     )
-    faces = FaceService(pipeline, ImageLimits(settings.max_upload_bytes, settings.max_pixels))
+    faces = serving_face_service(pipeline, settings)
     service = kiosk_service(replace(stores, faces=faces), settings)
     world = enrolled
     world.lesson()

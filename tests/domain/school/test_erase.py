@@ -31,7 +31,6 @@ from app.services import erasure, retention
 from app.services.biometrics import BiometricStores, TemplateCipher, gallery_of
 from app.services.checkin_cache import CheckinCache
 from app.services.faces import FaceService, ImageLimits
-from app.services.local import InProcessPipeline
 from app.services.principal import Principal
 from app.services.vector_index import IndexPipeline, rebuild_index
 from models.detectors import load_detector
@@ -45,6 +44,7 @@ from tests.domain.school.privacy_support import (
     pg_mentions,
     redis_mentions,
 )
+from tests.serving import serving_face_service, serving_pipeline
 
 pytestmark = pytest.mark.anyio
 
@@ -79,8 +79,8 @@ def own_stores(
     models: tuple[object, SfaceEmbedder],
 ) -> BiometricStores:
     detector, embedder = models
-    pipeline = InProcessPipeline(detector, embedder, lite, min_score=0.6)  # type: ignore[arg-type]
-    faces = FaceService(pipeline, ImageLimits(settings.max_upload_bytes, settings.max_pixels))
+    pipeline = serving_pipeline(detector, embedder, lite)  # type: ignore[arg-type]
+    faces = serving_face_service(pipeline, settings)
     keyring = Keyring.from_text(settings.template_key.get_secret_value(), settings.template_key_id)
     return BiometricStores(
         engine, faces, TemplateCipher(keyring), CheckinCache(client, settings.idempotency_ttl_s)

@@ -74,9 +74,7 @@ def test_strangers_at_one_kiosk_raise_one_alert_and_a_cool_down(
     assert client.post("/v1/checkins", files=stranger).status_code == 200
 
 
-def test_recognised_students_do_not_count(
-    kiosk_client, world: World, photos: dict[str, list[bytes]]
-) -> None:
+def test_recognised_students_do_not_count(kiosk_client, world: World, photos: dict[str, list[bytes]]) -> None:
     client, caller = kiosk_client
     lagos = world.students[0]  # PEOPLE's first
     caller.principal = world.admin

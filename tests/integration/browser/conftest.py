@@ -25,7 +25,7 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, require
 
 CHROMIUM = Path(os.environ.get("ROLLCALL_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium")
 WEB_DIST = REPO_ROOT / "web" / "dist"
@@ -42,14 +42,6 @@ CHROMIUM_ARGS = [
 ]
 #: Enough photos for an enrollment (3-5) taken from the fake camera's own clip: the same person it shows.
 ENROLL_PHOTOS = 5
-
-
-def require(condition: bool, reason: str) -> None:
-    """Skip on a developer's machine without the tool; under CI a missing tool is a failure, not a skip."""
-    if not condition:
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
