@@ -79,9 +79,10 @@ def build_container(settings: Settings, faces: FaceService | None = None) -> Con
 
     PostgreSQL and Redis connect lazily (first use), so a replica starts while they are still coming up.
     """
-    # This process's audit pseudonyms and chain key: the settings passed in, never the environment.
-    audit.configure(settings)
-    engine = make_engine(settings.database_url) if settings.database_url else None
+    # The audit trail's pseudonym and chain keys travel with the engine: the settings passed in, never the
+    # environment, and no process-wide state.
+    keys = audit.AuditKeys.from_settings(settings)
+    engine = audit.with_keys(make_engine(settings.database_url), keys) if settings.database_url else None
     client = make_redis(settings.redis_url, settings.redis_timeout_s) if settings.redis_url else None
     if engine is None or client is None:
         return Container(settings, faces, engine, client, security=None, school=None)

@@ -99,22 +99,18 @@ class Operator:
     """What has no route: a new school with its first admin, and sessions opened for seeded users."""
 
     def __init__(self, settings: Settings) -> None:
-        from app.core.redis import RateLimiter, make_redis
-        from app.db.session import make_engine
-        from app.services import audit
-        from app.services.auth import AuthService
+        from app.container import build_container
 
-        audit.configure(settings)  # the server's keys, so the audit trail it continues stays one chain
+        # The server's settings, so the audit trail it continues stays one chain with its keys.
         self.settings = settings
-        self.engine = make_engine(settings.database_url)
-        self.redis = make_redis(settings.redis_url)
-        self.auth = AuthService(
-            settings, self.engine, self.redis, RateLimiter(self.redis, settings.redis_url)
-        )
+        self._container = build_container(settings)
+        if self._container.engine is None or self._container.security is None:
+            raise SystemExit("seeding needs ROLLCALL_DATABASE_URL and ROLLCALL_REDIS_URL")
+        self.engine = self._container.engine
+        self.auth = self._container.security.auth
 
     def close(self) -> None:
-        self.engine.dispose()
-        self.redis.close()
+        self._container.close()
 
     def school_with_admin(self, name: str) -> tuple[str, str]:
         """A school and its admin (as an operator would add a school); returns the school id and a token."""

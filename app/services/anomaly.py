@@ -83,7 +83,7 @@ class FailedMatchMonitor:
             return False
         if not first:  # already alerted for this burst
             return True
-        ids = audit.keys().ids
+        ids = audit.keys_of(self._engine).ids
         log.warning(
             "possible attack: burst of failed face matches at kiosk %s (school %s) past %s; face check-in "
             "paused %d s",

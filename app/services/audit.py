@@ -16,6 +16,11 @@ line. A rolled-back append leaves a gap in ``seq`` but no broken link.
 Pseudonyms: a ``target`` of the form ``student:<uuid>`` and detail values under ``student_id``,
 ``student_ids`` or any key ending in ``_student_id`` are replaced by ``student:<hmac>`` (``pseudonym``), the
 same token for the same student, so an admin can still ask for one student's events.
+
+Keys: they travel with the engine (``with_keys``, which ``app.container.build_container`` applies to the
+engine it builds, as a SQLAlchemy execution option), so every session on it writes and reads the trail with
+the keys of the settings that process was given, and no module state is involved: an engine without them is
+refused (``keys_of``) rather than writing a chain no one can verify.
 """
 
 from __future__ import annotations
@@ -30,10 +35,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 
-from app.core.config import Settings, get_settings
+from app.core.config import Settings
 from app.core.crypto import IdHasher
 from app.db.tables import AuditEvent, KioskKey, User, utcnow
 from app.services.principal import Principal
@@ -55,27 +60,35 @@ class AuditKeys:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AuditKeys:
-        ids = IdHasher(settings.id_hash_key.get_secret_value().encode("utf-8"))
+        return cls.from_id_key(settings.id_hash_key.get_secret_value())
+
+    @classmethod
+    def from_id_key(cls, id_hash_key: str) -> AuditKeys:
+        ids = IdHasher(id_hash_key.encode("utf-8"))
         return cls(ids=ids, chain=ids.derive("audit-chain"))
 
 
-_configured: AuditKeys | None = None
+#: The engine execution option that carries the trail's keys.
+KEYS_OPTION = "rollcall_audit_keys"
 
 
-def configure(settings: Settings) -> None:
-    """Use ``settings``' keys in this process (``create_app`` calls it: a Serve replica gets its settings
-    passed in, not from its environment). Processes that never call it (jobs, CLIs) use ``get_settings()``."""
-    global _configured  # one key set per process, like the settings themselves
-    _configured = AuditKeys.from_settings(settings)
+def with_keys(engine: Engine, keys: AuditKeys) -> Engine:
+    """``engine`` (sharing its pool) whose sessions write and read the trail with ``keys``."""
+    return engine.execution_options(**{KEYS_OPTION: keys})
 
 
-def keys() -> AuditKeys:
-    return _configured or AuditKeys.from_settings(get_settings())
+def keys_of(bind: Session | Engine) -> AuditKeys:
+    """The keys of the engine a session (or the engine itself) runs on."""
+    engine = bind.get_bind() if isinstance(bind, Session) else bind
+    found = engine.get_execution_options().get(KEYS_OPTION)
+    if not isinstance(found, AuditKeys):
+        raise RuntimeError("this engine carries no audit keys: build it with app.container.build_container")
+    return found
 
 
-def pseudonym(student_id: uuid.UUID | str) -> str:
+def pseudonym(bind: Session | Engine, student_id: uuid.UUID | str) -> str:
     """How a student appears in logs and the audit trail: stable, and meaningless without the key."""
-    return f"student:{keys().ids.hash_id(student_id)}"
+    return f"student:{keys_of(bind).ids.hash_id(student_id)}"
 
 
 def record(
@@ -93,7 +106,7 @@ def record(
     ``school_id=`` in ``details`` names the school explicitly, else it comes from the principal or the actor's
     row. ``result`` is ``"ok"``, ``"denied"`` or ``"error"``.
     """
-    audit_keys = keys()
+    audit_keys = keys_of(session)
     school_id = details.pop("school_id", None)
     if isinstance(actor, Principal):
         school_id = school_id or actor.school_id
@@ -151,7 +164,7 @@ class ChainReport:
 
 def verify_chain(session: Session, batch: int = 1000) -> ChainReport:
     """Walk the whole trail in order and check every link and every hash."""
-    chain_key = keys().chain
+    chain_key = keys_of(session).chain
     expected_prev = GENESIS_HASH
     count = 0
     rows = session.exec(select(AuditEvent).order_by(col(AuditEvent.seq))).yield_per(batch)
@@ -186,9 +199,9 @@ def list_events(session: Session, principal: Principal, where: EventFilter) -> l
     if where.actor:
         query = query.where(AuditEvent.actor == where.actor)
     if where.student_id is not None:
-        query = query.where(AuditEvent.target == pseudonym(where.student_id))
+        query = query.where(AuditEvent.target == pseudonym(session, where.student_id))
     elif where.target:
-        query = query.where(AuditEvent.target == _pseudonymised_target(where.target, keys().ids))
+        query = query.where(AuditEvent.target == _pseudonymised_target(where.target, keys_of(session).ids))
     if where.result:
         query = query.where(AuditEvent.result == where.result)
     if where.since:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Engine, select, update
 from sqlmodel import Session, col
 
 from app.core.classification import STUDENT_WITHHELD_FROM_LIMITED
@@ -31,9 +31,9 @@ from app.services.principal import Principal
 SCHOOL_OFFICIAL_PURPOSE = "school official with a legitimate educational interest"
 
 
-def subject_of(student_id: uuid.UUID) -> str:
+def subject_of(bind: Session | Engine, student_id: uuid.UUID) -> str:
     """The student's keyed pseudonym (the audit trail's): what remains linkable after an erasure."""
-    return audit.keys().ids.hash_id(student_id)
+    return audit.keys_of(bind).ids.hash_id(student_id)
 
 
 def is_own_record(principal: Principal, student_id: uuid.UUID) -> bool:
@@ -88,7 +88,7 @@ def record(
     entry = DisclosureRecord(
         school_id=student.school_id,
         student_id=student.id,
-        subject=subject_of(student.id),
+        subject=subject_of(session, student.id),
         actor=principal.actor,
         actor_role=principal.role_name,
         action=action,
@@ -116,7 +116,7 @@ def list_disclosures(
     access.require_role(principal, Role.admin)
     query = select(DisclosureRecord).where(DisclosureRecord.school_id == principal.school_id)
     if student_id is not None:
-        query = query.where(DisclosureRecord.subject == subject_of(student_id))
+        query = query.where(DisclosureRecord.subject == subject_of(session, student_id))
     if action is not None:
         query = query.where(DisclosureRecord.action == action)
     if before is not None:
@@ -129,7 +129,7 @@ def disclosures_of(session: Session, student_id: uuid.UUID) -> list[DisclosureRe
     """Every entry about one student, oldest first (their export includes it: FERPA 99.32(c))."""
     query = (
         select(DisclosureRecord)
-        .where(DisclosureRecord.subject == subject_of(student_id))
+        .where(DisclosureRecord.subject == subject_of(session, student_id))
         .order_by(col(DisclosureRecord.at))
     )
     return list(session.scalars(query))

@@ -84,7 +84,7 @@ async def erase_student(
 ) -> ErasureReceipt:
     """Erase the student everywhere (admins of their school); see the module docstring."""
     access.require_role(principal, Role.admin)
-    subject = disclosure.subject_of(student_id)
+    subject = disclosure.subject_of(stores.engine, student_id)
     done = await in_transaction(stores.engine, _tombstone_of, principal.school_id, subject)
     if done is not None:
         return await _finish(stores, done.id, compaction_wait_s, replayed=True)

@@ -180,7 +180,7 @@ def _document(session: Session, student: Student, purpose: str, now: datetime) -
             {"at": event.at, "action": event.action, "by": event.actor, "result": event.result}
             for event in session.scalars(
                 select(AuditEvent)
-                .where(AuditEvent.target == pseudonym(student.id))
+                .where(AuditEvent.target == pseudonym(session, student.id))
                 .order_by(col(AuditEvent.seq))
             )
         ],

@@ -17,8 +17,11 @@ from sqlmodel import Session, SQLModel
 
 import app.db.tables  # noqa: F401 - registers the tables whose names are truncated below
 from app.db.session import make_engine
+from app.services import audit
+from app.services.audit import AuditKeys
 from deployments.local_services import EmbeddedPostgres, EmbeddedRedis
 from tests.conftest import REPO_ROOT
+from tests.domain.authkit import TEST_SECRETS
 
 
 def alembic_config(url: str) -> Config:
@@ -55,7 +58,8 @@ def redis_url(redis_server: EmbeddedRedis) -> str:
 
 @pytest.fixture(scope="session")
 def engine(pg_url: str) -> Iterator[Engine]:
-    engine = make_engine(pg_url)
+    """With the audit keys of the test settings (``TEST_SECRETS``), as the container builds its engine."""
+    engine = audit.with_keys(make_engine(pg_url), AuditKeys.from_id_key(TEST_SECRETS["id_hash_key"]))
     yield engine
     engine.dispose()
 

@@ -50,14 +50,15 @@ def test_the_chain_verifies_and_links_every_event(auth_services, trail) -> None:
 
 def test_student_ids_never_appear_in_clear(auth_services, auth_world, trail) -> None:
     student_id = trail
-    expected = audit.pseudonym(student_id)
+    expected = audit.pseudonym(auth_services.auth.engine, student_id)
     events = all_events(auth_services.auth.engine)
     assert str(student_id) not in json.dumps([event.model_dump(mode="json") for event in events])
     update, members = events[-3], events[-2]
     assert update.target == expected and update.school_id == auth_world.school.id
     assert members.details["student_ids"] == [expected, expected]
     assert members.details["nested"] == {"by_student_id": expected}
-    assert audit.pseudonym(str(student_id).upper()) == expected  # one student, one pseudonym
+    # one student, one pseudonym
+    assert audit.pseudonym(auth_services.auth.engine, str(student_id).upper()) == expected
 
 
 @pytest.mark.parametrize(

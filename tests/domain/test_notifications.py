@@ -80,7 +80,6 @@ def settings(tmp_path: Path, pg_url: str, redis_url: str, smtp: SmtpServer) -> S
         notify_backoff_s=60,
         notify_max_attempts=4,
     )
-    audit.configure(made)
     return made
 
 

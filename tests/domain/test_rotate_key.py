@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from app.core.crypto import Keyring, new_keyring_text
 from app.db.tables import FaceTemplate, NotificationContact, ReviewFrame, Role, School, Student, User
 from app.jobs.__main__ import cli
-from app.services import audit, keyrotation, review_frames
+from app.services import keyrotation, review_frames
 from app.services.biometrics import TemplateCipher
 from app.services.principal import Principal
 from tests.domain.authkit import TEST_SECRETS
@@ -119,7 +119,6 @@ def test_rotate_key_command(db: Session, clean_db: Engine, pg_url: str, tmp_path
     from app.core.config import get_settings
 
     get_settings.cache_clear()
-    keys = audit._configured  # the job configures its own; later tests expect theirs back
     try:
         runner = CliRunner()
         dry = runner.invoke(cli, ["rotate-key", "--dry-run", "--json"], env=env)
@@ -133,4 +132,3 @@ def test_rotate_key_command(db: Session, clean_db: Engine, pg_url: str, tmp_path
         assert runner.invoke(cli, ["new-key", "k1"], env=env).exit_code == 1
     finally:
         get_settings.cache_clear()
-        audit._configured = keys

@@ -17,14 +17,14 @@ class SchoolAdmin:
     session of the admin each time."""
 
     def __init__(self, settings: Settings, name: str) -> None:
-        from app.core.redis import RateLimiter, make_redis
-        from app.db.session import make_engine, transaction
+        from app.container import build_container
+        from app.db.session import transaction
         from app.db.tables import Role, School, User
-        from app.services import audit
-        from app.services.auth import AuthService
 
-        audit.configure(settings)  # the replicas' keys, so the trail they continue stays one chain
-        self._engine, self._client = make_engine(settings.database_url), make_redis(settings.redis_url)
+        # The replicas' settings (their audit keys), so the trail they continue stays one chain.
+        self._container = build_container(settings)
+        assert self._container.engine is not None and self._container.security is not None
+        self._engine = self._container.engine
         with transaction(self._engine) as session:
             school = School(name=name)
             session.add(school)
@@ -37,15 +37,13 @@ class SchoolAdmin:
                 password_hash="!",  # never signs in with a password: sessions are opened here
             )
             session.add(self.admin)
-        limiter = RateLimiter(self._client, settings.redis_url)
-        self._auth = AuthService(settings, self._engine, self._client, limiter)
+        self._auth = self._container.security.auth
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._auth.open_session(self.admin).access_token}"}
 
     def close(self) -> None:
-        self._engine.dispose()
-        self._client.close()
+        self._container.close()
 
 
 def ok(response: httpx.Response, status: int = 200) -> dict:

@@ -32,7 +32,7 @@ from app.db.tables import (
     utcnow,
 )
 from app.schemas.consent import ConsentCreate
-from app.services import audit, consent
+from app.services import consent
 from app.services.biometrics import BiometricStores, TemplateCipher
 from app.services.checkin import CheckinService
 from app.services.checkin_cache import CheckinCache
@@ -45,6 +45,7 @@ from models.embedder import SfaceEmbedder
 from models.gallery import FaceGallery
 from models.liveness import ChallengeLedger
 from models.liveness_clips import CLIP_NAMES, clip_photos
+from tests.domain.authkit import TEST_SECRETS
 from tests.school_faces import PEOPLE, load_photos
 from tests.serving import serving_face_service, serving_pipeline
 
@@ -56,12 +57,11 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         data_dir=tmp_path_factory.mktemp("school-data"),
         secret_key="s" * 48,
         template_key=new_keyring_text("t1"),
-        id_hash_key="h" * 48,
+        id_hash_key=TEST_SECRETS["id_hash_key"],  # the keys of the test engine's audit trail
         argon2_time_cost=1,
         argon2_memory_kib=64,
         argon2_parallelism=1,
     )
-    audit.configure(made)
     return made
 
 

@@ -30,7 +30,7 @@ from app.db.tables import (
     utcnow,
 )
 from app.schemas.consent import ConsentCreate
-from app.services import audit, consent, disclosure
+from app.services import consent, disclosure
 from app.services.auth import Sessions
 from app.services.biometrics import BiometricStores
 from app.services.enrollment import EnrollmentService
@@ -57,7 +57,6 @@ async def make_subject(
     """A student with something in every store: enrolled (templates, vectors), attendance with a correction
     and an archived record, a one-time code, a sign-in account with a session, a cached check-in answer, a
     guardian contact, a disclosure-log entry."""
-    audit.configure(settings)  # the pseudonyms below use these keys, as the app under test does
     db = world.db
     student = Student(
         school_id=world.school.id,

@@ -233,7 +233,7 @@ async def test_a_face_enrolled_as_another_student_is_refused(
     assert templates(world, second) == [] and vectors() == 3
     denied = enrollment_events(world, "denied")
     assert [event.details["reason"] for event in denied] == ["face_already_enrolled"] * 2
-    assert {event.details["duplicate_of_student_id"] for event in denied} == {pseudonym(first.id)}
+    assert {event.details["duplicate_of_student_id"] for event in denied} == {pseudonym(world.db, first.id)}
     assert all(str(first.id) not in str(event.details) for event in denied)
     # only an admin may confirm that it is another person (twins)
     with pytest.raises(Forbidden) as teacher:
@@ -248,7 +248,7 @@ async def test_a_face_enrolled_as_another_student_is_refused(
     assert len(templates(world, second)) == 3 and vectors() == 6
     confirmed = enrollment_events(world, "ok")[-1]
     assert (confirmed.request_id, confirmed.actor) == ("req-twin", world.admin.actor)
-    assert confirmed.details["duplicate_of_student_id"] == pseudonym(first.id)
+    assert confirmed.details["duplicate_of_student_id"] == pseudonym(world.db, first.id)
 
 
 async def test_re_enrolling_another_face_needs_an_admin_to_confirm(

@@ -28,7 +28,7 @@ from app.db.tables import (
     utcnow,
 )
 from app.jobs.__main__ import cli
-from app.services import audit, retention
+from app.services import retention
 from app.services.biometrics import BiometricStores, gallery_of
 from app.services.checkin import CheckinRequest
 from tests.domain.authkit import TEST_SECRETS
@@ -181,7 +181,6 @@ def test_retention_command(world: World, pg_url: str, redis_url: str, tmp_path) 
         "ROLLCALL_TEMPLATE_KEY": TEST_SECRETS["template_key"],
     }
     get_settings.cache_clear()
-    keys = audit._configured  # the job configures its own; later tests expect theirs back
     try:
         runner = CliRunner()
         dry = runner.invoke(cli, ["retention", "--dry-run", "--json"], env=env)
@@ -195,4 +194,3 @@ def test_retention_command(world: World, pg_url: str, redis_url: str, tmp_path) 
         assert table.exit_code == 0 and "attendance_archived" in table.stdout
     finally:
         get_settings.cache_clear()
-        audit._configured = keys

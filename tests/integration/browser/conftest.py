@@ -153,21 +153,19 @@ class BrowserSchool:
 def browser_school(serve_app) -> Iterator[BrowserSchool]:
     """Liveness checks on (the app's default, which the integration suite switches off) for the module,
     without the colour challenge: Chromium's fake camera plays a clip, which cannot reflect the screen."""
-    from app.core.redis import RateLimiter, make_redis
-    from app.db.session import make_engine, transaction
+    from app.container import build_container
+    from app.db.session import transaction
     from app.db.tables import Role, School, User
-    from app.services import audit
-    from app.services.auth import AuthService
 
     settings = serve_app.redeploy({}, {"liveness_mode": "challenge"})
-    audit.configure(settings)
     tag = uuid.uuid4().hex[:8]
     name, email = f"Browser School {tag}", f"admin-{tag}@browser.example.org"
     password = secrets.token_urlsafe(16)
-    engine, client = make_engine(settings.database_url), make_redis(settings.redis_url)
+    container = build_container(settings)  # the replicas' settings: their audit keys
+    assert container.engine is not None and container.security is not None
     try:
-        auth = AuthService(settings, engine, client, RateLimiter(client, settings.redis_url))
-        with transaction(engine) as session:
+        auth = container.security.auth
+        with transaction(container.engine) as session:
             school = School(name=name, timezone="UTC")
             session.add(school)
             session.flush()
@@ -179,8 +177,7 @@ def browser_school(serve_app) -> Iterator[BrowserSchool]:
         token = auth.open_session(admin).access_token
         school_id = str(school.id)
     finally:
-        engine.dispose()
-        client.close()
+        container.close()
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=serve_app.base_url, headers=headers, timeout=120) as api:
         updated = api.patch(f"/v1/schools/{school_id}", json={"colour_challenge": False})
