@@ -11,6 +11,12 @@ fi
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     npm ci --no-audit --no-fund
 fi
+# The API's types (src/api/schema.d.ts) are generated from the API's own OpenAPI document on every run, never
+# written by hand; the file is replaced only when it changes, so an unchanged API does not force a rebuild.
+python="${ROLLCALL_PYTHON:-$PWD/../.venv/bin/python}"
+(cd .. && "$python" -m app.api.openapi) > openapi.json
+npx --no-install openapi-typescript openapi.json --output schema.d.ts.new >/dev/null
+if cmp -s schema.d.ts.new src/api/schema.d.ts; then rm schema.d.ts.new; else mv schema.d.ts.new src/api/schema.d.ts; fi
 if [ ! -f dist/index.html ] || [ -n "$(find src index.html package.json package-lock.json tsconfig.json vite.config.ts \
         -newer dist/index.html -print -quit)" ]; then
     npm run build

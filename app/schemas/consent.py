@@ -47,6 +47,9 @@ class WithdrawalResult(BaseModel):
 class PhotoVerdict(BaseModel):
     """One submitted photo: used or not, and why not (``reasons`` are for people, ``codes`` for machines)."""
 
+    # Every answer carries both lists: the schema says so (the web app's generated types rely on it).
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     index: int
     accepted: bool
     reasons: list[str] = Field(default_factory=list)

@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { Challenge } from "../api/types";
-import { checkinForm, colourAt, planBurst, planCapture, TURN_WAIT_MS } from "./burst";
+import { checkinForm, colourAt, type OfferedFrames, planBurst, planCapture, TURN_WAIT_MS } from "./burst";
 
-const challenge = (over: Partial<Challenge> = {}): Challenge => ({
+type Offered = Omit<Challenge, "frames"> & { frames: OfferedFrames };
+
+const challenge = (over: Partial<Offered> = {}): Offered => ({
   nonce: "n",
   action: "turn_left",
   instruction: "Turn your head slowly to your left",

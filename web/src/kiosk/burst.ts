@@ -10,9 +10,12 @@ export interface Frame {
   timeMs: number;
 }
 
+/** The burst bounds a challenge offers; an older server gives no ``default``. */
+export type OfferedFrames = Omit<Challenge["frames"], "default"> & { default?: number };
+
 /** How many frames to take and how far apart: enough to cover ~1.5 s of the movement, within the server's bounds.
  * What the kiosk sends when the server does not say (``frames.default``). */
-export function planBurst(frames: Challenge["frames"], spanMs = 1500): { count: number; intervalMs: number } {
+export function planBurst(frames: OfferedFrames, spanMs = 1500): { count: number; intervalMs: number } {
   const interval = Math.max(frames.interval_ms, 1);
   const wanted = Math.floor(spanMs / interval) + 1;
   return { count: Math.min(Math.max(wanted, frames.min), frames.max), intervalMs: interval };
@@ -32,7 +35,7 @@ export interface CapturePlan {
 /** Long enough for a slow turn; the server decides on what it gets. */
 export const TURN_WAIT_MS = 3000;
 
-export function planCapture(challenge: Challenge): CapturePlan {
+export function planCapture(challenge: Omit<Challenge, "frames"> & { frames: OfferedFrames }): CapturePlan {
   const { frames, colours } = challenge;
   const { count: planned, intervalMs } = planBurst(frames);
   const count = Math.min(Math.max(frames.default ?? planned, frames.min), frames.max);
