@@ -27,7 +27,7 @@ def test_seed_and_a_short_headless_locust_run(serve_app: ServeApp, tmp_path: Pat
     (klass,) = manifest.schools[0].classes
     assert klass.kiosk_key and klass.students and set(manifest.live) == {"turn_left", "turn_right"}
 
-    status = run_locust(serve_app.base_url, manifest_path, tmp_path, "6s", 6, 6.0, timeout_s=300)
+    status = run_locust(serve_app.base_url, manifest_path, tmp_path, "12s", 6, 6.0, timeout_s=300)
 
     with (tmp_path / "rush_stats.csv").open(encoding="utf-8") as handle:
         rows = {row["Name"]: row for row in csv.DictReader(handle)}
