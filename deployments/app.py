@@ -23,6 +23,7 @@ from deployments.embedder import Embedder
 from deployments.ingress import Ingress
 from deployments.liveness import Liveness
 from deployments.matcher import Matcher
+from deployments.notifier import Notifier
 from deployments.serve_file import DEFAULT_CONFIG, application
 
 DEPLOYMENTS: dict[str, Deployment] = {
@@ -30,6 +31,7 @@ DEPLOYMENTS: dict[str, Deployment] = {
     "Embedder": Embedder,
     "Liveness": Liveness,
     "Matcher": Matcher,
+    "Notifier": Notifier,
     "Ingress": Ingress,
 }
 
@@ -90,10 +92,13 @@ def _bind(settings: Settings, options: Mapping[str, Mapping[str, Any]]) -> Appli
         return DEPLOYMENTS[name].options(**options[name]) if name in options else DEPLOYMENTS[name]
 
     # Each deployment is bound with its own arguments only (not the environment: replicas may run on other
-    # nodes): the model replicas get what loads their model and how to log, the Matcher its Milvus; only the
-    # Ingress holds the application's secrets (tests/unit/test_deployment_privilege.py).
+    # nodes): the model replicas get what loads their model and how to log, the Matcher its Milvus; the
+    # Ingress the application's secrets but not the notification channels' credentials, which only the
+    # Notifier (the delivery worker) holds (tests/unit/test_deployment_privilege.py).
     detector = configured("Detector").bind(settings.model_runtime, settings.logs)
     embedder = configured("Embedder").bind(settings.model_runtime, settings.logs)
     liveness = configured("Liveness").bind(embedder, settings.logs)
     matcher = configured("Matcher").bind(settings.vectors, settings.logs)
-    return configured("Ingress").bind(detector, embedder, liveness, matcher, settings)
+    notifier = configured("Notifier").bind(settings)
+    ingress_settings = settings.without_channel_credentials()
+    return configured("Ingress").bind(detector, embedder, liveness, matcher, notifier, ingress_settings)

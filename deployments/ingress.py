@@ -25,7 +25,6 @@ from app.api.main import create_app
 from app.container import build_container
 from app.core.config import Settings
 from app.core.errors import Unavailable
-from app.notifications.background import attach_worker
 from app.services.faces import FaceService, ImageLimits
 from app.services.pipeline import Embeddings, ModelInfo
 from deployments.metrics import install_ray_mirror, setup_replica
@@ -65,7 +64,8 @@ class IngressConfig(BaseModel):
 
 
 class ServePipeline:
-    """``FacePipeline`` over the Detector, Embedder, Liveness and Matcher handles."""
+    """``FacePipeline`` over the Detector, Embedder, Liveness and Matcher handles; its ``check`` (``/ready``)
+    also pings the Notifier, so readiness covers every deployment of the application."""
 
     def __init__(
         self,
@@ -73,11 +73,13 @@ class ServePipeline:
         embedder: DeploymentHandle,
         liveness: DeploymentHandle,
         matcher: DeploymentHandle,
+        notifier: DeploymentHandle,
     ) -> None:
         self._detector = detector
         self._embedder = embedder
         self._liveness = liveness
         self._matcher = matcher
+        self._notifier = notifier
         self._model: ModelInfo | None = None
 
     async def detect(self, image: np.ndarray) -> list[Face]:
@@ -139,6 +141,7 @@ class ServePipeline:
             probe("embedder", self._embedder.describe.remote()),
             probe("liveness", self._liveness.ping.remote()),
             probe("gallery", self._matcher.ping.remote(model.model_id, model.dim)),
+            probe("notifier", self._notifier.ping.remote()),
         )
         return dict(results)
 
@@ -180,6 +183,7 @@ class Ingress:
         embedder: DeploymentHandle,
         liveness: DeploymentHandle,
         matcher: DeploymentHandle,
+        notifier: DeploymentHandle,
         settings: Settings,
     ) -> None:
         setup_replica(settings.logs, settings.id_hash_key)  # JSON logs with Serve's request id
@@ -189,17 +193,17 @@ class Ingress:
             max_pixels=settings.max_pixels,
             frame_max_pixels=settings.burst_max_frame_pixels,
         )
-        pipeline = ServePipeline(detector, embedder, liveness, matcher)
-        self._container = build_container(settings, FaceService(pipeline, limits))
+        pipeline = ServePipeline(detector, embedder, liveness, matcher, notifier)
+        self._faces = FaceService(pipeline, limits)  # its operating points come with reconfigure
+        self._container = build_container(settings, self._faces)
 
     def __serve_build_asgi_app__(self) -> FastAPI:
         """Called by Serve after ``__init__``: the app gets this replica's container injected."""
         app = create_app(self._container)
-        attach_worker(app)  # notification deliveries, while this replica lives
         app.state.echo_request_id = False  # Serve's proxy adds X-Request-ID to every answer itself
         return app
 
     def reconfigure(self, user_config: dict[str, object]) -> None:
         config = IngressConfig.model_validate(user_config)
-        self._container.faces.verify_threshold = config.verify_threshold
-        self._container.faces.quality = config.quality_policy()
+        self._faces.verify_threshold = config.verify_threshold
+        self._faces.quality = config.quality_policy()

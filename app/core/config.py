@@ -35,6 +35,8 @@ DEV_SECRET_FACTORIES: dict[str, Callable[[], str]] = {
     "template_key": new_keyring_text,
     "id_hash_key": lambda: secrets.token_urlsafe(48),
 }
+#: The notification channels' credentials: only the Notifier deployment, which delivers, holds them.
+CHANNEL_CREDENTIALS = ("smtp_password", "twilio_auth_token", "ntfy_token")
 #: OWASP's floor for argon2id (19 MiB, 2 passes): production refuses cheaper (test) parameters.
 ARGON2_MIN_MEMORY_KIB = 19_456
 ARGON2_MIN_TIME_COST = 2
@@ -271,7 +273,6 @@ class Settings(BaseSettings):
     public_base_url: str = Field(
         "http://127.0.0.1:8000", description="Where people reach the API (unsubscribe links in messages)."
     )
-    notify_worker: bool = Field(True, description="Run the delivery worker inside each Ingress replica.")
     notify_poll_s: float = Field(5.0, gt=0, description="How often the worker looks for due deliveries.")
     notify_max_attempts: int = Field(6, ge=1, le=50, description="Tries before a delivery is dead-lettered.")
     notify_backoff_s: float = Field(30.0, gt=0, description="First retry delay; doubles per attempt.")
@@ -325,6 +326,10 @@ class Settings(BaseSettings):
         return VectorStore(
             uri=self.milvus_uri, token=SecretStr(self.milvus_token), timeout_s=self.milvus_timeout_s
         )
+
+    def without_channel_credentials(self) -> Settings:
+        """These settings for a process that does not deliver notifications (the Ingress)."""
+        return self.model_copy(update={name: SecretStr("") for name in CHANNEL_CREDENTIALS})
 
     @property
     def max_request_bytes(self) -> int:

@@ -1,38 +1,44 @@
-"""The worker as a background task of an app (each Ingress replica runs one; they share the work safely)."""
+"""The delivery worker on a thread of its own, for a process whose event loop is not ours to take (the
+Notifier Serve deployment; ``python -m app.notifications worker`` runs the loop directly instead).
+
+Only the Notifier runs it, so deliveries are not tied to Ingress replicas and the channels' credentials
+(SMTP, Twilio, ntfy) stay out of the replicas that answer requests. Several workers would still share the
+work safely (deliveries are claimed with ``FOR UPDATE SKIP LOCKED``).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-from typing import Any
+import threading
 
-from fastapi import FastAPI
+from sqlalchemy import Engine
 
-from app.container import Container
+from app.core.config import Settings
 from app.notifications.worker import NotificationWorker
 
 
-def attach_worker(app: FastAPI) -> bool:
-    """Run ``NotificationWorker.run_forever`` for the app's lifetime (its lifespan), when the app's container
-    has a database and ``notify_worker`` is on. Returns whether it was attached."""
-    container: Container = app.state.container
-    engine, settings = container.engine, container.settings
-    if engine is None or not settings.notify_worker:
-        return False
-    previous = app.router.lifespan_context
+class BackgroundWorker:
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self._worker = NotificationWorker(engine, settings)
+        self._loop = asyncio.new_event_loop()
+        self._stop = asyncio.Event()
+        self._thread = threading.Thread(target=self._run, name="notification-worker", daemon=True)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(application: Any) -> AsyncIterator[Any]:
-        async with previous(application) as state:
-            stop = asyncio.Event()
-            task = asyncio.create_task(NotificationWorker(engine, settings).run_forever(stop))
-            try:
-                yield state
-            finally:
-                stop.set()
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(task, timeout=10)
+    def start(self) -> None:
+        self._thread.start()
 
-    app.router.lifespan_context = lifespan
-    return True
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Ask the loop to end after its current pass, and wait for it (at most ``timeout_s``)."""
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stop.set)
+            self._thread.join(timeout_s)
+
+    def _run(self) -> None:
+        try:
+            self._loop.run_until_complete(self._worker.run_forever(self._stop))
+        finally:
+            self._loop.close()

@@ -556,24 +556,26 @@ def test_contacts_api_validates_audits_and_hides_the_secret(
         assert db.scalar(select(func.count()).select_from(NotificationContact)) == 0
 
 
-def test_the_worker_runs_in_the_background_of_an_app(
+def test_the_notifier_delivers_in_the_background_and_stops(
     clean_db: Engine, world: School_, settings: Settings
 ) -> None:
-    """What each Ingress replica does: the worker lives as long as the app (its lifespan)."""
+    """What the Notifier deployment runs: the worker's loop on its own thread, until stopped."""
     import time as clock_time
 
-    from app.notifications.background import attach_worker
+    from app.notifications.background import BackgroundWorker
 
     fast = settings.model_copy(update={"notify_poll_s": 0.2})
     with HttpReceiver() as hook:
         add_webhook(clean_db, world, settings, hook.url)
         check_in(clean_db, world, world.amelie, T0)
-        app = make_app(fast)
-        assert attach_worker(app)
-        assert not attach_worker(make_app(make_settings(Path("/tmp"), notify_poll_s=0.2)))  # no database
-        with TestClient(app):
+        worker = BackgroundWorker(clean_db, fast)
+        worker.start()
+        try:
             deadline = clock_time.monotonic() + 15
             while not hook.calls and clock_time.monotonic() < deadline:
                 clock_time.sleep(0.1)
-        app.state.container.engine.dispose()
+            assert worker.alive
+        finally:
+            worker.stop()
+        assert not worker.alive
     assert [call.headers["X-Rollcall-Event"] for call in hook.calls][:1] == ["attendance.recorded"]

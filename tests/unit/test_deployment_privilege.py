@@ -2,7 +2,9 @@
 
 The model replicas (Detector, Embedder, Liveness) get what loads their model and how to log; the Matcher
 also gets Milvus's address and credentials. None of them may receive the token-signing key, the template
-keyring, the pseudonym key, or any notification or metrics credential: only the Ingress holds those.
+keyring, the pseudonym key, or any notification or metrics credential. The Ingress holds the application's
+secrets but not the notification channels' credentials (SMTP, Twilio, ntfy): only the Notifier, which
+delivers, does.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def test_only_the_ingress_holds_the_applications_secrets(tmp_path) -> None:
     }
     spec = build_app_from_config(overrides={**overrides, **SECRETS})
     arguments = bound_arguments(spec.app)
-    assert set(arguments) == {"Ingress", "Detector", "Embedder", "Liveness", "Matcher"}
+    assert set(arguments) == {"Ingress", "Detector", "Embedder", "Liveness", "Matcher", "Notifier"}
     for name in ("Detector", "Embedder", "Liveness", "Matcher"):
         for setting, value in SECRETS.items():
             for part in value.split(","):  # each key of the template keyring on its own
@@ -59,3 +61,6 @@ def test_only_the_ingress_holds_the_applications_secrets(tmp_path) -> None:
         assert MILVUS_TOKEN.encode() not in arguments[name], f"{name} receives milvus_token"
     assert MILVUS_TOKEN.encode() in arguments["Matcher"]  # it needs Milvus, and only that
     assert SECRETS["secret_key"].encode() in arguments["Ingress"]  # the check would see a secret at all
+    for setting in ("smtp_password", "twilio_auth_token", "ntfy_token"):
+        assert SECRETS[setting].encode() not in arguments["Ingress"], f"Ingress receives {setting}"
+        assert SECRETS[setting].encode() in arguments["Notifier"]

@@ -16,12 +16,18 @@ from deployments.liveness import LivenessConfig
 from deployments.matcher import MatcherConfig
 from tests.domain.authkit import TEST_SECRETS
 
+def no_user_config(config: dict) -> None:
+    """The Notifier has nothing to tune live (it has no ``reconfigure``): the file gives it none."""
+    assert config == {}, config
+
+
 USER_CONFIGS: dict[str, Callable[[dict], object]] = {
     "Detector": DetectorConfig.model_validate,
     "Embedder": EmbedderConfig.model_validate,
     "Liveness": LivenessConfig.validate_python,
     "Matcher": MatcherConfig.model_validate,
     "Ingress": IngressConfig.model_validate,
+    "Notifier": no_user_config,
 }
 
 
@@ -111,4 +117,4 @@ def test_the_file_gives_every_deployment_its_capacity_and_operating_points(app_c
     for entry in app_config["deployments"]:
         assert entry.get("max_ongoing_requests"), entry["name"]  # the decorators state none
         if entry["name"] != "Liveness":  # its limits are the models' own, each one it names checked above
-            USER_CONFIGS[entry["name"]](entry["user_config"])  # complete: no field left to a default
+            USER_CONFIGS[entry["name"]](entry.get("user_config", {}))  # complete: no field left to a default

@@ -23,7 +23,7 @@ def dist(tmp_path: Path) -> Path:
 
 
 def client(tmp_path: Path, dist: Path) -> TestClient:
-    settings = Settings(**TEST_SECRETS, data_dir=tmp_path / "data", web_dist_dir=dist, notify_worker=False)
+    settings = Settings(**TEST_SECRETS, data_dir=tmp_path / "data", web_dist_dir=dist)
     return TestClient(make_app(settings), raise_server_exceptions=False)
 
 
