@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from ray.serve import Application
@@ -26,14 +26,18 @@ from deployments.matcher import Matcher
 from deployments.notifier import Notifier
 from deployments.serve_file import DEFAULT_CONFIG, application
 
-DEPLOYMENTS: dict[str, Deployment] = {
-    "Detector": Detector,
-    "Embedder": Embedder,
-    "Liveness": Liveness,
-    "Matcher": Matcher,
-    "Notifier": Notifier,
-    "Ingress": Ingress,
-}
+# serve.deployment made each class a Deployment; mypy keeps a decorated class's own type.
+DEPLOYMENTS: dict[str, Deployment] = cast(
+    "dict[str, Deployment]",
+    {
+        "Detector": Detector,
+        "Embedder": Embedder,
+        "Liveness": Liveness,
+        "Matcher": Matcher,
+        "Notifier": Notifier,
+        "Ingress": Ingress,
+    },
+)
 
 
 def build_app(args: Mapping[str, Any] | None = None) -> Application:

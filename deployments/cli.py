@@ -110,7 +110,7 @@ def up(
     ensure_dev_secrets(paths.data_dir)  # a development run's secrets, made once (production brings its own)
     if build:
         build_models(paths.model_cache)
-    overrides = {"milvus_uri": milvus_uri} if milvus_uri else {}
+    overrides: dict[str, Any] = {"milvus_uri": milvus_uri} if milvus_uri else {}
     settings = Settings(**overrides)
 
     with local_stores(settings.database_url, settings.redis_url, settings.data_dir) as urls:

@@ -50,8 +50,9 @@ class Detector:
         config = DetectorConfig.model_validate(user_config)
         if self._config is None or config.profile != self._config.profile:
             self._detector = self._load(config.profile)
-        self._detect_batch.set_max_batch_size(config.max_batch_size)
-        self._detect_batch.set_batch_wait_timeout_s(config.batch_wait_timeout_s)
+        # serve.batch's wrapper has these setters; Ray's annotations give it only the call
+        self._detect_batch.set_max_batch_size(config.max_batch_size)  # type: ignore[attr-defined]
+        self._detect_batch.set_batch_wait_timeout_s(config.batch_wait_timeout_s)  # type: ignore[attr-defined]
         self._config = config
 
     async def detect(self, image: np.ndarray) -> list[Face]:

@@ -37,8 +37,9 @@ class Embedder:
 
     def reconfigure(self, user_config: dict[str, object]) -> None:
         config = EmbedderConfig.model_validate(user_config)
-        self._embed_batch.set_max_batch_size(config.max_batch_size)
-        self._embed_batch.set_batch_wait_timeout_s(config.batch_wait_timeout_s)
+        # serve.batch's wrapper has these setters; Ray's annotations give it only the call
+        self._embed_batch.set_max_batch_size(config.max_batch_size)  # type: ignore[attr-defined]
+        self._embed_batch.set_batch_wait_timeout_s(config.batch_wait_timeout_s)  # type: ignore[attr-defined]
 
     def describe(self) -> dict[str, str | int]:
         """The vector space this replica produces; the Matcher stores vectors per model_id."""

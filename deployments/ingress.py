@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable
 from dataclasses import replace
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 from fastapi import FastAPI
@@ -69,11 +69,11 @@ class ServePipeline:
 
     def __init__(
         self,
-        detector: DeploymentHandle,
-        embedder: DeploymentHandle,
-        liveness: DeploymentHandle,
-        matcher: DeploymentHandle,
-        notifier: DeploymentHandle,
+        detector: DeploymentHandle[Any],
+        embedder: DeploymentHandle[Any],
+        liveness: DeploymentHandle[Any],
+        matcher: DeploymentHandle[Any],
+        notifier: DeploymentHandle[Any],
     ) -> None:
         self._detector = detector
         self._embedder = embedder
@@ -179,11 +179,11 @@ async def _remote(response: Awaitable[_T], component: str, code: str = "model_un
 class Ingress:
     def __init__(
         self,
-        detector: DeploymentHandle,
-        embedder: DeploymentHandle,
-        liveness: DeploymentHandle,
-        matcher: DeploymentHandle,
-        notifier: DeploymentHandle,
+        detector: DeploymentHandle[Any],
+        embedder: DeploymentHandle[Any],
+        liveness: DeploymentHandle[Any],
+        matcher: DeploymentHandle[Any],
+        notifier: DeploymentHandle[Any],
         settings: Settings,
     ) -> None:
         setup_replica(settings.logs, settings.id_hash_key)  # JSON logs with Serve's request id

@@ -12,6 +12,7 @@ scaling with this deployment.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import cv2
 import numpy as np
@@ -32,7 +33,7 @@ LivenessConfig: TypeAdapter[LivenessLimits] = TypeAdapter(LivenessLimits)
 
 @serve.deployment(name="Liveness")
 class Liveness:
-    def __init__(self, embedder: DeploymentHandle, logs: LogOptions) -> None:
+    def __init__(self, embedder: DeploymentHandle[Any], logs: LogOptions) -> None:
         setup_replica(logs)
         self._metrics = ReplicaMetrics("liveness")
         self._embedder = embedder
@@ -54,4 +55,5 @@ class Liveness:
             return await check_burst(Action(action), burst, self._embed, self._limits, colours)
 
     async def _embed(self, crops: np.ndarray) -> tuple[np.ndarray, str]:
-        return await self._embedder.embed.remote(crops)
+        embedded: tuple[np.ndarray, str] = await self._embedder.embed.remote(crops)
+        return embedded

@@ -50,7 +50,7 @@ def start_local_ray(
     loopback_environment(token_path)
     import ray
     from ray._private import ray_constants
-    from ray._raylet import Config
+    from ray._raylet import Config  # type: ignore[attr-defined]  # missing from Ray's _raylet.pyi
 
     # Ray reads both settings once, when first imported. If something imported it before the environment
     # above was set, bring this process in line: otherwise this driver would reach its own GCS over the

@@ -59,7 +59,7 @@ def wait_for_port(port: int, timeout_s: float) -> None:
     raise TimeoutError(f"nothing listens on {LOOPBACK}:{port} after {timeout_s:.0f} s")
 
 
-def _as_user() -> dict[str, object]:
+def _as_user() -> dict[str, str]:
     """Run PostgreSQL's tools as the unprivileged user when we are root (initdb refuses root)."""
     if os.geteuid() != 0:
         return {}
@@ -109,7 +109,7 @@ class EmbeddedPostgres(ManagedServer):
             if "No such process" not in str(exc) and "not running" not in str(exc):
                 raise
 
-    def _reachable(self) -> dict[str, object]:
+    def _reachable(self) -> dict[str, str]:
         """As root, the unprivileged user PostgreSQL's tools run as, after making the data directory's
         parents traversable for it. Checked before every tool, not once: another process may tighten a
         parent meanwhile (a second pytest session resets /tmp/pytest-of-root to 0700 when it starts)."""

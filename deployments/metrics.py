@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from pydantic import SecretStr
 
@@ -50,16 +51,22 @@ class _RayMetric:
         from ray.serve import metrics
 
         self.kind = kind
+        # a Counter, Gauge or Histogram: ``record`` calls the method of its ``kind``. Ray annotates tag_keys
+        # as Tuple[str] (one key), not Tuple[str, ...].
+        self._metric: Any
         if kind == "counter":
-            self._metric = metrics.Counter(name, description=documentation, tag_keys=labels)
+            self._metric = metrics.Counter(name, description=documentation, tag_keys=labels)  # type: ignore[arg-type]
         elif kind == "gauge":
-            self._metric = metrics.Gauge(name, description=documentation, tag_keys=labels)
+            self._metric = metrics.Gauge(name, description=documentation, tag_keys=labels)  # type: ignore[arg-type]
         else:
             bounds = [
                 float(b) for b in (buckets or app_metrics.LATENCY_BUCKETS) if b > 0
             ]  # Ray: positive only
             self._metric = metrics.Histogram(
-                name, description=documentation, boundaries=bounds, tag_keys=labels
+                name,
+                description=documentation,
+                boundaries=bounds,
+                tag_keys=labels,  # type: ignore[arg-type]
             )
 
     def record(self, value: float, labels: dict[str, str]) -> None:

@@ -18,7 +18,8 @@ def application(config_path: Path = DEFAULT_CONFIG, app_name: str = "rollcall") 
     matches = [spec for spec in config.get("applications", []) if spec.get("name") == app_name]
     if not matches:
         raise ValueError(f"{config_path} has no application named {app_name!r}")
-    return matches[0]
+    spec: dict[str, Any] = matches[0]
+    return spec
 
 
 def user_config(

@@ -45,4 +45,5 @@ class SfaceEmbedder:
             blob = chunk[..., ::-1].transpose(0, 3, 1, 2).astype(np.float32)  # BGR NHWC -> RGB NCHW
             vectors[start : start + len(chunk)] = self._session.run(None, {self._input: blob})[0]
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.maximum(norms, 1e-12)
+        unit: np.ndarray = vectors / np.maximum(norms, 1e-12)
+        return unit

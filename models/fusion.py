@@ -49,4 +49,5 @@ def fuse(vectors: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
     length = float(np.linalg.norm(mean))
     if length <= 1e-12 * w.sum():
         raise ValueError("the vectors cancel out: their mean has no direction")
-    return (mean / length).astype(np.float32)
+    fused: np.ndarray = (mean / length).astype(np.float32)
+    return fused

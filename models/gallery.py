@@ -331,7 +331,8 @@ class FaceGallery:
             raise InvalidVectorsError(f"expected vectors of shape (N, {self.dim}), got {array.shape}")
         if not np.isfinite(array).all():
             raise InvalidVectorsError("vectors contain NaN or infinity")
-        return array.tolist()
+        rows: list[list[float]] = array.tolist()
+        return rows
 
     def _call(self, operation: Callable[[MilvusClient], _T]) -> _T:
         """Run ``operation`` on a connected client; map every store failure to ``GalleryUnavailableError``."""

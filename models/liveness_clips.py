@@ -213,7 +213,8 @@ def _rotation(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:
     about_y = np.array([[np.cos(yaw), 0, np.sin(yaw)], [0, 1, 0], [-np.sin(yaw), 0, np.cos(yaw)]])
     about_x = np.array([[1, 0, 0], [0, np.cos(pitch), -np.sin(pitch)], [0, np.sin(pitch), np.cos(pitch)]])
     about_z = np.array([[np.cos(roll), -np.sin(roll), 0], [np.sin(roll), np.cos(roll), 0], [0, 0, 1]])
-    return about_z @ about_x @ about_y
+    rotation: np.ndarray = about_z @ about_x @ about_y
+    return rotation
 
 
 # ------------------------------------------------------------------------- the kiosk screen's colour light
@@ -235,7 +236,8 @@ def screen_light(
         linear_rgb(colours.sequence[slot]) if 0 <= slot < len(colours.sequence) else np.zeros(3)
         for slot in slots
     ]
-    return np.mean(shown, axis=0)
+    mean: np.ndarray = np.mean(shown, axis=0)
+    return mean
 
 
 def lit_by_screen(
@@ -299,7 +301,8 @@ def _head_weight(frame: np.ndarray, face: Face) -> np.ndarray:
     head = np.clip((1.15 - distance) / 0.3, 0.0, 1.0)  # 1 inside, fading to 0 just outside the head
     ycrcb = cv2.cvtColor(frame, cv2.COLOR_BGR2YCrCb).astype(np.float64)
     skin = np.exp(-(((ycrcb[..., 1] - 153) / 20) ** 2) - (((ycrcb[..., 2] - 102) / 20) ** 2))
-    return head * (0.4 + 0.6 * skin)
+    weight: np.ndarray = head * (0.4 + 0.6 * skin)
+    return weight
 
 
 def _to_linear(frame: np.ndarray) -> np.ndarray:

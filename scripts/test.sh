@@ -15,5 +15,6 @@ WEB_BUILD_REQUIRED=1 bash web/build.sh
 export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+.venv/bin/mypy
 .venv/bin/python -m models.build
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from app.container import keyring_of
 from app.core.config import Settings, get_settings
 from app.core.crypto import new_keyring_text
 from app.jobs.context import (
@@ -25,7 +26,6 @@ from app.jobs.context import (
     engine_for,
     id_hasher,
     index_for,
-    keyring_of,
     reembed_stores,
     stores_for,
 )

@@ -161,7 +161,8 @@ class WebhookSender(HttpChannel):
 def _checked(response: httpx.Response, what: str) -> str | None:
     status = response.status_code
     if 200 <= status < 300:
-        return response.headers.get("x-request-id")
+        request_id: str | None = response.headers.get("x-request-id")
+        return request_id
     permanent = 400 <= status < 500 and status not in RETRYABLE_4XX
     raise DeliveryError(f"{what} answered HTTP {status}", permanent=permanent)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.db.tables import (
     Attendance,
@@ -78,7 +78,7 @@ def publish(
             created_at=utcnow(),
         )
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(NotificationEvent.id)
+        .returning(col(NotificationEvent.id))
     )
     return new_id is not None
 
@@ -138,9 +138,13 @@ def session_over(session: Session, lesson: ClassSession, now: datetime | None = 
     if klass is None:
         return 0
     now = now or utcnow()
-    recorded = set(session.scalars(select(Attendance.student_id).where(Attendance.session_id == lesson.id)))
+    recorded = set(
+        session.scalars(select(col(Attendance.student_id)).where(col(Attendance.session_id) == lesson.id))
+    )
     members = session.execute(
-        select(ClassMember.student_id, ClassMember.added_at).where(ClassMember.class_id == lesson.class_id)
+        select(col(ClassMember.student_id), col(ClassMember.added_at)).where(
+            col(ClassMember.class_id) == lesson.class_id
+        )
     ).all()
     base = _lesson_payload(lesson, klass)
     new = 0

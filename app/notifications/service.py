@@ -11,7 +11,7 @@ import secrets
 import uuid
 
 from sqlalchemy import select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.core.config import Settings
 from app.core.crypto import Keyring
@@ -71,10 +71,10 @@ def put_settings(
 def list_contacts(
     session: Session, principal: Principal, student_id: uuid.UUID | None = None
 ) -> list[ContactPublic]:
-    query = select(NotificationContact).where(NotificationContact.school_id == principal.school_id)
+    query = select(NotificationContact).where(col(NotificationContact.school_id) == principal.school_id)
     if student_id is not None:
-        query = query.where(NotificationContact.student_id == student_id)
-    rows = session.scalars(query.order_by(NotificationContact.created_at, NotificationContact.id))
+        query = query.where(col(NotificationContact.student_id) == student_id)
+    rows = session.scalars(query.order_by(col(NotificationContact.created_at), col(NotificationContact.id)))
     return [ContactPublic.model_validate(row) for row in rows]
 
 
@@ -158,10 +158,10 @@ def _new_webhook_secret(contact: NotificationContact, settings: Settings) -> str
 def list_deliveries(
     session: Session, principal: Principal, status: DeliveryStatus | None, limit: int = 100
 ) -> list[DeliveryPublic]:
-    query = select(NotificationDelivery).where(NotificationDelivery.school_id == principal.school_id)
+    query = select(NotificationDelivery).where(col(NotificationDelivery.school_id) == principal.school_id)
     if status is not None:
-        query = query.where(NotificationDelivery.status == status)
-    rows = session.scalars(query.order_by(NotificationDelivery.created_at.desc()).limit(limit))
+        query = query.where(col(NotificationDelivery.status) == status)
+    rows = session.scalars(query.order_by(col(NotificationDelivery.created_at).desc()).limit(limit))
     return [DeliveryPublic.model_validate(row) for row in rows]
 
 
@@ -199,9 +199,9 @@ def unsubscribe(session: Session, settings: Settings, token: str, request_id: st
         session.execute(
             update(NotificationDelivery)
             .where(
-                NotificationDelivery.contact_id == contact.id,
-                NotificationDelivery.channel.in_(stopped),
-                NotificationDelivery.status == DeliveryStatus.pending,
+                col(NotificationDelivery.contact_id) == contact.id,
+                col(NotificationDelivery.channel).in_(stopped),
+                col(NotificationDelivery.status) == DeliveryStatus.pending,
             )
             .values(status=DeliveryStatus.skipped)
         )

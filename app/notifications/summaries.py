@@ -15,7 +15,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.db.tables import NotificationContact, NotificationSettings, Role, School, SchoolClass, User, utcnow
 from app.notifications import events
@@ -43,7 +43,7 @@ def publish_summaries(
     """Summary events for every taught class with sessions in the period; returns how many were new."""
     now = now or utcnow()
     schools = session.scalars(
-        select(School) if school_id is None else select(School).where(School.id == school_id)
+        select(School) if school_id is None else select(School).where(col(School.id) == school_id)
     )
     new = 0
     for school in schools:
@@ -53,7 +53,9 @@ def publish_summaries(
             session.get(NotificationSettings, school.id) or NotificationSettings(school_id=school.id)
         ).language
         classes = session.scalars(
-            select(SchoolClass).where(SchoolClass.school_id == school.id, SchoolClass.teacher_id.is_not(None))
+            select(SchoolClass).where(
+                col(SchoolClass.school_id) == school.id, col(SchoolClass.teacher_id).is_not(None)
+            )
         ).all()
         for klass in classes:
             teacher = session.get(User, klass.teacher_id)
@@ -98,7 +100,7 @@ def publish_summaries(
 
 def _ensure_contact(session: Session, teacher: User, language: str) -> None:
     exists = session.scalars(
-        select(NotificationContact.id).where(NotificationContact.user_id == teacher.id)
+        select(col(NotificationContact.id)).where(col(NotificationContact.user_id) == teacher.id)
     ).first()
     if exists is None:
         session.add(

@@ -26,9 +26,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, String, cast, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Engine, String, cast, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.core import metrics
 from app.core.config import Settings
@@ -165,9 +165,9 @@ class NotificationWorker:
         lessons = session.scalars(
             select(ClassSession)
             .where(
-                ClassSession.ends_at <= now,
-                ClassSession.ends_at > now - timedelta(hours=self._settings.notify_absence_lookback_h),
-                ~exists().where(NotificationEvent.dedupe_key == marker),
+                col(ClassSession.ends_at) <= now,
+                col(ClassSession.ends_at) > now - timedelta(hours=self._settings.notify_absence_lookback_h),
+                ~exists().where(col(NotificationEvent.dedupe_key) == marker),
             )
             .limit(200)
         ).all()
@@ -177,8 +177,8 @@ class NotificationWorker:
         """Deliveries for events not fanned out yet (one row per event, contact and channel)."""
         pending = session.scalars(
             select(NotificationEvent)
-            .where(NotificationEvent.fanned_out_at.is_(None))
-            .order_by(NotificationEvent.created_at)
+            .where(col(NotificationEvent.fanned_out_at).is_(None))
+            .order_by(col(NotificationEvent.created_at))
             .limit(self._batch)
             .with_for_update(skip_locked=True)
         ).all()
@@ -212,17 +212,18 @@ class NotificationWorker:
         topic = events.topic_of(event.kind, event.payload)
         if topic is None:
             return []
-        query = select(NotificationContact).where(NotificationContact.school_id == event.school_id)
+        query = select(NotificationContact).where(col(NotificationContact.school_id) == event.school_id)
         if topic == "summary":
             user_id = event.payload.get("user_id")
             if not user_id:
                 return []
-            query = query.where(NotificationContact.user_id == uuid.UUID(str(user_id)))
+            query = query.where(col(NotificationContact.user_id) == uuid.UUID(str(user_id)))
         else:
-            school_wide = NotificationContact.student_id.is_(None) & NotificationContact.user_id.is_(None)
-            condition = school_wide
+            no_student = col(NotificationContact.student_id).is_(None)
+            school_wide = no_student & col(NotificationContact.user_id).is_(None)
+            condition: ColumnElement[bool] = school_wide
             if event.student_id is not None:
-                condition = or_(school_wide, NotificationContact.student_id == event.student_id)
+                condition = or_(school_wide, col(NotificationContact.student_id) == event.student_id)
             query = query.where(condition)
         found = []
         for contact in session.scalars(query):
@@ -240,10 +241,10 @@ class NotificationWorker:
         rows = session.scalars(
             select(NotificationDelivery)
             .where(
-                NotificationDelivery.status.in_([DeliveryStatus.pending, DeliveryStatus.sending]),
-                NotificationDelivery.next_attempt_at <= now,
+                col(NotificationDelivery.status).in_([DeliveryStatus.pending, DeliveryStatus.sending]),
+                col(NotificationDelivery.next_attempt_at) <= now,
             )
-            .order_by(NotificationDelivery.next_attempt_at)
+            .order_by(col(NotificationDelivery.next_attempt_at))
             .limit(self._batch)
             .with_for_update(skip_locked=True)
         ).all()
@@ -320,7 +321,9 @@ class NotificationWorker:
             result = "retry"
             stats.retried += 1
         session.execute(
-            update(NotificationDelivery).where(NotificationDelivery.id == job.delivery_id).values(**values)
+            update(NotificationDelivery)
+            .where(col(NotificationDelivery.id) == job.delivery_id)
+            .values(**values)
         )
         metrics.NOTIFICATIONS.labels(job.message.channel.value, result).inc()
         log.info(
@@ -432,7 +435,9 @@ class NotificationWorker:
         if events.topic_of(event.kind, payload) == "summary":
             ids = [uuid.UUID(row["student_id"]) for row in payload.get("absentees", [])]
             names = dict(
-                session.execute(select(Student.id, Student.display_name).where(Student.id.in_(ids))).all()
+                session.execute(
+                    select(col(Student.id), col(Student.display_name)).where(col(Student.id).in_(ids))
+                ).all()
             )
             context["absentees"] = [
                 {**row, "name": names.get(uuid.UUID(row["student_id"]), "?")}
@@ -448,7 +453,7 @@ def _pending_count(session: Session) -> int:
         session.scalar(
             select(func.count())
             .select_from(NotificationDelivery)
-            .where(NotificationDelivery.status.in_([DeliveryStatus.pending, DeliveryStatus.sending]))
+            .where(col(NotificationDelivery.status).in_([DeliveryStatus.pending, DeliveryStatus.sending]))
         )
         or 0
     )

@@ -58,6 +58,14 @@ class _ContactFields(BaseModel):
         return None if value is None else sorted(set(value))
 
 
+def _default_channels() -> list[Channel]:
+    return ["email"]
+
+
+def _default_topics() -> list[Topic]:
+    return ["absence"]
+
+
 class ContactCreate(_ContactFields):
     """A guardian (``student_id``), a staff user for summaries (``user_id``), or neither: school-wide (the
     school's information system by webhook, the office's mailbox)."""
@@ -66,8 +74,8 @@ class ContactCreate(_ContactFields):
     student_id: uuid.UUID | None = None
     user_id: uuid.UUID | None = None
     language: Language = "en"
-    channels: list[Channel] = Field(default_factory=lambda: ["email"])
-    topics: list[Topic] = Field(default_factory=lambda: ["absence"])
+    channels: list[Channel] = Field(default_factory=_default_channels)
+    topics: list[Topic] = Field(default_factory=_default_topics)
 
     @model_validator(mode="after")
     def _consistent(self) -> ContactCreate:

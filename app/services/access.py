@@ -16,16 +16,22 @@ school is not a secret worth a misleading 404.
 from __future__ import annotations
 
 import uuid
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, exists, false, select, true
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, col
 
 from app.core.errors import Forbidden, NotFound
 from app.db.tables import ClassMember, ClassSession, Role, School, SchoolClass, Student
 from app.services.principal import Principal
 
-_Row = TypeVar("_Row", bound=SQLModel)
+
+class _SchoolOwned(Protocol):
+    @property
+    def school_id(self) -> uuid.UUID | None: ...
+
+
+_Row = TypeVar("_Row", bound=_SchoolOwned)
 
 
 def require_role(principal: Principal, *roles: Role) -> None:
@@ -54,7 +60,7 @@ def school(session: Session, principal: Principal) -> School:
 
 def teaches(principal: Principal) -> ColumnElement[bool]:
     """SQL condition: the class (``SchoolClass``) is taught by this teacher."""
-    return SchoolClass.teacher_id == principal.id
+    return col(SchoolClass.teacher_id) == principal.id
 
 
 def student_visible(principal: Principal) -> ColumnElement[bool]:
@@ -63,12 +69,12 @@ def student_visible(principal: Principal) -> ColumnElement[bool]:
         return true()
     if principal.role is Role.teacher:
         return exists(
-            select(ClassMember.class_id)
-            .join(SchoolClass, SchoolClass.id == ClassMember.class_id)
-            .where(ClassMember.student_id == Student.id, teaches(principal))
+            select(col(ClassMember.class_id))
+            .join(SchoolClass, col(SchoolClass.id) == ClassMember.class_id)
+            .where(col(ClassMember.student_id) == Student.id, teaches(principal))
         )
     if principal.role is Role.student and principal.student_id is not None:
-        return Student.id == principal.student_id
+        return col(Student.id) == principal.student_id
     return false()
 
 
@@ -80,8 +86,9 @@ def class_visible(principal: Principal) -> ColumnElement[bool]:
         return teaches(principal)
     if principal.role is Role.student and principal.student_id is not None:
         return exists(
-            select(ClassMember.class_id).where(
-                ClassMember.class_id == SchoolClass.id, ClassMember.student_id == principal.student_id
+            select(col(ClassMember.class_id)).where(
+                col(ClassMember.class_id) == SchoolClass.id,
+                col(ClassMember.student_id) == principal.student_id,
             )
         )
     return false()
@@ -98,7 +105,7 @@ def get_class(
         )
     else:
         allowed = bool(
-            session.scalar(select(exists().where(SchoolClass.id == class_id, class_visible(principal))))
+            session.scalar(select(exists().where(col(SchoolClass.id) == class_id, class_visible(principal))))
         )
     if not allowed:
         raise Forbidden("this class is not one of yours", code="forbidden", class_id=str(class_id))
@@ -127,7 +134,7 @@ def get_student(
     ``lock`` takes the row lock (``SELECT ... FOR UPDATE``): commands that change a student's biometric
     state (enroll, withdraw, erase) serialise on it, so they can never interleave.
     """
-    query = select(Student).where(Student.id == student_id)
+    query = select(Student).where(col(Student.id) == student_id)
     if lock:
         query = query.with_for_update()
     found = session.scalars(query).first()
@@ -135,7 +142,9 @@ def get_student(
         raise NotFound(f"no student {student_id}", code="student_not_found", id=str(student_id))
     if manage and principal.role not in (Role.admin, Role.teacher):
         raise Forbidden("only staff may do this", code="forbidden", role=principal.role_name)
-    visible = session.scalar(select(exists().where(Student.id == student_id, student_visible(principal))))
+    visible = session.scalar(
+        select(exists().where(col(Student.id) == student_id, student_visible(principal)))
+    )
     if not visible:
         raise Forbidden(
             "this student is not in one of your classes", code="forbidden", student_id=str(student_id)

@@ -22,6 +22,7 @@ def target(kind: str, row_id: uuid.UUID | str) -> str:
 
 def log_action(
     session: Session,
+    /,
     principal: Principal,
     action: str,
     target_ref: str | None,

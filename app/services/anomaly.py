@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import cast
 
 import redis
 from sqlalchemy import Engine
@@ -51,7 +52,7 @@ class FailedMatchMonitor:
     def guard(self, kiosk: Principal) -> None:
         """429 while the kiosk is cooling down after an alert."""
         try:
-            remaining = int(self._client.ttl(_COOLDOWN_KEY.format(kiosk.id)))
+            remaining = int(cast("int", self._client.ttl(_COOLDOWN_KEY.format(kiosk.id))))
         except redis.RedisError as exc:
             log.warning("failed-match monitor unavailable (%s); check-in let through", type(exc).__name__)
             return

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.core.errors import Conflict, NotFound
 from app.db.tables import (
@@ -68,10 +68,12 @@ def record_once(
             idempotency_key=idempotency_key,
         )
         .on_conflict_do_nothing(constraint=UNIQUE_CONSTRAINT)
-        .returning(Attendance.id)
+        .returning(col(Attendance.id))
     )
     record = session.scalars(
-        select(Attendance).where(Attendance.session_id == lesson.id, Attendance.student_id == student_id)
+        select(Attendance).where(
+            col(Attendance.session_id) == lesson.id, col(Attendance.student_id) == student_id
+        )
     ).one()
     if new_id is not None and method is not CheckinMethod.manual:  # manual marks publish from ``mark``
         events.attendance_recorded(session, lesson, record)  # the outbox, in this same transaction
@@ -95,7 +97,7 @@ def mark(
     lesson, klass = access.get_session(session, principal, session_id, manage=True)
     record = session.scalars(
         select(Attendance)
-        .where(Attendance.session_id == session_id, Attendance.student_id == student_id)
+        .where(col(Attendance.session_id) == session_id, col(Attendance.student_id) == student_id)
         .with_for_update()
     ).first()
     if record is None and not access.is_member(session, klass.id, student_id):
@@ -142,7 +144,11 @@ def mark(
 def session_records(session: Session, principal: Principal, session_id: uuid.UUID) -> list[Attendance]:
     """Every record of the session (staff of the class)."""
     access.get_session(session, principal, session_id, manage=True)
-    query = select(Attendance).where(Attendance.session_id == session_id).order_by(Attendance.recorded_at)
+    query = (
+        select(Attendance)
+        .where(col(Attendance.session_id) == session_id)
+        .order_by(col(Attendance.recorded_at))
+    )
     return list(session.scalars(query))
 
 
@@ -158,7 +164,7 @@ def changes(session: Session, principal: Principal, attendance_id: uuid.UUID) ->
         access.get_session(session, principal, record.session_id, manage=True)
     query = (
         select(AttendanceChange)
-        .where(AttendanceChange.attendance_id == attendance_id)
-        .order_by(AttendanceChange.changed_at)
+        .where(col(AttendanceChange.attendance_id) == attendance_id)
+        .order_by(col(AttendanceChange.changed_at))
     )
     return list(session.scalars(query))

@@ -93,6 +93,7 @@ def pseudonym(bind: Session | Engine, student_id: uuid.UUID | str) -> str:
 
 def record(
     session: Session,
+    /,
     actor: Principal | str,
     action: str,
     target: str | None = None,
@@ -251,4 +252,5 @@ def _pseudonymised(value: Any, ids: IdHasher, key: str = "") -> Any:
 def _json_safe(details: dict[str, Any]) -> dict[str, Any]:
     """Exactly what the JSON column will give back (UUIDs, dates, enums as strings), so the hash computed
     now matches the one recomputed from the stored row."""
-    return json.loads(json.dumps(details, default=str, ensure_ascii=False))
+    safe: dict[str, Any] = json.loads(json.dumps(details, default=str, ensure_ascii=False))
+    return safe

@@ -26,7 +26,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import redis
 from pwdlib import PasswordHash
@@ -146,7 +146,7 @@ class Sessions:
 
     def revoke_user(self, user_id: uuid.UUID) -> int:
         """End every session of ``user_id`` (deactivation, role or password change, MFA reset)."""
-        families = [_text(f) for f in self._client.smembers(self._user_key(user_id))]
+        families = [_text(f) for f in cast("set[Any]", self._client.smembers(self._user_key(user_id)))]
         pipe = self._client.pipeline(transaction=True)
         for family in families:
             pipe.delete(self._family_key(family), f"{self._family_key(family)}:used")
@@ -271,7 +271,7 @@ class AuthService:
             update(User)
             .where(col(User.id) == user.id)
             .values(failed_logins=col(User.failed_logins) + 1)
-            .returning(User.failed_logins)
+            .returning(col(User.failed_logins))
         ).scalar_one()
         locked = failures >= self.settings.login_max_failures
         if locked:

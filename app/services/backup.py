@@ -131,7 +131,9 @@ def read_ledger(session: Session, ids: IdHasher) -> Ledger:
             "completed_at": tombstone.completed_at.isoformat() if tombstone.completed_at else None,
             "receipt": tombstone.receipt,
         }
-    withdrawn = select(Consent.student_id, Consent.withdrawn_at).where(col(Consent.withdrawn_at).is_not(None))
+    withdrawn = select(col(Consent.student_id), col(Consent.withdrawn_at)).where(
+        col(Consent.withdrawn_at).is_not(None)
+    )
     for student_id, when in session.execute(withdrawn):
         ledger.merge(Ledger(withdrawals={ids.hash_id(student_id): when.astimezone(UTC).isoformat()}))
     return ledger
@@ -268,8 +270,10 @@ def restore(
 def reapply(session: Session, ledger: Ledger, ids: IdHasher, report: RestoreReport) -> None:
     """Erase again the students the ledger says were erased; withdraw again the consents it says were
     withdrawn (deleting their templates); bring the missing tombstones back."""
-    by_subject = {ids.hash_id(student_id): student_id for student_id in session.scalars(select(Student.id))}
-    known = set(session.scalars(select(ErasureTombstone.subject)))
+    by_subject = {
+        ids.hash_id(student_id): student_id for student_id in session.scalars(select(col(Student.id)))
+    }
+    known = set(session.scalars(select(col(ErasureTombstone.subject))))
     for subject, tombstone in ledger.erasures.items():
         student_id = by_subject.get(subject)
         if student_id is not None:
@@ -288,9 +292,9 @@ def reapply(session: Session, ledger: Ledger, ids: IdHasher, report: RestoreRepo
         active = list(
             session.scalars(
                 select(Consent).where(
-                    Consent.student_id == student_id,
+                    col(Consent.student_id) == student_id,
                     col(Consent.withdrawn_at).is_(None),
-                    Consent.granted_at <= withdrawn_at,
+                    col(Consent.granted_at) <= withdrawn_at,
                 )
             )
         )
@@ -298,7 +302,9 @@ def reapply(session: Session, ledger: Ledger, ids: IdHasher, report: RestoreRepo
             continue
         for consent in active:
             consent.withdrawn_at = withdrawn_at
-        for template in session.scalars(select(FaceTemplate).where(FaceTemplate.student_id == student_id)):
+        for template in session.scalars(
+            select(FaceTemplate).where(col(FaceTemplate.student_id) == student_id)
+        ):
             session.delete(template)
             report.templates_deleted += 1
         student = session.get(Student, student_id)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 from sqlalchemy import Engine, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.core.crypto import Keyring
 from app.core.errors import NotFound
@@ -113,7 +113,9 @@ def crop_aad(student_id: uuid.UUID) -> bytes:
 
 def templates_of(session: Session, student_id: uuid.UUID) -> list[FaceTemplate]:
     query = (
-        select(FaceTemplate).where(FaceTemplate.student_id == student_id).order_by(FaceTemplate.created_at)
+        select(FaceTemplate)
+        .where(col(FaceTemplate.student_id) == student_id)
+        .order_by(col(FaceTemplate.created_at))
     )
     return list(session.scalars(query))
 
@@ -142,7 +144,7 @@ async def add_vectors(
 
 
 def _lock_templates(session: Session, student_id: uuid.UUID) -> tuple[uuid.UUID, list[FaceTemplate]] | None:
-    student = session.scalars(select(Student).where(Student.id == student_id).with_for_update()).first()
+    student = session.scalars(select(Student).where(col(Student.id) == student_id).with_for_update()).first()
     if student is None:
         return None
     return student.school_id, templates_of(session, student_id)
@@ -185,7 +187,9 @@ async def rebuild_school(
     """Re-index every enrolled student of a school from PostgreSQL (Milvus lost, or a collection re-made)."""
 
     def enrolled(session: Session) -> list[uuid.UUID]:
-        query = select(FaceTemplate.student_id).where(FaceTemplate.school_id == school_id).distinct()
+        query = (
+            select(col(FaceTemplate.student_id)).where(col(FaceTemplate.school_id) == school_id).distinct()
+        )
         return list(session.scalars(query))
 
     async with UnitOfWork(engine) as uow:

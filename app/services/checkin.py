@@ -46,7 +46,7 @@ from typing import Literal, Protocol
 import numpy as np
 import redis
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.core.config import Settings
 from app.core.errors import BadRequest, Conflict, Forbidden, InvalidInput, NotFound
@@ -434,7 +434,7 @@ class CheckinService:
         ids = {face.student_id for face in seen if face.student_id is not None}
         students = {
             student.id: student
-            for student in session.scalars(select(Student).where(Student.id.in_(ids)))
+            for student in session.scalars(select(Student).where(col(Student.id).in_(ids)))
             if student.school_id == kiosk.school_id and student.active
         }
         method = CheckinMethod.face_verify if mode == "verify" else CheckinMethod.face
@@ -510,12 +510,12 @@ def open_sessions(
     room = func.coalesce(ClassSession.room, SchoolClass.room)
     query = (
         select(ClassSession, room)
-        .join(SchoolClass, SchoolClass.id == ClassSession.class_id)
-        .where(SchoolClass.school_id == kiosk.school_id)
+        .join(SchoolClass, col(SchoolClass.id) == ClassSession.class_id)
+        .where(col(SchoolClass.school_id) == kiosk.school_id)
     )
     early = timedelta(minutes=early_minutes)
     if session_id is not None:
-        row = session.execute(query.where(ClassSession.id == session_id)).first()
+        row = session.execute(query.where(col(ClassSession.id) == session_id)).first()
         if row is None:
             raise NotFound(f"no session {session_id}", code="session_not_found", id=str(session_id))
         lesson, lesson_room = row
@@ -530,18 +530,20 @@ def open_sessions(
                 query.with_only_columns(ClassSession)
                 .where(
                     room == kiosk.room,
-                    ClassSession.closed_at.is_(None),
-                    ClassSession.starts_at <= now + early,
-                    ClassSession.ends_at > now,
+                    col(ClassSession.closed_at).is_(None),
+                    col(ClassSession.starts_at) <= now + early,
+                    col(ClassSession.ends_at) > now,
                 )
-                .order_by(ClassSession.starts_at.desc())
+                .order_by(col(ClassSession.starts_at).desc())
             )
         )
         if not lessons:
             raise Conflict(f"no session is open in room {kiosk.room!r} now", code="no_open_session")
     members: dict[uuid.UUID, set[uuid.UUID]] = {lesson.class_id: set() for lesson in lessons}
     for class_id, student_id in session.execute(
-        select(ClassMember.class_id, ClassMember.student_id).where(ClassMember.class_id.in_(members))
+        select(col(ClassMember.class_id), col(ClassMember.student_id)).where(
+            col(ClassMember.class_id).in_(members)
+        )
     ):
         members[class_id].add(student_id)
     return [OpenSession(lesson, frozenset(members[lesson.class_id])) for lesson in lessons]

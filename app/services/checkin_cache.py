@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from typing import Any, cast
 
 import redis
 
@@ -47,7 +48,7 @@ class CheckinCache:
     def forget_student(self, student_id: uuid.UUID) -> int:
         """Delete every cached answer that mentions the student; returns how many there were."""
         index = self._student_key(student_id)
-        keys = [str(key) for key in self._client.smembers(index)]
+        keys = [str(key) for key in cast("set[Any]", self._client.smembers(index))]
         pipe = self._client.pipeline(transaction=True)
         if keys:
             pipe.delete(*keys)
@@ -65,7 +66,7 @@ class CheckinCache:
         pipe.execute()
 
     def unknown_count(self, session_id: uuid.UUID) -> int:
-        value = self._client.get(self._unknown_key(session_id))
+        value = cast("str | None", self._client.get(self._unknown_key(session_id)))
         return int(value) if value is not None else 0
 
     @staticmethod

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.core.errors import Conflict, NotFound
 from app.db.tables import ClassMember, ClassSession, Role, SchoolClass, Student, User
@@ -22,11 +22,11 @@ from app.services.students import student_matches
 
 def list_classes(session: Session, principal: Principal, params: PageParams) -> Page[ClassPublic]:
     query = select(SchoolClass).where(
-        SchoolClass.school_id == principal.school_id, access.class_visible(principal)
+        col(SchoolClass.school_id) == principal.school_id, access.class_visible(principal)
     )
     if pattern := params.like():
-        query = query.where(or_(SchoolClass.code.ilike(pattern), SchoolClass.name.ilike(pattern)))
-    return paginate(session, query.order_by(SchoolClass.code), params, ClassPublic.model_validate)
+        query = query.where(or_(col(SchoolClass.code).ilike(pattern), col(SchoolClass.name).ilike(pattern)))
+    return paginate(session, query.order_by(col(SchoolClass.code)), params, ClassPublic.model_validate)
 
 
 def get_class(session: Session, principal: Principal, class_id: uuid.UUID) -> SchoolClass:
@@ -66,9 +66,11 @@ def delete_class(session: Session, principal: Principal, class_id: uuid.UUID, re
     """A class with sessions keeps its attendance history: delete those sessions first (409 otherwise)."""
     access.require_role(principal, Role.admin)
     klass = access.get_class(session, principal, class_id)
-    if session.scalars(select(ClassSession.id).where(ClassSession.class_id == class_id).limit(1)).first():
+    if session.scalars(
+        select(col(ClassSession.id)).where(col(ClassSession.class_id) == class_id).limit(1)
+    ).first():
         raise Conflict("the class has sessions; delete them first", code="in_use", class_id=str(class_id))
-    for member in session.scalars(select(ClassMember).where(ClassMember.class_id == class_id)):
+    for member in session.scalars(select(ClassMember).where(col(ClassMember.class_id) == class_id)):
         session.delete(member)
     session.delete(klass)
     flush_or_conflict(session, "the class")
@@ -82,12 +84,12 @@ def list_members(
     access.get_class(session, principal, class_id, manage=True)
     query = (
         select(Student)
-        .join(ClassMember, ClassMember.student_id == Student.id)
-        .where(ClassMember.class_id == class_id)
+        .join(ClassMember, col(ClassMember.student_id) == Student.id)
+        .where(col(ClassMember.class_id) == class_id)
     )
     if pattern := params.like():
         query = query.where(student_matches(pattern))
-    query = query.order_by(Student.last_name, Student.first_name, Student.id)
+    query = query.order_by(col(Student.last_name), col(Student.first_name), col(Student.id))
     return paginate(session, query, params, StudentPublic.model_validate)
 
 

@@ -16,7 +16,7 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.db.tables import (
@@ -96,7 +96,7 @@ def redeem_code(session: Session, principal: Principal, code: str, request_id: s
     if principal.kind != "kiosk" and principal.role is not Role.student:
         raise Forbidden("codes are redeemed at a kiosk or by the student", code="forbidden")
     entry = session.scalars(
-        select(CheckinCode).where(CheckinCode.code_hash == _digest(code)).with_for_update()
+        select(CheckinCode).where(col(CheckinCode.code_hash) == _digest(code)).with_for_update()
     ).first()
     lesson = session.get(ClassSession, entry.session_id) if entry is not None else None
     klass = session.get(SchoolClass, lesson.class_id) if lesson is not None else None
@@ -110,7 +110,9 @@ def redeem_code(session: Session, principal: Principal, code: str, request_id: s
     now = utcnow()
     if entry.used_at is not None:
         record = session.scalars(
-            select(Attendance).where(Attendance.session_id == lesson.id, Attendance.student_id == student.id)
+            select(Attendance).where(
+                col(Attendance.session_id) == lesson.id, col(Attendance.student_id) == student.id
+            )
         ).first()
         if record is None:
             raise Conflict("the code was already used", code="code_used")

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from datetime import date
 
 from sqlalchemy import delete, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.core.errors import Conflict, Forbidden, InvalidInput
 from app.db.tables import Consent, EnrollmentStatus, FaceTemplate, Role, Student, utcnow
@@ -46,8 +46,8 @@ def active_consent(session: Session, student_id: uuid.UUID) -> Consent | None:
     """The consent in force: the latest one not withdrawn."""
     query = (
         select(Consent)
-        .where(Consent.student_id == student_id, Consent.withdrawn_at.is_(None))
-        .order_by(Consent.granted_at.desc())
+        .where(col(Consent.student_id) == student_id, col(Consent.withdrawn_at).is_(None))
+        .order_by(col(Consent.granted_at).desc())
     )
     return session.scalars(query.limit(1)).first()
 
@@ -55,7 +55,9 @@ def active_consent(session: Session, student_id: uuid.UUID) -> Consent | None:
 def list_consents(session: Session, principal: Principal, student_id: uuid.UUID) -> list[Consent]:
     """The student's consent history, newest first (the student themself may read it)."""
     access.get_student(session, principal, student_id)
-    query = select(Consent).where(Consent.student_id == student_id).order_by(Consent.granted_at.desc())
+    query = (
+        select(Consent).where(col(Consent.student_id) == student_id).order_by(col(Consent.granted_at).desc())
+    )
     return list(session.scalars(query))
 
 
@@ -232,12 +234,12 @@ def _erase_rows(
     now = utcnow()
     consents = list(
         session.scalars(
-            select(Consent).where(Consent.student_id == student_id, Consent.withdrawn_at.is_(None))
+            select(Consent).where(col(Consent.student_id) == student_id, col(Consent.withdrawn_at).is_(None))
         )
     )
     for consent in consents:
         consent.withdrawn_at = now
-    deleted = session.execute(delete(FaceTemplate).where(FaceTemplate.student_id == student_id))
+    deleted = session.execute(delete(FaceTemplate).where(col(FaceTemplate.student_id) == student_id))
     student.enrollment_status = EnrollmentStatus.none
     student.updated_at = now
     session.flush()

@@ -22,7 +22,7 @@ _UNIQUE, _FOREIGN_KEY = "23505", "23503"
 
 
 def paginate(
-    session: Session, query: Select[tuple[_Row]], params: PageParams, convert: Callable[[_Row], _Out]
+    session: Session, query: Select[_Row], params: PageParams, convert: Callable[[_Row], _Out]
 ) -> Page[_Out]:
     """One page of ``query`` (already filtered and ordered) and the number of rows it matches in all."""
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0

@@ -114,13 +114,13 @@ def list_disclosures(
     """The school's log, newest first (admins). For one student, also the entries from before an erasure
     (found by pseudonym)."""
     access.require_role(principal, Role.admin)
-    query = select(DisclosureRecord).where(DisclosureRecord.school_id == principal.school_id)
+    query = select(DisclosureRecord).where(col(DisclosureRecord.school_id) == principal.school_id)
     if student_id is not None:
-        query = query.where(DisclosureRecord.subject == subject_of(session, student_id))
+        query = query.where(col(DisclosureRecord.subject) == subject_of(session, student_id))
     if action is not None:
-        query = query.where(DisclosureRecord.action == action)
+        query = query.where(col(DisclosureRecord.action) == action)
     if before is not None:
-        query = query.where(DisclosureRecord.at < before)
+        query = query.where(col(DisclosureRecord.at) < before)
     query = query.order_by(col(DisclosureRecord.at).desc(), col(DisclosureRecord.id)).limit(limit)
     return list(session.scalars(query))
 
@@ -129,7 +129,7 @@ def disclosures_of(session: Session, student_id: uuid.UUID) -> list[DisclosureRe
     """Every entry about one student, oldest first (their export includes it: FERPA 99.32(c))."""
     query = (
         select(DisclosureRecord)
-        .where(DisclosureRecord.subject == subject_of(session, student_id))
+        .where(col(DisclosureRecord.subject) == subject_of(session, student_id))
         .order_by(col(DisclosureRecord.at))
     )
     return list(session.scalars(query))
@@ -138,6 +138,6 @@ def disclosures_of(session: Session, student_id: uuid.UUID) -> list[DisclosureRe
 def pseudonymise(session: Session, student_id: uuid.UUID) -> int:
     """At erasure: the entries stay (who saw the record, and why, before it was erased) without the id."""
     result = session.execute(
-        update(DisclosureRecord).where(DisclosureRecord.student_id == student_id).values(student_id=None)
+        update(DisclosureRecord).where(col(DisclosureRecord.student_id) == student_id).values(student_id=None)
     )
     return int(getattr(result, "rowcount", 0) or 0)

@@ -48,11 +48,11 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 from sqlalchemy import delete
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.core.config import Settings
 from app.core.errors import Conflict, Forbidden, InvalidInput, TooLarge
@@ -226,7 +226,9 @@ class EnrollmentService:
         usable = [photo for photo in checked if photo.accepted]
         if not usable:
             return checked, None, []
-        embedded = await self._stores.faces.embed(np.stack([photo.crop for photo in usable]))
+        embedded = await self._stores.faces.embed(
+            np.stack([cast(np.ndarray, photo.crop) for photo in usable])
+        )
         vectors = embedded.vectors
         originals = find_copies(vectors, self._settings.enroll_duplicate_min)
         for photo, original in zip(usable, originals, strict=True):
@@ -238,8 +240,8 @@ class EnrollmentService:
             usable[distinct[position]].refuse("not_same_person", NOT_SAME_PERSON)
         if not odd:
             alike = _alike(vectors[distinct], self._settings.enroll_same_person_min)
-            for position in np.flatnonzero(~alike):
-                usable[distinct[position]].refuse("weak_likeness", "looks too little like the other photos")
+            for weak in np.flatnonzero(~alike):
+                usable[distinct[weak]].refuse("weak_likeness", "looks too little like the other photos")
         kept = [i for i, photo in enumerate(usable) if photo.accepted]
         return checked, Embeddings(vectors[kept], embedded.model), [usable[distinct[p]].index for p in odd]
 
@@ -344,7 +346,7 @@ class EnrollmentService:
                 if face == "different" and not replace:
                     raise _face_mismatch()
                 replaced = face == "different"
-                overrides: dict[str, object] = {}
+                overrides: dict[str, Any] = {}
                 if replaced:
                     overrides["replaced"] = True
                 if duplicate_of is not None:
@@ -379,9 +381,9 @@ class EnrollmentService:
         crops: list[np.ndarray],
         qualities: list[dict[str, float]],
         request_id: str | None,
-        overrides: dict[str, object],
+        overrides: dict[str, Any],
     ) -> None:
-        session.execute(delete(FaceTemplate).where(FaceTemplate.student_id == student.id))
+        session.execute(delete(FaceTemplate).where(col(FaceTemplate.student_id) == student.id))
         model_id = embeddings.model.model_id
         cipher = self._stores.cipher
         # Crops are kept only where the consent text agreed to says so (enrollment requires the current one).

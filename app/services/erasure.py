@@ -31,11 +31,11 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import redis
 from sqlalchemy import ColumnElement, Table, delete, exc, func, select
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, col
 
 from app.core.errors import NotFound
 from app.db.tables import ErasureState, ErasureTombstone, Role, Student, User, utcnow
@@ -144,13 +144,13 @@ def purge_student(
     """Every PostgreSQL row of the student gone (the tombstone aside): what an erasure does in PostgreSQL,
     also re-applied after a restore (``services.backup``). Returns the ids of the sign-in accounts removed."""
     rows["disclosure_log (pseudonymised)"] += disclosure.pseudonymise(session, student.id)
-    _purge_dependents(session, Student.__table__, Student.id == student.id, rows, skip={"app_user"})
+    _purge_dependents(session, _table_of(Student), col(Student.id) == student.id, rows, skip={"app_user"})
     accounts = []
-    for account in list(session.scalars(select(User).where(User.student_id == student.id))):
+    for account in list(session.scalars(select(User).where(col(User.student_id) == student.id))):
         accounts.append(account.id)
         if on_account is not None:
             on_account(account.id)
-        _purge_dependents(session, User.__table__, User.id == account.id, rows, skip={"student"})
+        _purge_dependents(session, _table_of(User), col(User.id) == account.id, rows, skip={"student"})
         _remove_account(session, account, rows)
     session.delete(student)
     session.flush()
@@ -188,6 +188,12 @@ def dependents(table: Table) -> list[tuple[Table, Any, Any]]:
     return found
 
 
+def _table_of(model: type[SQLModel]) -> Table:
+    """The model's table (SQLModel does not declare ``__table__`` to the type checker)."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
+
+
 def _purge_dependents(
     session: Session, table: Table, where: ColumnElement[bool], rows: Counter[str], *, skip: set[str]
 ) -> None:
@@ -211,12 +217,12 @@ def student_rows(session: Session, student_id: uuid.UUID) -> dict[str, int]:
                 continue
             child_where = column.in_(select(referenced).where(where))
             counts[child.name] += int(
-                session.scalar(select(func.count()).select_from(child).where(child_where))
+                session.scalar(select(func.count()).select_from(child).where(child_where)) or 0
             )
             count(child, child_where, seen | {table.name})
 
-    count(Student.__table__, Student.id == student_id, set())
-    counts["student"] += int(session.scalar(select(func.count()).where(Student.id == student_id)))
+    count(_table_of(Student), col(Student.id) == student_id, set())
+    counts["student"] += int(session.scalar(select(func.count()).where(col(Student.id) == student_id)) or 0)
     return {name: n for name, n in counts.items() if n}
 
 
@@ -226,14 +232,14 @@ def _purge_redis_keys(client: redis.Redis, ids: Iterable[uuid.UUID]) -> int:
     for value in ids:
         keys = list(client.scan_iter(match=f"*{value}*", count=1000))
         if keys:
-            deleted += int(client.delete(*keys))
+            deleted += int(cast("int", client.delete(*keys)))
     return deleted
 
 
 def _tombstone_of(session: Session, school_id: uuid.UUID, subject: str) -> ErasureTombstone | None:
     return session.scalars(
         select(ErasureTombstone).where(
-            ErasureTombstone.subject == subject, ErasureTombstone.school_id == school_id
+            col(ErasureTombstone.subject) == subject, col(ErasureTombstone.school_id) == school_id
         )
     ).first()
 
@@ -324,8 +330,8 @@ def list_receipts(session: Session, principal: Principal, limit: int = 100) -> l
     access.require_role(principal, Role.admin)
     query = (
         select(ErasureTombstone)
-        .where(ErasureTombstone.school_id == principal.school_id)
-        .order_by(ErasureTombstone.requested_at.desc())
+        .where(col(ErasureTombstone.school_id) == principal.school_id)
+        .order_by(col(ErasureTombstone.requested_at).desc())
         .limit(limit)
     )
     return list(session.scalars(query))
@@ -342,5 +348,7 @@ def get_receipt(session: Session, principal: Principal, receipt_id: uuid.UUID) -
 def pending(session: Session) -> list[uuid.UUID]:
     """Tombstones whose Milvus compaction is still to be done (the retention job's work list)."""
     return list(
-        session.scalars(select(ErasureTombstone.id).where(ErasureTombstone.state == ErasureState.erased))
+        session.scalars(
+            select(col(ErasureTombstone.id)).where(col(ErasureTombstone.state) == ErasureState.erased)
+        )
     )

@@ -104,7 +104,8 @@ class FaceService:
         verify_threshold: float | None = None,
         quality: QualityPolicy | None = None,
     ) -> None:
-        self._pipeline = TimedPipeline(pipeline)  # each stage's time: rollcall_stage_duration_seconds
+        # each stage's time: rollcall_stage_duration_seconds (a proxy with the pipeline's methods)
+        self._pipeline = cast(FacePipeline, TimedPipeline(pipeline))
         self._limits = limits
         self._verify_threshold = verify_threshold
         self.quality = quality or QualityPolicy()

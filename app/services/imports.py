@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.core.errors import InvalidInput
 from app.db.tables import ClassMember, Role, SchoolClass, Student
@@ -167,8 +167,8 @@ def _check_existing_numbers(
         chunk = numbers[start : start + 1000]
         taken.update(
             session.scalars(
-                select(Student.student_number).where(
-                    Student.school_id == principal.school_id, Student.student_number.in_(chunk)
+                select(col(Student.student_number)).where(
+                    col(Student.school_id) == principal.school_id, col(Student.student_number).in_(chunk)
                 )
             )
         )
@@ -187,8 +187,8 @@ def _resolve_classes(
         return {}
     found = dict(
         session.execute(
-            select(SchoolClass.code, SchoolClass.id).where(
-                SchoolClass.school_id == principal.school_id, SchoolClass.code.in_(sorted(wanted))
+            select(col(SchoolClass.code), col(SchoolClass.id)).where(
+                col(SchoolClass.school_id) == principal.school_id, col(SchoolClass.code).in_(sorted(wanted))
             )
         ).all()
     )

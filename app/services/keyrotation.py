@@ -24,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, func, literal, select
-from sqlmodel import Session, SQLModel
+from sqlalchemy import ColumnElement, Engine, SQLColumnExpression, func, literal, select
+from sqlmodel import Session, SQLModel, col
 
 from app.core.crypto import Keyring
 from app.db.session import transaction
@@ -35,11 +35,13 @@ from app.services.biometrics import TemplateCipher, crop_aad
 
 
 def _totp_aad(row: Any) -> bytes:
-    return b"totp:" + row.id.bytes  # as app.services.auth seals it
+    row_id: uuid.UUID = row.id
+    return b"totp:" + row_id.bytes  # as app.services.auth seals it
 
 
 def _webhook_aad(row: Any) -> bytes:
-    return b"webhook:" + row.id.bytes  # as app.notifications seals it
+    row_id: uuid.UUID = row.id
+    return b"webhook:" + row_id.bytes  # as app.notifications seals it
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ class Sealed:
     #: Rows that may need re-sealing (SQL), given the active key id.
     stale: Callable[[str], ColumnElement[bool]]
     #: The key id that sealed a row's value (SQL expression), for the report.
-    key_of: Callable[[], ColumnElement[Any]]
+    key_of: Callable[[], SQLColumnExpression[Any]]
     reseal: Callable[[Any, Keyring], bool]
 
 
@@ -86,7 +88,7 @@ SEALED: tuple[Sealed, ...] = (
         FaceTemplate,
         "ciphertext",
         _key_column(FaceTemplate),
-        lambda: FaceTemplate.key_id,
+        lambda: col(FaceTemplate.key_id),
         lambda row, keyring: TemplateCipher(keyring).reseal(row),
     ),
     Sealed(
@@ -102,7 +104,7 @@ SEALED: tuple[Sealed, ...] = (
         ReviewFrame,
         "ciphertext",
         _key_column(ReviewFrame),
-        lambda: ReviewFrame.key_id,
+        lambda: col(ReviewFrame.key_id),
         lambda row, keyring: review_frames.reseal(row, keyring),
     ),
     Sealed(

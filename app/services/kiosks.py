@@ -20,6 +20,7 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
+from typing import cast
 
 import redis
 from sqlalchemy import Engine, update
@@ -132,7 +133,7 @@ class KioskService:
         if self.settings.kiosk_key_cache_s <= 0:
             return None
         try:
-            raw = self.client.get(self._cache_key(prefix))
+            raw = cast("str | None", self.client.get(self._cache_key(prefix)))
         except redis.RedisError as exc:
             log.warning("kiosk key cache unavailable (%s); checking PostgreSQL", type(exc).__name__)
             return None

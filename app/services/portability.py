@@ -137,13 +137,13 @@ def _document(session: Session, student: Student, purpose: str, now: datetime) -
     templates = list(
         session.scalars(
             select(FaceTemplate)
-            .where(FaceTemplate.student_id == student.id)
+            .where(col(FaceTemplate.student_id) == student.id)
             .order_by(col(FaceTemplate.created_at))
         )
     )
     consents = list(
         session.scalars(
-            select(Consent).where(Consent.student_id == student.id).order_by(col(Consent.granted_at))
+            select(Consent).where(col(Consent.student_id) == student.id).order_by(col(Consent.granted_at))
         )
     )
     return {
@@ -152,7 +152,7 @@ def _document(session: Session, student: Student, purpose: str, now: datetime) -
         "controller": {"school": school.name if school else None, "school_id": student.school_id},
         "student": StudentPublic.model_validate(student).model_dump(mode="json", exclude={"withheld"}),
         "accounts": [
-            _account(user) for user in session.scalars(select(User).where(User.student_id == student.id))
+            _account(user) for user in session.scalars(select(User).where(col(User.student_id) == student.id))
         ],
         "classes": _classes(session, student.id),
         "consents": [_consent(consent) for consent in consents],
@@ -180,7 +180,7 @@ def _document(session: Session, student: Student, purpose: str, now: datetime) -
             {"at": event.at, "action": event.action, "by": event.actor, "result": event.result}
             for event in session.scalars(
                 select(AuditEvent)
-                .where(AuditEvent.target == pseudonym(session, student.id))
+                .where(col(AuditEvent.target) == pseudonym(session, student.id))
                 .order_by(col(AuditEvent.seq))
             )
         ],
@@ -201,9 +201,9 @@ def _account(user: User) -> dict[str, Any]:
 
 def _classes(session: Session, student_id: uuid.UUID) -> list[dict[str, Any]]:
     query = (
-        select(SchoolClass.code, SchoolClass.name, ClassMember.added_at)
-        .join(ClassMember, ClassMember.class_id == SchoolClass.id)
-        .where(ClassMember.student_id == student_id)
+        select(col(SchoolClass.code), col(SchoolClass.name), col(ClassMember.added_at))
+        .join(ClassMember, col(ClassMember.class_id) == SchoolClass.id)
+        .where(col(ClassMember.student_id) == student_id)
         .order_by(SchoolClass.code)
     )
     return [{"code": code, "name": name, "since": added} for code, name, added in session.execute(query)]
@@ -223,10 +223,10 @@ def _consent(consent: Consent) -> dict[str, Any]:
 
 def _corrections(session: Session, student_id: uuid.UUID) -> list[dict[str, Any]]:
     query = (
-        select(AttendanceChange, ClassSession.starts_at)
-        .join(Attendance, Attendance.id == AttendanceChange.attendance_id)
-        .join(ClassSession, ClassSession.id == Attendance.session_id)
-        .where(Attendance.student_id == student_id)
+        select(AttendanceChange, col(ClassSession.starts_at))
+        .join(Attendance, col(Attendance.id) == AttendanceChange.attendance_id)
+        .join(ClassSession, col(ClassSession.id) == Attendance.session_id)
+        .where(col(Attendance.student_id) == student_id)
         .order_by(col(AttendanceChange.changed_at))
     )
     found = [
@@ -239,7 +239,7 @@ def _corrections(session: Session, student_id: uuid.UUID) -> list[dict[str, Any]
         }
         for change, starts in session.execute(query)
     ]
-    archived = select(AttendanceArchive).where(AttendanceArchive.student_id == student_id)
+    archived = select(AttendanceArchive).where(col(AttendanceArchive.student_id) == student_id)
     for record in session.scalars(archived):
         found.extend({"session_start": record.session_starts_at, **change} for change in record.changes)
     return found
@@ -249,26 +249,26 @@ def _attendance_rows(session: Session, student_id: uuid.UUID) -> Iterator[list[o
     corrections: dict[uuid.UUID, int] = {
         attendance_id: int(count)
         for attendance_id, count in session.execute(
-            select(AttendanceChange.attendance_id, func.count())
-            .join(Attendance, Attendance.id == AttendanceChange.attendance_id)
-            .where(Attendance.student_id == student_id)
-            .group_by(AttendanceChange.attendance_id)
+            select(col(AttendanceChange.attendance_id), func.count())
+            .join(Attendance, col(Attendance.id) == AttendanceChange.attendance_id)
+            .where(col(Attendance.student_id) == student_id)
+            .group_by(col(AttendanceChange.attendance_id))
         )
     }
     live = (
-        select(Attendance, ClassSession.starts_at, SchoolClass.code, SchoolClass.name)
-        .join(ClassSession, ClassSession.id == Attendance.session_id)
-        .join(SchoolClass, SchoolClass.id == ClassSession.class_id)
-        .where(Attendance.student_id == student_id)
+        select(Attendance, col(ClassSession.starts_at), col(SchoolClass.code), col(SchoolClass.name))
+        .join(ClassSession, col(ClassSession.id) == Attendance.session_id)
+        .join(SchoolClass, col(SchoolClass.id) == ClassSession.class_id)
+        .where(col(Attendance.student_id) == student_id)
     )
     rows = [
         _attendance_row(record, starts, code, name, False, corrections.get(record.id, 0))
         for record, starts, code, name in session.execute(live)
     ]
     archived = (
-        select(AttendanceArchive, SchoolClass.code, SchoolClass.name)
-        .outerjoin(SchoolClass, SchoolClass.id == AttendanceArchive.class_id)
-        .where(AttendanceArchive.student_id == student_id)
+        select(AttendanceArchive, col(SchoolClass.code), col(SchoolClass.name))
+        .outerjoin(SchoolClass, col(SchoolClass.id) == AttendanceArchive.class_id)
+        .where(col(AttendanceArchive.student_id) == student_id)
     )
     rows += [
         _attendance_row(record, record.session_starts_at, code, name, True, len(record.changes))

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
 from app.db.tables import Role
 
-KIOSK = "kiosk"
+KIOSK: Final = "kiosk"
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 from sqlalchemy import Engine, select
@@ -78,7 +79,7 @@ def reembed(
     opens their collections) of everyone re-embedded. See the module docstring."""
     report = ReembedReport(embedder.model_id, dry_run)
     with transaction(engine) as session:
-        students = list(session.scalars(select(FaceTemplate.student_id).distinct()))
+        students = list(session.scalars(select(col(FaceTemplate.student_id)).distinct()))
     report.students = len(students)
     flagged: set[uuid.UUID] = set()
     for student_id in students:
@@ -104,7 +105,7 @@ def _reembed_student(
     student_id: uuid.UUID,
     *,
     dry_run: bool,
-) -> int | str:
+) -> int | Literal["already", "flagged"]:
     """``"already"``, ``"flagged"``, or how many new templates the student got."""
     with transaction(engine) as session:
         student = session.scalars(
@@ -184,9 +185,15 @@ def _retire_old(
     retired: dict[str, int] = {}
     with transaction(engine) as session:
         dims = model_dims(session)
-        moved = set(session.scalars(select(FaceTemplate.student_id).where(FaceTemplate.model_id == model_id)))
-        query = select(FaceTemplate.student_id, FaceTemplate.school_id, FaceTemplate.model_id).distinct()
-        stale = session.execute(query.where(FaceTemplate.model_id != model_id)).all()
+        moved = set(
+            session.scalars(
+                select(col(FaceTemplate.student_id)).where(col(FaceTemplate.model_id) == model_id)
+            )
+        )
+        query = select(
+            col(FaceTemplate.student_id), col(FaceTemplate.school_id), col(FaceTemplate.model_id)
+        ).distinct()
+        stale = session.execute(query.where(col(FaceTemplate.model_id) != model_id)).all()
     for student_id, school_id, old_model in stale:
         if student_id not in moved or student_id in flagged:
             continue

@@ -18,7 +18,7 @@ from datetime import date, datetime
 
 import redis
 from sqlalchemy import or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.db.tables import (
     Attendance,
@@ -60,13 +60,13 @@ def session_report(
     now = utcnow()
     records = {
         r.student_id: r
-        for r in session.scalars(select(Attendance).where(Attendance.session_id == session_id))
+        for r in session.scalars(select(Attendance).where(col(Attendance.session_id) == session_id))
     }
     joined = _joined(session, klass.id)
     students = session.scalars(
         select(Student)
-        .where(or_(Student.id.in_(joined), Student.id.in_(records)))
-        .order_by(Student.last_name, Student.first_name, Student.id)
+        .where(or_(col(Student.id).in_(joined), col(Student.id).in_(records)))
+        .order_by(col(Student.last_name), col(Student.first_name), col(Student.id))
     ).all()
     rows = []
     for student in students:
@@ -112,8 +112,8 @@ def class_report(
     student_ids = set(joined) | {student_id for _, student_id in records}
     students = session.scalars(
         select(Student)
-        .where(Student.id.in_(student_ids))
-        .order_by(Student.last_name, Student.first_name, Student.id)
+        .where(col(Student.id).in_(student_ids))
+        .order_by(col(Student.last_name), col(Student.first_name), col(Student.id))
     ).all()
     now = utcnow()
     rows = []
@@ -155,22 +155,24 @@ def student_report(
     first, last = report_range(timezone, date_from, date_to, max_days)
     joined = dict(
         session.execute(
-            select(ClassMember.class_id, ClassMember.added_at).where(ClassMember.student_id == student_id)
+            select(col(ClassMember.class_id), col(ClassMember.added_at)).where(
+                col(ClassMember.student_id) == student_id
+            )
         ).all()
     )
     with_records = set(
         session.scalars(
-            select(ClassSession.class_id)
-            .join(Attendance, Attendance.session_id == ClassSession.id)
-            .where(Attendance.student_id == student_id)
+            select(col(ClassSession.class_id))
+            .join(Attendance, col(Attendance.session_id) == ClassSession.id)
+            .where(col(Attendance.student_id) == student_id)
         )
     )
-    class_query = select(SchoolClass).where(SchoolClass.id.in_(set(joined) | with_records))
+    class_query = select(SchoolClass).where(col(SchoolClass.id).in_(set(joined) | with_records))
     if principal.role is Role.teacher:  # a teacher sees the student's attendance in their own classes only
         class_query = class_query.where(access.teaches(principal))
     if class_id is not None:
         access.get_class(session, principal, class_id)
-        class_query = class_query.where(SchoolClass.id == class_id)
+        class_query = class_query.where(col(SchoolClass.id) == class_id)
     classes = {klass.id: klass for klass in session.scalars(class_query)}
     lessons = _lessons(session, list(classes), timezone, first, last)
     records = _records(session, [lesson.id for lesson in lessons], student_id)
@@ -244,7 +246,9 @@ def _subject(report: Report) -> tuple[str, uuid.UUID]:
 
 def _joined(session: Session, class_id: uuid.UUID) -> dict[uuid.UUID, datetime]:
     """When each current member joined the class."""
-    query = select(ClassMember.student_id, ClassMember.added_at).where(ClassMember.class_id == class_id)
+    query = select(col(ClassMember.student_id), col(ClassMember.added_at)).where(
+        col(ClassMember.class_id) == class_id
+    )
     return dict(session.execute(query).all())
 
 
@@ -257,11 +261,11 @@ def _lessons(
     query = (
         select(ClassSession)
         .where(
-            ClassSession.class_id.in_(class_ids),
-            ClassSession.starts_at >= start,
-            ClassSession.starts_at < end,
+            col(ClassSession.class_id).in_(class_ids),
+            col(ClassSession.starts_at) >= start,
+            col(ClassSession.starts_at) < end,
         )
-        .order_by(ClassSession.starts_at)
+        .order_by(col(ClassSession.starts_at))
     )
     return list(session.scalars(query))
 
@@ -271,9 +275,9 @@ def _records(
 ) -> dict[tuple[uuid.UUID, uuid.UUID], Attendance]:
     if not session_ids:
         return {}
-    query = select(Attendance).where(Attendance.session_id.in_(session_ids))
+    query = select(Attendance).where(col(Attendance.session_id).in_(session_ids))
     if student_id is not None:
-        query = query.where(Attendance.student_id == student_id)
+        query = query.where(col(Attendance.student_id) == student_id)
     return {(r.session_id, r.student_id): r for r in session.scalars(query)}
 
 

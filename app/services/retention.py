@@ -131,15 +131,19 @@ async def run(
 
 
 def _count_attendance(session: Session, report: RetentionReport) -> None:
-    old = select(func.count()).select_from(Attendance).where(Attendance.recorded_at < report.archive_before)
+    old = (
+        select(func.count())
+        .select_from(Attendance)
+        .where(col(Attendance.recorded_at) < report.archive_before)
+    )
     report.attendance_archived = int(session.scalar(old) or 0)
     live_expired = (
-        select(func.count()).select_from(Attendance).where(Attendance.recorded_at < report.delete_before)
+        select(func.count()).select_from(Attendance).where(col(Attendance.recorded_at) < report.delete_before)
     )
     archived_expired = (
         select(func.count())
         .select_from(AttendanceArchive)
-        .where(AttendanceArchive.recorded_at < report.delete_before)
+        .where(col(AttendanceArchive.recorded_at) < report.delete_before)
     )
     report.attendance_deleted = int(session.scalar(live_expired) or 0) + int(
         session.scalar(archived_expired) or 0
@@ -158,13 +162,15 @@ def _archive_attendance(engine: Engine, before: datetime, batch: int) -> int:
 
 def _archive_batch(session: Session, before: datetime, batch: int) -> int:
     rows = session.execute(
-        select(Attendance, ClassSession.starts_at, ClassSession.class_id, SchoolClass.school_id)
-        .join(ClassSession, ClassSession.id == Attendance.session_id)
-        .join(SchoolClass, SchoolClass.id == ClassSession.class_id)
-        .where(Attendance.recorded_at < before)
+        select(
+            Attendance, col(ClassSession.starts_at), col(ClassSession.class_id), col(SchoolClass.school_id)
+        )
+        .join(ClassSession, col(ClassSession.id) == Attendance.session_id)
+        .join(SchoolClass, col(SchoolClass.id) == ClassSession.class_id)
+        .where(col(Attendance.recorded_at) < before)
         .order_by(col(Attendance.recorded_at))
         .limit(batch)
-        .with_for_update(of=Attendance, skip_locked=True)  # type: ignore[arg-type]
+        .with_for_update(of=Attendance, skip_locked=True)
     ).all()
     if not rows:
         return 0
@@ -213,8 +219,8 @@ def _delete_archived(engine: Engine, before: datetime, batch: int) -> int:
         with transaction(engine) as session:
             ids = list(
                 session.scalars(
-                    select(AttendanceArchive.id)
-                    .where(AttendanceArchive.recorded_at < before)
+                    select(col(AttendanceArchive.id))
+                    .where(col(AttendanceArchive.recorded_at) < before)
                     .limit(batch)
                     .with_for_update(skip_locked=True)
                 )
@@ -231,11 +237,13 @@ def _delete_archived(engine: Engine, before: datetime, batch: int) -> int:
 
 def _leavers(session: Session) -> list[tuple[uuid.UUID, uuid.UUID]]:
     """``(student id, school id)`` of students who left and still have templates or a consent in force."""
-    has_templates = exists(select(FaceTemplate.id).where(FaceTemplate.student_id == Student.id))
+    has_templates = exists(select(col(FaceTemplate.id)).where(col(FaceTemplate.student_id) == Student.id))
     has_consent = exists(
-        select(Consent.id).where(Consent.student_id == Student.id, col(Consent.withdrawn_at).is_(None))
+        select(col(Consent.id)).where(
+            col(Consent.student_id) == Student.id, col(Consent.withdrawn_at).is_(None)
+        )
     )
-    query = select(Student.id, Student.school_id).where(
+    query = select(col(Student.id), col(Student.school_id)).where(
         col(Student.active).is_(False), or_(has_templates, has_consent)
     )
     return [(student_id, school_id) for student_id, school_id in session.execute(query)]

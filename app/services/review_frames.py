@@ -111,7 +111,9 @@ def list_frames(session: Session, principal: Principal, now: datetime | None = N
     access.require_role(principal, Role.admin)
     query = (
         select(ReviewFrame)
-        .where(ReviewFrame.school_id == principal.school_id, ReviewFrame.expires_at > (now or utcnow()))
+        .where(
+            col(ReviewFrame.school_id) == principal.school_id, col(ReviewFrame.expires_at) > (now or utcnow())
+        )
         .order_by(col(ReviewFrame.captured_at).desc())
     )
     return list(session.scalars(query))
@@ -153,8 +155,10 @@ def reseal(row: ReviewFrame, keyring: Keyring) -> bool:
 
 def delete_expired(session: Session, now: datetime, *, dry_run: bool) -> int:
     """Frames past their expiry (and any older than 24 hours, whatever their expiry said)."""
-    expired = (ReviewFrame.expires_at <= now) | (ReviewFrame.captured_at <= now - timedelta(hours=24))
+    expired = (col(ReviewFrame.expires_at) <= now) | (
+        col(ReviewFrame.captured_at) <= now - timedelta(hours=24)
+    )
     if dry_run:
-        return len(list(session.scalars(select(ReviewFrame.id).where(expired))))
+        return len(list(session.scalars(select(col(ReviewFrame.id)).where(expired))))
     result = session.execute(delete(ReviewFrame).where(expired))
     return int(getattr(result, "rowcount", 0) or 0)

@@ -10,7 +10,7 @@ import uuid
 from datetime import date
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.core.errors import Conflict, InvalidInput
 from app.db.tables import Attendance, CheckinCode, ClassSession, utcnow
@@ -33,11 +33,13 @@ def list_sessions(
     date_to: date | None = None,
 ) -> Page[SessionPublic]:
     access.get_class(session, principal, class_id)
-    query = select(ClassSession).where(ClassSession.class_id == class_id)
+    query = select(ClassSession).where(col(ClassSession.class_id) == class_id)
     if date_from is not None or date_to is not None:
         start, end = local_range(access.school(session, principal).timezone, date_from, date_to)
-        query = query.where(ClassSession.starts_at >= start, ClassSession.starts_at < end)
-    return paginate(session, query.order_by(ClassSession.starts_at), params, SessionPublic.model_validate)
+        query = query.where(col(ClassSession.starts_at) >= start, col(ClassSession.starts_at) < end)
+    return paginate(
+        session, query.order_by(col(ClassSession.starts_at)), params, SessionPublic.model_validate
+    )
 
 
 def get_session(session: Session, principal: Principal, session_id: uuid.UUID) -> ClassSession:
@@ -106,7 +108,7 @@ def delete_session(
     lesson, _ = access.get_session(session, principal, session_id, manage=True)
     for model in (Attendance, CheckinCode):
         if (
-            session.scalars(select(model.id).where(model.session_id == session_id).limit(1)).first()
+            session.scalars(select(col(model.id)).where(col(model.session_id) == session_id).limit(1)).first()
             is not None
         ):
             raise Conflict(

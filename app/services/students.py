@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.core.errors import Conflict
 from app.db.tables import (
@@ -37,10 +37,10 @@ from app.services.principal import Principal
 def student_matches(pattern: str) -> ColumnElement[bool]:
     """Search: the student number or any part of the name contains the (LIKE-escaped) pattern."""
     return or_(
-        Student.student_number.ilike(pattern),
-        Student.first_name.ilike(pattern),
-        Student.last_name.ilike(pattern),
-        Student.display_name.ilike(pattern),
+        col(Student.student_number).ilike(pattern),
+        col(Student.first_name).ilike(pattern),
+        col(Student.last_name).ilike(pattern),
+        col(Student.display_name).ilike(pattern),
     )
 
 
@@ -54,19 +54,23 @@ def list_students(
     active: bool | None = None,
 ) -> Page[StudentPublic]:
     """The students the caller may see (a student: just themself), searched and filtered, by name."""
-    query = select(Student).where(Student.school_id == principal.school_id, access.student_visible(principal))
+    query = select(Student).where(
+        col(Student.school_id) == principal.school_id, access.student_visible(principal)
+    )
     if class_id is not None:
         access.get_class(session, principal, class_id)
         query = query.where(
-            Student.id.in_(select(ClassMember.student_id).where(ClassMember.class_id == class_id))
+            col(Student.id).in_(
+                select(col(ClassMember.student_id)).where(col(ClassMember.class_id) == class_id)
+            )
         )
     if enrollment_status is not None:
-        query = query.where(Student.enrollment_status == enrollment_status)
+        query = query.where(col(Student.enrollment_status) == enrollment_status)
     if active is not None:
-        query = query.where(Student.active == active)
+        query = query.where(col(Student.active) == active)
     if pattern := params.like():
         query = query.where(student_matches(pattern))
-    query = query.order_by(Student.last_name, Student.first_name, Student.id)
+    query = query.order_by(col(Student.last_name), col(Student.first_name), col(Student.id))
     # Listings show the limited view to everyone (services.disclosure): full records one at a time only.
     return paginate(session, query, params, limited_view)
 
@@ -126,19 +130,19 @@ def update_student(
 def delete_student_records(session: Session, student: Student) -> None:
     """Delete every row of the student but the biometric ones (``services.consent.delete_student`` erases
     those, and audits the whole erasure)."""
-    if session.scalars(select(User.id).where(User.student_id == student.id)).first() is not None:
+    if session.scalars(select(col(User.id)).where(col(User.student_id) == student.id)).first() is not None:
         raise Conflict(
             "the student still has a sign-in account; delete it first",
             code="in_use",
             student_id=str(student.id),
         )
-    attendance_ids = select(Attendance.id).where(Attendance.student_id == student.id)
+    attendance_ids = select(col(Attendance.id)).where(col(Attendance.student_id) == student.id)
     statements: list[Any] = [
-        delete(AttendanceChange).where(AttendanceChange.attendance_id.in_(attendance_ids)),
-        delete(Attendance).where(Attendance.student_id == student.id),
-        delete(CheckinCode).where(CheckinCode.student_id == student.id),
-        delete(ClassMember).where(ClassMember.student_id == student.id),
-        delete(Consent).where(Consent.student_id == student.id),
+        delete(AttendanceChange).where(col(AttendanceChange.attendance_id).in_(attendance_ids)),
+        delete(Attendance).where(col(Attendance.student_id) == student.id),
+        delete(CheckinCode).where(col(CheckinCode.student_id) == student.id),
+        delete(ClassMember).where(col(ClassMember.student_id) == student.id),
+        delete(Consent).where(col(Consent.student_id) == student.id),
     ]
     for statement in statements:
         session.execute(statement)
@@ -149,7 +153,9 @@ def delete_student_records(session: Session, student: Student) -> None:
 
 def _check_number_free(session: Session, principal: Principal, number: str) -> None:
     taken = session.scalars(
-        select(Student.id).where(Student.school_id == principal.school_id, Student.student_number == number)
+        select(col(Student.id)).where(
+            col(Student.school_id) == principal.school_id, col(Student.student_number) == number
+        )
     ).first()
     if taken is not None:
         raise Conflict(

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy import Engine, func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.core.crypto import NONCE_BYTES
 from app.db.session import transaction
@@ -31,6 +31,7 @@ from app.services.biometrics import TemplateCipher, rebuild_school
 from app.services.faces import FaceService, ImageLimits
 from app.services.pipeline import Embeddings
 from models.gallery import FaceGallery, Match
+from models.types import Face
 
 _TAG_BYTES = 16
 
@@ -39,9 +40,9 @@ def model_dims(session: Session, student_id: uuid.UUID | None = None) -> dict[st
     """``{model id: vector dimension}`` of the stored templates (of one student), from the ciphertext's
     length (nonce, float32 values, tag)."""
     size = func.max(func.octet_length(FaceTemplate.ciphertext))
-    query = select(FaceTemplate.model_id, size).group_by(FaceTemplate.model_id)
+    query = select(col(FaceTemplate.model_id), size).group_by(FaceTemplate.model_id)
     if student_id is not None:
-        query = query.where(FaceTemplate.student_id == student_id)
+        query = query.where(col(FaceTemplate.student_id) == student_id)
     return {model: (int(n) - NONCE_BYTES - _TAG_BYTES) // 4 for model, n in session.execute(query)}
 
 
@@ -49,7 +50,7 @@ def pending_erasure_models(session: Session) -> dict[str, int]:
     """Models whose collections held vectors of erasures not yet compacted (they may have no templates
     left, so ``model_dims`` alone would miss them)."""
     found: dict[str, int] = {}
-    rows = session.scalars(select(ErasureTombstone).where(ErasureTombstone.state == ErasureState.erased))
+    rows = session.scalars(select(ErasureTombstone).where(col(ErasureTombstone.state) == ErasureState.erased))
     for tombstone in rows:
         found.update({str(k): int(v) for k, v in tombstone.receipt.get("milvus_models", {}).items()})
     return found
@@ -71,7 +72,7 @@ class IndexPipeline:
         except KeyError:
             raise ValueError(f"no collection is configured for model {model_id}") from None
 
-    async def detect(self, image: np.ndarray) -> list:
+    async def detect(self, image: np.ndarray) -> list[Face]:
         raise RuntimeError("jobs do not run the face models")
 
     async def embed(self, crops: np.ndarray) -> Embeddings:
@@ -139,9 +140,11 @@ async def rebuild_index(engine: Engine, pipeline: IndexPipeline, cipher: Templat
         await asyncio.to_thread(store.drop)
     faces = service_over(pipeline)
     with transaction(engine) as session:
-        schools: list[uuid.UUID] = list(session.scalars(select(FaceTemplate.school_id).distinct()))
+        schools: list[uuid.UUID] = list(session.scalars(select(col(FaceTemplate.school_id)).distinct()))
         report.students = int(session.scalar(select(func.count(func.distinct(FaceTemplate.student_id)))) or 0)
-        counts = session.execute(select(FaceTemplate.model_id, func.count()).group_by(FaceTemplate.model_id))
+        counts = session.execute(
+            select(col(FaceTemplate.model_id), func.count()).group_by(FaceTemplate.model_id)
+        )
         report.templates = {model: int(n) for model, n in counts}
     for school_id in schools:
         await rebuild_school(engine, faces, cipher, school_id)

@@ -137,7 +137,7 @@ def _import_torch(cache_dir: Path | None = None) -> Any:
 def _net_class(torch: Any) -> type[nn.Module]:
     """Define the module class once torch is importable (a top-level class would import torch with us)."""
 
-    class MtcnnNet(torch.nn.Module):
+    class MtcnnNet(torch.nn.Module):  # type: ignore[misc]  # torch comes in as Any (imported lazily)
         def __init__(self, net: str) -> None:
             super().__init__()
             self.trunk = [name for name, _ in _TRUNKS[net]]

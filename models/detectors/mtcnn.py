@@ -169,7 +169,8 @@ def _area_resize(table: np.ndarray, regions: np.ndarray, size: tuple[int, int]) 
     sums = table[rows1, cols1] - table[rows0, cols1] - table[rows1, cols0] + table[rows0, cols0]
     heights = (rows1 - rows0).astype(np.float32)[..., None]
     widths = (cols1 - cols0).astype(np.float32)[..., None]
-    return sums.astype(np.float32) / heights / widths
+    means: np.ndarray = sums.astype(np.float32) / heights / widths
+    return means
 
 
 def _bins(start: np.ndarray, end: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:

@@ -358,7 +358,7 @@ def liveness(
 
 
 def _print_recorded(report: dict[str, object]) -> None:
-    counts = report["frames"]  # type: ignore[index]
+    counts = report["frames"]
     table = Table(title=f"Liveness on recordings at score threshold {report['threshold']}")
     for column in (
         "source",
@@ -418,7 +418,7 @@ def burst_fusion(
     table.add_column("")
     for key in fused:
         table.add_column(key, justify="right")
-    for metric in report[fused[0]]:  # type: ignore[union-attr]
+    for metric in report[fused[0]]:  # type: ignore[attr-defined]
         table.add_row(metric, *(str(report[key][metric]) for key in fused))  # type: ignore[index]
     Console().print(table)
     if as_json:

@@ -110,7 +110,7 @@ class _Person:
             if track.probe is None:
                 continue
             chosen = track.fused_frames
-            crops = np.stack([self.crops[indices[i]][track.indices[i]] for i in chosen])  # type: ignore[index]
+            crops = np.stack([self.crops[indices[i]][track.indices[i]] for i in chosen])
             scores = np.array([track.subjects[i].score for i in chosen])  # type: ignore[union-attr]
             found.append(fuse(embedder.embed(crops), scores))
         return found

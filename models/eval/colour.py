@@ -123,7 +123,7 @@ def run_colour(
     judge = BurstJudge(limits)
     rng, noise = random.Random(seed), np.random.default_rng(seed)  # noqa: S311 - reproducible, not secret
     counts, interval = frame_counts(), interval_ms()
-    shape = tuple(int(Settings.model_fields[name].default) for name in ("colour_slots", "colour_slot_ms"))
+    slots, slot_ms = (int(Settings.model_fields[name].default) for name in ("colour_slots", "colour_slot_ms"))
     live = (
         video_paths(clips)
         if clips
@@ -140,7 +140,7 @@ def run_colour(
                 if indices is None:
                     break
                 burst = _Burst(judge, recording, indices, interval, noise)
-                issued, earlier = (random_sequence(*shape, rng=rng) for _ in range(2))
+                issued, earlier = (random_sequence(slots, slot_ms, rng=rng) for _ in range(2))
                 for species, variant, shown, light in _variants(is_live, issued, earlier):
                     frames, faces = burst.seen(judge, shown, light)
                     for count in counts:

@@ -330,7 +330,11 @@ class _Milvus:
             search: Callable[..., list[Match]] = self.gallery.search
             matches = [
                 search(
-                    partition, vectors[row : row + 1], top_k=self.top_k, threshold=-1.0, labels=rosters[row]
+                    partition,
+                    vectors[row : row + 1],
+                    top_k=self.top_k,
+                    threshold=-1.0,
+                    labels=rosters[int(row)],
                 )[0]
                 for row in rows
             ]

@@ -41,6 +41,7 @@ from models.eval.liveness import (
 from models.eval.recorded import Recording, load_recording, reference_turns, video_paths, windows
 from models.liveness import Action, LivenessLimits, LivenessVerdict
 from models.liveness_clips import planar_burst, still_burst
+from models.types import Face
 
 SWEEP = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 
@@ -173,7 +174,7 @@ def _judged(
     fold: str,
     action: Action,
     recording: Recording,
-    faces: list[list],
+    faces: list[list[Face]],
     indices: np.ndarray,
 ) -> Presentation:
     images = [recording.frames[i] for i in indices]

@@ -18,6 +18,7 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import cv2
 import numpy as np
@@ -80,7 +81,7 @@ def kiosk_frame(frame: np.ndarray) -> np.ndarray:
     ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, KIOSK_JPEG_QUALITY])
     if not ok:
         raise ValueError("JPEG encoding failed")
-    return cv2.imdecode(data, cv2.IMREAD_COLOR)
+    return cast(np.ndarray, cv2.imdecode(data, cv2.IMREAD_COLOR))  # None only for data that is no image
 
 
 @functools.cache
@@ -133,7 +134,8 @@ def burst_indices(recording: Recording, start_s: float, count: int, interval_ms:
     times = recording.times_s
     if wanted[-1] > times[-1] + 0.5 / max(_fps(times), 1.0):
         return None
-    return np.abs(times[None, :] - wanted[:, None]).argmin(axis=1)
+    nearest: np.ndarray = np.abs(times[None, :] - wanted[:, None]).argmin(axis=1)
+    return nearest
 
 
 def windows(

@@ -68,7 +68,7 @@ async def check_burst(
     if track.probe is None:
         return BurstResult(judge(action, track, [], None, limits), None, None, None, None)
     embedded = track.embedded_frames
-    picked = [burst.crops[i][track.indices[i]] for i in embedded]  # type: ignore[index]
+    picked = [burst.crops[i][track.indices[i]] for i in embedded]
     first = next(i for i, face in enumerate(track.subjects) if face is not None)
     # Tracking and the screen cues are CPU work (~30 ms for a burst): off the event loop, so a replica keeps
     # taking requests meanwhile; the embedding runs on the Embedder at the same time.

@@ -48,7 +48,7 @@ class ColourSequence:
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> ColourSequence:
-        return cls(tuple(str(colour) for colour in data["sequence"]), int(data["slot_ms"]))  # type: ignore[arg-type, attr-defined, call-overload]
+        return cls(tuple(str(colour) for colour in data["sequence"]), int(data["slot_ms"]))  # type: ignore[attr-defined, call-overload]
 
 
 def random_sequence(slots: int, slot_ms: int, rng: random.Random | None = None) -> ColourSequence:

@@ -49,41 +49,42 @@ class LivenessLimits:
     Defaults are the thresholds `python -m models.eval liveness` reports in docs/LIVENESS.md."""
 
     # nose parallax moved this far in the asked direction ...
-    min_turn: float = Field(0.065, gt=0, le=2)
+    min_turn: float = Field(default=0.065, gt=0, le=2)
     # ... and got this far past frontal on the asked side: the challenge is met
-    min_reach: float = Field(0.05, ge=0, le=2)
+    min_reach: float = Field(default=0.05, ge=0, le=2)
     # face texture this far off one plane: not a flat picture
-    min_texture_parallax: float = Field(0.1, gt=0, le=2)
-    min_motion: float = Field(0.04, ge=0, le=2)  # below this nothing moved at all
-    min_identity: float = Field(0.30, ge=-1, le=1)  # cosine between the probe frame and the others
+    min_texture_parallax: float = Field(default=0.1, gt=0, le=2)
+    min_motion: float = Field(default=0.04, ge=0, le=2)  # below this nothing moved at all
+    min_identity: float = Field(default=0.30, ge=-1, le=1)  # cosine between the probe frame and the others
     # share of frames allowed without the subject (blur, a blink of the detector)
-    max_missing: float = Field(0.25, ge=0, le=1)
+    max_missing: float = Field(default=0.25, ge=0, le=1)
     # subject's centre may move this many box widths from one frame to the next (per frame of a gap where it
     # was not found) ...
-    max_jump: float = Field(0.5, gt=0)
-    max_scale_change: float = Field(1.4, ge=1)  # ... and change size by at most this factor (per frame)
+    max_jump: float = Field(default=0.5, gt=0)
+    # ... and change size by at most this factor (per frame)
+    max_scale_change: float = Field(default=1.4, ge=1)
     # another face this large (area, vs the subject) is a second person
-    second_face_ratio: float = Field(0.35, gt=0, le=1)
-    min_frames: int = Field(3, ge=2)  # frames with the subject needed to judge at all
+    second_face_ratio: float = Field(default=0.35, gt=0, le=1)
+    min_frames: int = Field(default=3, ge=2)  # frames with the subject needed to judge at all
     # The probe's vector is the fusion of this many of the most frontal frames (models.fusion): one frame's
     # blur or blink weighs less in the search (docs/MODELS.md, "Fusion"); 1 uses the probe frame alone.
-    fuse_frames: int = Field(3, ge=1, le=16)
+    fuse_frames: int = Field(default=3, ge=1, le=16)
     # Passive replay cues (models.liveness.screen): straight edges framing the face in this share of the
     # sampled frames is a device in view ...
-    max_screen_border: float = Field(0.2, ge=0, le=1)
+    max_screen_border: float = Field(default=0.2, ge=0, le=1)
     # ... and a spectral peak of the face texture this strong is a filmed screen's moire
-    max_screen_moire: float = Field(2.3, gt=0)
+    max_screen_moire: float = Field(default=2.3, gt=0)
     # The colour layer (models.liveness.reflection; docs/COLOUR_CHALLENGE.md), when the challenge has colours;
     # the three thresholds are those `python -m models.eval colour` picks on its tune fold.
-    colour_max_lag_ms: int = Field(150, ge=0, le=1000)  # camera + display latency tried, 0 up to this
-    colour_guard_ms: int = Field(40, ge=0, le=500)  # frames this close to a colour change are skipped
-    min_colour_frames: int = Field(6, ge=3)  # usable frames needed to judge ...
-    min_colour_slots: int = Field(3, ge=2)  # ... showing at least this many different colours
+    colour_max_lag_ms: int = Field(default=150, ge=0, le=1000)  # camera + display latency tried, 0 up to this
+    colour_guard_ms: int = Field(default=40, ge=0, le=500)  # frames this close to a colour change are skipped
+    min_colour_frames: int = Field(default=6, ge=3)  # usable frames needed to judge ...
+    min_colour_slots: int = Field(default=3, ge=2)  # ... showing at least this many different colours
     # the face's chroma (minus the background's) must move this much (RMS, log-chromaticity) ...
-    min_colour_response: float = Field(0.02, ge=0, le=1)
-    min_colour_correlation: float = Field(0.85, gt=0, le=1)  # ... with the shown sequence ...
+    min_colour_response: float = Field(default=0.02, ge=0, le=1)
+    min_colour_correlation: float = Field(default=0.85, gt=0, le=1)  # ... with the shown sequence ...
     # ... and beat the best of many other random sequences by this much
-    min_colour_margin: float = Field(-0.05, ge=-1, le=1)
+    min_colour_margin: float = Field(default=-0.05, ge=-1, le=1)
 
 
 @dataclass(frozen=True, slots=True)

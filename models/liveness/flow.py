@@ -44,7 +44,7 @@ def texture_parallax(grays: Sequence[np.ndarray], face: Face) -> float | None:
     for before, after in itertools.pairwise(grays):
         if before.shape != after.shape:
             return None
-        current, status, _ = cv2.calcOpticalFlowPyrLK(
+        current, status, _ = cv2.calcOpticalFlowPyrLK(  # type: ignore[call-overload]  # nextPts=None
             before, after, current, None, winSize=(21, 21), maxLevel=3
         )
         alive &= status.ravel() == 1

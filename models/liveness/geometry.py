@@ -36,10 +36,11 @@ def nose_parallax(landmarks: np.ndarray) -> np.ndarray:
     if abs(nose[2]) < 1e-9:  # degenerate quad (points collinear): no meaningful parallax
         return np.zeros(2)
     mapped = nose[:2] / nose[2]
-    return (mapped - ARCFACE_TEMPLATE[_NOSE]) / _TEMPLATE_IOD
+    parallax: np.ndarray = (mapped - ARCFACE_TEMPLATE[_NOSE]) / _TEMPLATE_IOD
+    return parallax
 
 
-def directed_turn(parallax_x: Sequence[float], direction: float) -> float:
+def directed_turn(parallax_x: Sequence[float] | np.ndarray, direction: float) -> float:
     """The largest move of the nose in ``direction`` (+1 picture-right, -1 picture-left) between any earlier
     and any later frame: a turn performed anywhere within the burst counts, wherever the head started."""
     values = np.asarray(parallax_x, dtype=np.float64) * direction
@@ -49,7 +50,7 @@ def directed_turn(parallax_x: Sequence[float], direction: float) -> float:
     return float(max(0.0, np.max(values[1:] - lowest_so_far)))
 
 
-def side_reach(parallax_x: Sequence[float], direction: float) -> float:
+def side_reach(parallax_x: Sequence[float] | np.ndarray, direction: float) -> float:
     """How far toward ``direction`` of frontal (zero parallax) the head got in any frame. A turn is a move
     *to* the asked side: a head coming back to frontal from the other side moves the asked way too, and
     without this a recording that turns one way and back would answer either challenge."""

@@ -193,7 +193,8 @@ def face_response(small: np.ndarray, face: Face, background: np.ndarray) -> np.n
     # face minus background as (1/face - 1/background) and in dark minus bright face as (1/dark - 1/bright).
     spread = max(1 / dark_luma - 1 / bright_luma, 1e-6)
     ratio = float(np.clip((1 / face_luma - 1 / back_luma) / spread, 0.0, _MAX_VEIL_RATIO))
-    return (face_chroma - back_chroma) - ratio * (dark_chroma - bright_chroma)
+    response: np.ndarray = (face_chroma - back_chroma) - ratio * (dark_chroma - bright_chroma)
+    return response
 
 
 def _region(linear: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, float]:
@@ -228,7 +229,8 @@ def _head_zone(shape: tuple[int, int], face: Face) -> np.ndarray:
     centre_x, centre_y, half_w, half_h = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) / 2, (y2 - y1) / 2
     ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]]
     column = (np.abs(xs - centre_x) <= _HEAD_SCALE * half_w) & (ys >= centre_y - _HEAD_SCALE * half_h)
-    return column | (ys > y2)
+    zone: np.ndarray = column | (ys > y2)
+    return zone
 
 
 def _usable(times: np.ndarray, colours: ColourSequence, guard_ms: int) -> tuple[np.ndarray, np.ndarray]:
@@ -247,7 +249,8 @@ def _trend_basis(times: np.ndarray) -> np.ndarray:
 
 def _detrended(values: np.ndarray, basis: np.ndarray) -> np.ndarray:
     """``values`` (..., frames, 2) less their least-squares constant and linear trend over the frames."""
-    return values - (basis @ np.linalg.pinv(basis)) @ values
+    detrended: np.ndarray = values - (basis @ np.linalg.pinv(basis)) @ values
+    return detrended
 
 
 def _correlation(response: np.ndarray, expected: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -165,8 +165,8 @@ async def readiness(
     else:
         results["redis"] = DependencyState(status="not_configured")
     *singles, models = await asyncio.gather(*tasks, pipeline())
-    results.update(dict(singles))
-    results.update(dict(models))
+    results.update(dict(cast("list[tuple[str, DependencyState]]", singles)))
+    results.update(dict(cast("list[tuple[str, DependencyState]]", models)))
     return results
 
 

@@ -8,7 +8,7 @@ Create Date: 2026-11-25 21:16:21.764640
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "0001"
