@@ -16,6 +16,7 @@ from deployments.liveness import LivenessConfig
 from deployments.matcher import MatcherConfig
 from tests.domain.authkit import TEST_SECRETS
 
+
 def no_user_config(config: dict) -> None:
     """The Notifier has nothing to tune live (it has no ``reconfigure``): the file gives it none."""
     assert config == {}, config
