@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.core.error_codes import ERROR_CODES, openapi_description
 from app.core.errors import (
     AppError,
     BadRequest,
@@ -75,7 +76,9 @@ _CODE_BY_STATUS = {
 
 
 class ErrorInfo(BaseModel):
-    code: str = Field(description="Stable machine-readable reason, e.g. no_face, too_large.")
+    # A str when answering (a code is never refused here); the schema lists the registry's codes, which a
+    # test keeps complete (tests/unit/test_error_codes.py).
+    code: str = Field(description=openapi_description(), json_schema_extra={"enum": list(ERROR_CODES)})
     message: str = Field(description="Human-readable explanation.")
     details: dict[str, Any] = Field(default_factory=dict, description="Structured context, when any.")
 

@@ -1,15 +1,20 @@
 // The one way this app talks to the API: JSON or multipart in, the API's {"error": {...}} turned into ApiError.
 
-import type { ErrorBody } from "./types";
+import type { ErrorBody, ErrorCode } from "./types";
 
 /** Every failure a call can end in, network trouble included (status 0, code "network_error"). */
+/** This app's own codes: a request that never reached the API, an answer without an error body, and a
+ * sign-in that ended (session.ts). */
+export type ClientErrorCode = "network_error" | "session_expired" | `http_${number}`;
+
 export class ApiError extends Error {
   readonly status: number;
-  readonly code: string;
+  /** One of the API's registered codes (app/core/error_codes.py), or this app's own for network failures. */
+  readonly code: ErrorCode | ClientErrorCode;
   readonly details: Record<string, unknown>;
   readonly retryAfterS: number | null;
 
-  constructor(status: number, code: string, message: string, details: Record<string, unknown> = {}, retryAfterS: number | null = null) {
+  constructor(status: number, code: ErrorCode | ClientErrorCode, message: string, details: Record<string, unknown> = {}, retryAfterS: number | null = null) {
     super(message);
     this.name = "ApiError";
     this.status = status;

@@ -10,6 +10,8 @@ export type EnrollmentStatus = Schemas["EnrollmentStatus"];
 export type AttendanceStatus = Schemas["AttendanceStatus"];
 
 export type ErrorBody = Schemas["ErrorResponse"];
+/** Every code the API answers with (its registry, app/core/error_codes.py). */
+export type ErrorCode = Schemas["ErrorInfo"]["code"];
 
 /** One page of a listing (every listing pages alike; the items' shape is the caller's). */
 export type Page<T> = Omit<Schemas["Page_StudentPublic_"], "items"> & { items: T[] };
