@@ -44,7 +44,6 @@ Usage: ``python -m cluster.serveconfig`` writes every target; ``--check`` writes
 
 from __future__ import annotations
 
-import argparse
 import copy
 import difflib
 import json
@@ -52,8 +51,9 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 import yaml
 
 CLUSTER_DIR = Path(__file__).resolve().parent
@@ -343,21 +343,19 @@ def generate(
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """CLI entry point: generate, or check with ``--check``."""
-    parser = argparse.ArgumentParser(prog="python -m cluster.serveconfig", description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--check", action="store_true", help="write nothing; exit 1 if a generated file drifted"
-    )
-    parser.add_argument("--serve-config", type=Path, default=SERVE_CONFIG, help="path of serve_config.yaml")
-    parser.add_argument("--cluster-dir", type=Path, default=CLUSTER_DIR, help="the cluster/ directory")
-    args = parser.parse_args(argv)
+def main(
+    check: Annotated[bool, typer.Option(help="Write nothing; exit 1 if a generated file drifted.")] = False,
+    serve_config: Annotated[Path, typer.Option(help="Path of serve_config.yaml.")] = SERVE_CONFIG,
+    cluster_dir: Annotated[Path, typer.Option(help="The cluster/ directory.")] = CLUSTER_DIR,
+) -> None:
+    """Generate the RayService's serve config from serve_config.yaml, or check it with ``--check``."""
     try:
-        return generate(args.check, args.serve_config.resolve(), args.cluster_dir.resolve())
+        status = generate(check, serve_config.resolve(), cluster_dir.resolve())
     except (OverrideError, OSError, yaml.YAMLError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    raise typer.Exit(status)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    typer.run(main)

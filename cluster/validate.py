@@ -24,19 +24,18 @@ CEL rules inside the CRDs are not evaluated (two compare with the old object; th
 
 from __future__ import annotations
 
-import argparse
 import copy
 import functools
 import ipaddress
 import re
-import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import jsonschema
+import typer
 import yaml
 
 from cluster import manifests, monitoring, serveconfig
@@ -908,27 +907,28 @@ def validate_overlay(overlay: str) -> list[Problem]:
     return validate_documents(manifests.render(overlay), overlay)
 
 
-def main(argv: Iterable[str] | None = None) -> int:
-    """CLI: validate the named overlays (default: all) and print every problem; exit 1 if any."""
-    parser = argparse.ArgumentParser(prog="python -m cluster.validate", description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--overlay", action="append", choices=manifests.overlay_names(), help="repeatable; default all"
-    )
-    args = parser.parse_args(list(argv) if argv is not None else None)
+def main(
+    overlay: Annotated[list[str] | None, typer.Option(help="Repeatable; default all.")] = None,
+) -> None:
+    """Validate the named overlays (default: all) and print every problem; exit 1 if any."""
+    unknown = sorted(set(overlay or ()) - set(manifests.overlay_names()))
+    if unknown:
+        raise typer.BadParameter(f"unknown overlays {unknown}; known: {manifests.overlay_names()}")
     failed = False
-    for overlay in args.overlay or manifests.overlay_names():
+    for name in overlay or manifests.overlay_names():
         try:
-            problems = validate_overlay(overlay)
+            problems = validate_overlay(name)
         except manifests.RenderError as exc:
-            print(f"{overlay}: render failed: {exc}")
+            typer.echo(f"{name}: render failed: {exc}")
             failed = True
             continue
-        print(f"{overlay}: {'ok' if not problems else f'{len(problems)} problem(s)'}")
+        typer.echo(f"{name}: {'ok' if not problems else f'{len(problems)} problem(s)'}")
         for problem in problems:
-            print(f"  {problem}")
+            typer.echo(f"  {problem}")
         failed |= bool(problems)
-    return 1 if failed else 0
+    if failed:
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    typer.run(main)

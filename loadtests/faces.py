@@ -72,7 +72,7 @@ def faceless_frame() -> bytes:
 def clip_people(photos: int = ENROLL_PHOTOS) -> dict[str, list[bytes]]:
     """The people of the liveness clips (the only faces that can answer a head-turn challenge), each with
     ``photos`` of their most frontal frames for an enrollment: without them a live burst is a stranger."""
-    from models.liveness_clips import clip_paths, encode_jpeg, load_clip
+    from models.eval.clips import clip_paths, encode_jpeg, load_clip
 
     people = {}
     for path in clip_paths():

@@ -3,7 +3,7 @@
 Per school: an admin, one teacher per class, classes with their students (LFW people, enrolled after a
 guardian's consent with three real photos each), a kiosk in each class's room, a lesson open now in each, and
 a few "spare" students (consented, not enrolled) for the admins of the load test to enroll. The two people
-of the liveness clips (``models.liveness_clips``) are enrolled once per school from frames of their clips and
+of the liveness clips (``models.eval.clips``) are enrolled once per school from frames of their clips and
 put in every class: they are the only faces that can really answer a head-turn challenge, so with liveness on
 they are the students whose check-ins get recorded; their bursts are written beside the manifest.
 Everything goes through the HTTP API except what has no route: creating a school and its first admin is
@@ -209,7 +209,7 @@ def seed(
 
 
 def _write_burst(folder: Path, action: str, settings: Settings) -> list[str]:
-    from models.liveness_clips import challenge_burst
+    from models.eval.clips import challenge_burst
 
     folder.mkdir(parents=True, exist_ok=True)
     paths = []

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from models.eval.clips import encode_jpeg
 from models.eval.datasets import faces_root
 from models.eval.recorded import Recording, load_recording, windows
 from models.liveness import DIRECTION, Action
 from models.liveness.geometry import directed_turn, side_reach
-from models.liveness_clips import encode_jpeg
 
 #: A bona fide clip whose person turns clearly both ways (phone front camera; see its README).
 LIVE_CLIP = "td_live_621f74a8.mov"

@@ -21,12 +21,13 @@ and tests check that every column is classified here and that the document match
 
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
+import typer
 from sqlalchemy import MetaData
 
 
@@ -430,16 +431,18 @@ def with_table(document: str) -> str:
     return f"{head}{BEGIN_MARK}\n{render_markdown()}{END_MARK}{tail}"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Print or write the data classification table.")
-    parser.add_argument("--write", type=Path, nargs="?", const=Path("docs/PRIVACY.md"), default=None)
-    args = parser.parse_args(argv)
-    if args.write is None:
+def main(
+    write: Annotated[
+        bool, typer.Option("--write", help="Write the table into the document instead of printing it.")
+    ] = False,
+    document: Annotated[Path, typer.Option(help="The document holding the table.")] = Path("docs/PRIVACY.md"),
+) -> None:
+    """Print or write the data classification table."""
+    if not write:
         sys.stdout.write(render_markdown())
-        return 0
-    args.write.write_text(with_table(args.write.read_text(encoding="utf-8")), encoding="utf-8")
-    return 0
+        return
+    document.write_text(with_table(document.read_text(encoding="utf-8")), encoding="utf-8")
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    typer.run(main)

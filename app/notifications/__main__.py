@@ -1,5 +1,3 @@
-import sys
+from app.notifications.cli import cli
 
-from app.notifications.cli import main
-
-sys.exit(main())
+cli()

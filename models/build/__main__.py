@@ -6,11 +6,13 @@ artifact is one more ``BuildStep`` in ``STEPS``: a name and a function from cach
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Annotated
+
+import typer
 
 from models.build.mtcnn_export import NETS, build_mtcnn_net
 from models.build.onnx_fixups import build_sface, build_yunet
@@ -30,23 +32,28 @@ STEPS: list[BuildStep] = [
 ]
 
 
-def main(argv: list[str] | None = None) -> None:
-    names = [step.name for step in STEPS]
-    parser = argparse.ArgumentParser(prog="python -m models.build", description=__doc__)
-    parser.add_argument("--cache-dir", type=Path, help="default: $ROLLCALL_MODEL_CACHE or ~/.cache/rollcall")
-    parser.add_argument(
-        "steps", nargs="*", metavar="STEP", help=f"only these of {', '.join(names)}; default all"
-    )
-    args = parser.parse_args(argv)
-    unknown = sorted(set(args.steps) - set(names))
+NAMES = [step.name for step in STEPS]
+
+
+def main(
+    steps: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="STEP", help=f"Only these of {', '.join(NAMES)}; default all."),
+    ] = None,
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="Default: $ROLLCALL_MODEL_CACHE or ~/.cache/rollcall.")
+    ] = None,
+) -> None:
+    """Build every served graph into the artifact cache; print each one's path and sha256."""
+    unknown = sorted(set(steps or ()) - set(NAMES))
     if unknown:
-        parser.error(f"unknown steps {', '.join(unknown)}; known: {', '.join(names)}")
-    cache_dir = args.cache_dir or default_cache_dir()
+        raise typer.BadParameter(f"unknown steps {', '.join(unknown)}; known: {', '.join(NAMES)}")
+    cache = cache_dir or default_cache_dir()
     for step in STEPS:
-        if not args.steps or step.name in args.steps:
-            path = step.build(cache_dir)
-            print(f"{step.name}\t{path}\t{sha256_file(path)}")
+        if not steps or step.name in steps:
+            path = step.build(cache)
+            typer.echo(f"{step.name}\t{path}\t{sha256_file(path)}")
 
 
 if __name__ == "__main__":
-    main()
+    typer.run(main)

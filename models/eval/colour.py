@@ -5,7 +5,7 @@ chosen when its challenge was issued, so no recorded clip is a bona fide present
 be simulated:
 
 - ``lit`` (must pass): a real live clip with a *synthetic* reflection of the issued sequence applied to the
-  face (``models.liveness_clips.lit_by_screen``: linear light multiplied on the head, weighted towards skin)
+  face (``models.eval.clips.lit_by_screen``: linear light multiplied on the head, weighted towards skin)
   at several strengths, one version also lighting the whole room weakly (``lit_0.1_room``). Passing proves
   the detector finds such a reflection in time through real head motion, kiosk resizing and JPEG; it does
   not prove a real kiosk screen lights a real face that strongly (docs/COLOUR_CHALLENGE.md);
@@ -38,12 +38,12 @@ from pathlib import Path
 import numpy as np
 
 from app.core.config import Settings
+from models.eval.clips import behind_glass, clip_paths, lit_by_screen, screen_light, white_balanced
 from models.eval.liveness import BurstJudge
 from models.eval.liveness_recorded import frame_counts, interval_ms
 from models.eval.recorded import Recording, burst_indices, kiosk_frame, load_recording, video_paths
 from models.liveness import ColourSequence, LivenessLimits, random_sequence, track_subject
 from models.liveness.reflection import ColourCheck, colour_check
-from models.liveness_clips import behind_glass, clip_paths, lit_by_screen, screen_light, white_balanced
 from models.types import Face
 
 STRENGTHS = (0.05, 0.1, 0.2)  # the screen's white light as a share of the ambient light on the face
@@ -116,7 +116,7 @@ def run_colour(
     limits: LivenessLimits | None = None,
 ) -> dict[str, object]:
     """Every trial over the bona fide clips (``clips``: default the real ones under ``liveness/bona_fide``
-    and the generated ones of ``models.liveness_clips``) and the replay attacks (``replays``: default
+    and the generated ones of ``models.eval.clips``) and the replay attacks (``replays``: default
     ``liveness/attacks``); the figures at the configured limits and at the thresholds the tune fold picks."""
     started = time.perf_counter()
     limits = limits or LivenessLimits()

@@ -34,6 +34,7 @@ import numpy as np
 from models.alignment import align_faces
 from models.detectors import load_detector
 from models.embedder import SfaceEmbedder
+from models.eval.clips import BURST_SPAN, burst_frames, clip_paths, load_clip, planar_burst, still_burst
 from models.eval.datasets import IMAGE_SUFFIXES
 from models.eval.recorded import answered, reference_yaw
 from models.liveness import (
@@ -45,7 +46,6 @@ from models.liveness import (
     Redemption,
     check_burst,
 )
-from models.liveness_clips import BURST_SPAN, burst_frames, clip_paths, load_clip, planar_burst, still_burst
 from models.types import Face
 
 #: A bona fide window turns at least this far (reference 2-D yaw, degrees) toward one side, ending at least

@@ -8,7 +8,7 @@ interval. Attacks:
 - ``replayed_video``: every burst of every ``--replays`` video (a screen replay filmed by a camera), answered
   against both challenges, whatever the on-screen head does;
 - ``still_photo`` / ``planar_photo``: frames of the clips (one every two seconds), LFW photos and the
-  Silent-Face ``spoof/`` samples, held still or moved as a rigid plane (``models.liveness_clips``).
+  Silent-Face ``spoof/`` samples, held still or moved as a rigid plane (``models.eval.clips``).
 
 The colour-reflection layer is not exercised here: a recording cannot carry the reflection of a sequence
 chosen at the moment of capture (its own evaluation is ``python -m models.eval colour``).
@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from app.core.config import Settings
+from models.eval.clips import planar_burst, still_burst
 from models.eval.liveness import (
     MIN_REFERENCE_REACH_DEG,
     MIN_REFERENCE_TURN_DEG,
@@ -40,7 +41,6 @@ from models.eval.liveness import (
 )
 from models.eval.recorded import Recording, load_recording, reference_turns, video_paths, windows
 from models.liveness import Action, LivenessLimits, LivenessVerdict
-from models.liveness_clips import planar_burst, still_burst
 from models.types import Face
 
 SWEEP = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)

@@ -37,7 +37,7 @@ from app.db.session import make_engine
 from app.db.tables import Attendance
 from deployments.app import DEPLOYMENTS
 from deployments.local_stack import Stores
-from models.liveness_clips import CLIP_NAMES, challenge_burst, clip_photos
+from models.eval.clips import CLIP_NAMES, challenge_burst, clip_photos
 from tests.conftest import REPO_ROOT
 from tests.integration.conftest import ServeApp
 from tests.integration.school_setup import (
@@ -67,7 +67,7 @@ BURST_DEADLINE_S = 90.0
 #: How long a stopped server stays down before it is started again.
 DOWN_S = 3.0
 APP_NAME = "rollcall"
-#: The person of a head-turning clip: the one who can pass the liveness challenge (models.liveness_clips).
+#: The person of a head-turning clip: the one who can pass the liveness challenge (models.eval.clips).
 CLIP = CLIP_NAMES[0]
 LIVE_PERSON = "clip"
 REPORT = Path(os.environ.get("ROLLCALL_FAULT_REPORT") or REPO_ROOT / "artifacts/reliability/faults.json")

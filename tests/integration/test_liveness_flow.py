@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from models.detectors.yunet import YunetDetector
+from models.eval.clips import CLIP_NAMES, challenge_burst, clip_photos, encode_jpeg, planar_burst
 from models.liveness import Action
 from models.liveness.screen import screen_cues
-from models.liveness_clips import CLIP_NAMES, challenge_burst, clip_photos, encode_jpeg, planar_burst
 from tests import real_liveness
 from tests.integration.conftest import ServeApp
 from tests.integration.school_setup import (

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from models.eval.clips import clip_paths, read_frames
 from models.eval.recorded import KIOSK_MAX_SIDE, Recording, answered, burst_indices, kiosk_frame, windows
 from models.liveness import Action
-from models.liveness_clips import clip_paths, read_frames
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,7 @@ import numpy as np
 import pytest
 
 from models.alignment import ARCFACE_TEMPLATE
-from models.liveness import Action, LivenessLimits, judge, track_subject
-from models.liveness.flow import texture_parallax
-from models.liveness.geometry import directed_turn, image_motion, nose_parallax, side_reach
-from models.liveness_clips import (
+from models.eval.clips import (
     BURST_SPAN,
     CLIP_NAMES,
     best_window,
@@ -21,6 +18,9 @@ from models.liveness_clips import (
     planar_burst,
     still_burst,
 )
+from models.liveness import Action, LivenessLimits, judge, track_subject
+from models.liveness.flow import texture_parallax
+from models.liveness.geometry import directed_turn, image_motion, nose_parallax, side_reach
 from models.types import Face
 
 LIMITS = LivenessLimits()

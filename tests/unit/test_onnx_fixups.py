@@ -3,12 +3,14 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
+from typer.testing import CliRunner
 
 from models.build import onnx_fixups
 from models.build.__main__ import STEPS, main
 from models.build.onnx_fixups import build_sface, build_yunet
 from models.registry import model_file, sha256_file
 from models.runtime import RuntimeOptions, create_session
+from tests.cli import typer_app
 
 OPTIONS = RuntimeOptions(intra_op_threads=1)
 
@@ -81,9 +83,10 @@ def test_yunet_block_size_dropped_only_from_per_tensor_biases(built):
         assert has_block_size == (dims[node.input[1]] != [1]), node.name
 
 
-def test_build_command_prints_path_and_checksum(capsys, tmp_path):
-    main(["--cache-dir", str(tmp_path)])
-    lines = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+def test_build_command_prints_path_and_checksum(tmp_path):
+    result = CliRunner().invoke(typer_app(main), ["--cache-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    lines = [line.split("\t") for line in result.stdout.splitlines()]
     assert [name for name, _, _ in lines] == [step.name for step in STEPS]
     for _, path, digest in lines:
         assert Path(path).parent == tmp_path
@@ -91,5 +94,5 @@ def test_build_command_prints_path_and_checksum(capsys, tmp_path):
 
 
 def test_build_command_rejects_unknown_steps(tmp_path):
-    with pytest.raises(SystemExit):
-        main(["--cache-dir", str(tmp_path), "nope"])
+    result = CliRunner().invoke(typer_app(main), ["--cache-dir", str(tmp_path), "nope"])
+    assert result.exit_code == 2 and "unknown steps nope" in result.output

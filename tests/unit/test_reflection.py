@@ -1,5 +1,5 @@
 """The colour layer's detector on real frames: a real clip of a head turning, as a kiosk sends it (JPEG), lit
-by a synthetic reflection of the screen's sequence (``models.liveness_clips.lit_burst``), by none, by another
+by a synthetic reflection of the screen's sequence (``models.eval.clips.lit_burst``), by none, by another
 sequence's, or with the light over the whole picture (a replay device's glass, or everything tinted alike)."""
 
 from __future__ import annotations
@@ -12,10 +12,7 @@ import numpy as np
 import pytest
 
 from models.detectors.yunet import YunetDetector
-from models.liveness import Action, ColourSequence, LivenessLimits, judge, random_sequence, track_subject
-from models.liveness.colours import PALETTE, chroma
-from models.liveness.reflection import ColourCheck, colour_check, colour_metrics
-from models.liveness_clips import (
+from models.eval.clips import (
     CLIP_NAMES,
     FPS,
     behind_glass,
@@ -27,6 +24,9 @@ from models.liveness_clips import (
     screen_light,
     tinted,
 )
+from models.liveness import Action, ColourSequence, LivenessLimits, judge, random_sequence, track_subject
+from models.liveness.colours import PALETTE, chroma
+from models.liveness.reflection import ColourCheck, colour_check, colour_metrics
 
 LIMITS = LivenessLimits()
 INTERVAL_MS = 120

@@ -42,9 +42,9 @@ from app.services.principal import Principal
 from deployments.serve_file import user_config
 from models.detectors import load_detector
 from models.embedder import SfaceEmbedder
+from models.eval.clips import CLIP_NAMES, clip_photos
 from models.gallery import FaceGallery
 from models.liveness import ChallengeLedger
-from models.liveness_clips import CLIP_NAMES, clip_photos
 from tests.domain.authkit import TEST_SECRETS
 from tests.school_faces import PEOPLE, load_photos
 from tests.serving import serving_face_service, serving_pipeline

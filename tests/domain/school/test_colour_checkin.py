@@ -1,7 +1,7 @@
 """Check-in with the colour layer on (the default for a school): the challenge carries the screen's colour
 sequence, frames carry their capture times, and the Liveness check judges the face's reflection of the
 sequence the nonce bound. Real models in process, real PostgreSQL and Redis; the reflection of a live face
-is synthetic (``models.liveness_clips.lit_burst``): no recording can carry one of a sequence chosen now."""
+is synthetic (``models.eval.clips.lit_burst``): no recording can carry one of a sequence chosen now."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from app.services.biometrics import BiometricStores
 from app.services.checkin import CheckinRequest, CheckinService
 from app.services.faces import FaceService
 from models.detectors.yunet import YunetDetector
+from models.eval.clips import CLIP_NAMES, challenge_burst, encode_jpeg, lit_burst
 from models.liveness import ColourSequence
 from models.liveness.colours import PALETTE
-from models.liveness_clips import CLIP_NAMES, challenge_burst, encode_jpeg, lit_burst
 from tests.domain.school.conftest import World, enroll_clip_person, live_checkin
 from tests.domain.school.test_api import Caller, app_client
 

@@ -14,8 +14,8 @@ from app.db.tables import Attendance, AuditEvent
 from app.services.biometrics import BiometricStores
 from app.services.checkin import CheckinRequest, CheckinService
 from app.services.principal import Principal
+from models.eval.clips import CLIP_NAMES, challenge_burst, clip_photos, encode_jpeg, planar_burst
 from models.liveness import Action, ChallengeLedger, ColourSequence, Redemption, Terms
-from models.liveness_clips import CLIP_NAMES, challenge_burst, clip_photos, encode_jpeg, planar_burst
 from tests.domain.school.conftest import World, enroll_clip_person, live_checkin
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("redis_url")]
