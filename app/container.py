@@ -27,6 +27,7 @@ from app.services.biometrics import BiometricStores, TemplateCipher
 from app.services.checkin import CheckinService
 from app.services.checkin_cache import CheckinCache
 from app.services.enrollment import EnrollmentService
+from app.services.face_index import FaceIndex
 from app.services.faces import FaceService
 from app.services.kiosks import KioskService
 from models.liveness import ChallengeLedger
@@ -43,7 +44,7 @@ class SecurityServices:
 
 @dataclass(frozen=True, slots=True)
 class SchoolServices:
-    """The biometric stores and the two face flows over them (enrollment, check-in)."""
+    """The two face flows (enrollment, check-in) over the biometric stores and the face models."""
 
     stores: BiometricStores
     enrollment: EnrollmentService
@@ -53,12 +54,15 @@ class SchoolServices:
 @dataclass(frozen=True, slots=True)
 class Container:
     settings: Settings
-    #: ``None`` in a job that works on the database alone.
+    #: ``None`` in a job (it has the index alone, or only the database).
     faces: FaceService | None
     engine: Engine | None
     redis: redis.Redis | None
-    #: Both need PostgreSQL and Redis (and the school services a face service): ``None`` without.
+    #: Need PostgreSQL and Redis: ``None`` without.
     security: SecurityServices | None
+    #: Also need the vector index: what erasure, retention and the rebuild use.
+    stores: BiometricStores | None
+    #: Also need the face models.
     school: SchoolServices | None
 
     def close(self) -> None:
@@ -73,9 +77,12 @@ def keyring_of(settings: Settings) -> Keyring:
     return Keyring.from_text(settings.template_key.get_secret_value(), settings.template_key_id)
 
 
-def build_container(settings: Settings, faces: FaceService | None = None) -> Container:
+def build_container(
+    settings: Settings, faces: FaceService | None = None, index: FaceIndex | None = None
+) -> Container:
     """Everything the app (or a job) uses, over ``faces``: the face service its caller built on its own
-    pipeline port (deployment handles in the Ingress, in-process models or an index in jobs and tests).
+    ports (deployment handles in the Ingress, in-process models in tests), whose index the stores use; or,
+    in a job, over ``index`` alone (Milvus, no models).
 
     PostgreSQL and Redis connect lazily (first use), so a replica starts while they are still coming up.
     """
@@ -85,21 +92,25 @@ def build_container(settings: Settings, faces: FaceService | None = None) -> Con
     engine = audit.with_keys(make_engine(settings.database_url), keys) if settings.database_url else None
     client = make_redis(settings.redis_url, settings.redis_timeout_s) if settings.redis_url else None
     if engine is None or client is None:
-        return Container(settings, faces, engine, client, security=None, school=None)
+        return Container(settings, faces, engine, client, security=None, stores=None, school=None)
     limiter = RateLimiter(client, settings.redis_url)
     security = SecurityServices(
         AuthService(settings, engine, client, limiter), KioskService(settings, engine, client), limiter
     )
-    if faces is None:
-        return Container(settings, faces, engine, client, security, school=None)
+    index = faces.index if faces is not None else index
+    if index is None:
+        return Container(settings, faces, engine, client, security, stores=None, school=None)
     stores = BiometricStores(
-        engine, faces, TemplateCipher(keyring_of(settings)), CheckinCache(client, settings.idempotency_ttl_s)
+        engine, index, TemplateCipher(keyring_of(settings)), CheckinCache(client, settings.idempotency_ttl_s)
     )
+    if faces is None:
+        return Container(settings, faces, engine, client, security, stores, school=None)
     checkin = CheckinService(
         stores,
+        faces,
         settings,
         ChallengeLedger(client, settings.challenge_ttl_s),
         watch=FailedMatchMonitor(settings, engine, client, limiter),
     )
-    school = SchoolServices(stores, EnrollmentService(stores, settings), checkin)
-    return Container(settings, faces, engine, client, security, school)
+    school = SchoolServices(stores, EnrollmentService(stores, faces, settings), checkin)
+    return Container(settings, faces, engine, client, security, stores, school)

@@ -1,4 +1,5 @@
-"""The Ingress deployment: the FastAPI app (``app.api``) over a ``FacePipeline`` made of deployment handles.
+"""The Ingress deployment: the FastAPI app (``app.api``) over ``FaceModels`` and a ``VectorIndex`` made of
+deployment handles.
 
 Requests are decoded once here; numpy arrays travel to the model deployments (the object store passes them
 without copies on one node) and only aligned crops go to the Embedder. The domain logic is in
@@ -25,6 +26,7 @@ from app.api.main import create_app
 from app.container import build_container
 from app.core.config import Settings
 from app.core.errors import Unavailable
+from app.services.face_index import FaceIndex
 from app.services.faces import FaceService, ImageLimits
 from app.services.pipeline import Embeddings, ModelInfo
 from deployments.metrics import install_ray_mirror, setup_replica
@@ -63,22 +65,20 @@ class IngressConfig(BaseModel):
             raise ValueError(f"unknown quality limit: {exc}") from exc
 
 
-class ServePipeline:
-    """``FacePipeline`` over the Detector, Embedder, Liveness and Matcher handles; its ``check`` (``/ready``)
-    also pings the Notifier, so readiness covers every deployment of the application."""
+class ServeModels:
+    """``FaceModels`` over the Detector, Embedder and Liveness handles; its ``check`` (``/ready``) also pings
+    the Notifier, so readiness covers every deployment of the application."""
 
     def __init__(
         self,
         detector: DeploymentHandle[Any],
         embedder: DeploymentHandle[Any],
         liveness: DeploymentHandle[Any],
-        matcher: DeploymentHandle[Any],
         notifier: DeploymentHandle[Any],
     ) -> None:
         self._detector = detector
         self._embedder = embedder
         self._liveness = liveness
-        self._matcher = matcher
         self._notifier = notifier
         self._model: ModelInfo | None = None
 
@@ -103,6 +103,24 @@ class ServePipeline:
         call = self._liveness.check.remote(action, burst, colours)
         return await _remote(call, "liveness", code="liveness_unavailable")
 
+    async def check(self) -> dict[str, str]:
+        results = await asyncio.gather(
+            _probe("detector", self._detector.ping.remote()),
+            _probe("embedder", self._embedder.describe.remote()),
+            _probe("liveness", self._liveness.ping.remote()),
+            _probe("notifier", self._notifier.ping.remote()),
+        )
+        return dict(results)
+
+
+class ServeIndex:
+    """``VectorIndex`` over the Matcher's handle; deletions and compaction go to the collection of the
+    embedding model ``models`` currently serves."""
+
+    def __init__(self, matcher: DeploymentHandle[Any], models: ServeModels) -> None:
+        self._matcher = matcher
+        self._models = models
+
     async def search(
         self, gallery: str, embeddings: Embeddings, roster: frozenset[str] | None = None
     ) -> list[Match]:
@@ -115,35 +133,30 @@ class ServePipeline:
         return await _remote(call, "matcher")
 
     async def delete(self, gallery: str, label: str) -> int:
-        model = await self.model()
+        model = await self._models.model()
         return await _remote(
             self._matcher.delete.remote(model.model_id, model.dim, gallery, label), "matcher"
         )
 
     async def compact(self, wait_s: float) -> str:
-        model = await self.model()
+        model = await self._models.model()
         return await _remote(self._matcher.compact.remote(model.model_id, model.dim, wait_s), "matcher")
 
     async def check(self) -> dict[str, str]:
-        async def probe(name: str, call: Awaitable[object]) -> tuple[str, str]:
-            try:
-                await asyncio.wait_for(_remote(call, name), timeout=10)
-            except Exception as exc:  # timeouts included: any failure means not ready
-                return name, f"unavailable: {getattr(exc, 'code', type(exc).__name__)}"
-            return name, "ok"
-
         try:
-            model = await self.model()
+            model = await self._models.model()
         except Exception as exc:
-            return {"embedder": f"unavailable: {getattr(exc, 'code', type(exc).__name__)}"}
-        results = await asyncio.gather(
-            probe("detector", self._detector.ping.remote()),
-            probe("embedder", self._embedder.describe.remote()),
-            probe("liveness", self._liveness.ping.remote()),
-            probe("gallery", self._matcher.ping.remote(model.model_id, model.dim)),
-            probe("notifier", self._notifier.ping.remote()),
-        )
-        return dict(results)
+            return {"gallery": f"unavailable: {getattr(exc, 'code', type(exc).__name__)}"}
+        return dict([await _probe("gallery", self._matcher.ping.remote(model.model_id, model.dim))])
+
+
+async def _probe(name: str, call: Awaitable[object]) -> tuple[str, str]:
+    """``(name, "ok")`` when the deployment answers in time, else what went wrong (readiness)."""
+    try:
+        await asyncio.wait_for(_remote(call, name), timeout=10)
+    except Exception as exc:  # timeouts included: any failure means not ready
+        return name, f"unavailable: {getattr(exc, 'code', type(exc).__name__)}"
+    return name, "ok"
 
 
 #: How long one call to a model deployment may take before the request is answered 503 (with Retry-After).
@@ -193,8 +206,9 @@ class Ingress:
             max_pixels=settings.max_pixels,
             frame_max_pixels=settings.burst_max_frame_pixels,
         )
-        pipeline = ServePipeline(detector, embedder, liveness, matcher, notifier)
-        self._faces = FaceService(pipeline, limits)  # its operating points come with reconfigure
+        models = ServeModels(detector, embedder, liveness, notifier)
+        index = FaceIndex(ServeIndex(matcher, models))
+        self._faces = FaceService(models, index, limits)  # its operating points come with reconfigure
         self._container = build_container(settings, self._faces)
 
     def __serve_build_asgi_app__(self) -> FastAPI:

@@ -3,10 +3,13 @@ a test runs at the thresholds, detector score and quality limits the cluster ser
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from app.core.config import Settings
+from app.services.biometrics import BiometricStores
+from app.services.face_index import FaceIndex
 from app.services.faces import FaceService, ImageLimits
 from app.services.local import InProcessPipeline
-from app.services.pipeline import FacePipeline
 from deployments.ingress import IngressConfig
 from deployments.serve_file import user_config
 from models.gallery import FaceGallery
@@ -28,12 +31,22 @@ def serving_pipeline(
     return InProcessPipeline(detector, embedder, gallery, **points)  # type: ignore[arg-type]
 
 
-def serving_face_service(pipeline: FacePipeline, settings: Settings) -> FaceService:
-    """A face service with the Ingress's verify threshold and quality limits."""
+def serving_face_service(pipeline: InProcessPipeline, settings: Settings) -> FaceService:
+    """A face service with the Ingress's verify threshold and quality limits, over the in-process pipeline
+    (its models and its index)."""
     ingress = IngressConfig.model_validate(user_config("Ingress"))
     return FaceService(
         pipeline,
+        FaceIndex(pipeline),
         ImageLimits(settings.max_upload_bytes, settings.max_pixels),
         verify_threshold=ingress.verify_threshold,
         quality=ingress.quality_policy(),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class StoresWithFaces(BiometricStores):
+    """The biometric stores and the face service whose index they use: what a domain test hands the flows
+    (``EnrollmentService(stores, stores.faces, settings)``) and checks faces with."""
+
+    faces: FaceService

@@ -3,8 +3,6 @@ service, settings, stores), and safe upload reading. Nothing here builds a servi
 
 from __future__ import annotations
 
-import re
-import uuid
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -74,18 +72,11 @@ def get_db(engine: EngineDep) -> Iterator[Session]:
 
 DbDep = Annotated[Session, Depends(get_db, scope="function")]
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
-
-
 def get_request_id(request: Request) -> str:
-    """The id the audit trail files this request under: the caller's (or a proxy's) X-Request-ID when it is
-    a sane token, else a new one; the same for every dependency of one request."""
-    existing: str | None = getattr(request.state, "request_id", None)
-    if existing is None:
-        header = request.headers.get("x-request-id", "")
-        existing = header if _REQUEST_ID.match(header) else uuid.uuid4().hex
-        request.state.request_id = existing
-    return existing
+    """The id the audit trail files this request under: the one the observability middleware gave it (the
+    caller's or a proxy's X-Request-ID when it is a sane token, else a new one): one place reads it."""
+    request_id: str = request.state.request_id
+    return request_id
 
 
 RequestIdDep = Annotated[str, Depends(get_request_id)]

@@ -188,6 +188,26 @@ READY = Gauge(
 )
 
 
+# -- outcomes, recorded by the services where they happen -------------------------------------------------
+
+
+def sign_in_refused(reason: str) -> None:
+    """A wrong password or code, a locked account, or a bad kiosk key (``reason``: the error code)."""
+    FAILED_LOGINS.labels(reason).inc()
+
+
+def liveness_refused(kiosk: str) -> None:
+    LIVENESS_REJECTIONS.labels(kiosk).inc()
+
+
+def checkin_faces(kiosk: str, mode: str, decided: Sequence[tuple[str, float | None]]) -> None:
+    """One answered face check-in: each face's outcome and, when it was matched, its score."""
+    for outcome, score in decided:
+        CHECKIN_FACES.labels(kiosk, outcome).inc()
+        if score is not None:
+            MATCH_SCORE.labels(mode).observe(score)
+
+
 def exposition(registry: CollectorRegistry = REGISTRY) -> tuple[bytes, str]:
     """The text exposition format of ``registry`` and its content type."""
     return generate_latest(registry), CONTENT_TYPE_LATEST

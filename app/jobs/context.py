@@ -13,13 +13,13 @@ from app.core.config import Settings
 from app.core.crypto import IdHasher
 from app.db.session import transaction
 from app.services.biometrics import BiometricStores, TemplateCipher
+from app.services.face_index import FaceIndex
 from app.services.retention import IndexMaintenance
 from app.services.vector_index import (
     IndexPipeline,
     model_dims,
     pending_erasure_models,
     rebuild_index,
-    service_over,
 )
 from models.embedder import SfaceEmbedder
 from models.gallery import FaceGallery
@@ -89,10 +89,10 @@ def stores_for(settings: Settings) -> Iterator[tuple[BiometricStores, IndexJobs]
         raise JobError("ROLLCALL_REDIS_URL is not set")
     with engine_for(settings) as engine:
         pipeline = _open_index(settings, engine)
-    container = build_container(settings, service_over(pipeline))
+    container = build_container(settings, index=FaceIndex(pipeline))
     try:
-        assert container.engine is not None and container.school is not None  # both URLs are set
-        stores = container.school.stores
+        assert container.engine is not None and container.stores is not None  # both URLs are set
+        stores = container.stores
         yield stores, IndexJobs(container.engine, pipeline, stores.cipher)
     finally:
         container.close()

@@ -1,1 +1,2 @@
-"""Domain services: what the API does, independent of HTTP and of Ray (models reached via FacePipeline)."""
+"""Domain services: what the API does, independent of HTTP and of Ray (the models reached through
+``FaceModels``, the vectors through ``VectorIndex``: app/services/pipeline.py)."""

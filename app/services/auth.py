@@ -34,6 +34,7 @@ from sqlalchemy import Engine, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app.core import metrics
 from app.core.config import Settings
 from app.core.crypto import CryptoError, Keyring
 from app.core.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
@@ -87,6 +88,10 @@ def _digest(token: str) -> str:
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
+
+
+#: Sign-in refusals counted as failed (``rollcall_failed_logins``); ``mfa_required`` is a step, not one.
+SIGN_IN_REFUSALS = frozenset({"invalid_credentials", "account_locked", "invalid_mfa_code"})
 
 
 class Sessions:
@@ -207,6 +212,9 @@ class AuthService:
         with transaction(self.engine) as session:
             outcome = self._login(session, normalise_email(email), password, totp_code, request_id, client_ip)
         if isinstance(outcome, _Refusal):
+            code = getattr(outcome.error, "code", "")
+            if code in SIGN_IN_REFUSALS:
+                metrics.sign_in_refused(code)
             raise outcome.error
         return outcome
 
@@ -393,6 +401,7 @@ class AuthService:
         if user.totp_secret_enc is None:
             raise Conflict("start with /v1/auth/mfa/setup", code="mfa_not_set_up")
         if not self._accept_code(user, code):
+            metrics.sign_in_refused("invalid_mfa_code")
             raise InvalidInput("the code is not valid", code="invalid_mfa_code")
         user.mfa_enabled = True
         session.add(user)
@@ -405,6 +414,7 @@ class AuthService:
         """Change one's own password; every session of the user ends (sign in again)."""
         user = self._own_user(session, principal)
         if not self.hasher.verify(current, user.password_hash):
+            metrics.sign_in_refused("invalid_credentials")
             raise InvalidInput("the current password is wrong", code="invalid_credentials")
         user.password_hash = self.hash_password(new, user.email)
         session.add(user)

@@ -27,7 +27,7 @@ from app.core.crypto import Keyring
 from app.core.errors import NotFound
 from app.db.tables import FaceTemplate, Student
 from app.services.checkin_cache import CheckinCache
-from app.services.faces import FaceService
+from app.services.face_index import FaceIndex
 from app.services.pipeline import Embeddings, ModelInfo
 from app.services.uow import UnitOfWork
 from models.types import CROP_SIZE
@@ -40,7 +40,7 @@ class BiometricStores:
     """Every place a student's face (or what was derived from it) is kept: what erasure must reach."""
 
     engine: Engine
-    faces: FaceService
+    index: FaceIndex
     cipher: TemplateCipher
     cache: CheckinCache
 
@@ -120,16 +120,16 @@ def templates_of(session: Session, student_id: uuid.UUID) -> list[FaceTemplate]:
     return list(session.scalars(query))
 
 
-async def forget_vectors(faces: FaceService, school_id: uuid.UUID, student_id: uuid.UUID) -> int:
+async def forget_vectors(index: FaceIndex, school_id: uuid.UUID, student_id: uuid.UUID) -> int:
     """Remove every vector of the student from the school's gallery; 0 when there were none (idempotent)."""
     try:
-        return await faces.forget(gallery_of(school_id), label_of(student_id))
+        return await index.forget(gallery_of(school_id), label_of(student_id))
     except NotFound:
         return 0
 
 
 async def add_vectors(
-    faces: FaceService, cipher: TemplateCipher, school_id: uuid.UUID, templates: list[FaceTemplate]
+    index: FaceIndex, cipher: TemplateCipher, school_id: uuid.UUID, templates: list[FaceTemplate]
 ) -> None:
     """Index the templates' vectors (decrypted) in Milvus and note each one's vector id on its row."""
     by_model: dict[str, list[FaceTemplate]] = defaultdict(list)
@@ -138,7 +138,7 @@ async def add_vectors(
     for model_id, group in by_model.items():
         vectors = np.stack([cipher.open(template) for template in group])
         embeddings = Embeddings(vectors, ModelInfo(model_id, int(vectors.shape[1])))
-        ids = await faces.add(gallery_of(school_id), label_of(group[0].student_id), embeddings)
+        ids = await index.add(gallery_of(school_id), label_of(group[0].student_id), embeddings)
         for template, vector_id in zip(group, ids, strict=True):
             template.vector_id = vector_id
 
@@ -151,7 +151,7 @@ def _lock_templates(session: Session, student_id: uuid.UUID) -> tuple[uuid.UUID,
 
 
 async def resync_student(
-    engine: Engine, faces: FaceService, cipher: TemplateCipher, student_id: uuid.UUID
+    engine: Engine, index: FaceIndex, cipher: TemplateCipher, student_id: uuid.UUID
 ) -> int:
     """Make Milvus hold exactly the student's templates in PostgreSQL; returns how many vectors it indexed.
 
@@ -164,25 +164,23 @@ async def resync_student(
         if found is None:
             return 0
         school_id, templates = found
-        await forget_vectors(faces, school_id, student_id)
-        await add_vectors(faces, cipher, school_id, templates)
+        await forget_vectors(index, school_id, student_id)
+        await add_vectors(index, cipher, school_id, templates)
         await uow.run(Session.flush)
     return len(templates)
 
 
-async def compensate(
-    engine: Engine, faces: FaceService, cipher: TemplateCipher, student_id: uuid.UUID
-) -> None:
+async def compensate(engine: Engine, index: FaceIndex, cipher: TemplateCipher, student_id: uuid.UUID) -> None:
     """Best-effort ``resync_student`` after a failure: logged, never raised (the original error matters)."""
     try:
-        await resync_student(engine, faces, cipher, student_id)
+        await resync_student(engine, index, cipher, student_id)
     except Exception:
         # Milvus and PostgreSQL may now disagree for this student; a rebuild or the next enrollment fixes it.
         log.exception("could not restore the face index of a student after a failed command")
 
 
 async def rebuild_school(
-    engine: Engine, faces: FaceService, cipher: TemplateCipher, school_id: uuid.UUID
+    engine: Engine, index: FaceIndex, cipher: TemplateCipher, school_id: uuid.UUID
 ) -> int:
     """Re-index every enrolled student of a school from PostgreSQL (Milvus lost, or a collection re-made)."""
 
@@ -196,5 +194,5 @@ async def rebuild_school(
         student_ids = await uow.run(enrolled)
     total = 0
     for student_id in student_ids:
-        total += await resync_student(engine, faces, cipher, student_id)
+        total += await resync_student(engine, index, cipher, student_id)
     return total

@@ -48,6 +48,7 @@ import redis
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
+from app.core import metrics
 from app.core.config import Settings
 from app.core.errors import BadRequest, Conflict, Forbidden, InvalidInput, NotFound
 from app.db.tables import (
@@ -72,7 +73,7 @@ from app.schemas.attendance import (
 from app.services.activity import log_action, target
 from app.services.attendance import record_once
 from app.services.biometrics import BiometricStores, gallery_of, label_of, templates_of
-from app.services.faces import DetectedFace
+from app.services.faces import DetectedFace, FaceService
 from app.services.pipeline import Embeddings
 from app.services.principal import Principal
 from app.services.review_frames import FAILED_OUTCOMES, keep_failed_frame
@@ -164,12 +165,14 @@ class CheckinService:
     def __init__(
         self,
         stores: BiometricStores,
+        faces: FaceService,
         settings: Settings,
         challenges: ChallengeLedger,
         watch: CheckinWatch | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._stores = stores
+        self._faces = faces
         self._settings = settings
         self._challenges = challenges
         self._watch = watch
@@ -210,18 +213,22 @@ class CheckinService:
     ) -> CheckinAnswer:
         if kiosk.kind != "kiosk":
             raise Forbidden("check-in by face is done at a kiosk", code="forbidden")
-        if self._watch is None:
-            return await self._check_in(kiosk, request, request_id)
-        await asyncio.to_thread(self._watch.guard, kiosk)
+        if self._watch is not None:
+            await asyncio.to_thread(self._watch.guard, kiosk)
         try:
             answer = await self._check_in(kiosk, request, request_id)
         except InvalidInput as exc:
             if exc.code in LIVENESS_FAILED_CODES:
-                await self._watch.observe(kiosk, 1, request_id)
+                metrics.liveness_refused(str(kiosk.id))
+                if self._watch is not None:
+                    await self._watch.observe(kiosk, 1, request_id)
             raise
         if not answer.replayed:
-            failed = sum(face.outcome in FAILED_OUTCOMES for face in answer.faces)
-            await self._watch.observe(kiosk, failed, request_id)
+            decided = [(face.outcome, face.confidence) for face in answer.faces]
+            metrics.checkin_faces(str(kiosk.id), answer.mode, decided)
+            if self._watch is not None:
+                failed = sum(face.outcome in FAILED_OUTCOMES for face in answer.faces)
+                await self._watch.observe(kiosk, failed, request_id)
         return answer
 
     async def _check_in(
@@ -321,7 +328,7 @@ class CheckinService:
             )
         if terms.colours is not None:
             _check_lit(times, terms.colours)
-        faces = self._stores.faces
+        faces = self._faces
         capture = await faces.capture_live(list(request.frames), terms.action.value, times, terms.colours)
         verdict = capture.verdict
         if not verdict.passed or capture.face is None or capture.embeddings is None:
@@ -334,7 +341,7 @@ class CheckinService:
                 score=verdict.score,
                 action=verdict.action,
             )
-        problems = capture.face.quality.problems(self._stores.faces.quality.checkin)
+        problems = capture.face.quality.problems(self._faces.quality.checkin)
         if problems:
             await self._deny(kiosk, request_id, reasons=[p.code for p in problems])
             raise InvalidInput(
@@ -351,7 +358,7 @@ class CheckinService:
         frame = request.first_frame
         if frame is None:
             raise InvalidInput("a frame is required", code="no_frame", field="frame")
-        faces = self._stores.faces
+        faces = self._faces
         found = await faces.detect(frame)
         if not found.faces:
             raise InvalidInput("no face was found in the frame", code="no_face", field="frame")
@@ -382,12 +389,12 @@ class CheckinService:
     ) -> list[_Seen]:
         vectors = np.concatenate([probe.embeddings.vectors for probe in probes])
         model = probes[0].embeddings.model
-        gallery, faces = gallery_of(kiosk.school_id), self._stores.faces
+        gallery, index = gallery_of(kiosk.school_id), self._stores.index
         roster = frozenset(label_of(member) for lesson in sessions for member in lesson.members)
-        matches = await faces.search(gallery, Embeddings(vectors, model), roster)
+        matches = await index.search(gallery, Embeddings(vectors, model), roster)
         strangers = [i for i, match in enumerate(matches) if not match.known]
         if strangers:  # nobody of the roster: perhaps somebody of the school (one call for them all)
-            school = await faces.search(gallery, Embeddings(vectors[strangers], model))
+            school = await index.search(gallery, Embeddings(vectors[strangers], model))
             for i, match in zip(strangers, school, strict=True):
                 matches[i] = match
         seen = []
@@ -415,7 +422,7 @@ class CheckinService:
             raise Conflict("the student is not enrolled for face check-in", code="not_enrolled")
         score = float(np.clip(np.max(np.stack(stored) @ probe.embeddings.vectors[0]), -1.0, 1.0))
         outcome: Literal["match", "not_verified"] = (
-            "match" if score >= self._stores.faces.verify_threshold else "not_verified"
+            "match" if score >= self._faces.verify_threshold else "not_verified"
         )
         return [_Seen(outcome, student_id, score, box, lesson)]
 

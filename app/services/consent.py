@@ -201,7 +201,7 @@ async def erase_everywhere(
                 await uow.run(finish, student)  # every PostgreSQL check and write before the other stores
             cached = await asyncio.to_thread(stores.cache.forget_student, student_id)
             milvus_touched = True
-            vectors = await forget_vectors(stores.faces, student.school_id, student_id)
+            vectors = await forget_vectors(stores.index, student.school_id, student_id)
             result = WithdrawalResult(
                 student_id=student_id,
                 consents_withdrawn=consents,
@@ -222,7 +222,7 @@ async def erase_everywhere(
             )
     except BaseException:
         if milvus_touched:
-            await compensate(stores.engine, stores.faces, stores.cipher, student_id)
+            await compensate(stores.engine, stores.index, stores.cipher, student_id)
         raise
     return result
 

@@ -70,6 +70,7 @@ from app.services.biometrics import (
 )
 from app.services.consent import active_consent
 from app.services.consent_texts import text_of
+from app.services.faces import FaceService
 from app.services.pipeline import Embeddings
 from app.services.principal import Principal
 from app.services.uow import UnitOfWork, in_transaction
@@ -118,8 +119,9 @@ class _Photo:
 
 
 class EnrollmentService:
-    def __init__(self, stores: BiometricStores, settings: Settings) -> None:
+    def __init__(self, stores: BiometricStores, faces: FaceService, settings: Settings) -> None:
         self._stores = stores
+        self._faces = faces
         self._settings = settings
 
     async def enroll(
@@ -226,16 +228,14 @@ class EnrollmentService:
         usable = [photo for photo in checked if photo.accepted]
         if not usable:
             return checked, None, []
-        embedded = await self._stores.faces.embed(
-            np.stack([cast(np.ndarray, photo.crop) for photo in usable])
-        )
+        embedded = await self._faces.embed(np.stack([cast(np.ndarray, photo.crop) for photo in usable]))
         vectors = embedded.vectors
         originals = find_copies(vectors, self._settings.enroll_duplicate_min)
         for photo, original in zip(usable, originals, strict=True):
             if original is not None:
                 photo.refuse("duplicate_photo", f"the same photo as photos[{usable[original].index}]")
         distinct = [i for i, original in enumerate(originals) if original is None]
-        odd = odd_photos(vectors[distinct], self._stores.faces.verify_threshold)
+        odd = odd_photos(vectors[distinct], self._faces.verify_threshold)
         for position in odd:
             usable[distinct[position]].refuse("not_same_person", NOT_SAME_PERSON)
         if not odd:
@@ -264,7 +264,7 @@ class EnrollmentService:
     async def _check_photo(self, index: int, data: bytes) -> _Photo:
         photo = _Photo(index)
         try:
-            found = await self._stores.faces.detect(data)
+            found = await self._faces.detect(data)
         except (InvalidInput, TooLarge) as exc:  # not an image, corrupt, too many pixels: this photo only
             photo.refuse(exc.code, exc.message)
             return photo
@@ -277,7 +277,7 @@ class EnrollmentService:
             photo.refuse("multiple_faces", "more than one face: only the student may be in the photo")
         quality = found.faces[subject].quality
         photo.quality = {name: round(value, 2) for name, value in quality.to_dict().items()}
-        for problem in quality.problems(self._stores.faces.quality.enrollment):
+        for problem in quality.problems(self._faces.quality.enrollment):
             photo.refuse(problem.code, problem.message)
         photo.crop = found.crops[subject]
         return photo
@@ -290,7 +290,7 @@ class EnrollmentService:
             return "none"
         model_id = embeddings.model.model_id
         stored = [self._stores.cipher.open(t) for t in templates if t.model_id == model_id]
-        threshold = self._stores.faces.verify_threshold
+        threshold = self._faces.verify_threshold
         if stored and verifies(embeddings.vectors, np.stack(stored), threshold):
             return "same"
         return "different"
@@ -301,7 +301,7 @@ class EnrollmentService:
         """The other student of the school (their id) whom most of the photos match, if any. (Twins are the
         honest exception, which an admin confirms; otherwise two labels for one face would make
         identification ambiguous.)"""
-        matches = await self._stores.faces.search(gallery_of(principal.school_id), embeddings)
+        matches = await self._stores.index.search(gallery_of(principal.school_id), embeddings)
         return majority_other([match.label for match in matches], label_of(student_id))
 
     async def _audit_denied(
@@ -352,8 +352,8 @@ class EnrollmentService:
                 if duplicate_of is not None:
                     overrides["duplicate_of_student_id"] = duplicate_of  # pseudonymised by the audit trail
                 milvus_touched = True
-                await forget_vectors(stores.faces, student.school_id, student_id)
-                ids = await stores.faces.add(gallery_of(student.school_id), label_of(student_id), embeddings)
+                await forget_vectors(stores.index, student.school_id, student_id)
+                ids = await stores.index.add(gallery_of(student.school_id), label_of(student_id), embeddings)
                 await uow.run(
                     self._write_templates,
                     principal,
@@ -367,7 +367,7 @@ class EnrollmentService:
                 )
         except BaseException:
             if milvus_touched:
-                await compensate(stores.engine, stores.faces, stores.cipher, student_id)
+                await compensate(stores.engine, stores.index, stores.cipher, student_id)
             raise
         return replaced
 

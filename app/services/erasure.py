@@ -282,7 +282,7 @@ async def _finish(
 async def compact(stores: BiometricStores, wait_s: float) -> str:
     """Milvus compaction, its failure (Milvus down after the erasure committed) reported, not raised."""
     try:
-        return await stores.faces.compact(wait_s)
+        return await stores.index.compact(wait_s)
     except Exception as exc:  # the erasure itself stands; the retention job compacts later
         log.warning("erasure: Milvus compaction failed (%s); the retention job retries", type(exc).__name__)
         return "pending"

@@ -1,4 +1,4 @@
-"""Face use cases: detect, verify two photos, enroll into a gallery, identify, forget.
+"""Face use cases: detect, verify two photos, enroll into a gallery, identify, judge a live burst.
 
 Policy lives here, not in routers or deployments: which requests need exactly one face, how a score becomes a
 decision, which failures the client sees. Each image is decoded once (with size and pixel limits), aligned
@@ -9,25 +9,21 @@ large upload does not stall every other request in the ingress.
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import TypeVar, cast
+from typing import cast
 
 import numpy as np
 
-from app.core.errors import InvalidInput, NotFound, TooLarge, Unavailable
-from app.services.pipeline import Embeddings, FacePipeline, ModelInfo, TimedPipeline
+from app.core.errors import InvalidInput, TooLarge, Unavailable
+from app.services.face_index import FaceIndex, check_name
+from app.services.pipeline import Embeddings, FaceModels, ModelInfo, Timed
 from models.alignment import align_faces
 from models.errors import ImageError
-from models.gallery import GalleryUnavailableError, InvalidNameError, Match, validate_name
+from models.gallery import Match
 from models.imaging import decode_image
 from models.liveness import Burst, ColourSequence, LivenessVerdict
 from models.quality import FaceQuality, QualityPolicy, measure_quality
 from models.types import Face
-
-_T = TypeVar("_T")
-log = logging.getLogger(__name__)
 
 #: ImageError codes that mean "too big" rather than "not usable".
 _TOO_LARGE_CODES = frozenset({"too_large", "too_many_pixels"})
@@ -93,19 +89,22 @@ class LiveCapture:
 
 
 class FaceService:
-    """The use cases over a ``FacePipeline``. ``verify_threshold`` and ``quality`` (the limits enrollment and
-    check-in apply) can change live (Serve reconfigure). The threshold has no default: it is the Ingress's
-    ``user_config`` (serve_config.yaml), and a 1:1 comparison before it is set answers 503."""
+    """The use cases over the ``FaceModels`` and a ``FaceIndex`` (``index``, for the galleries' own use cases;
+    the domain's vector work goes to the index directly). ``verify_threshold`` and ``quality`` (the limits
+    enrollment and check-in apply) can change live (Serve reconfigure). The threshold has no default: it is
+    the Ingress's ``user_config`` (serve_config.yaml), and a 1:1 comparison before it is set answers 503."""
 
     def __init__(
         self,
-        pipeline: FacePipeline,
+        models: FaceModels,
+        index: FaceIndex,
         limits: ImageLimits,
         verify_threshold: float | None = None,
         quality: QualityPolicy | None = None,
     ) -> None:
-        # each stage's time: rollcall_stage_duration_seconds (a proxy with the pipeline's methods)
-        self._pipeline = cast(FacePipeline, TimedPipeline(pipeline))
+        # each stage's time: rollcall_stage_duration_seconds (a proxy with the models' methods)
+        self._models = cast(FaceModels, Timed(models))
+        self.index = index
         self._limits = limits
         self._verify_threshold = verify_threshold
         self.quality = quality or QualityPolicy()
@@ -131,7 +130,7 @@ class FaceService:
         # Both images go through detection at once, so the Detector can batch them together.
         faces_a, faces_b = await asyncio.gather(self._faces(data_a), self._faces(data_b))
         one_a, one_b = _exactly_one(faces_a, "image_a"), _exactly_one(faces_b, "image_b")
-        embedded = await self._pipeline.embed(np.concatenate([faces_a.crops[:1], faces_b.crops[:1]]))
+        embedded = await self._models.embed(np.concatenate([faces_a.crops[:1], faces_b.crops[:1]]))
         vector_a, vector_b = embedded.vectors
         score = float(np.clip(vector_a @ vector_b, -1.0, 1.0))
         threshold = self.verify_threshold
@@ -139,22 +138,22 @@ class FaceService:
 
     async def enroll(self, gallery: str, label: str, data: bytes) -> Enrollment:
         """Store the single face of the photo as ``label`` in ``gallery``."""
-        _check_name(gallery, "gallery")
-        _check_name(label, "label")
+        check_name(gallery, "gallery")
+        check_name(label, "label")
         found = await self._faces(data)
         face = _exactly_one(found, "image")
-        embedded = await self._pipeline.embed(found.crops[:1])
-        ids = await _store(self._pipeline.add(gallery, label, embedded))
+        embedded = await self._models.embed(found.crops[:1])
+        ids = await self.index.add(gallery, label, embedded)
         return Enrollment(gallery, label, ids, embedded.model.model_id, face)
 
     async def identify(self, gallery: str, data: bytes) -> list[Identification]:
         """Every face in the photo with its best match in ``gallery`` (or unknown)."""
-        _check_name(gallery, "gallery")
+        check_name(gallery, "gallery")
         found = await self._faces(data)
         if not found.faces:
             raise InvalidInput("no face was found in the image", code="no_face", field="image")
-        embedded = await self._pipeline.embed(found.crops)
-        matches = await _store(self._pipeline.search(gallery, embedded))
+        embedded = await self._models.embed(found.crops)
+        matches = await self.index.search(gallery, embedded)
         return [Identification(face, match) for face, match in zip(found.faces, matches, strict=True)]
 
     async def capture_live(
@@ -176,57 +175,27 @@ class FaceService:
             crops=[f.crops for f in found],
             times_ms=times_ms,
         )
-        result = await self._pipeline.check_liveness(action, burst, colours)
+        result = await self._models.check_liveness(action, burst, colours)
         if result.probe is None or result.face is None or result.vector is None or result.model_id is None:
             return LiveCapture(result.verdict, None, None)
         model = ModelInfo(result.model_id, int(result.vector.shape[1]))
         face = found[result.probe].faces[result.face]
         return LiveCapture(result.verdict, face, Embeddings(result.vector, model))
 
-    async def forget(self, gallery: str, label: str) -> int:
-        """Remove every vector of ``label`` from ``gallery``; NotFound when there was none."""
-        _check_name(gallery, "gallery")
-        _check_name(label, "label")
-        deleted = await _store(self._pipeline.delete(gallery, label))
-        if deleted == 0:
-            raise NotFound(f"no faces enrolled as {label!r} in gallery {gallery!r}", code="label_not_found")
-        return deleted
-
-    async def compact(self, wait_s: float) -> str:
-        """Make deleted vectors physically gone (``FaceGallery.compact``): ``"completed"``, ``"pending"`` or
-        ``"needs_rebuild"``; ``"unsupported"`` for a pipeline without a vector store."""
-        compact = getattr(self._pipeline, "compact", None)
-        if compact is None:
-            return "unsupported"
-        return await _store(compact(wait_s))
-
     async def embed(self, crops: np.ndarray) -> Embeddings:
         """Vectors for aligned crops from ``detect``: for use cases that keep the vectors themselves
         (enrollment stores them encrypted; 1:1 check-in compares them with a stored template)."""
-        return await self._pipeline.embed(crops)
-
-    async def add(self, gallery: str, label: str, embeddings: Embeddings) -> list[int]:
-        """Store vectors already computed (by ``embed``, or decrypted from PostgreSQL to rebuild Milvus)."""
-        _check_name(gallery, "gallery")
-        _check_name(label, "label")
-        return await _store(self._pipeline.add(gallery, label, embeddings))
-
-    async def search(
-        self, gallery: str, embeddings: Embeddings, roster: frozenset[str] | None = None
-    ) -> list[Match]:
-        """Best label (or unknown) in ``gallery`` for vectors already computed; among ``roster``'s labels
-        only when given."""
-        _check_name(gallery, "gallery")
-        return await _store(self._pipeline.search(gallery, embeddings, roster))
+        return await self._models.embed(crops)
 
     async def check(self) -> dict[str, str]:
-        return await self._pipeline.check()
+        models, index = await asyncio.gather(self._models.check(), self.index.check())
+        return {**models, **index}
 
     # ------------------------------------------------------------------ steps
 
     async def _faces(self, data: bytes, *, keep: bool = False, max_pixels: int | None = None) -> ImageFaces:
         image = await asyncio.to_thread(self._decode, data, max_pixels or self._limits.max_pixels)
-        faces = await self._pipeline.detect(image)
+        faces = await self._models.detect(image)
         crops, qualities = await asyncio.to_thread(_crops_and_quality, image, faces)
         detected = [DetectedFace(face, quality) for face, quality in zip(faces, qualities, strict=True)]
         height, width = image.shape[:2]
@@ -259,20 +228,3 @@ def _exactly_one(found: ImageFaces, field: str) -> DetectedFace:
             faces=len(found.faces),
         )
     return found.faces[0]
-
-
-def _check_name(value: str, field: str) -> None:
-    try:
-        validate_name(value, field)
-    except InvalidNameError as exc:
-        raise InvalidInput(exc.message, code=exc.code, field=field) from exc
-
-
-async def _store(call: Awaitable[_T]) -> _T:
-    """Await a vector-store call; its being down becomes ``Unavailable`` (503 + Retry-After)."""
-    try:
-        return await call
-    except GalleryUnavailableError as exc:
-        # The reason names internal hosts and ports: it goes to the log, not to the client.
-        log.warning("face gallery unavailable: %s", exc.message)
-        raise Unavailable("the face gallery is temporarily unavailable", code="gallery_unavailable") from exc

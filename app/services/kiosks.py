@@ -26,6 +26,7 @@ import redis
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
+from app.core import metrics
 from app.core.config import Settings
 from app.core.errors import Unauthenticated
 from app.core.security import password_hasher
@@ -107,6 +108,13 @@ class KioskService:
 
     def authenticate(self, api_key: str) -> Principal:
         """The kiosk behind ``api_key``; ``Unauthenticated`` (``invalid_api_key``) for anything else."""
+        try:
+            return self._authenticate(api_key)
+        except Unauthenticated:
+            metrics.sign_in_refused("invalid_api_key")
+            raise
+
+    def _authenticate(self, api_key: str) -> Principal:
         invalid = Unauthenticated("the API key is not valid", code="invalid_api_key")
         match = _KEY.match(api_key.strip())
         if match is None:

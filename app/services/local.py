@@ -1,4 +1,5 @@
-"""``FacePipeline`` in one process, straight over the model classes: for tests, notebooks and tools.
+"""``FaceModels`` and ``VectorIndex`` in one process, straight over the model classes and one gallery: for
+tests, notebooks and tools (one object serves as both ports: ``FaceService(p, FaceIndex(p), ...)``).
 
 Same stages and the same gallery code as the Serve deployments, minus Ray: CPU-bound calls run in a worker
 thread so the caller's event loop stays responsive, as it would with remote deployments.

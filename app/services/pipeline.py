@@ -1,8 +1,10 @@
-"""The small interface through which domain services reach the models: detect, embed, match.
+"""The two small interfaces through which domain services reach the models and the vectors.
 
-In production it is implemented over Ray Serve deployment handles (``deployments.ingress.ServePipeline``);
-tests implement it in-process with the same model classes or with fakes, so no domain test needs Ray.
-Arrays cross it (decoded once by the caller), and only aligned crops go to ``embed``.
+``FaceModels`` (detect, embed, liveness) and ``VectorIndex`` (search, add, delete, compact). In production
+both are implemented over Ray Serve deployment handles (``deployments.ingress.ServeModels``/``ServeIndex``);
+a job uses an index alone (``app.services.vector_index.IndexPipeline``); tests implement them in-process with
+the same model classes or with fakes, so no domain test needs Ray. Arrays cross them (decoded once by the
+caller), and only aligned crops go to ``embed``.
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ class Embeddings:
     model: ModelInfo
 
 
-class FacePipeline(Protocol):
-    """Model stages as async calls. Failures of the vector store raise ``models.gallery.GalleryError``s."""
+class FaceModels(Protocol):
+    """The model stages as async calls: detection, embedding, liveness."""
 
     async def detect(self, image: np.ndarray) -> list[Face]:
         """Faces in one BGR image, best score first."""
@@ -54,6 +56,15 @@ class FacePipeline(Protocol):
         the challenge had them, the screen's ``colours``. The result carries the probe face's vector for
         matching."""
         ...
+
+    async def check(self) -> dict[str, str]:
+        """Component name -> "ok" or what is wrong; for health checks."""
+        ...
+
+
+class VectorIndex(Protocol):
+    """The vectors (Milvus), one collection per embedding model; failures raise ``GalleryError``s
+    (``models.gallery``). Erasure, retention and the index rebuild take only this: they never need a model."""
 
     async def search(
         self, gallery: str, embeddings: Embeddings, roster: frozenset[str] | None = None
@@ -90,8 +101,9 @@ PIPELINE_STAGES = {
 }
 
 
-class TimedPipeline:
-    """A ``FacePipeline`` that times each stage call (in Serve: the handle call to that deployment)."""
+class Timed:
+    """A ``FaceModels`` or ``VectorIndex`` that times each stage call (in Serve: the handle call to that
+    deployment)."""
 
     def __init__(self, inner: Any) -> None:
         self._inner = inner

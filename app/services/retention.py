@@ -301,7 +301,7 @@ async def _compact_index(
         report.erasures_compacted = len(pending)
         report.milvus = "would compact"
         return
-    outcome = await stores.faces.compact(max(settings.erase_compaction_wait_s, 60.0))
+    outcome = await stores.index.compact(max(settings.erase_compaction_wait_s, 60.0))
     if outcome == "needs_rebuild" and index is not None:
         await index.rebuild()
         outcome = "completed"

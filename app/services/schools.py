@@ -58,7 +58,7 @@ async def rebuild_gallery(
     """Re-index the school's faces in Milvus from PostgreSQL (admins); returns how many vectors went in."""
     require_role(principal, Role.admin)
     await in_transaction(stores.engine, get_school, principal, school_id)
-    vectors = await rebuild_school(stores.engine, stores.faces, stores.cipher, school_id)
+    vectors = await rebuild_school(stores.engine, stores.index, stores.cipher, school_id)
     await in_transaction(
         stores.engine,
         log_action,

@@ -1,9 +1,9 @@
 """The Milvus index as the jobs see it: no models, only collections, rebuilt from PostgreSQL on demand.
 
 PostgreSQL is the truth (encrypted templates); Milvus is an index of it. ``IndexPipeline`` is the
-``FacePipeline`` of a job process: it adds, deletes and compacts vectors in the collection of each embedding
-model that has templates (or had, for erasures still to be compacted), and refuses to run models. With it the
-domain services (erasure, consent withdrawal, ``biometrics.rebuild_school``) run unchanged in a job.
+``VectorIndex`` of a job process: it adds, deletes and compacts vectors in the collection of each embedding
+model that has templates (or had, for erasures still to be compacted). The domain services that need only the
+index (erasure, consent withdrawal, ``biometrics.rebuild_school``) run unchanged in a job.
 
 ``rebuild_index`` drops each model's collection and fills it again from the decrypted templates, school by
 school and student by student (each under the student's row lock, so it never interleaves with an enrollment
@@ -20,7 +20,6 @@ import asyncio
 import uuid
 from dataclasses import dataclass, field
 
-import numpy as np
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
 
@@ -28,10 +27,9 @@ from app.core.crypto import NONCE_BYTES
 from app.db.session import transaction
 from app.db.tables import ErasureState, ErasureTombstone, FaceTemplate
 from app.services.biometrics import TemplateCipher, rebuild_school
-from app.services.faces import FaceService, ImageLimits
+from app.services.face_index import FaceIndex
 from app.services.pipeline import Embeddings
 from models.gallery import FaceGallery, Match
-from models.types import Face
 
 _TAG_BYTES = 16
 
@@ -57,7 +55,7 @@ def pending_erasure_models(session: Session) -> dict[str, int]:
 
 
 class IndexPipeline:
-    """A ``FacePipeline`` over Milvus collections only (jobs); see the module docstring."""
+    """A ``VectorIndex`` over Milvus collections (jobs); see the module docstring."""
 
     def __init__(self, uri: str, models: dict[str, int], *, token: str = "", timeout_s: float = 10.0) -> None:
         self.uri = uri
@@ -71,12 +69,6 @@ class IndexPipeline:
             return self.galleries[model_id]
         except KeyError:
             raise ValueError(f"no collection is configured for model {model_id}") from None
-
-    async def detect(self, image: np.ndarray) -> list[Face]:
-        raise RuntimeError("jobs do not run the face models")
-
-    async def embed(self, crops: np.ndarray) -> Embeddings:
-        raise RuntimeError("jobs do not run the face models")
 
     async def search(
         self, gallery: str, embeddings: Embeddings, roster: frozenset[str] | None = None
@@ -116,11 +108,6 @@ class IndexPipeline:
             store.close()
 
 
-def service_over(pipeline: IndexPipeline) -> FaceService:
-    """A ``FaceService`` for the domain services a job runs (no images pass through it)."""
-    return FaceService(pipeline, ImageLimits(max_bytes=1, max_pixels=1))  # type: ignore[arg-type]
-
-
 @dataclass
 class RebuildReport:
     models: dict[str, int] = field(default_factory=dict)  # model id -> vectors indexed
@@ -138,7 +125,7 @@ async def rebuild_index(engine: Engine, pipeline: IndexPipeline, cipher: Templat
     report = RebuildReport()
     for store in pipeline.galleries.values():
         await asyncio.to_thread(store.drop)
-    faces = service_over(pipeline)
+    index = FaceIndex(pipeline)
     with transaction(engine) as session:
         schools: list[uuid.UUID] = list(session.scalars(select(col(FaceTemplate.school_id)).distinct()))
         report.students = int(session.scalar(select(func.count(func.distinct(FaceTemplate.student_id)))) or 0)
@@ -147,7 +134,7 @@ async def rebuild_index(engine: Engine, pipeline: IndexPipeline, cipher: Templat
         )
         report.templates = {model: int(n) for model, n in counts}
     for school_id in schools:
-        await rebuild_school(engine, faces, cipher, school_id)
+        await rebuild_school(engine, index, cipher, school_id)
     report.schools = len(schools)
     for model, store in pipeline.galleries.items():
         report.models[model] = await asyncio.to_thread(store.count)

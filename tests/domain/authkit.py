@@ -26,6 +26,7 @@ from app.core.security import new_totp_secret, totp_code
 from app.db.session import transaction
 from app.db.tables import KioskKey, Role, School, Student, User
 from app.schemas.kiosks import KioskKeyCreate
+from app.services.face_index import FaceIndex
 from app.services.faces import FaceService, ImageLimits
 from app.services.principal import Principal
 
@@ -70,7 +71,9 @@ class EmptyPipeline:
 
 def make_app(settings: Settings) -> FastAPI:
     limits = ImageLimits(max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels)
-    return create_app(build_container(settings, FaceService(EmptyPipeline(), limits)))  # type: ignore[arg-type]
+    empty = EmptyPipeline()
+    faces = FaceService(empty, FaceIndex(empty), limits)  # type: ignore[arg-type]
+    return create_app(build_container(settings, faces))
 
 
 def services_of(app: FastAPI) -> SecurityServices:

@@ -13,13 +13,16 @@ from app.api.school_deps import school_services
 from app.api.security import security_services
 from app.container import build_container
 from app.jobs.context import engine_for
+from app.services.face_index import FaceIndex
 from app.services.faces import FaceService, ImageLimits
 from tests.domain.authkit import EmptyPipeline, make_app, make_settings, services_of
 
 
 def test_the_app_uses_its_containers_services(tmp_path: Path, pg_url: str, redis_url: str) -> None:
     settings = make_settings(tmp_path, pg_url, redis_url)
-    container = build_container(settings, FaceService(EmptyPipeline(), ImageLimits(1, 1)))  # type: ignore[arg-type]
+    empty = EmptyPipeline()
+    faces = FaceService(empty, FaceIndex(empty), ImageLimits(1, 1))  # type: ignore[arg-type]
+    container = build_container(settings, faces)
     try:
         assert container.security is not None and container.school is not None
         assert container.school.stores.engine is container.engine  # one engine for every service

@@ -26,6 +26,7 @@ from app.schemas.consent import ConsentCreate
 from app.services import consent
 from app.services.biometrics import BiometricStores, gallery_of
 from app.services.enrollment import EnrollmentService
+from app.services.faces import FaceService
 from app.services.principal import Principal
 from deployments.local_services import EmbeddedPostgres, EmbeddedRedis
 from models.detectors import load_detector
@@ -45,6 +46,7 @@ class Site:
     client: redis.Redis
     gallery: FaceGallery
     stores: BiometricStores
+    faces: FaceService
 
 
 @contextlib.contextmanager
@@ -68,8 +70,10 @@ def open_site(root: Path, milvus_uri: str, embedder: FaceEmbedder | None = None)
         container = build_container(settings, serving_face_service(pipeline, settings))
         assert container.engine is not None and container.redis is not None and container.school is not None
         engine, client, stores = container.engine, container.redis, container.school.stores
+        faces = container.faces
+        assert faces is not None
         try:
-            yield Site(settings, engine, client, gallery, stores)
+            yield Site(settings, engine, client, gallery, stores, faces)
         finally:
             gallery.close()
             client.close()
@@ -103,7 +107,7 @@ def job(site: Site, *args: str) -> dict:
 
 
 async def identify(site: Site, school_id: uuid.UUID, photo: bytes) -> str | None:
-    (found,) = await site.stores.faces.identify(gallery_of(school_id), photo)
+    (found,) = await site.faces.identify(gallery_of(school_id), photo)
     return found.match.label
 
 
@@ -131,7 +135,7 @@ async def enrolled_school(
             students[key] = student.id
         db.commit()
     admin = Principal("user", user.id, school.id, Role.admin)
-    enrollment = EnrollmentService(site.stores, site.settings)
+    enrollment = EnrollmentService(site.stores, site.faces, site.settings)
     for key, student_id in students.items():
         with Session(site.engine) as db:
             consent.grant_consent(

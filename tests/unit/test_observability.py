@@ -19,7 +19,7 @@ from app.api.routes.health import install_observability
 from app.core import metrics
 from app.core.errors import InvalidInput, Unauthenticated
 from app.core.logging import PROJECT_LOGGERS, configure_logging
-from app.services.pipeline import TimedPipeline
+from app.services.pipeline import Timed
 from app.services.principal import Principal
 
 KIOSK = Principal(kind="kiosk", id=uuid.uuid4(), school_id=uuid.uuid4(), room="R1")
@@ -134,7 +134,7 @@ async def test_timed_pipeline_times_stages_and_forwards_the_rest() -> None:
         async def detect(self, image: object) -> list[int]:
             return [1]
 
-    timed = TimedPipeline(Pipeline())
+    timed = Timed(Pipeline())
     before = sample("rollcall_stage_duration_seconds_count", stage="detect")
     assert await timed.detect(None) == [1]
     assert timed.threshold == 0.4

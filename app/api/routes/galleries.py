@@ -94,5 +94,5 @@ async def forget(
     gallery: Gallery, stored: ScopedGallery, label: Label, service: FaceServiceDep
 ) -> DeleteResponse:
     """Searches straight after this no longer find the label (404 if nothing was enrolled under it)."""
-    deleted = await service.forget(stored, label)
+    deleted = await service.index.forget(stored, label)
     return DeleteResponse(gallery=gallery, label=label, deleted=deleted)

@@ -8,16 +8,16 @@ the middleware that gives every request its id, its access-log line and its metr
 - ``/metrics``: Prometheus text format of this process (``app.core.metrics``); when ``metrics_token`` is set
   it needs ``Authorization: Bearer <token>``.
 
-The middleware reads the outcome of a request from what it answers (the error ``code`` of a 4xx, the faces of
-a check-in), so the domain services stay free of metrics calls: failed logins, bad kiosk keys, liveness
-rejections per kiosk, check-in outcomes per kiosk and match scores all come from responses.
+The middleware records what every request has (route, status, time); the outcomes are recorded by the
+services where they happen (``app.core.metrics``: failed sign-ins and bad kiosk keys in ``AuthService`` and
+``KioskService``, liveness rejections, check-in outcomes per kiosk and match scores in ``CheckinService``), so
+no response body is read back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 import re
 import time
@@ -43,12 +43,6 @@ access_log = logging.getLogger("app.access")
 
 READY_TIMEOUT_S = 5.0
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
-CHECKIN_ROUTE = "/v1/checkins"
-#: Error codes that count as a failed sign-in (users) or a refused kiosk key.
-FAILED_LOGIN_CODES = frozenset(
-    {"invalid_credentials", "account_locked", "invalid_mfa_code", "invalid_api_key"}
-)
-LIVENESS_CODES = frozenset({"liveness_failed"})
 
 
 class LivenessBody(BaseModel):
@@ -194,11 +188,9 @@ class ObservabilityMiddleware:
         bind_request(request_id)
         started = time.perf_counter()
         status = 500
-        captured: list[bytes] = []
-        capture = False
 
         async def send_and_watch(message: Message) -> None:
-            nonlocal status, capture
+            nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
                 headers = list(message.get("headers", []))
@@ -206,9 +198,6 @@ class ObservabilityMiddleware:
                 if echo and not any(name.lower() == b"x-request-id" for name, _ in headers):
                     headers.append((b"x-request-id", request_id.encode("ascii")))
                     message = {**message, "headers": headers}
-                capture = status >= 400 or _route(scope) == CHECKIN_ROUTE
-            elif message["type"] == "http.response.body" and capture and sum(map(len, captured)) < 65_536:
-                captured.append(message.get("body", b""))
             await send(message)
 
         metrics.HTTP_IN_FLIGHT.inc()
@@ -220,10 +209,6 @@ class ObservabilityMiddleware:
             route, method = _route(scope), scope.get("method", "")
             metrics.HTTP_REQUESTS.labels(route, method, str(status)).inc()
             metrics.HTTP_SECONDS.labels(route, method).observe(elapsed)
-            try:
-                _outcome_metrics(scope, route, status, b"".join(captured))
-            except Exception:  # a metric must never turn an answer into an error
-                access_log.debug("could not read the outcome of a response")
             access_log.info(
                 "request",
                 extra={
@@ -240,29 +225,6 @@ def _route(scope: Scope) -> str:
     route = scope.get("route")
     path = getattr(route, "path", None)
     return str(path) if path else "unmatched"
-
-
-def _outcome_metrics(scope: Scope, route: str, status: int, body: bytes) -> None:
-    if not body:
-        return
-    answer = json.loads(body)
-    principal = (scope.get("state") or {}).get("principal")
-    kiosk = (
-        str(principal.id) if principal is not None and getattr(principal, "kind", "") == "kiosk" else "none"
-    )
-    if status >= 400:
-        code = str((answer.get("error") or {}).get("code", ""))
-        if code in FAILED_LOGIN_CODES:
-            metrics.FAILED_LOGINS.labels(code).inc()
-        if code in LIVENESS_CODES:
-            metrics.LIVENESS_REJECTIONS.labels(kiosk).inc()
-        return
-    if route == CHECKIN_ROUTE and scope.get("method") == "POST" and not answer.get("replayed"):
-        mode = str(answer.get("mode", ""))
-        for face in answer.get("faces", []):
-            metrics.CHECKIN_FACES.labels(kiosk, str(face.get("outcome", ""))).inc()
-            if face.get("confidence") is not None:
-                metrics.MATCH_SCORE.labels(mode).observe(float(face["confidence"]))
 
 
 def install_observability(app: FastAPI) -> None:

@@ -47,7 +47,7 @@ from models.gallery import FaceGallery
 from models.liveness import ChallengeLedger
 from tests.domain.authkit import TEST_SECRETS
 from tests.school_faces import PEOPLE, load_photos
-from tests.serving import serving_face_service, serving_pipeline
+from tests.serving import StoresWithFaces, serving_face_service, serving_pipeline
 
 
 @pytest.fixture(scope="session")
@@ -243,9 +243,8 @@ def stores(
 ) -> Iterator[BiometricStores]:
     client = make_redis(redis_url)
     keyring = Keyring.from_text(settings.template_key.get_secret_value(), settings.template_key_id)
-    yield BiometricStores(
-        engine, face_service, TemplateCipher(keyring), CheckinCache(client, settings.idempotency_ttl_s)
-    )
+    cache = CheckinCache(client, settings.idempotency_ttl_s)
+    yield StoresWithFaces(engine, face_service.index, TemplateCipher(keyring), cache, face_service)
     client.close()
 
 
@@ -257,7 +256,9 @@ def photos(faces_dir: Path) -> dict[str, list[bytes]]:
 def live_checkin(stores: BiometricStores, settings: Settings) -> CheckinService:
     """Check-in with the liveness challenge on (the integration suite's settings switch it off)."""
     live = settings.model_copy(update={"liveness_mode": "challenge"})
-    return CheckinService(stores, live, ChallengeLedger(stores.cache._client, live.challenge_ttl_s))
+    return CheckinService(
+        stores, stores.faces, live, ChallengeLedger(stores.cache._client, live.challenge_ttl_s)
+    )
 
 
 async def enroll_clip_person(world: World, settings: Settings, stores: BiometricStores) -> World:
@@ -266,6 +267,6 @@ async def enroll_clip_person(world: World, settings: Settings, stores: Biometric
     student = world.students[0]
     grant(world, settings, student)
     photos = clip_photos(CLIP_NAMES[0])
-    await EnrollmentService(stores, settings).enroll(world.admin, student.id, photos, None)
+    await EnrollmentService(stores, stores.faces, settings).enroll(world.admin, student.id, photos, None)
     world.lesson()
     return world

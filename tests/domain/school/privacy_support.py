@@ -80,7 +80,7 @@ async def make_subject(
         request_id=None,
     )
     db.commit()
-    await EnrollmentService(stores, settings).enroll(world.admin, student.id, photos, None)
+    await EnrollmentService(stores, stores.faces, settings).enroll(world.admin, student.id, photos, None)
     lesson = world.lesson()
     record = Attendance(
         session_id=lesson.id,

@@ -37,7 +37,9 @@ async def test_the_ledger_erases_and_withdraws_again(
             current_version=settings.consent_version, age_of_majority=18, request_id=None,
         )  # fmt: skip
         world.db.commit()
-        await EnrollmentService(stores, settings).enroll(world.admin, student.id, photos[key][:3], None)
+        await EnrollmentService(stores, stores.faces, settings).enroll(
+            world.admin, student.id, photos[key][:3], None
+        )
     later = (utcnow() + timedelta(minutes=1)).isoformat()
     tombstone = {
         "id": "8d5e0a1c-1111-4222-8333-944455556666",

@@ -45,7 +45,7 @@ async def enrolled(
     world: World, settings: Settings, stores: BiometricStores, photos: dict[str, list[bytes]]
 ) -> World:
     """The three class members enrolled with three photos each (their fourth photo is for checking in)."""
-    service = EnrollmentService(stores, settings)
+    service = EnrollmentService(stores, stores.faces, settings)
     for student, key in zip(world.students, PEOPLE, strict=True):
         grant(world, settings, student)
         await service.enroll(world.admin, student.id, photos[key][:3], None)
@@ -61,7 +61,7 @@ def kiosk_service(stores: BiometricStores, settings: Settings) -> CheckinService
     """Single-frame check-in (liveness off): these tests are about identity and recording; the challenge
     flow has its own tests (test_liveness_checkin.py)."""
     single_frame = settings.model_copy(update={"liveness_mode": "off"})
-    return CheckinService(stores, single_frame, ChallengeLedger(stores.cache._client, 30))
+    return CheckinService(stores, stores.faces, single_frame, ChallengeLedger(stores.cache._client, 30))
 
 
 async def test_identify_records_present_with_name_and_confidence(
@@ -174,7 +174,7 @@ async def test_the_roster_is_searched_first_at_its_own_threshold(
         roster_threshold=0.4,
     )
     faces = serving_face_service(pipeline, settings)
-    service = kiosk_service(replace(stores, faces=faces), settings)
+    service = kiosk_service(replace(stores, faces=faces, index=faces.index), settings)
     world = enrolled
     world.lesson()
     member = await service.check_in(world.kiosk, CheckinRequest(photos["lagos"][3]), None)

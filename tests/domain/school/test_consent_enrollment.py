@@ -56,7 +56,9 @@ def enrolled(
 
     async def enroll(student: Student, person: str) -> None:
         grant(world, settings, student)
-        await EnrollmentService(stores, settings).enroll(world.admin, student.id, photos[person][:3], None)
+        await EnrollmentService(stores, stores.faces, settings).enroll(
+            world.admin, student.id, photos[person][:3], None
+        )
 
     return enroll
 
@@ -133,7 +135,7 @@ async def test_enrollment_needs_consent_first(
     photos: dict[str, list[bytes]],
     vectors: Callable[[], int],
 ) -> None:
-    service = EnrollmentService(stores, settings)
+    service = EnrollmentService(stores, stores.faces, settings)
     with pytest.raises(Conflict) as refused:
         await service.enroll(world.admin, world.students[0].id, photos["lagos"][:3], None)
     assert refused.value.code == "consent_required"
@@ -151,7 +153,7 @@ async def test_enroll_stores_encrypted_templates_and_vectors(
 ) -> None:
     student = world.students[0]
     grant(world, settings, student)
-    result = await EnrollmentService(stores, settings).enroll(
+    result = await EnrollmentService(stores, stores.faces, settings).enroll(
         world.teacher, student.id, photos["lagos"][:3], "req-2"
     )
     assert result.enrollment_status is EnrollmentStatus.enrolled
@@ -173,7 +175,9 @@ async def test_enroll_stores_encrypted_templates_and_vectors(
         ("ok", True, False)  # the student id is pseudonymised in the trail
     ]
     # a new enrollment replaces the old one (no vectors pile up)
-    await EnrollmentService(stores, settings).enroll(world.admin, student.id, photos["lagos"][1:4], None)
+    await EnrollmentService(stores, stores.faces, settings).enroll(
+        world.admin, student.id, photos["lagos"][1:4], None
+    )
     assert len(templates(world, student)) == 3
     assert vectors() == 3
 
@@ -187,7 +191,7 @@ async def test_poor_photos_are_refused_with_reasons(
 ) -> None:
     student = world.students[1]
     grant(world, settings, student)
-    service = EnrollmentService(stores, settings)
+    service = EnrollmentService(stores, stores.faces, settings)
     with pytest.raises(InvalidInput) as count:
         await service.enroll(world.admin, student.id, photos["wolfowitz"][:2], None)
     assert count.value.code == "photo_count"
@@ -222,7 +226,7 @@ async def test_a_face_enrolled_as_another_student_is_refused(
     first, second = world.students[0], world.students[1]
     grant(world, settings, first)
     grant(world, settings, second)
-    service = EnrollmentService(stores, settings)
+    service = EnrollmentService(stores, stores.faces, settings)
     await service.enroll(world.admin, first.id, photos["lagos"][:3], None)
     # the first student's very photos, then other photos of the same face
     for sent in (photos["lagos"][:3], photos["lagos"][1:4]):
@@ -264,7 +268,7 @@ async def test_re_enrolling_another_face_needs_an_admin_to_confirm(
     student = world.students[0]
     await enrolled(student, "lagos")
     before = sorted(template.id for template in templates(world, student))
-    service = EnrollmentService(stores, settings)
+    service = EnrollmentService(stores, stores.faces, settings)
     for principal in (world.teacher, world.admin):  # an admin too, without confirming
         with pytest.raises(Conflict) as mismatch:
             await service.enroll(principal, student.id, photos["lopez"][:3], None)
@@ -304,7 +308,7 @@ async def test_the_same_photo_counts_once(
 ) -> None:
     student = world.students[1]
     grant(world, settings, student)
-    service = EnrollmentService(stores, settings)
+    service = EnrollmentService(stores, stores.faces, settings)
     photo = photos["wolfowitz"][0]
     for sent in ([photo] * 3, [photo, reencoded(photo, 60), reencoded(photo, 90)]):
         with pytest.raises(InvalidInput) as copies:
@@ -333,7 +337,7 @@ async def test_photos_of_two_people_name_the_odd_one(
 ) -> None:
     student = world.students[0]
     grant(world, settings, student)
-    service = EnrollmentService(stores, settings)
+    service = EnrollmentService(stores, stores.faces, settings)
     lagos, wolfowitz, lopez = photos["lagos"], photos["wolfowitz"], photos["lopez"]
     with pytest.raises(InvalidInput) as mixed:  # three usable photos of the student would be enough
         await service.enroll(world.teacher, student.id, [lagos[0], lagos[1], wolfowitz[0], lagos[2]], None)
@@ -410,7 +414,9 @@ async def test_withdrawal_erases_everywhere(
     assert matches[0].match.label is None
     # and enrollment is refused again until a new consent
     with pytest.raises(Conflict):
-        await EnrollmentService(stores, settings).enroll(world.admin, student.id, photos["lagos"][:3], None)
+        await EnrollmentService(stores, stores.faces, settings).enroll(
+            world.admin, student.id, photos["lagos"][:3], None
+        )
 
 
 async def test_a_failed_commit_leaves_milvus_as_postgresql_says(
@@ -425,7 +431,7 @@ async def test_a_failed_commit_leaves_milvus_as_postgresql_says(
     enrollment must be what both stores hold afterwards."""
     student = world.students[0]
     grant(world, settings, student)
-    service = EnrollmentService(stores, settings)
+    service = EnrollmentService(stores, stores.faces, settings)
     await service.enroll(world.admin, student.id, photos["lagos"][:3], None)
     before = sorted(t.id for t in templates(world, student))
 
@@ -451,9 +457,9 @@ async def test_milvus_can_be_rebuilt_from_postgresql(
 ) -> None:
     student = world.students[2]
     await enrolled(student, "lopez")
-    await stores.faces.forget(gallery_of(world.school.id), label_of(student.id))  # Milvus lost it
+    await stores.index.forget(gallery_of(world.school.id), label_of(student.id))  # Milvus lost it
     assert vectors() == 0
-    assert await rebuild_school(stores.engine, stores.faces, stores.cipher, world.school.id) == 3
+    assert await rebuild_school(stores.engine, stores.index, stores.cipher, world.school.id) == 3
     matches = await stores.faces.identify(gallery_of(world.school.id), photos["lopez"][3])
     assert matches[0].match.label == label_of(student.id)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,8 @@ from app.db.tables import (
 from app.services import erasure, retention
 from app.services.biometrics import BiometricStores, TemplateCipher, gallery_of
 from app.services.checkin_cache import CheckinCache
-from app.services.faces import FaceService, ImageLimits
+from app.services.face_index import FaceIndex
+from app.services.local import InProcessPipeline
 from app.services.principal import Principal
 from app.services.vector_index import IndexPipeline, rebuild_index
 from models.detectors import load_detector
@@ -44,7 +46,7 @@ from tests.domain.school.privacy_support import (
     pg_mentions,
     redis_mentions,
 )
-from tests.serving import serving_face_service, serving_pipeline
+from tests.serving import StoresWithFaces, serving_face_service, serving_pipeline
 
 pytestmark = pytest.mark.anyio
 
@@ -71,20 +73,19 @@ def client(redis_url: str) -> Iterator[redis.Redis]:
 
 
 @pytest.fixture
-def own_stores(
-    engine: Engine,
-    settings: Settings,
-    lite: FaceGallery,
-    client: redis.Redis,
-    models: tuple[object, SfaceEmbedder],
-) -> BiometricStores:
+def own_pipeline(lite: FaceGallery, models: tuple[object, SfaceEmbedder]) -> InProcessPipeline:
     detector, embedder = models
-    pipeline = serving_pipeline(detector, embedder, lite)  # type: ignore[arg-type]
-    faces = serving_face_service(pipeline, settings)
+    return serving_pipeline(detector, embedder, lite)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def own_stores(
+    engine: Engine, settings: Settings, own_pipeline: InProcessPipeline, client: redis.Redis
+) -> StoresWithFaces:
+    faces = serving_face_service(own_pipeline, settings)
     keyring = Keyring.from_text(settings.template_key.get_secret_value(), settings.template_key_id)
-    return BiometricStores(
-        engine, faces, TemplateCipher(keyring), CheckinCache(client, settings.idempotency_ttl_s)
-    )
+    cache = CheckinCache(client, settings.idempotency_ttl_s)
+    return StoresWithFaces(engine, faces.index, TemplateCipher(keyring), cache, faces)
 
 
 @pytest.fixture
@@ -113,7 +114,9 @@ async def _enroll_other(
         current_version=settings.consent_version, age_of_majority=settings.age_of_majority, request_id=None,
     )  # fmt: skip
     world.db.commit()
-    await EnrollmentService(stores, settings).enroll(world.admin, other.id, photos["lagos"][:3], None)
+    await EnrollmentService(stores, stores.faces, settings).enroll(
+        world.admin, other.id, photos["lagos"][:3], None
+    )
 
 
 async def _identify(stores: BiometricStores, world: World, photo: bytes) -> str | None:
@@ -221,7 +224,7 @@ async def test_only_admins_erase(
 
 
 class _MilvusDown:
-    """The real pipeline, except that the vector store is down for deletes (and so for compensation)."""
+    """The real index, except that it is down for deletes (and so for compensation)."""
 
     def __init__(self, inner: object) -> None:
         self._inner = inner
@@ -244,22 +247,20 @@ def _still_there(world: World, subject: Subject) -> None:
 async def test_a_store_down_erases_nothing_and_the_retry_finishes(
     world: World,
     subject: Subject,
-    own_stores: BiometricStores,
+    own_stores: StoresWithFaces,
+    own_pipeline: InProcessPipeline,
     client: redis.Redis,
     settings: Settings,
     photos: dict[str, list[bytes]],
 ) -> None:
-    down = FaceService(_MilvusDown(own_stores.faces._pipeline), ImageLimits(1, 1))  # type: ignore[arg-type]
-    milvus_down = BiometricStores(own_stores.engine, down, own_stores.cipher, own_stores.cache)
+    milvus_down = replace(own_stores, index=FaceIndex(_MilvusDown(own_pipeline)))  # type: ignore[arg-type]
     with pytest.raises(Unavailable):
         await erasure.erase_student(milvus_down, client, world.admin, subject.id, None, compaction_wait_s=0)
     _still_there(world, subject)
     assert await _identify(own_stores, world, photos["lopez"][3]) == str(subject.id)
 
     dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, decode_responses=True)
-    redis_down = BiometricStores(
-        own_stores.engine, own_stores.faces, own_stores.cipher, CheckinCache(dead, settings.idempotency_ttl_s)
-    )
+    redis_down = replace(own_stores, cache=CheckinCache(dead, settings.idempotency_ttl_s))
     with pytest.raises(redis.ConnectionError):  # answered 503 by the app's error handlers
         await erasure.erase_student(redis_down, dead, world.admin, subject.id, None, compaction_wait_s=0)
     _still_there(world, subject)
