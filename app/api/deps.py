@@ -72,6 +72,7 @@ def get_db(engine: EngineDep) -> Iterator[Session]:
 
 DbDep = Annotated[Session, Depends(get_db, scope="function")]
 
+
 def get_request_id(request: Request) -> str:
     """The id the audit trail files this request under: the one the observability middleware gave it (the
     caller's or a proxy's X-Request-ID when it is a sane token, else a new one): one place reads it."""

@@ -34,6 +34,7 @@ ERROR_CODES: Final[Mapping[str, str]] = {
     "gallery_error": "The vector index refused an operation.",
     "invalid_vectors": "Vectors of the wrong shape were sent to the index.",
     "model_unavailable": "A model deployment is unavailable or not yet configured.",
+    "liveness_unavailable": "The liveness deployment is unavailable.",
     # Sign-in, tokens, MFA and kiosk keys.
     "not_authenticated": "Credentials are missing (a bearer token or an API key).",
     "ambiguous_credentials": "Both a bearer token and an API key were sent.",
@@ -60,8 +61,11 @@ ERROR_CODES: Final[Mapping[str, str]] = {
     "invalid_student_link": "The student to link is not in the school, or linked to another account.",
     "school_not_found": "No such school.",
     "teacher_not_found": "No such teacher in the school.",
+    "user_not_found": "No such user in the school.",
+    "kiosk_key_not_found": "No such kiosk key in the school.",
     # Students, classes, lessons and imports.
     "student_not_found": "No such student in the school.",
+    "class_not_found": "No such class in the school.",
     "student_inactive": "The student is inactive.",
     "member_not_found": "The student is not a member of the class.",
     "session_not_found": "No such lesson in the school.",
@@ -81,8 +85,12 @@ ERROR_CODES: Final[Mapping[str, str]] = {
     "face_already_enrolled": "This face is enrolled for another student already.",
     "not_enrolled": "The student has no enrolled face.",
     "label_not_found": "No face is enrolled under this label in the gallery.",
+    "invalid_gallery": "The gallery name is not valid (1-128 characters from A-Z a-z 0-9 _ . : -).",
+    "invalid_label": "The label is not valid (1-128 characters from A-Z a-z 0-9 _ . : -).",
     "erasure_not_found": "No such erasure receipt.",
     "review_frame_not_found": "No such kept frame (or it has expired).",
+    "contact_not_found": "No such notification contact in the school.",
+    "delivery_not_found": "No such notification delivery in the school.",
     "not_dead": "Only a dead-lettered delivery can be retried.",
     # Images and faces.
     "no_face": "No face was found in the image.",

@@ -65,6 +65,9 @@ class EmptyPipeline:
     async def delete(self, gallery: str, label: str) -> int:
         return 0
 
+    async def compact(self, wait_s: float) -> str:
+        return "completed"  # it stores nothing, so nothing is left to compact
+
     async def check(self) -> dict[str, str]:
         return {"pipeline": "ok"}
 

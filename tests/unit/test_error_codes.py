@@ -10,8 +10,13 @@ from app.api.openapi import document
 from app.core.error_codes import ERROR_CODES
 from tests.conftest import REPO_ROOT
 
-#: Where codes are written: the app, and the model errors it passes on (image decoding, the index).
-SOURCES = [*(REPO_ROOT / "app").rglob("*.py"), *(REPO_ROOT / "models").glob("*.py")]
+#: Where codes are written: the app, the model errors it passes on (image decoding, the index), and the
+#: Ingress deployment (a deployment that does not answer).
+SOURCES = [
+    *(REPO_ROOT / "app").rglob("*.py"),
+    *(REPO_ROOT / "models").glob("*.py"),
+    *(REPO_ROOT / "deployments").glob("*.py"),
+]
 #: Tables whose values are codes (errors by exception type, by HTTP status).
 CODE_TABLES = {"DEPENDENCY_DOWN", "_CODE_BY_STATUS"}
 
@@ -46,11 +51,16 @@ def raised_codes() -> dict[str, Path]:
                 for item in node.body:
                     if isinstance(item, ast.Assign) and _names(item.targets[0], "code", "default_code"):
                         add(_literal(item.value), path)
-            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-                if node.func.id == "ImageError" and node.args:
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name | ast.Attribute):
+                name = node.func.id if isinstance(node.func, ast.Name) else node.func.attr
+                if name == "ImageError" and node.args:
                     add(_literal(node.args[0]), path)
-                elif node.func.id == "error_json" and len(node.args) > 1:
+                elif name == "error_json" and len(node.args) > 1:
                     add(_literal(node.args[1]), path)
+                elif name == "in_school" and node.args:  # code=f"{what}_not_found"
+                    add(f"{_literal(node.args[-1])}_not_found" if _literal(node.args[-1]) else None, path)
+                elif name in ("check_name", "validate_name") and len(node.args) > 1:  # f"invalid_{field}"
+                    add(f"invalid_{_literal(node.args[1])}" if _literal(node.args[1]) else None, path)
             elif isinstance(node, ast.AnnAssign | ast.Assign):
                 target = node.target if isinstance(node, ast.AnnAssign) else node.targets[0]
                 if (

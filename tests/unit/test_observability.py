@@ -87,14 +87,9 @@ def test_request_ids_route_templates_and_json_logs(client: TestClient, logs: io.
     assert {"timestamp", "level", "logger"} <= set(access)
 
 
-def test_failed_logins_and_liveness_rejections_are_counted(client: TestClient) -> None:
-    logins = sample("rollcall_failed_logins_total", reason="invalid_credentials")
-    rejections = sample("rollcall_liveness_rejections_total", kiosk=str(KIOSK.id))
-    assert client.post("/v1/auth/login").status_code == 401
-    assert client.post("/v1/auth/login").status_code == 401
-    assert client.post("/v1/checkins").status_code == 422
-    assert sample("rollcall_failed_logins_total", reason="invalid_credentials") - logins == 2
-    assert sample("rollcall_liveness_rejections_total", kiosk=str(KIOSK.id)) - rejections == 1
+def test_unmatched_routes_are_counted_under_one_label(client: TestClient) -> None:
+    """Outcomes (failed sign-ins, liveness rejections) are the services' to record: tests/domain/
+    test_outcome_metrics.py; the middleware counts what every request has."""
     assert client.get("/nowhere").status_code == 404
     assert sample("rollcall_http_requests_total", route="unmatched", method="GET", status="404") >= 1
 

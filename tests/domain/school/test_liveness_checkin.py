@@ -6,6 +6,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from app.core.config import Settings
@@ -69,6 +70,8 @@ async def test_a_still_photo_and_a_photo_moved_as_a_plane_are_refused_with_reaso
     student_in_clip: World, service: CheckinService
 ) -> None:
     world = student_in_clip
+    rejections = {"kiosk": str(world.kiosk.id)}
+    before = REGISTRY.get_sample_value("rollcall_liveness_rejections_total", rejections) or 0.0
     photo = cv2.imdecode(np.frombuffer(clip_photos(CLIP, 1)[0], np.uint8), cv2.IMREAD_COLOR)
     issued, request = await answer(service, world.kiosk, [encode_jpeg(photo)] * 8)
     with pytest.raises(InvalidInput) as still:
@@ -87,6 +90,8 @@ async def test_a_still_photo_and_a_photo_moved_as_a_plane_are_refused_with_reaso
     assert list(world.db.scalars(select(Attendance))) == []
     denied = world.db.scalars(select(AuditEvent).where(AuditEvent.action == "checkin.liveness")).all()
     assert len(denied) == 2 and all(event.result == "denied" for event in denied)
+    # counted where it happens, per kiosk (rollcall_liveness_rejections)
+    assert REGISTRY.get_sample_value("rollcall_liveness_rejections_total", rejections) - before == 2
 
 
 async def test_bad_challenge_answers_get_codes_the_kiosk_understands(
