@@ -114,8 +114,8 @@ class Operator:
 
     def school_with_admin(self, name: str) -> tuple[str, str]:
         """A school and its admin (as an operator would add a school); returns the school id and a token."""
+        from app.core.enums import Role
         from app.db.session import transaction
-        from app.db.tables import Role
         from app.schemas.auth import UserCreate
         from app.schemas.schools import SchoolCreate
         from app.services import schools

@@ -33,8 +33,8 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from app.api.deps import get_container, get_engine, get_redis
 from app.api.errors import error_responses
 from app.container import SecurityServices
+from app.core.enums import Role
 from app.core.errors import Forbidden, Unauthenticated, Unavailable
-from app.db.tables import Role
 from app.services.principal import KIOSK, Principal
 
 #: (method, path) of every route anyone may call without credentials. HEAD follows its GET.

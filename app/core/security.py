@@ -28,8 +28,8 @@ from pwdlib.exceptions import UnknownHashError
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 from app.core.config import Settings
+from app.core.enums import Role
 from app.core.errors import Unauthenticated
-from app.db.tables import Role
 
 JWT_ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "jti", "typ")

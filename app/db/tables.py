@@ -16,6 +16,16 @@ from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, LargeBinary, U
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
+from app.core.enums import (
+    AttendanceStatus,
+    CheckinMethod,
+    DeliveryStatus,
+    EnrollmentStatus,
+    ErasureState,
+    NotificationChannel,
+    Role,
+)
+
 # Deterministic constraint names, so migrations can address them and two CHECKs never collide.
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(column_0_label)s",
@@ -39,33 +49,6 @@ def enum_type(enum: type[StrEnum]) -> SAEnum:
         create_constraint=False,
         values_callable=lambda e: [m.value for m in e],
     )
-
-
-class Role(StrEnum):
-    student = "student"
-    teacher = "teacher"
-    admin = "admin"
-
-
-class EnrollmentStatus(StrEnum):
-    none = "none"
-    pending = "pending"
-    enrolled = "enrolled"
-    needs_reenrollment = "needs_reenrollment"
-
-
-class AttendanceStatus(StrEnum):
-    present = "present"
-    late = "late"
-    absent = "absent"
-    excused = "excused"
-
-
-class CheckinMethod(StrEnum):
-    face = "face"  # 1:N identification at a kiosk
-    face_verify = "face_verify"  # 1:1, the student claimed an id
-    code = "code"  # one-time code/QR from the teacher (no biometric consent needed)
-    manual = "manual"  # marked or corrected by a teacher
 
 
 class School(SQLModel, table=True):
@@ -277,21 +260,6 @@ class AuditEvent(SQLModel, table=True):
 # ---------------------------------------------------------------------- notifications (app.notifications)
 
 
-class NotificationChannel(StrEnum):
-    email = "email"
-    sms = "sms"
-    push = "push"
-    webhook = "webhook"
-
-
-class DeliveryStatus(StrEnum):
-    pending = "pending"  # due at next_attempt_at (first try, a retry, or deferred by quiet hours)
-    sending = "sending"  # claimed by a worker until next_attempt_at (a lease); then due again
-    sent = "sent"
-    dead = "dead"  # the dead letter: max attempts spent, or a permanent error; an admin may retry it
-    skipped = "skipped"  # nothing to send any more (unsubscribed, address removed, student erased)
-
-
 class NotificationSettings(SQLModel, table=True):
     """Per school: quiet hours (local time; people are not messaged then, deliveries wait) and language."""
 
@@ -366,11 +334,6 @@ class NotificationDelivery(SQLModel, table=True):
 
 
 # ---------------------------------------------------------------------- privacy (docs/PRIVACY.md)
-
-
-class ErasureState(StrEnum):
-    erased = "erased"  # gone from PostgreSQL, Redis and Milvus' live data; Milvus files not yet compacted
-    completed = "completed"  # and physically gone from Milvus' segments (compaction, or an index rebuild)
 
 
 class ErasureTombstone(SQLModel, table=True):

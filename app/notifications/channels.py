@@ -21,7 +21,7 @@ import aiosmtplib
 import httpx
 
 from app.core.config import Settings
-from app.db.tables import NotificationChannel
+from app.core.enums import NotificationChannel
 from app.notifications.tokens import SIGNATURE_HEADER, sign_webhook
 
 log = logging.getLogger(__name__)

@@ -15,15 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, col
 
-from app.db.tables import (
-    Attendance,
-    AttendanceStatus,
-    ClassMember,
-    ClassSession,
-    NotificationEvent,
-    SchoolClass,
-    utcnow,
-)
+from app.core.enums import AttendanceStatus
+from app.db.tables import Attendance, ClassMember, ClassSession, NotificationEvent, SchoolClass, utcnow
 
 RECORDED = "attendance.recorded"
 ABSENT = "attendance.absent"

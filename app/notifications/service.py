@@ -15,9 +15,9 @@ from sqlmodel import Session, col
 
 from app.core.config import Settings
 from app.core.crypto import Keyring
+from app.core.enums import DeliveryStatus
 from app.core.errors import InvalidInput, NotFound
 from app.db.tables import (
-    DeliveryStatus,
     NotificationContact,
     NotificationDelivery,
     NotificationSettings,

@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from app.db.tables import NotificationContact, NotificationSettings, Role, School, SchoolClass, User, utcnow
+from app.core.enums import Role
+from app.db.tables import NotificationContact, NotificationSettings, School, SchoolClass, User, utcnow
 from app.notifications import events
 from app.services import reports
 from app.services.principal import Principal

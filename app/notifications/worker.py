@@ -33,11 +33,10 @@ from sqlmodel import Session, col
 from app.core import metrics
 from app.core.config import Settings
 from app.core.crypto import Keyring
+from app.core.enums import DeliveryStatus, NotificationChannel
 from app.db.session import transaction
 from app.db.tables import (
     ClassSession,
-    DeliveryStatus,
-    NotificationChannel,
     NotificationContact,
     NotificationDelivery,
     NotificationEvent,

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.db.tables import AttendanceStatus, CheckinMethod
+from app.core.enums import AttendanceStatus, CheckinMethod
 from app.schemas.common import Public, Reason
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app.db.tables import Role
+from app.core.enums import Role
 from app.schemas.common import Email, Public, Text200
 
 #: Long enough for any passphrase, short enough that argon2 is never fed megabytes.

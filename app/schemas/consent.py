@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.db.tables import EnrollmentStatus
+from app.core.enums import EnrollmentStatus
 from app.schemas.common import Public, Text200
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from app.db.tables import ErasureState
+from app.core.enums import ErasureState
 from app.schemas.common import Public
 
 #: Why a record is exported or opened (FERPA): a few words at least, for the disclosure log.

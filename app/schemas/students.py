@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from app.db.tables import EnrollmentStatus
+from app.core.enums import EnrollmentStatus
 from app.schemas.common import Code, Email, Public, Text100, Text200
 
 

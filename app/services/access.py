@@ -21,8 +21,9 @@ from typing import Protocol, TypeVar
 from sqlalchemy import ColumnElement, exists, false, select, true
 from sqlmodel import Session, col
 
+from app.core.enums import Role
 from app.core.errors import Forbidden, NotFound
-from app.db.tables import ClassMember, ClassSession, Role, School, SchoolClass, Student
+from app.db.tables import ClassMember, ClassSession, School, SchoolClass, Student
 from app.services.principal import Principal
 
 

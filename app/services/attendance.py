@@ -16,17 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, col
 
+from app.core.enums import AttendanceStatus, CheckinMethod, Role
 from app.core.errors import Conflict, NotFound
-from app.db.tables import (
-    Attendance,
-    AttendanceChange,
-    AttendanceStatus,
-    CheckinMethod,
-    ClassSession,
-    Role,
-    SchoolClass,
-    utcnow,
-)
+from app.db.tables import Attendance, AttendanceChange, ClassSession, SchoolClass, utcnow
 from app.notifications import events
 from app.schemas.attendance import AttendanceMark
 from app.services import access

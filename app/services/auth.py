@@ -37,6 +37,7 @@ from sqlmodel import Session, col, select
 from app.core import metrics
 from app.core.config import Settings
 from app.core.crypto import CryptoError, Keyring
+from app.core.enums import Role
 from app.core.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
 from app.core.redis import OneTimeValues, RateLimiter
 from app.core.security import (
@@ -50,7 +51,7 @@ from app.core.security import (
     verify_token,
 )
 from app.db.session import transaction
-from app.db.tables import Role, School, Student, User, utcnow
+from app.db.tables import School, Student, User, utcnow
 from app.schemas.auth import MfaSetup, MfaSetupRequired, TokenPair, UserCreate, UserPublic, UserUpdate
 from app.schemas.common import Page, PageParams
 from app.services import audit

@@ -34,17 +34,10 @@ from sqlalchemy import Engine, exc, inspect, select
 from sqlmodel import Session, col
 
 from app.core.crypto import IdHasher
+from app.core.enums import EnrollmentStatus, ErasureState
 from app.db.migrate import upgrade_head
 from app.db.session import make_engine, transaction
-from app.db.tables import (
-    Consent,
-    EnrollmentStatus,
-    ErasureState,
-    ErasureTombstone,
-    FaceTemplate,
-    Student,
-    utcnow,
-)
+from app.db.tables import Consent, ErasureTombstone, FaceTemplate, Student, utcnow
 from app.services.erasure import purge_student
 
 LEDGER_SUFFIX = ".ledger.json"

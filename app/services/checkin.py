@@ -50,17 +50,9 @@ from sqlmodel import Session, col
 
 from app.core import metrics
 from app.core.config import Settings
+from app.core.enums import CheckinMethod
 from app.core.errors import BadRequest, Conflict, Forbidden, InvalidInput, NotFound
-from app.db.tables import (
-    Attendance,
-    CheckinMethod,
-    ClassMember,
-    ClassSession,
-    School,
-    SchoolClass,
-    Student,
-    utcnow,
-)
+from app.db.tables import Attendance, ClassMember, ClassSession, School, SchoolClass, Student, utcnow
 from app.schemas.attendance import (
     BurstSpec,
     ChallengeIssued,

@@ -8,8 +8,9 @@ import uuid
 from sqlalchemy import or_, select
 from sqlmodel import Session, col
 
+from app.core.enums import Role
 from app.core.errors import Conflict, NotFound
-from app.db.tables import ClassMember, ClassSession, Role, SchoolClass, Student, User
+from app.db.tables import ClassMember, ClassSession, SchoolClass, Student, User
 from app.schemas.classes import ClassCreate, ClassPublic, ClassUpdate
 from app.schemas.common import Page, PageParams
 from app.schemas.students import StudentPublic

@@ -18,17 +18,9 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from app.core.enums import CheckinMethod, Role
 from app.core.errors import Conflict, Forbidden, NotFound
-from app.db.tables import (
-    Attendance,
-    CheckinCode,
-    CheckinMethod,
-    ClassSession,
-    Role,
-    SchoolClass,
-    Student,
-    utcnow,
-)
+from app.db.tables import Attendance, CheckinCode, ClassSession, SchoolClass, Student, utcnow
 from app.schemas.attendance import CheckinAnswer, CheckinFace, CodeIssued, Liveness, StudentRef
 from app.services import access
 from app.services.activity import log_action, target

@@ -31,8 +31,9 @@ from datetime import date
 from sqlalchemy import delete, select
 from sqlmodel import Session, col
 
+from app.core.enums import EnrollmentStatus, Role
 from app.core.errors import Conflict, Forbidden, InvalidInput
-from app.db.tables import Consent, EnrollmentStatus, FaceTemplate, Role, Student, utcnow
+from app.db.tables import Consent, FaceTemplate, Student, utcnow
 from app.schemas.consent import ConsentCreate, ConsentPublic, EnrollmentState, WithdrawalResult
 from app.services import access, audit
 from app.services.activity import log_action, target

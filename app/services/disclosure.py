@@ -22,7 +22,8 @@ from sqlalchemy import Engine, select, update
 from sqlmodel import Session, col
 
 from app.core.classification import STUDENT_WITHHELD_FROM_LIMITED
-from app.db.tables import DisclosureRecord, Role, Student
+from app.core.enums import Role
+from app.db.tables import DisclosureRecord, Student
 from app.schemas.students import StudentPublic
 from app.services import access, audit
 from app.services.principal import Principal

@@ -55,8 +55,9 @@ from sqlalchemy import delete
 from sqlmodel import Session, col
 
 from app.core.config import Settings
+from app.core.enums import EnrollmentStatus
 from app.core.errors import Conflict, Forbidden, InvalidInput, TooLarge
-from app.db.tables import EnrollmentStatus, FaceTemplate, Student, utcnow
+from app.db.tables import FaceTemplate, Student, utcnow
 from app.schemas.consent import EnrollmentResult, PhotoVerdict
 from app.services import access
 from app.services.activity import log_action, target

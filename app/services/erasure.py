@@ -37,8 +37,9 @@ import redis
 from sqlalchemy import ColumnElement, Table, delete, exc, func, select
 from sqlmodel import Session, SQLModel, col
 
+from app.core.enums import ErasureState, Role
 from app.core.errors import NotFound
-from app.db.tables import ErasureState, ErasureTombstone, Role, Student, User, utcnow
+from app.db.tables import ErasureTombstone, Student, User, utcnow
 from app.schemas.consent import WithdrawalResult
 from app.schemas.privacy import ErasureReceipt
 from app.services import access, consent, disclosure

@@ -20,8 +20,9 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from app.core.enums import Role
 from app.core.errors import InvalidInput
-from app.db.tables import ClassMember, Role, SchoolClass, Student
+from app.db.tables import ClassMember, SchoolClass, Student
 from app.schemas.students import ImportReport, ImportRowError, StudentCreate
 from app.services import access
 from app.services.activity import log_action

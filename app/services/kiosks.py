@@ -28,10 +28,11 @@ from sqlmodel import Session, col, select
 
 from app.core import metrics
 from app.core.config import Settings
+from app.core.enums import Role
 from app.core.errors import Unauthenticated
 from app.core.security import password_hasher
 from app.db.session import transaction
-from app.db.tables import KioskKey, Role, utcnow
+from app.db.tables import KioskKey, utcnow
 from app.schemas.kiosks import KioskKeyCreate, KioskKeyIssued, KioskKeyPublic
 from app.services import audit
 from app.services.access import in_school, require_role

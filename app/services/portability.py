@@ -35,6 +35,7 @@ from sqlalchemy import ColumnElement, Table, func, select
 from sqlmodel import Session, col
 
 from app.core.classification import CLASSIFICATION, Level
+from app.core.enums import Role
 from app.core.errors import Forbidden
 from app.db.tables import (
     Attendance,
@@ -45,7 +46,6 @@ from app.db.tables import (
     ClassSession,
     Consent,
     FaceTemplate,
-    Role,
     School,
     SchoolClass,
     Student,

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from app.db.tables import Role
+from app.core.enums import Role
 
 KIOSK: Final = "kiosk"
 

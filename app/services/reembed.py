@@ -34,8 +34,9 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
 from app.core.crypto import CryptoError
+from app.core.enums import EnrollmentStatus
 from app.db.session import transaction
-from app.db.tables import EnrollmentStatus, FaceTemplate, Student, utcnow
+from app.db.tables import FaceTemplate, Student, utcnow
 from app.services import audit
 from app.services.activity import target
 from app.services.biometrics import TemplateCipher, gallery_of, label_of

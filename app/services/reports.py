@@ -20,16 +20,8 @@ import redis
 from sqlalchemy import or_, select
 from sqlmodel import Session, col
 
-from app.db.tables import (
-    Attendance,
-    AttendanceStatus,
-    ClassMember,
-    ClassSession,
-    Role,
-    SchoolClass,
-    Student,
-    utcnow,
-)
+from app.core.enums import AttendanceStatus, Role
+from app.db.tables import Attendance, ClassMember, ClassSession, SchoolClass, Student, utcnow
 from app.schemas.reports import (
     ClassReport,
     ClassStudentRow,

@@ -31,6 +31,7 @@ from sqlalchemy import Engine, delete, exists, func, or_, select
 from sqlmodel import Session, col
 
 from app.core.config import Settings
+from app.core.enums import Role
 from app.db.session import transaction
 from app.db.tables import (
     Attendance,
@@ -39,7 +40,6 @@ from app.db.tables import (
     ClassSession,
     Consent,
     FaceTemplate,
-    Role,
     SchoolClass,
     Student,
     utcnow,

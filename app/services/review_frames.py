@@ -20,8 +20,9 @@ from sqlmodel import Session, col
 
 from app.core.config import Settings
 from app.core.crypto import Keyring
+from app.core.enums import Role
 from app.core.errors import NotFound
-from app.db.tables import ReviewFrame, Role, utcnow
+from app.db.tables import ReviewFrame, utcnow
 from app.services import access
 from app.services.activity import log_action, target
 from app.services.biometrics import BiometricStores

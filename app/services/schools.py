@@ -7,8 +7,9 @@ import uuid
 
 from sqlmodel import Session
 
+from app.core.enums import Role
 from app.core.errors import NotFound
-from app.db.tables import Role, School
+from app.db.tables import School
 from app.schemas.schools import SchoolCreate, SchoolUpdate
 from app.services.access import require_role
 from app.services.activity import log_action, target

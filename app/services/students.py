@@ -13,18 +13,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, or_, select
 from sqlmodel import Session, col
 
+from app.core.enums import EnrollmentStatus, Role
 from app.core.errors import Conflict
-from app.db.tables import (
-    Attendance,
-    AttendanceChange,
-    CheckinCode,
-    ClassMember,
-    Consent,
-    EnrollmentStatus,
-    Role,
-    Student,
-    User,
-)
+from app.db.tables import Attendance, AttendanceChange, CheckinCode, ClassMember, Consent, Student, User
 from app.schemas.common import Page, PageParams
 from app.schemas.students import StudentCreate, StudentPublic, StudentUpdate
 from app.services import access

@@ -24,8 +24,9 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
 
 from app.core.crypto import NONCE_BYTES
+from app.core.enums import ErasureState
 from app.db.session import transaction
-from app.db.tables import ErasureState, ErasureTombstone, FaceTemplate
+from app.db.tables import ErasureTombstone, FaceTemplate
 from app.services.biometrics import TemplateCipher, rebuild_school
 from app.services.face_index import FaceIndex
 from app.services.pipeline import Embeddings

@@ -22,9 +22,10 @@ from sqlalchemy import Engine
 from app.api.main import create_app
 from app.container import SecurityServices, build_container
 from app.core.config import Settings
+from app.core.enums import Role
 from app.core.security import new_totp_secret, totp_code
 from app.db.session import transaction
-from app.db.tables import KioskKey, Role, School, Student, User
+from app.db.tables import KioskKey, School, Student, User
 from app.schemas.kiosks import KioskKeyCreate
 from app.services.face_index import FaceIndex
 from app.services.faces import FaceService, ImageLimits

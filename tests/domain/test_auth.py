@@ -9,6 +9,7 @@ import pytest
 import redis
 from sqlmodel import select
 
+from app.core.enums import Role
 from app.core.errors import (
     Conflict,
     Forbidden,
@@ -21,7 +22,7 @@ from app.core.errors import (
 from app.core.redis import RateLimiter, make_redis
 from app.core.security import TokenType, issue_token, totp_code, verify_token
 from app.db.session import transaction
-from app.db.tables import AuditEvent, Role, User
+from app.db.tables import AuditEvent, User
 from app.schemas.auth import MfaSetupRequired, TokenPair, UserCreate, UserUpdate
 from app.schemas.common import PageParams
 from app.services.auth import AuthService

@@ -10,9 +10,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from app.api.security import authenticate
+from app.core.enums import Role
 from app.core.security import totp_code
 from app.db.session import transaction
-from app.db.tables import AuditEvent, Role, User
+from app.db.tables import AuditEvent, User
 from deployments.local_services import free_port
 from tests.domain.authkit import PASSWORD, bearer, current_code, make_app, make_settings
 

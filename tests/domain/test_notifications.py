@@ -17,19 +17,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from app.core.config import Settings
+from app.core.enums import AttendanceStatus, CheckinMethod, DeliveryStatus, NotificationChannel, Role
 from app.db.session import transaction
 from app.db.tables import (
-    AttendanceStatus,
-    CheckinMethod,
     ClassMember,
     ClassSession,
-    DeliveryStatus,
-    NotificationChannel,
     NotificationContact,
     NotificationDelivery,
     NotificationEvent,
     NotificationSettings,
-    Role,
     School,
     SchoolClass,
     Student,

@@ -12,7 +12,8 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from app.core.crypto import Keyring, new_keyring_text
-from app.db.tables import FaceTemplate, NotificationContact, ReviewFrame, Role, School, Student, User
+from app.core.enums import Role
+from app.db.tables import FaceTemplate, NotificationContact, ReviewFrame, School, Student, User
 from app.jobs.__main__ import cli
 from app.services import keyrotation, review_frames
 from app.services.biometrics import TemplateCipher

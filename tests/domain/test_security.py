@@ -29,19 +29,9 @@ from sqlalchemy import func, select
 
 from app.api.headers import API_CSP, DOCS_CSP, SECURITY_HEADERS
 from app.api.security import route_policies
+from app.core.enums import AttendanceStatus, CheckinMethod, Role
 from app.db.session import transaction
-from app.db.tables import (
-    Attendance,
-    AttendanceStatus,
-    CheckinMethod,
-    ClassMember,
-    ClassSession,
-    Role,
-    SchoolClass,
-    Student,
-    User,
-    utcnow,
-)
+from app.db.tables import Attendance, ClassMember, ClassSession, SchoolClass, Student, User, utcnow
 from app.schemas.kiosks import KioskKeyCreate
 from app.services.principal import Principal
 from tests.domain.authkit import PASSWORD, World, bearer, make_app, make_settings, make_user

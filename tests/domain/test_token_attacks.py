@@ -12,8 +12,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from app.core.enums import Role
 from app.core.security import TokenType, issue_token
-from app.db.tables import Role
 
 ME = "/v1/auth/me"
 

@@ -20,8 +20,9 @@ from sqlmodel import Session
 
 from app.container import build_container
 from app.core.config import Settings
+from app.core.enums import Role
 from app.db.migrate import upgrade_head
-from app.db.tables import ClassMember, Role, School, SchoolClass, Student, User
+from app.db.tables import ClassMember, School, SchoolClass, Student, User
 from app.schemas.consent import ConsentCreate
 from app.services import consent
 from app.services.biometrics import BiometricStores, gallery_of

@@ -18,8 +18,9 @@ class SchoolAdmin:
 
     def __init__(self, settings: Settings, name: str) -> None:
         from app.container import build_container
+        from app.core.enums import Role
         from app.db.session import transaction
-        from app.db.tables import Role, School, User
+        from app.db.tables import School, User
 
         # The replicas' settings (their audit keys), so the trail they continue stays one chain.
         self._container = build_container(settings)

@@ -16,7 +16,7 @@ from app.api.main import create_app
 from app.api.security import authenticate
 from app.container import build_container
 from app.core.config import Settings
-from app.db.tables import Role
+from app.core.enums import Role
 from app.services.principal import Principal
 from models.detectors import load_detector
 from models.embedder import SfaceEmbedder

@@ -19,7 +19,8 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
-from app.db.tables import AuditEvent, EnrollmentStatus, FaceTemplate, Student
+from app.core.enums import EnrollmentStatus
+from app.db.tables import AuditEvent, FaceTemplate, Student
 from app.services.biometrics import gallery_of
 from models.detectors import load_detector
 from models.embedder import SfaceEmbedder

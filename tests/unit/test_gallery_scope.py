@@ -3,7 +3,7 @@
 import uuid
 
 from app.api.routes.galleries import scoped
-from app.db.tables import Role
+from app.core.enums import Role
 from app.services.biometrics import gallery_of
 from app.services.principal import Principal
 

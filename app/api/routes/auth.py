@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Response
 from app.api.deps import DbDep, RequestIdDep
 from app.api.errors import error_responses
 from app.api.security import AnyUser, ClientIpDep, ServicesDep, SessionIdDep, require
-from app.db.tables import Role
+from app.core.enums import Role
 from app.schemas.auth import (
     LoginRequest,
     MfaActivate,

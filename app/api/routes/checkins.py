@@ -13,8 +13,8 @@ from app.api.deps import DbDep, RequestIdDep, SettingsDep, read_image
 from app.api.errors import error_responses
 from app.api.school_deps import Multipart, SchoolServicesDep
 from app.api.security import KioskOnly, require
+from app.core.enums import Role
 from app.core.errors import InvalidInput
-from app.db.tables import Role
 from app.schemas.attendance import ChallengeIssued, ChallengeRequest, CheckinAnswer, CodeRedeem
 from app.services import codes
 from app.services.checkin import CheckinRequest

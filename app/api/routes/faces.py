@@ -10,7 +10,7 @@ from app.api.deps import FaceServiceDep, SettingsDep, read_image, require_multip
 from app.api.errors import error_responses
 from app.api.schemas import DetectResponse, FaceOut, ImageSize, VerifyResponse
 from app.api.security import require
-from app.db.tables import Role
+from app.core.enums import Role
 from app.services.principal import KIOSK
 
 # Stateless (nothing is stored or searched): staff and kiosks. Authentication runs before the body checks, so

@@ -17,7 +17,7 @@ from app.api.schemas import (
     IdentifyResponse,
 )
 from app.api.security import require
-from app.db.tables import Role
+from app.core.enums import Role
 from app.services.principal import Principal
 
 # Raw gallery access bypasses consent (the school flows, enrollment with consent and check-in, are the way for

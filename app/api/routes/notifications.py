@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from app.api.deps import DbDep, RequestIdDep, SettingsDep
 from app.api.errors import error_responses
 from app.api.security import AdminOnly
-from app.db.tables import DeliveryStatus
+from app.core.enums import DeliveryStatus
 from app.notifications import service
 from app.notifications.templates import strings
 from app.schemas.notifications import (

@@ -13,7 +13,7 @@ from app.api.deps import DbDep, RedisDep, RequestIdDep, SettingsDep
 from app.api.errors import error_responses
 from app.api.school_deps import SchoolServicesDep
 from app.api.security import AdminOnly, AnyUser, require
-from app.db.tables import Role
+from app.core.enums import Role
 from app.schemas.privacy import (
     DisclosurePage,
     DisclosurePublic,

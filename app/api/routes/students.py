@@ -11,7 +11,7 @@ from app.api.deps import DbDep, RequestIdDep, SettingsDep, read_upload
 from app.api.errors import error_responses
 from app.api.school_deps import Multipart, PageDep, SchoolServicesDep
 from app.api.security import AdminOnly, AnyUser
-from app.db.tables import EnrollmentStatus
+from app.core.enums import EnrollmentStatus
 from app.schemas.common import Page
 from app.schemas.consent import WithdrawalResult
 from app.schemas.students import ImportReport, StudentCreate, StudentPublic, StudentUpdate

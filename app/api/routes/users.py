@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from app.api.deps import DbDep, RequestIdDep
 from app.api.errors import error_responses
 from app.api.security import AdminOnly, ServicesDep
-from app.db.tables import Role
+from app.core.enums import Role
 from app.schemas.auth import UserCreate, UserPublic, UserUpdate
 from app.schemas.common import Page, PageParams
 

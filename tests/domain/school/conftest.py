@@ -18,19 +18,9 @@ from sqlmodel import Session
 
 from app.core.config import Settings
 from app.core.crypto import Keyring, new_keyring_text
+from app.core.enums import EnrollmentStatus, Role
 from app.core.redis import make_redis
-from app.db.tables import (
-    ClassMember,
-    ClassSession,
-    Consent,
-    EnrollmentStatus,
-    Role,
-    School,
-    SchoolClass,
-    Student,
-    User,
-    utcnow,
-)
+from app.db.tables import ClassMember, ClassSession, Consent, School, SchoolClass, Student, User, utcnow
 from app.schemas.consent import ConsentCreate
 from app.services import consent
 from app.services.biometrics import BiometricStores, TemplateCipher

@@ -15,16 +15,14 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session, SQLModel
 
 from app.core.config import Settings
+from app.core.enums import AttendanceStatus, CheckinMethod, Role
 from app.db.tables import (
     Attendance,
     AttendanceArchive,
     AttendanceChange,
-    AttendanceStatus,
     CheckinCode,
-    CheckinMethod,
     ClassMember,
     NotificationContact,
-    Role,
     Student,
     User,
     utcnow,

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from app.core.config import Settings
 from app.core.crypto import IdHasher
-from app.db.tables import Consent, EnrollmentStatus, ErasureTombstone, FaceTemplate, Student, utcnow
+from app.core.enums import EnrollmentStatus
+from app.db.tables import Consent, ErasureTombstone, FaceTemplate, Student, utcnow
 from app.schemas.consent import ConsentCreate
 from app.services import backup, consent
 from app.services.backup import BackupError, Ledger, RestoreReport

@@ -13,16 +13,9 @@ import pytest
 from sqlalchemy import func, select
 
 from app.core.config import Settings
+from app.core.enums import AttendanceStatus, CheckinMethod
 from app.core.errors import Conflict, Forbidden, NotFound
-from app.db.tables import (
-    Attendance,
-    AttendanceChange,
-    AttendanceStatus,
-    AuditEvent,
-    CheckinCode,
-    CheckinMethod,
-    utcnow,
-)
+from app.db.tables import Attendance, AttendanceChange, AuditEvent, CheckinCode, utcnow
 from app.schemas.attendance import AttendanceMark
 from app.services import attendance, codes
 from app.services.biometrics import BiometricStores

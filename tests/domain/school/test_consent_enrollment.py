@@ -17,8 +17,9 @@ import pytest
 from sqlalchemy import select
 
 from app.core.config import Settings
+from app.core.enums import EnrollmentStatus
 from app.core.errors import Conflict, Forbidden, InvalidInput
-from app.db.tables import AuditEvent, EnrollmentStatus, FaceTemplate, Student
+from app.db.tables import AuditEvent, FaceTemplate, Student
 from app.schemas.consent import ConsentCreate
 from app.services import consent
 from app.services.audit import pseudonym

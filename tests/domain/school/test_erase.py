@@ -17,17 +17,10 @@ from sqlalchemy import Engine, func, select
 
 from app.core.config import Settings
 from app.core.crypto import Keyring
+from app.core.enums import ErasureState, Role
 from app.core.errors import Forbidden, NotFound, Unavailable
 from app.core.redis import make_redis
-from app.db.tables import (
-    AuditEvent,
-    DisclosureRecord,
-    ErasureState,
-    ErasureTombstone,
-    FaceTemplate,
-    Role,
-    Student,
-)
+from app.db.tables import AuditEvent, DisclosureRecord, ErasureTombstone, FaceTemplate, Student
 from app.services import erasure, retention
 from app.services.biometrics import BiometricStores, TemplateCipher, gallery_of
 from app.services.checkin_cache import CheckinCache

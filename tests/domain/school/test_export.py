@@ -16,8 +16,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app.core.config import Settings
+from app.core.enums import Role
 from app.core.redis import make_redis
-from app.db.tables import AuditEvent, DisclosureRecord, FaceTemplate, Role
+from app.db.tables import AuditEvent, DisclosureRecord, FaceTemplate
 from app.services.biometrics import BiometricStores
 from app.services.disclosure import SCHOOL_OFFICIAL_PURPOSE
 from app.services.faces import FaceService

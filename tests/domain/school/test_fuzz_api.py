@@ -27,8 +27,9 @@ from app.api.main import create_app
 from app.api.security import RoutePolicy, route_policies
 from app.container import SecurityServices, build_container
 from app.core.config import Settings
+from app.core.enums import Role
 from app.db.session import transaction
-from app.db.tables import ClassMember, ClassSession, Role, School, SchoolClass, Student, User, utcnow
+from app.db.tables import ClassMember, ClassSession, School, SchoolClass, Student, User, utcnow
 from app.schemas.kiosks import KioskKeyCreate
 from app.services.faces import FaceService
 from app.services.principal import Principal

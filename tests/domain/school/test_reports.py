@@ -12,8 +12,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import update
 
+from app.core.enums import AttendanceStatus, CheckinMethod
 from app.core.errors import Forbidden, InvalidInput
-from app.db.tables import Attendance, AttendanceStatus, CheckinMethod, ClassMember, ClassSession, utcnow
+from app.db.tables import Attendance, ClassMember, ClassSession, utcnow
 from app.services import reports
 from app.services.exports import csv_chunks, xlsx_chunks
 from tests.domain.school.conftest import World

@@ -13,16 +13,14 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from app.core.config import Settings
+from app.core.enums import AttendanceStatus, CheckinMethod, EnrollmentStatus
 from app.db.tables import (
     Attendance,
     AttendanceArchive,
     AttendanceChange,
-    AttendanceStatus,
     AuditEvent,
-    CheckinMethod,
     ClassSession,
     Consent,
-    EnrollmentStatus,
     FaceTemplate,
     ReviewFrame,
     utcnow,

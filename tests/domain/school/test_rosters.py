@@ -10,8 +10,9 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from app.core.enums import Role
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from app.db.tables import AuditEvent, ClassMember, Role
+from app.db.tables import AuditEvent, ClassMember
 from app.schemas.classes import ClassCreate, ClassUpdate, SessionCreate, SessionUpdate
 from app.schemas.common import PageParams
 from app.schemas.schools import SchoolUpdate

@@ -154,8 +154,9 @@ def browser_school(serve_app) -> Iterator[BrowserSchool]:
     """Liveness checks on (the app's default, which the integration suite switches off) for the module,
     without the colour challenge: Chromium's fake camera plays a clip, which cannot reflect the screen."""
     from app.container import build_container
+    from app.core.enums import Role
     from app.db.session import transaction
-    from app.db.tables import Role, School, User
+    from app.db.tables import School, User
 
     settings = serve_app.redeploy({}, {"liveness_mode": "challenge"})
     tag = uuid.uuid4().hex[:8]
