@@ -17,7 +17,6 @@ import redis
 from sqlalchemy import Engine
 
 from app.core.config import Settings
-from app.core.crypto import Keyring
 from app.core.redis import RateLimiter, make_redis
 from app.db.session import make_engine
 from app.services import audit
@@ -73,10 +72,6 @@ class Container:
             self.redis.close()
 
 
-def keyring_of(settings: Settings) -> Keyring:
-    return Keyring.from_text(settings.template_key.get_secret_value(), settings.template_key_id)
-
-
 def build_container(
     settings: Settings, faces: FaceService | None = None, index: FaceIndex | None = None
 ) -> Container:
@@ -101,7 +96,7 @@ def build_container(
     if index is None:
         return Container(settings, faces, engine, client, security, stores=None, school=None)
     stores = BiometricStores(
-        engine, index, TemplateCipher(keyring_of(settings)), CheckinCache(client, settings.idempotency_ttl_s)
+        engine, index, TemplateCipher(settings.keyring()), CheckinCache(client, settings.idempotency_ttl_s)
     )
     if faces is None:
         return Container(settings, faces, engine, client, security, stores, school=None)

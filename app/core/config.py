@@ -327,6 +327,10 @@ class Settings(BaseSettings):
             uri=self.milvus_uri, token=SecretStr(self.milvus_token), timeout_s=self.milvus_timeout_s
         )
 
+    def keyring(self) -> Keyring:
+        """The template keyring these settings name (face templates, crops, TOTP and webhook secrets)."""
+        return Keyring.from_text(self.template_key.get_secret_value(), self.template_key_id)
+
     def without_channel_credentials(self) -> Settings:
         """These settings for a process that does not deliver notifications (the Ingress)."""
         return self.model_copy(update={name: SecretStr("") for name in CHANNEL_CREDENTIALS})
@@ -353,7 +357,7 @@ class Settings(BaseSettings):
                 if not getattr(self, name).get_secret_value():
                     object.__setattr__(self, name, SecretStr(_stored_dev_secret(self.data_dir, name)))
         try:
-            Keyring.from_text(self.template_key.get_secret_value(), self.template_key_id)
+            self.keyring()
         except CryptoError as exc:
             raise ValueError(f"template_key: {exc}") from exc
         return self
@@ -384,7 +388,7 @@ def _refuse_weak_production_settings(settings: Settings) -> None:
         elif name != "template_key" and (len(value) < 32 or len(set(value)) < 8):
             problems.append(f"ROLLCALL_{name.upper()} is too short or too repetitive (32+ random characters)")
     try:
-        ring = Keyring.from_text(settings.template_key.get_secret_value(), settings.template_key_id)
+        ring = settings.keyring()
         if any(len(set(key)) < 8 for key in ring.keys.values()):
             problems.append("ROLLCALL_TEMPLATE_KEY holds a key that is not random")
     except CryptoError as exc:

@@ -17,7 +17,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from app.container import keyring_of
 from app.core.config import Settings, get_settings
 from app.core.crypto import new_keyring_text
 from app.jobs.context import (
@@ -95,7 +94,7 @@ def rotate_key_command(
     settings = _settings()
     try:
         with engine_for(settings) as engine:
-            report = keyrotation.rotate(engine, keyring_of(settings), batch_size=batch_size, dry_run=dry_run)
+            report = keyrotation.rotate(engine, settings.keyring(), batch_size=batch_size, dry_run=dry_run)
     except JobError as error:
         _fail(error)
     data = dataclasses.asdict(report)
@@ -108,7 +107,7 @@ def new_key_command(
     key_id: Annotated[str, typer.Argument(help="Id of the new key, e.g. k2.")],
 ) -> None:
     """Print a new random key entry to put first in ROLLCALL_TEMPLATE_KEY (then run rotate-key)."""
-    current = keyring_of(_settings())
+    current = _settings().keyring()
     if key_id in current.keys:
         _fail(JobError(f"key id {key_id!r} is already in the ring"))
     sys.stdout.write(new_keyring_text(key_id) + "\n")
@@ -182,7 +181,7 @@ def reembed_command(
     settings = _settings()
     try:
         with engine_for(settings) as engine, reembed_stores(settings) as (embedder, gallery, old_galleries):
-            cipher = TemplateCipher(keyring_of(settings))
+            cipher = TemplateCipher(settings.keyring())
             report = reembed(
                 engine, cipher, embedder, gallery, old_galleries, dry_run=dry_run, retire_old=retire_old
             )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from app.container import build_container, keyring_of
+from app.container import build_container
 from app.core.config import Settings
 from app.core.crypto import IdHasher
 from app.db.session import transaction
@@ -76,7 +76,7 @@ def _open_index(settings: Settings, engine: Engine) -> IndexPipeline:
 def index_for(settings: Settings, engine: Engine) -> Iterator[IndexJobs]:
     pipeline = _open_index(settings, engine)
     try:
-        yield IndexJobs(engine, pipeline, TemplateCipher(keyring_of(settings)))
+        yield IndexJobs(engine, pipeline, TemplateCipher(settings.keyring()))
     finally:
         pipeline.close()
 

@@ -14,7 +14,6 @@ from sqlalchemy import select, update
 from sqlmodel import Session, col
 
 from app.core.config import Settings
-from app.core.crypto import Keyring
 from app.core.enums import DeliveryStatus
 from app.core.errors import InvalidInput, NotFound
 from app.db.tables import (
@@ -40,10 +39,6 @@ from app.schemas.notifications import (
 from app.services import access, audit
 from app.services.activity import log_action, target
 from app.services.principal import Principal
-
-
-def _keyring(settings: Settings) -> Keyring:
-    return Keyring.from_text(settings.template_key.get_secret_value(), settings.template_key_id)
 
 
 def _contact(session: Session, principal: Principal, contact_id: uuid.UUID) -> NotificationContact:
@@ -149,7 +144,7 @@ def delete_contact(
 
 def _new_webhook_secret(contact: NotificationContact, settings: Settings) -> str:
     secret = "whsec_" + secrets.token_urlsafe(32)
-    contact.webhook_secret_enc = _keyring(settings).seal(
+    contact.webhook_secret_enc = settings.keyring().seal(
         secret.encode("utf-8"), webhook_secret_aad(contact.id)
     )
     return secret

@@ -32,7 +32,6 @@ from sqlmodel import Session, col
 
 from app.core import metrics
 from app.core.config import Settings
-from app.core.crypto import Keyring
 from app.core.enums import DeliveryStatus, NotificationChannel
 from app.db.session import transaction
 from app.db.tables import (
@@ -118,7 +117,7 @@ class NotificationWorker:
         self._senders = dict(senders or default_senders(settings))
         self._clock = clock
         self._batch = batch_size
-        self._keyring = Keyring.from_text(settings.template_key.get_secret_value(), settings.template_key_id)
+        self._keyring = settings.keyring()
 
     # ---------------------------------------------------------------------------------------------- loop
 

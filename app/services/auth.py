@@ -36,7 +36,7 @@ from sqlmodel import Session, col, select
 
 from app.core import metrics
 from app.core.config import Settings
-from app.core.crypto import CryptoError, Keyring
+from app.core.crypto import CryptoError
 from app.core.enums import Role
 from app.core.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
 from app.core.redis import OneTimeValues, RateLimiter
@@ -175,7 +175,7 @@ class AuthService:
         self.settings = settings
         self.engine = engine
         self.hasher = password_hasher(settings)
-        self.keyring = Keyring.from_text(settings.template_key.get_secret_value(), settings.template_key_id)
+        self.keyring = settings.keyring()
         self.sessions = Sessions(client, settings.refresh_token_ttl_s)
         self.limiter = limiter
         self._used_codes = OneTimeValues(client, "auth:totp-used")

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.core.config import Settings
-from app.core.crypto import Keyring, new_keyring_text
+from app.core.crypto import new_keyring_text
 from app.core.enums import EnrollmentStatus, Role
 from app.core.redis import make_redis
 from app.db.tables import ClassMember, ClassSession, Consent, School, SchoolClass, Student, User, utcnow
@@ -232,7 +232,7 @@ def stores(
     engine: Engine, face_service: FaceService, settings: Settings, redis_url: str
 ) -> Iterator[BiometricStores]:
     client = make_redis(redis_url)
-    keyring = Keyring.from_text(settings.template_key.get_secret_value(), settings.template_key_id)
+    keyring = settings.keyring()
     cache = CheckinCache(client, settings.idempotency_ttl_s)
     yield StoresWithFaces(engine, face_service.index, TemplateCipher(keyring), cache, face_service)
     client.close()

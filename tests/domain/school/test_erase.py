@@ -16,7 +16,6 @@ import redis
 from sqlalchemy import Engine, func, select
 
 from app.core.config import Settings
-from app.core.crypto import Keyring
 from app.core.enums import ErasureState, Role
 from app.core.errors import Forbidden, NotFound, Unavailable
 from app.core.redis import make_redis
@@ -76,7 +75,7 @@ def own_stores(
     engine: Engine, settings: Settings, own_pipeline: InProcessPipeline, client: redis.Redis
 ) -> StoresWithFaces:
     faces = serving_face_service(own_pipeline, settings)
-    keyring = Keyring.from_text(settings.template_key.get_secret_value(), settings.template_key_id)
+    keyring = settings.keyring()
     cache = CheckinCache(client, settings.idempotency_ttl_s)
     return StoresWithFaces(engine, faces.index, TemplateCipher(keyring), cache, faces)
 
