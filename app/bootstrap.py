@@ -19,7 +19,7 @@ from app.core.config import get_settings
 from app.core.errors import AppError
 from app.db.migrate import upgrade_head
 from app.db.session import transaction
-from app.services.auth import bootstrap
+from app.services.identity.auth import bootstrap
 
 PASSWORD_ENV = "ROLLCALL_BOOTSTRAP_PASSWORD"  # noqa: S105 - the variable's name, not a password
 cli = typer.Typer(add_completion=False, help="Create the first school and admin.")

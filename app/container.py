@@ -19,17 +19,17 @@ from sqlalchemy import Engine
 from app.core.config import Settings
 from app.core.redis import RateLimiter, make_redis
 from app.db.session import make_engine
-from app.services import audit
-from app.services.anomaly import FailedMatchMonitor
-from app.services.auth import AuthService
-from app.services.biometrics import BiometricStores, TemplateCipher
-from app.services.checkin import CheckinService
-from app.services.checkin_cache import CheckinCache
-from app.services.enrollment import EnrollmentService
-from app.services.face_index import FaceIndex
-from app.services.faces import FaceService
-from app.services.kiosks import KioskService
-from models.liveness import ChallengeLedger
+from app.services.biometrics.face_index import FaceIndex
+from app.services.biometrics.face_service import FaceService
+from app.services.biometrics.stores import BiometricStores, TemplateCipher
+from app.services.checkin.anomaly import FailedMatchMonitor
+from app.services.checkin.cache import CheckinCache
+from app.services.checkin.challenges import ChallengeLedger
+from app.services.checkin.service import CheckinService
+from app.services.enrollment.service import EnrollmentService
+from app.services.identity.auth import AuthService
+from app.services.identity.kiosks import KioskService
+from app.services.privacy import audit
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,9 +26,9 @@ from app.api.main import create_app
 from app.container import build_container
 from app.core.config import Settings
 from app.core.errors import Unavailable
-from app.services.face_index import FaceIndex
-from app.services.faces import FaceService, ImageLimits
-from app.services.pipeline import Embeddings, ModelInfo
+from app.services.biometrics.face_index import FaceIndex
+from app.services.biometrics.face_service import FaceService, ImageLimits
+from app.services.biometrics.ports import Embeddings, ModelInfo
 from deployments.metrics import install_ray_mirror, setup_replica
 from models.gallery import GalleryError, Match
 from models.liveness import Burst, BurstResult, ColourSequence

@@ -41,7 +41,7 @@ def admin_headers(settings: Settings, school: str = "Integration School") -> dic
     """
     from app.container import build_container
     from app.db.session import transaction
-    from app.services.auth import bootstrap
+    from app.services.identity.auth import bootstrap
 
     container = build_container(settings)  # the replicas' keys, so the trail they continue stays one chain
     assert container.engine is not None and container.security is not None, "needs PostgreSQL and Redis"

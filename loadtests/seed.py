@@ -118,8 +118,8 @@ class Operator:
         from app.db.session import transaction
         from app.schemas.auth import UserCreate
         from app.schemas.schools import SchoolCreate
-        from app.services import schools
-        from app.services.principal import Principal
+        from app.services.identity.principal import Principal
+        from app.services.school import schools
 
         with transaction(self.engine) as session:
             school = schools.create_school(session, SchoolCreate(name=name))

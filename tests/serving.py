@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.core.config import Settings
-from app.services.biometrics import BiometricStores
-from app.services.face_index import FaceIndex
-from app.services.faces import FaceService, ImageLimits
-from app.services.local import InProcessPipeline
+from app.services.biometrics.face_index import FaceIndex
+from app.services.biometrics.face_service import FaceService, ImageLimits
+from app.services.biometrics.in_process import InProcessPipeline
+from app.services.biometrics.stores import BiometricStores
 from deployments.ingress import IngressConfig
 from deployments.serve_file import user_config
 from models.gallery import FaceGallery

@@ -15,7 +15,7 @@ from app.container import Container
 from app.core.config import Settings
 from app.core.errors import TooLarge, Unavailable, UnsupportedMedia
 from app.db.session import transaction
-from app.services.faces import FaceService
+from app.services.biometrics.face_service import FaceService
 
 #: Part content types taken as images; the decoder checks the bytes themselves anyway.
 _IMAGE_PART_TYPES = ("image/", "application/octet-stream")

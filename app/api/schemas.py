@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from app.services.faces import DetectedFace, Identification
+from app.services.biometrics.face_service import DetectedFace, Identification
 from models.gallery import NAME_RULE
 
 

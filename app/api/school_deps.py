@@ -11,7 +11,7 @@ from app.api.deps import EngineDep, RedisDep, get_container, require_multipart
 from app.container import SchoolServices
 from app.core.errors import Unavailable
 from app.schemas.common import PageParams
-from app.services.checkin_cache import CheckinCache
+from app.services.checkin.cache import CheckinCache
 
 
 def page_params(

@@ -35,7 +35,7 @@ from app.api.errors import error_responses
 from app.container import SecurityServices
 from app.core.enums import Role
 from app.core.errors import Forbidden, Unauthenticated, Unavailable
-from app.services.principal import KIOSK, Principal
+from app.services.identity.principal import KIOSK, Principal
 
 #: (method, path) of every route anyone may call without credentials. HEAD follows its GET.
 PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(

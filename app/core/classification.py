@@ -5,7 +5,7 @@ Levels (what each demands is in docs/PRIVACY.md, "Data classification"):
 - ``internal``: identifiers, timestamps, settings and states that mean nothing about a person outside the
   system; still not for publication.
 - ``confidential``: personal data and education records (names, contact details, attendance): need to know,
-  every disclosure of a student's record logged (``services.disclosure``), erased on request.
+  every disclosure of a student's record logged (``services.privacy.disclosure``), erased on request.
 - ``restricted``: biometric data, credentials and secrets: stored only encrypted (AES-256-GCM, key id beside
   it) or hashed, never exported, never logged, erased everywhere in one operation.
 

@@ -8,7 +8,7 @@ Failure policy (what happens when Redis is down), decided per use rather than gl
 - ``fail_open=True`` (every authenticated route) lets the request through and logs a warning: the caller
   has already proved who they are, the limit only protects capacity, and attendance must not stop because
   a cache is down. Signed-in *users* still get 503 during a Redis outage, because checking that their
-  session was not revoked needs Redis (``services.auth``); kiosks keep working from PostgreSQL.
+  session was not revoked needs Redis (``services.identity.auth``); kiosks keep working from PostgreSQL.
 """
 
 from __future__ import annotations

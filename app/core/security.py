@@ -7,7 +7,8 @@ Why each choice:
 - JWTs are verified with ONE explicit algorithm (never the token's own ``alg`` header: that is how
   ``alg=none`` and RS/HS confusion attacks work) and must carry ``exp``, ``iat``, ``iss``, ``aud``, ``sub``,
   ``jti`` and ``typ``. ``typ`` separates an access token from the short MFA-enrolment token, so neither can
-  be used as the other. Refresh tokens are not JWTs: they are opaque and kept in Redis (``services.auth``).
+  be used as the other. Refresh tokens are not JWTs: they are opaque and kept in Redis
+  (``services.identity.auth``).
 - TOTP (RFC 6238, 30 s steps, one step of clock drift either way); a code is accepted once (the caller
   remembers the last step used), so a code read over a shoulder cannot be replayed within its window.
 """

@@ -183,7 +183,7 @@ class FaceTemplate(SQLModel, table=True):
     key_id: str = Field(max_length=64)
     ciphertext: bytes = Field(sa_type=LargeBinary)  # nonce || ciphertext+tag
     # The enrolled photo's aligned 112x112 crop (PNG), sealed (``Keyring.seal``): what a new embedding model
-    # re-embeds (``services.reembed``); None for templates enrolled before crops were kept.
+    # re-embeds (``services.enrollment.reembed``); None for templates enrolled before crops were kept.
     crop_sealed: bytes | None = Field(default=None, sa_type=LargeBinary)
     vector_id: int | None = Field(default=None, sa_type=BigInteger)  # Milvus ids are 64-bit
     quality: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
@@ -380,7 +380,7 @@ class DisclosureRecord(SQLModel, table=True):
 
 class AttendanceArchive(SQLModel, table=True):
     """Attendance older than the archive age: out of the working table (teachers' views, reports), kept for
-    the retention period with its corrections folded in, then deleted (``app.services.retention``)."""
+    the retention period with its corrections folded in, then deleted (``app.services.privacy.retention``)."""
 
     __tablename__ = "attendance_archive"
     __table_args__ = (Index("ix_attendance_archive_school_time", "school_id", "recorded_at"),)

@@ -28,11 +28,12 @@ from app.jobs.context import (
     reembed_stores,
     stores_for,
 )
-from app.services import backup as backups
-from app.services import keyrotation, retention
-from app.services.biometrics import TemplateCipher
-from app.services.reembed import reembed
-from app.services.vector_index import rebuild_index
+from app.services.biometrics.job_index import rebuild_index
+from app.services.biometrics.stores import TemplateCipher
+from app.services.enrollment.reembed import reembed
+from app.services.operations import backup as backups
+from app.services.operations import keyrotation
+from app.services.privacy import retention
 from models.gallery import GalleryError
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help="Rollcall's operational jobs.")
@@ -177,7 +178,8 @@ def reembed_command(
     as_json: JsonOption = False,
 ) -> None:
     """Re-create every student's vectors with the installed embedding model from their sealed face crops
-    (idempotent; app/services/reembed.py explains when to deploy and when to retire the old model)."""
+    (idempotent; app/services/enrollment/reembed.py explains when to deploy and when to retire the old
+    model)."""
     settings = _settings()
     try:
         with engine_for(settings) as engine, reembed_stores(settings) as (embedder, gallery, old_galleries):

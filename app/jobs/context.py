@@ -12,15 +12,15 @@ from app.container import build_container
 from app.core.config import Settings
 from app.core.crypto import IdHasher
 from app.db.session import transaction
-from app.services.biometrics import BiometricStores, TemplateCipher
-from app.services.face_index import FaceIndex
-from app.services.retention import IndexMaintenance
-from app.services.vector_index import (
+from app.services.biometrics.face_index import FaceIndex
+from app.services.biometrics.job_index import (
     IndexPipeline,
     model_dims,
     pending_erasure_models,
     rebuild_index,
 )
+from app.services.biometrics.stores import BiometricStores, TemplateCipher
+from app.services.privacy.retention import IndexMaintenance
 from models.embedder import SfaceEmbedder
 from models.gallery import FaceGallery
 from models.runtime import RuntimeOptions

@@ -36,9 +36,10 @@ from app.schemas.notifications import (
     NotificationSettingsPublic,
     NotificationSettingsUpdate,
 )
-from app.services import access, audit
-from app.services.activity import log_action, target
-from app.services.principal import Principal
+from app.services.identity import access
+from app.services.identity.principal import Principal
+from app.services.privacy import audit
+from app.services.privacy.activity import log_action, target
 
 
 def _contact(session: Session, principal: Principal, contact_id: uuid.UUID) -> NotificationContact:

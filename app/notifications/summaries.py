@@ -1,4 +1,4 @@
-"""Daily and weekly attendance summaries for teachers, from the class reports (``services.reports``).
+"""Daily and weekly attendance summaries for teachers, from the class reports (``services.school.reports``).
 
 ``publish_summaries`` writes one ``summary.daily``/``summary.weekly`` event per class and teacher and period
 (``dedupe_key``: publishing twice sends once); the worker delivers them to the teacher's contact. A teacher
@@ -20,8 +20,8 @@ from sqlmodel import Session, col
 from app.core.enums import Role
 from app.db.tables import NotificationContact, NotificationSettings, School, SchoolClass, User, utcnow
 from app.notifications import events
-from app.services import reports
-from app.services.principal import Principal
+from app.services.identity.principal import Principal
+from app.services.school import reports
 
 Period = Literal["daily", "weekly"]
 TOP_ABSENTEES = 5

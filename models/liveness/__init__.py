@@ -1,15 +1,11 @@
-"""Liveness: is the burst of frames a live person answering this challenge now (not a photo, not a replay)?"""
+"""Liveness: is the burst of frames a live person answering this challenge now (not a photo, not a screen)?
+
+Replays of a burst that once passed are refused by check-in's single-use nonces
+(``app.services.checkin.service.challenges``), not here.
+"""
 
 from models.liveness.burst import Burst, BurstResult, check_burst
-from models.liveness.challenge import (
-    DIRECTION,
-    INSTRUCTIONS,
-    Action,
-    Challenge,
-    ChallengeLedger,
-    Redemption,
-    Terms,
-)
+from models.liveness.challenge import DIRECTION, INSTRUCTIONS, Action
 from models.liveness.colours import ColourSequence, random_sequence
 from models.liveness.decision import LivenessLimits, LivenessVerdict, Track, judge, track_subject
 
@@ -19,13 +15,9 @@ __all__ = [
     "Action",
     "Burst",
     "BurstResult",
-    "Challenge",
-    "ChallengeLedger",
     "ColourSequence",
     "LivenessLimits",
     "LivenessVerdict",
-    "Redemption",
-    "Terms",
     "Track",
     "check_burst",
     "judge",

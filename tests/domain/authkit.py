@@ -27,9 +27,9 @@ from app.core.security import new_totp_secret, totp_code
 from app.db.session import transaction
 from app.db.tables import KioskKey, School, Student, User
 from app.schemas.kiosks import KioskKeyCreate
-from app.services.face_index import FaceIndex
-from app.services.faces import FaceService, ImageLimits
-from app.services.principal import Principal
+from app.services.biometrics.face_index import FaceIndex
+from app.services.biometrics.face_service import FaceService, ImageLimits
+from app.services.identity.principal import Principal
 
 PASSWORD = "correct horse battery staple"
 #: argon2 at its cheapest: the tests check behaviour, not cost (production refuses these values).

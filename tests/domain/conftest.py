@@ -17,8 +17,8 @@ from sqlmodel import Session, SQLModel
 
 import app.db.tables  # noqa: F401 - registers the tables whose names are truncated below
 from app.db.session import make_engine
-from app.services import audit
-from app.services.audit import AuditKeys
+from app.services.privacy import audit
+from app.services.privacy.audit import AuditKeys
 from deployments.local_services import EmbeddedPostgres, EmbeddedRedis
 from tests.conftest import REPO_ROOT
 from tests.domain.authkit import TEST_SECRETS

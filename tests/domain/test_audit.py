@@ -15,7 +15,7 @@ from sqlmodel import col, select
 
 from app.db.session import transaction
 from app.db.tables import AuditEvent
-from app.services import audit
+from app.services.privacy import audit
 from tests.domain.authkit import bearer
 
 

@@ -25,7 +25,7 @@ from app.db.session import transaction
 from app.db.tables import AuditEvent, User
 from app.schemas.auth import MfaSetupRequired, TokenPair, UserCreate, UserUpdate
 from app.schemas.common import PageParams
-from app.services.auth import AuthService
+from app.services.identity.auth import AuthService
 from deployments.local_services import free_port
 from tests.domain.authkit import PASSWORD, World
 

@@ -11,8 +11,8 @@ from app.core import classification
 from app.core.classification import CLASSIFICATION, Ferpa, Level
 from app.core.config import Settings
 from app.schemas.students import StudentPublic
-from app.services.consent_texts import CONSENT_TEXTS
-from app.services.keyrotation import SEALED
+from app.services.operations.keyrotation import SEALED
+from app.services.privacy.consent_texts import CONSENT_TEXTS
 from tests.conftest import REPO_ROOT
 from tests.domain.authkit import TEST_SECRETS
 

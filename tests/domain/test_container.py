@@ -13,8 +13,8 @@ from app.api.school_deps import school_services
 from app.api.security import security_services
 from app.container import build_container
 from app.jobs.context import engine_for
-from app.services.face_index import FaceIndex
-from app.services.faces import FaceService, ImageLimits
+from app.services.biometrics.face_index import FaceIndex
+from app.services.biometrics.face_service import FaceService, ImageLimits
 from tests.domain.authkit import EmptyPipeline, make_app, make_settings, services_of
 
 

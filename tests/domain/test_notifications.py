@@ -36,8 +36,10 @@ from app.notifications.channels import DeliveryError, Outgoing, TwilioSms
 from app.notifications.summaries import publish_summaries
 from app.notifications.worker import NotificationWorker, quiet_until
 from app.schemas.notifications import ContactCreate
-from app.services import attendance, audit, sessions
-from app.services.principal import Principal
+from app.services.identity.principal import Principal
+from app.services.privacy import audit
+from app.services.school import attendance
+from app.services.school import lessons as sessions
 from tests.domain.authkit import TEST_SECRETS, make_app, make_settings
 from tests.notify_servers import HttpReceiver, SmtpServer
 

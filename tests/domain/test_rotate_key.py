@@ -15,9 +15,10 @@ from app.core.crypto import Keyring, new_keyring_text
 from app.core.enums import Role
 from app.db.tables import FaceTemplate, NotificationContact, ReviewFrame, School, Student, User
 from app.jobs.__main__ import cli
-from app.services import keyrotation, review_frames
-from app.services.biometrics import TemplateCipher
-from app.services.principal import Principal
+from app.services.biometrics.stores import TemplateCipher
+from app.services.checkin import review_frames
+from app.services.identity.principal import Principal
+from app.services.operations import keyrotation
 from tests.domain.authkit import TEST_SECRETS
 
 OLD = new_keyring_text("k1")

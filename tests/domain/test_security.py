@@ -33,7 +33,7 @@ from app.core.enums import AttendanceStatus, CheckinMethod, Role
 from app.db.session import transaction
 from app.db.tables import Attendance, ClassMember, ClassSession, SchoolClass, Student, User, utcnow
 from app.schemas.kiosks import KioskKeyCreate
-from app.services.principal import Principal
+from app.services.identity.principal import Principal
 from tests.domain.authkit import PASSWORD, World, bearer, make_app, make_settings, make_user
 
 # ------------------------------------------------------------------------------------------------ IDOR

@@ -24,11 +24,11 @@ from app.core.enums import Role
 from app.db.migrate import upgrade_head
 from app.db.tables import ClassMember, School, SchoolClass, Student, User
 from app.schemas.consent import ConsentCreate
-from app.services import consent
-from app.services.biometrics import BiometricStores, gallery_of
-from app.services.enrollment import EnrollmentService
-from app.services.faces import FaceService
-from app.services.principal import Principal
+from app.services.biometrics.face_service import FaceService
+from app.services.biometrics.stores import BiometricStores, gallery_of
+from app.services.enrollment.service import EnrollmentService
+from app.services.identity.principal import Principal
+from app.services.privacy import consent
 from deployments.local_services import EmbeddedPostgres, EmbeddedRedis
 from models.detectors import load_detector
 from models.embedder import SfaceEmbedder

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from app.db.tables import ErasureTombstone, Student
-from app.services import erasure
-from app.services.backup import wipe
+from app.services.operations.backup import wipe
+from app.services.privacy import erasure
 from tests.integration.job_site import Site, enrolled_school, identify, job, open_site
 from tests.integration.milvus_server import LoopbackMilvus
 from tests.school_faces import load_photos

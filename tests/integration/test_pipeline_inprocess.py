@@ -17,7 +17,7 @@ from app.api.security import authenticate
 from app.container import build_container
 from app.core.config import Settings
 from app.core.enums import Role
-from app.services.principal import Principal
+from app.services.identity.principal import Principal
 from models.detectors import load_detector
 from models.embedder import SfaceEmbedder
 from models.gallery import FaceGallery

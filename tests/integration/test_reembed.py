@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from app.core.enums import EnrollmentStatus
 from app.db.tables import AuditEvent, FaceTemplate, Student
-from app.services.biometrics import gallery_of
+from app.services.biometrics.stores import gallery_of
 from models.detectors import load_detector
 from models.embedder import SfaceEmbedder
 from models.gallery import FaceGallery

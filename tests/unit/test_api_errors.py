@@ -15,8 +15,8 @@ from app.api.security import authenticate
 from app.container import build_container
 from app.core.config import Settings
 from app.core.enums import Role
-from app.services.pipeline import Embeddings, ModelInfo
-from app.services.principal import Principal
+from app.services.biometrics.ports import Embeddings, ModelInfo
+from app.services.identity.principal import Principal
 from models.gallery import GalleryUnavailableError, Match
 from models.types import Face
 from tests.domain.authkit import TEST_SECRETS

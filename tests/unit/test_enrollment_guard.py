@@ -1,15 +1,15 @@
-"""The enrollment identity guard's pure decisions (``app.services.enrollment``): which photos are copies of
-another, which photo is not the same person as the rest, whether new photos are the enrolled face, and whether
-they are another student's. Synthetic unit vectors with chosen cosines stand in for faces: these are
-decisions on cosines, and the domain tests (tests/domain/school/test_consent_enrollment.py) run them on real
-faces."""
+"""The enrollment identity guard's pure decisions (``app.services.enrollment.service``): which photos are
+copies of another, which photo is not the same person as the rest, whether new photos are the enrolled face,
+and whether they are another student's. Synthetic unit vectors with chosen cosines stand in for faces: these
+are decisions on cosines, and the domain tests (tests/domain/school/test_consent_enrollment.py) run them on
+real faces."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from app.services.enrollment import (
+from app.services.enrollment.service import (
     EXACT_SEARCH_MAX,
     find_copies,
     majority_other,

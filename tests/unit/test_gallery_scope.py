@@ -4,8 +4,8 @@ import uuid
 
 from app.api.routes.galleries import scoped
 from app.core.enums import Role
-from app.services.biometrics import gallery_of
-from app.services.principal import Principal
+from app.services.biometrics.stores import gallery_of
+from app.services.identity.principal import Principal
 
 
 def admin_of(school: uuid.UUID) -> Principal:

@@ -19,8 +19,8 @@ from app.api.routes.health import install_observability
 from app.core import metrics
 from app.core.errors import InvalidInput, Unauthenticated
 from app.core.logging import PROJECT_LOGGERS, configure_logging
-from app.services.pipeline import Timed
-from app.services.principal import Principal
+from app.services.biometrics.ports import Timed
+from app.services.identity.principal import Principal
 
 KIOSK = Principal(kind="kiosk", id=uuid.uuid4(), school_id=uuid.uuid4(), room="R1")
 

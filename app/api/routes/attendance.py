@@ -10,7 +10,7 @@ from app.api.deps import DbDep
 from app.api.errors import error_responses
 from app.api.security import AnyUser
 from app.schemas.attendance import AttendanceChangePublic
-from app.services import attendance
+from app.services.school import attendance
 
 router = APIRouter(prefix="/v1/attendance", tags=["attendance"])
 

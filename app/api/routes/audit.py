@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from app.api.deps import DbDep
 from app.api.security import AdminOnly
 from app.schemas.audit import AuditEventPublic, AuditPage, ChainStatus
-from app.services import audit
+from app.services.privacy import audit
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 

@@ -20,7 +20,7 @@ from app.schemas.auth import (
     TokenPair,
     UserPublic,
 )
-from app.services.principal import Principal
+from app.services.identity.principal import Principal
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 

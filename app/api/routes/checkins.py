@@ -16,9 +16,9 @@ from app.api.security import KioskOnly, require
 from app.core.enums import Role
 from app.core.errors import InvalidInput
 from app.schemas.attendance import ChallengeIssued, ChallengeRequest, CheckinAnswer, CodeRedeem
-from app.services import codes
-from app.services.checkin import CheckinRequest
-from app.services.principal import KIOSK, Principal
+from app.services.checkin import codes
+from app.services.checkin.service import CheckinRequest
+from app.services.identity.principal import KIOSK, Principal
 
 router = APIRouter(prefix="/v1/checkins", tags=["check-in"])
 

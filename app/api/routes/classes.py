@@ -16,7 +16,8 @@ from app.api.security import AdminOnly, AnyUser, Staff
 from app.schemas.classes import ClassCreate, ClassPublic, ClassUpdate, SessionCreate, SessionPublic
 from app.schemas.common import Page
 from app.schemas.students import StudentPublic
-from app.services import classes, sessions
+from app.services.school import classes
+from app.services.school import lessons as sessions
 
 router = APIRouter(prefix="/v1/classes", tags=["classes"])
 

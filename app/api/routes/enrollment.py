@@ -25,7 +25,7 @@ from app.schemas.consent import (
     WithdrawalResult,
 )
 from app.schemas.students import StudentPublic
-from app.services import consent
+from app.services.privacy import consent
 
 router = APIRouter(prefix="/v1/students/{student_id}", tags=["consent and enrollment"])
 

@@ -11,7 +11,7 @@ from app.api.errors import error_responses
 from app.api.schemas import DetectResponse, FaceOut, ImageSize, VerifyResponse
 from app.api.security import require
 from app.core.enums import Role
-from app.services.principal import KIOSK
+from app.services.identity.principal import KIOSK
 
 # Stateless (nothing is stored or searched): staff and kiosks. Authentication runs before the body checks, so
 # an anonymous caller learns nothing from a 415/422.

@@ -18,7 +18,7 @@ from app.api.schemas import (
 )
 from app.api.security import require
 from app.core.enums import Role
-from app.services.principal import Principal
+from app.services.identity.principal import Principal
 
 # Raw gallery access bypasses consent (the school flows, enrollment with consent and check-in, are the way for
 # everyone else): admins only, and only inside their own school's namespace (see ``scoped``).

@@ -21,9 +21,10 @@ from app.schemas.privacy import (
     Purpose,
     ReviewFramePublic,
 )
-from app.services import disclosure, erasure, portability, review_frames
-from app.services.consent_texts import CONSENT_TEXTS, ConsentText
-from app.services.principal import Principal
+from app.services.checkin import review_frames
+from app.services.identity.principal import Principal
+from app.services.privacy import disclosure, erasure, portability
+from app.services.privacy.consent_texts import CONSENT_TEXTS, ConsentText
 
 router = APIRouter(tags=["privacy"])
 

@@ -16,9 +16,9 @@ from app.api.errors import error_responses
 from app.api.school_deps import CacheDep
 from app.api.security import AnyUser, Staff
 from app.schemas.reports import ClassReport, ExportFormat, SessionReport, StudentReport
-from app.services import reports
-from app.services.exports import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, csv_chunks, xlsx_chunks
-from app.services.principal import Principal
+from app.services.identity.principal import Principal
+from app.services.school import reports
+from app.services.school.exports import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, csv_chunks, xlsx_chunks
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 

@@ -12,7 +12,7 @@ from app.api.errors import error_responses
 from app.api.school_deps import SchoolServicesDep
 from app.api.security import AdminOnly, AnyUser
 from app.schemas.schools import SchoolPublic, SchoolUpdate
-from app.services import schools
+from app.services.school import schools
 
 router = APIRouter(prefix="/v1/schools", tags=["schools"])
 

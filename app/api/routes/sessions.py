@@ -11,7 +11,9 @@ from app.api.errors import error_responses
 from app.api.security import AnyUser, Staff
 from app.schemas.attendance import AttendanceMark, AttendancePublic, CodeIssued, CodeRequest
 from app.schemas.classes import SessionPublic, SessionUpdate
-from app.services import attendance, codes, sessions
+from app.services.checkin import codes
+from app.services.school import attendance
+from app.services.school import lessons as sessions
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 

@@ -15,8 +15,9 @@ from app.core.enums import EnrollmentStatus
 from app.schemas.common import Page
 from app.schemas.consent import WithdrawalResult
 from app.schemas.students import ImportReport, StudentCreate, StudentPublic, StudentUpdate
-from app.services import consent, disclosure, students
-from app.services.imports import import_students
+from app.services.privacy import consent, disclosure
+from app.services.school import students
+from app.services.school.imports import import_students
 from app.services.uow import in_transaction
 
 router = APIRouter(prefix="/v1/students", tags=["students"])

@@ -22,19 +22,19 @@ from app.core.enums import EnrollmentStatus, Role
 from app.core.redis import make_redis
 from app.db.tables import ClassMember, ClassSession, Consent, School, SchoolClass, Student, User, utcnow
 from app.schemas.consent import ConsentCreate
-from app.services import consent
-from app.services.biometrics import BiometricStores, TemplateCipher
-from app.services.checkin import CheckinService
-from app.services.checkin_cache import CheckinCache
-from app.services.enrollment import EnrollmentService
-from app.services.faces import FaceService
-from app.services.principal import Principal
+from app.services.biometrics.face_service import FaceService
+from app.services.biometrics.stores import BiometricStores, TemplateCipher
+from app.services.checkin.cache import CheckinCache
+from app.services.checkin.challenges import ChallengeLedger
+from app.services.checkin.service import CheckinService
+from app.services.enrollment.service import EnrollmentService
+from app.services.identity.principal import Principal
+from app.services.privacy import consent
 from deployments.serve_file import user_config
 from models.detectors import load_detector
 from models.embedder import SfaceEmbedder
 from models.eval.clips import CLIP_NAMES, clip_photos
 from models.gallery import FaceGallery
-from models.liveness import ChallengeLedger
 from tests.domain.authkit import TEST_SECRETS
 from tests.school_faces import PEOPLE, load_photos
 from tests.serving import StoresWithFaces, serving_face_service, serving_pipeline

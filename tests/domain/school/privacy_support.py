@@ -28,11 +28,11 @@ from app.db.tables import (
     utcnow,
 )
 from app.schemas.consent import ConsentCreate
-from app.services import consent, disclosure
-from app.services.auth import Sessions
-from app.services.biometrics import BiometricStores
-from app.services.enrollment import EnrollmentService
-from app.services.principal import Principal
+from app.services.biometrics.stores import BiometricStores
+from app.services.enrollment.service import EnrollmentService
+from app.services.identity.auth import Sessions
+from app.services.identity.principal import Principal
+from app.services.privacy import consent, disclosure
 from tests.domain.school.conftest import World
 
 

@@ -18,8 +18,8 @@ from app.api.security import authenticate
 from app.container import build_container
 from app.core.config import Settings
 from app.db.tables import Attendance
-from app.services.faces import FaceService
-from app.services.principal import Principal
+from app.services.biometrics.face_service import FaceService
+from app.services.identity.principal import Principal
 from deployments.local_services import free_port
 from tests.domain.school.conftest import World
 

@@ -14,11 +14,12 @@ from app.core.crypto import IdHasher
 from app.core.enums import EnrollmentStatus
 from app.db.tables import Consent, ErasureTombstone, FaceTemplate, Student, utcnow
 from app.schemas.consent import ConsentCreate
-from app.services import backup, consent
-from app.services.backup import BackupError, Ledger, RestoreReport
-from app.services.biometrics import BiometricStores
-from app.services.disclosure import subject_of
-from app.services.enrollment import EnrollmentService
+from app.services.biometrics.stores import BiometricStores
+from app.services.enrollment.service import EnrollmentService
+from app.services.operations import backup
+from app.services.operations.backup import BackupError, Ledger, RestoreReport
+from app.services.privacy import consent
+from app.services.privacy.disclosure import subject_of
 from tests.domain.school.conftest import World
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("redis_url")]

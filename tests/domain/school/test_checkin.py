@@ -17,15 +17,16 @@ from app.core.enums import AttendanceStatus, CheckinMethod
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.db.tables import Attendance, AttendanceChange, AuditEvent, CheckinCode, utcnow
 from app.schemas.attendance import AttendanceMark
-from app.services import attendance, codes
-from app.services.biometrics import BiometricStores
-from app.services.checkin import CheckinRequest, CheckinService
-from app.services.enrollment import EnrollmentService
-from app.services.principal import Principal
+from app.services.biometrics.stores import BiometricStores
+from app.services.checkin import codes
+from app.services.checkin.challenges import ChallengeLedger
+from app.services.checkin.service import CheckinRequest, CheckinService
+from app.services.enrollment.service import EnrollmentService
+from app.services.identity.principal import Principal
+from app.services.school import attendance
 from models.detectors import load_detector
 from models.embedder import SfaceEmbedder
 from models.gallery import FaceGallery
-from models.liveness import ChallengeLedger
 from tests.domain.school.conftest import World, grant
 from tests.school_faces import PEOPLE, side_by_side
 from tests.serving import serving_face_service, serving_pipeline

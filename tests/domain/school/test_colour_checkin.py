@@ -13,9 +13,9 @@ from sqlalchemy import select
 from app.core.config import Settings
 from app.core.errors import InvalidInput
 from app.db.tables import AuditEvent
-from app.services.biometrics import BiometricStores
-from app.services.checkin import CheckinRequest, CheckinService
-from app.services.faces import FaceService
+from app.services.biometrics.face_service import FaceService
+from app.services.biometrics.stores import BiometricStores
+from app.services.checkin.service import CheckinRequest, CheckinService
 from models.detectors.yunet import YunetDetector
 from models.eval.clips import CLIP_NAMES, challenge_burst, encode_jpeg, lit_burst
 from models.liveness import ColourSequence

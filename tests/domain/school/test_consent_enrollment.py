@@ -21,11 +21,11 @@ from app.core.enums import EnrollmentStatus
 from app.core.errors import Conflict, Forbidden, InvalidInput
 from app.db.tables import AuditEvent, FaceTemplate, Student
 from app.schemas.consent import ConsentCreate
-from app.services import consent
-from app.services.audit import pseudonym
-from app.services.biometrics import BiometricStores, gallery_of, label_of, rebuild_school
-from app.services.enrollment import EnrollmentService
-from app.services.faces import FaceService
+from app.services.biometrics.face_service import FaceService
+from app.services.biometrics.stores import BiometricStores, gallery_of, label_of, rebuild_school
+from app.services.enrollment.service import EnrollmentService
+from app.services.privacy import consent
+from app.services.privacy.audit import pseudonym
 from models.gallery import FaceGallery
 from tests.conftest import REPO_ROOT
 from tests.domain.school.conftest import World, grant

@@ -20,13 +20,13 @@ from app.core.enums import ErasureState, Role
 from app.core.errors import Forbidden, NotFound, Unavailable
 from app.core.redis import make_redis
 from app.db.tables import AuditEvent, DisclosureRecord, ErasureTombstone, FaceTemplate, Student
-from app.services import erasure, retention
-from app.services.biometrics import BiometricStores, TemplateCipher, gallery_of
-from app.services.checkin_cache import CheckinCache
-from app.services.face_index import FaceIndex
-from app.services.local import InProcessPipeline
-from app.services.principal import Principal
-from app.services.vector_index import IndexPipeline, rebuild_index
+from app.services.biometrics.face_index import FaceIndex
+from app.services.biometrics.in_process import InProcessPipeline
+from app.services.biometrics.job_index import IndexPipeline, rebuild_index
+from app.services.biometrics.stores import BiometricStores, TemplateCipher, gallery_of
+from app.services.checkin.cache import CheckinCache
+from app.services.identity.principal import Principal
+from app.services.privacy import erasure, retention
 from models.detectors import load_detector
 from models.embedder import SfaceEmbedder
 from models.gallery import FaceGallery, GalleryUnavailableError
@@ -97,8 +97,8 @@ async def _enroll_other(
     world: World, settings: Settings, stores: BiometricStores, photos: dict[str, list[bytes]]
 ):
     from app.schemas.consent import ConsentCreate
-    from app.services import consent
-    from app.services.enrollment import EnrollmentService
+    from app.services.enrollment.service import EnrollmentService
+    from app.services.privacy import consent
 
     other = world.students[0]  # "lagos"
     consent.grant_consent(

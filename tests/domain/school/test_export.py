@@ -19,10 +19,10 @@ from app.core.config import Settings
 from app.core.enums import Role
 from app.core.redis import make_redis
 from app.db.tables import AuditEvent, DisclosureRecord, FaceTemplate
-from app.services.biometrics import BiometricStores
-from app.services.disclosure import SCHOOL_OFFICIAL_PURPOSE
-from app.services.faces import FaceService
-from app.services.principal import Principal
+from app.services.biometrics.face_service import FaceService
+from app.services.biometrics.stores import BiometricStores
+from app.services.identity.principal import Principal
+from app.services.privacy.disclosure import SCHOOL_OFFICIAL_PURPOSE
 from tests.domain.school.conftest import World
 from tests.domain.school.privacy_support import Subject, make_subject
 from tests.domain.school.test_api import Caller, app_client

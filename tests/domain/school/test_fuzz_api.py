@@ -31,8 +31,8 @@ from app.core.enums import Role
 from app.db.session import transaction
 from app.db.tables import ClassMember, ClassSession, School, SchoolClass, Student, User, utcnow
 from app.schemas.kiosks import KioskKeyCreate
-from app.services.faces import FaceService
-from app.services.principal import Principal
+from app.services.biometrics.face_service import FaceService
+from app.services.identity.principal import Principal
 from deployments.local_services import EmbeddedRedis
 from tests.conftest import REPO_ROOT
 from tests.domain.authkit import make_user, services_of

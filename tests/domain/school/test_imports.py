@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from app.core.errors import Forbidden, InvalidInput
 from app.db.tables import ClassMember, Student
-from app.services.imports import import_students
+from app.services.school.imports import import_students
 from tests.domain.school.conftest import World
 
 HEADER = "student_number,first_name,last_name,display_name,birth_date,guardian_email,class_codes\n"

@@ -12,11 +12,12 @@ from sqlalchemy import select
 from app.core.config import Settings
 from app.core.errors import BadRequest, Conflict, InvalidInput
 from app.db.tables import Attendance, AuditEvent
-from app.services.biometrics import BiometricStores
-from app.services.checkin import CheckinRequest, CheckinService
-from app.services.principal import Principal
+from app.services.biometrics.stores import BiometricStores
+from app.services.checkin.challenges import ChallengeLedger, Redemption, Terms
+from app.services.checkin.service import CheckinRequest, CheckinService
+from app.services.identity.principal import Principal
 from models.eval.clips import CLIP_NAMES, challenge_burst, clip_photos, encode_jpeg, planar_burst
-from models.liveness import Action, ChallengeLedger, ColourSequence, Redemption, Terms
+from models.liveness import Action, ColourSequence
 from tests.domain.school.conftest import World, enroll_clip_person, live_checkin
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("redis_url")]

@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from app.core.config import Settings
 from app.core.logging import PROJECT_LOGGERS, configure_logging
 from app.notifications.worker import NotificationWorker
-from app.services.faces import FaceService
+from app.services.biometrics.face_service import FaceService
 from tests.domain.school.conftest import World
 from tests.domain.school.test_api import Caller, app_client
 from tests.notify_servers import SmtpServer

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.core.config import Settings
-from app.services.faces import FaceService
+from app.services.biometrics.face_service import FaceService
 from tests.domain.school.conftest import World
 from tests.domain.school.test_api import Caller, app_client
 from tests.malformed_images import CASES, Malformed, portrait

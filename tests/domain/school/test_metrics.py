@@ -10,8 +10,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.api.security import authenticate
 from app.core.config import Settings
-from app.services.faces import FaceService
-from app.services.principal import Principal
+from app.services.biometrics.face_service import FaceService
+from app.services.identity.principal import Principal
 from tests.domain.school.conftest import World
 from tests.domain.school.test_api import Caller, app_client
 from tests.domain.school.test_log_leaks import liveness_off, school_flow

@@ -15,8 +15,8 @@ from sqlalchemy import update
 from app.core.enums import AttendanceStatus, CheckinMethod
 from app.core.errors import Forbidden, InvalidInput
 from app.db.tables import Attendance, ClassMember, ClassSession, utcnow
-from app.services import reports
-from app.services.exports import csv_chunks, xlsx_chunks
+from app.services.school import reports
+from app.services.school.exports import csv_chunks, xlsx_chunks
 from tests.domain.school.conftest import World
 
 P, L, A, E = "present", "late", "absent", "excused"

@@ -26,9 +26,9 @@ from app.db.tables import (
     utcnow,
 )
 from app.jobs.__main__ import cli
-from app.services import retention
-from app.services.biometrics import BiometricStores, gallery_of
-from app.services.checkin import CheckinRequest
+from app.services.biometrics.stores import BiometricStores, gallery_of
+from app.services.checkin.service import CheckinRequest
+from app.services.privacy import retention
 from tests.domain.authkit import TEST_SECRETS
 from tests.domain.school.conftest import World
 from tests.domain.school.test_checkin import enrolled, kiosk_service  # noqa: F401 - a fixture, and a helper

@@ -17,8 +17,9 @@ from app.schemas.classes import ClassCreate, ClassUpdate, SessionCreate, Session
 from app.schemas.common import PageParams
 from app.schemas.schools import SchoolUpdate
 from app.schemas.students import StudentCreate, StudentUpdate
-from app.services import classes, schools, sessions, students
-from app.services.principal import Principal
+from app.services.identity.principal import Principal
+from app.services.school import classes, schools, students
+from app.services.school import lessons as sessions
 from tests.domain.school.conftest import World
 
 

@@ -15,9 +15,9 @@ from sqlalchemy import select
 
 from app.core.config import Settings
 from app.db.tables import AuditEvent
-from app.services.anomaly import ALERT_ACTION
-from app.services.faces import FaceService
-from app.services.principal import Principal
+from app.services.biometrics.face_service import FaceService
+from app.services.checkin.anomaly import ALERT_ACTION
+from app.services.identity.principal import Principal
 from tests.domain.school.conftest import World
 from tests.domain.school.test_api import Caller, app_client
 
@@ -52,7 +52,7 @@ def test_strangers_at_one_kiosk_raise_one_alert_and_a_cool_down(
     client, caller = kiosk_client
     world.lesson()
     stranger = {"frame": ("s.jpg", photos["stranger"][0], "image/jpeg")}
-    caplog.set_level(logging.WARNING, logger="app.services.anomaly")
+    caplog.set_level(logging.WARNING, logger="app.services.checkin.anomaly")
     answers = [client.post("/v1/checkins", files=stranger) for _ in range(LIMIT + 1)]
     assert [a.status_code for a in answers] == [200] * (LIMIT + 1)  # the one past the limit is still answered
     assert all(a.json()["faces"][0]["outcome"] == "unknown" for a in answers)

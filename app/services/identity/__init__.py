@@ -1,0 +1,1 @@
+"""Who is calling and what they may do: sign-in, kiosk keys, principals, access rules."""

@@ -1,0 +1,620 @@
+"""Who may sign in and stay signed in: login, refresh rotation, logout, lockout, MFA, and users (admins).
+
+Transactions: commands whose *failure* must itself be stored manage their own transaction on the engine:
+``login`` (a wrong password counts towards the lockout and is audited, yet the caller gets an error) and
+``refresh`` (a reused token is audited). Every other command runs in the caller's transaction (one per
+request, ``app.api.deps.DbDep``) and writes its audit event there, so both commit or neither does.
+
+Sessions live in Redis as refresh-token families:
+- ``login`` opens a family (``auth:fam:{<id>}``: owner and the hash of the one current refresh token). Its
+  life is fixed at login (``refresh_token_ttl_s``); refreshing never extends it.
+- ``refresh`` swaps the current token for a new one atomically (a Lua script). Presenting a token that was
+  already swapped out means two parties hold the family (a stolen token): the whole family is revoked.
+  Two refreshes racing with the same token are treated alike (strict; clients must serialise refreshes).
+- Access tokens carry their family id (``sid``) and are accepted only while the family exists, so logout,
+  reuse detection, deactivation and role changes take effect at once rather than when tokens expire.
+- Redis down: sign-in, refresh and every user-authenticated request answer 503 (fail closed); see
+  ``app.core.redis`` for why rate limits on other routes fail open.
+
+Redis keys use hash tags (``{...}``) so each family's keys stay in one slot of a Redis Cluster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, cast
+
+import redis
+from pwdlib import PasswordHash
+from sqlalchemy import Engine, func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app.core import metrics
+from app.core.config import Settings
+from app.core.crypto import CryptoError
+from app.core.enums import Role
+from app.core.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
+from app.core.redis import OneTimeValues, RateLimiter
+from app.core.security import (
+    TokenClaims,
+    TokenType,
+    issue_token,
+    match_totp,
+    new_totp_secret,
+    password_hasher,
+    totp_uri,
+    verify_token,
+)
+from app.db.session import transaction
+from app.db.tables import School, Student, User, utcnow
+from app.schemas.auth import MfaSetup, MfaSetupRequired, TokenPair, UserCreate, UserPublic, UserUpdate
+from app.schemas.common import Page, PageParams
+from app.services.identity.access import in_school, require_role
+from app.services.identity.principal import Principal
+from app.services.privacy import audit
+
+#: Atomic rotation. KEYS: family hash, its used-token set. ARGV: presented token hash, new token hash.
+_ROTATE = """
+local current = redis.call('HGET', KEYS[1], 'cur')
+if not current then return {'missing', ''} end
+local owner = redis.call('HGET', KEYS[1], 'user')
+if current == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'cur', ARGV[2])
+  redis.call('SADD', KEYS[2], ARGV[1])
+  redis.call('PEXPIRE', KEYS[2], redis.call('PTTL', KEYS[1]))
+  return {'ok', owner}
+end
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then
+  redis.call('DEL', KEYS[1], KEYS[2])
+  return {'reused', owner}
+end
+return {'invalid', ''}
+"""
+
+
+def _text(value: Any) -> str:
+    """Redis answers bytes unless the client decodes: accept both."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _digest(token: str) -> str:
+    """Refresh tokens are 256-bit random: a fast hash is enough to keep them out of Redis in clear."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+#: Sign-in refusals counted as failed (``rollcall_failed_logins``); ``mfa_required`` is a step, not one.
+SIGN_IN_REFUSALS = frozenset({"invalid_credentials", "account_locked", "invalid_mfa_code"})
+
+
+class Sessions:
+    """Refresh-token families in Redis (see the module docstring)."""
+
+    def __init__(self, client: redis.Redis, ttl_s: int) -> None:
+        self._client = client
+        self._ttl_s = ttl_s
+        self._rotate = client.register_script(_ROTATE)
+
+    @staticmethod
+    def _family_key(family: str) -> str:
+        return f"auth:fam:{{{family}}}"
+
+    @staticmethod
+    def _user_key(user_id: uuid.UUID) -> str:
+        return f"auth:user:{{{user_id}}}"
+
+    def open(self, user_id: uuid.UUID) -> tuple[str, str]:
+        """A new family for ``user_id``: ``(family id, its first refresh token)``."""
+        family = secrets.token_hex(16)
+        token = f"{family}.{secrets.token_urlsafe(32)}"
+        pipe = self._client.pipeline(transaction=True)
+        pipe.hset(self._family_key(family), mapping={"user": str(user_id), "cur": _digest(token)})
+        pipe.expire(self._family_key(family), self._ttl_s)
+        pipe.sadd(self._user_key(user_id), family)
+        pipe.expire(self._user_key(user_id), self._ttl_s)
+        pipe.execute()
+        return family, token
+
+    def owner(self, token: str) -> tuple[str, uuid.UUID] | None:
+        """``(family, user id)`` the token claims to belong to, if that family still exists."""
+        family = token.partition(".")[0]
+        if len(family) != 32 or not all(c in "0123456789abcdef" for c in family):
+            return None
+        owner = self._client.hget(self._family_key(family), "user")
+        return (family, uuid.UUID(_text(owner))) if owner else None
+
+    def rotate(self, token: str) -> tuple[str, str]:
+        """``(outcome, new token)``; outcome is ``ok``, ``reused`` (family now revoked), ``missing`` or
+        ``invalid``."""
+        family = token.partition(".")[0]
+        new_token = f"{family}.{secrets.token_urlsafe(32)}"
+        keys = [self._family_key(family), f"{self._family_key(family)}:used"]
+        outcome, _owner = self._rotate(keys=keys, args=[_digest(token), _digest(new_token)])
+        return _text(outcome), new_token
+
+    def is_active(self, family: str) -> bool:
+        return bool(family) and bool(self._client.exists(self._family_key(family)))
+
+    def revoke(self, family: str, user_id: uuid.UUID | None = None) -> None:
+        pipe = self._client.pipeline(transaction=True)
+        pipe.delete(self._family_key(family), f"{self._family_key(family)}:used")
+        if user_id is not None:
+            pipe.srem(self._user_key(user_id), family)
+        pipe.execute()
+
+    def revoke_user(self, user_id: uuid.UUID) -> int:
+        """End every session of ``user_id`` (deactivation, role or password change, MFA reset)."""
+        families = [_text(f) for f in cast("set[Any]", self._client.smembers(self._user_key(user_id)))]
+        pipe = self._client.pipeline(transaction=True)
+        for family in families:
+            pipe.delete(self._family_key(family), f"{self._family_key(family)}:used")
+        pipe.delete(self._user_key(user_id))
+        pipe.execute()
+        return len(families)
+
+
+@dataclass(frozen=True, slots=True)
+class _Refusal:
+    """A login attempt that failed; raised only after its record (failure count, audit) has committed."""
+
+    error: Exception
+
+
+class AuthService:
+    """Sign-in and sessions; holds the engine for the commands that commit their own failures."""
+
+    def __init__(self, settings: Settings, engine: Engine, client: redis.Redis, limiter: RateLimiter) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.hasher = password_hasher(settings)
+        self.keyring = settings.keyring()
+        self.sessions = Sessions(client, settings.refresh_token_ttl_s)
+        self.limiter = limiter
+        self._used_codes = OneTimeValues(client, "auth:totp-used")
+        # Verified against when the email is unknown, so an unknown email costs the same time as a known one.
+        self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
+
+    # -- passwords and TOTP secrets ----------------------------------------------------------------------
+
+    def hash_password(self, password: str, email: str = "") -> str:
+        return new_password_hash(self.settings, self.hasher, password, email)
+
+    def _totp_secret(self, user: User) -> str | None:
+        if user.totp_secret_enc is None:
+            return None
+        try:
+            return self.keyring.open(user.totp_secret_enc, _totp_aad(user.id)).decode()
+        except CryptoError:
+            return None  # a key removed from the ring too early: treated as "no MFA", so it cannot be passed
+
+    def _accept_code(self, user: User, code: str | None) -> bool:
+        """Is ``code`` the user's current TOTP, used for the first time? (Replays are refused.)"""
+        secret = self._totp_secret(user)
+        step = match_totp(secret, code) if secret and code else None
+        return step is not None and self._used_codes.claim(f"{user.id}:{step}", ttl_s=120)
+
+    # -- sign-in -----------------------------------------------------------------------------------------
+
+    def login(
+        self, email: str, password: str, totp_code: str | None, client_ip: str, request_id: str | None
+    ) -> TokenPair | MfaSetupRequired:
+        """Tokens for the right password (and TOTP code once MFA is on); a setup token for an admin without
+        MFA. Refusals: 401 ``invalid_credentials``/``mfa_required``/``invalid_mfa_code``, 429
+        ``account_locked`` (with the seconds left) after ``login_max_failures`` failures in a row."""
+        self.limiter.hit(self.settings.auth_rate_limit, "login", client_ip, fail_open=False)
+        with transaction(self.engine) as session:
+            outcome = self._login(session, normalise_email(email), password, totp_code, request_id, client_ip)
+        if isinstance(outcome, _Refusal):
+            code = getattr(outcome.error, "code", "")
+            if code in SIGN_IN_REFUSALS:
+                metrics.sign_in_refused(code)
+            raise outcome.error
+        return outcome
+
+    def _login(
+        self,
+        session: Session,
+        email: str,
+        password: str,
+        totp_code: str | None,
+        request_id: str | None,
+        client_ip: str,
+    ) -> TokenPair | MfaSetupRequired | _Refusal:
+        user = session.exec(select(User).where(User.email == email)).first()
+        now = utcnow()
+        if user is None or not user.is_active:
+            self.hasher.verify(password, self._dummy_hash)
+            reason = "inactive" if user else "unknown_email"
+            _audit_login(session, user, "denied", request_id, client_ip, reason=reason)
+            return _Refusal(Unauthenticated("wrong email or password", code="invalid_credentials"))
+        if user.locked_until is not None and user.locked_until > now:
+            wait = int((user.locked_until - now).total_seconds()) + 1
+            _audit_login(session, user, "denied", request_id, client_ip, reason="locked")
+            return _Refusal(
+                RateLimited("too many failed sign-ins", retry_after_s=wait, code="account_locked")
+            )
+        valid, new_hash = self.hasher.verify_and_update(password, user.password_hash)
+        if not valid:
+            return self._failed(session, user, "bad_password", request_id, client_ip)
+        if user.mfa_enabled:
+            if not totp_code:
+                # The password was right: no failure counted; the client asks for the code and retries.
+                return _Refusal(
+                    Unauthenticated("enter the code from your authenticator", code="mfa_required")
+                )
+            if not self._accept_code(user, totp_code):
+                return self._failed(session, user, "bad_mfa_code", request_id, client_ip)
+        if new_hash:
+            user.password_hash = new_hash  # hashing parameters changed since it was stored
+        user.failed_logins = 0
+        user.locked_until = None
+        session.add(user)
+        if user.role is Role.admin and not user.mfa_enabled:
+            _audit_login(session, user, "ok", request_id, client_ip, next="mfa_setup")
+            token, _ = issue_token(
+                self.settings,
+                TokenType.mfa_setup,
+                user_id=user.id,
+                school_id=user.school_id,
+                role=user.role,
+                ttl_s=self.settings.mfa_setup_ttl_s,
+            )
+            return MfaSetupRequired(setup_token=token, expires_in=self.settings.mfa_setup_ttl_s)
+        _audit_login(session, user, "ok", request_id, client_ip)
+        # Opened before the commit: if Redis fails, the login (and its audit event) rolls back with it.
+        return self.open_session(user)
+
+    def _failed(
+        self, session: Session, user: User, reason: str, request_id: str | None, client_ip: str
+    ) -> _Refusal:
+        """Count a failure atomically (concurrent attempts all count) and lock the account at the limit."""
+        failures = session.execute(
+            update(User)
+            .where(col(User.id) == user.id)
+            .values(failed_logins=col(User.failed_logins) + 1)
+            .returning(col(User.failed_logins))
+        ).scalar_one()
+        locked = failures >= self.settings.login_max_failures
+        if locked:
+            session.execute(
+                update(User)
+                .where(col(User.id) == user.id)
+                .values(failed_logins=0, locked_until=utcnow() + timedelta(seconds=self.settings.lockout_s))
+            )
+        _audit_login(
+            session, user, "denied", request_id, client_ip, reason=reason, failures=failures, locked=locked
+        )
+        if locked:
+            return _Refusal(
+                RateLimited(
+                    "too many failed sign-ins", retry_after_s=self.settings.lockout_s, code="account_locked"
+                )
+            )
+        if reason == "bad_mfa_code":
+            return _Refusal(Unauthenticated("the code is not valid", code="invalid_mfa_code"))
+        return _Refusal(Unauthenticated("wrong email or password", code="invalid_credentials"))
+
+    def open_session(self, user: User) -> TokenPair:
+        """A new session for ``user`` without any check: for this service after its checks, and for trusted
+        in-process callers (tests, tools); never reachable from a route as such."""
+        family, refresh_token = self.sessions.open(user.id)
+        return self._pair(user, family, refresh_token)
+
+    def _pair(self, user: User, family: str, refresh_token: str) -> TokenPair:
+        access, _ = issue_token(
+            self.settings,
+            TokenType.access,
+            user_id=user.id,
+            school_id=user.school_id,
+            role=user.role,
+            session_id=family,
+            student_id=user.student_id,
+        )
+        return TokenPair(
+            access_token=access, refresh_token=refresh_token, expires_in=self.settings.access_token_ttl_s
+        )
+
+    def refresh(self, refresh_token: str, client_ip: str, request_id: str | None) -> TokenPair:
+        """A new pair for a current refresh token; the presented one is spent. The user is re-read, so a
+        role change or deactivation shows in the new access token (and revoked sessions end here)."""
+        self.limiter.hit(self.settings.auth_rate_limit, "refresh", client_ip, fail_open=False)
+        invalid = Unauthenticated("the refresh token is not valid", code="invalid_refresh_token")
+        owner = self.sessions.owner(refresh_token)
+        if owner is None:
+            raise invalid
+        family, user_id = owner
+        # Read the user before spending the token: if PostgreSQL is down the client keeps a usable token.
+        with transaction(self.engine) as session:
+            user = session.get(User, user_id)
+        if user is None or not user.is_active:
+            self.sessions.revoke(family, user_id)
+            raise invalid
+        outcome, new_token = self.sessions.rotate(refresh_token)
+        if outcome == "reused":
+            self.sessions.revoke(family, user_id)
+            with transaction(self.engine) as session:
+                audit.record(
+                    session, f"user:{user_id}", "auth.refresh_reuse", None, "denied", request_id,
+                    ip=client_ip, school_id=user.school_id,
+                )  # fmt: skip
+            raise Unauthenticated(
+                "this refresh token was already used; the session has been ended", code="refresh_token_reused"
+            )
+        if outcome != "ok":
+            raise invalid
+        return self._pair(user, family, new_token)
+
+    def logout(self, principal: Principal, session_id: str) -> None:
+        """End the caller's session: its refresh token and every access token of it stop working now."""
+        self.sessions.revoke(session_id, principal.id)
+
+    # -- authenticating requests -------------------------------------------------------------------------
+
+    def principal_from_token(self, token: str, *, allow_setup: bool = False) -> tuple[Principal, TokenClaims]:
+        """The caller behind an access token (or, where ``allow_setup``, an MFA-setup token)."""
+        try:
+            claims = verify_token(self.settings, token, TokenType.access)
+        except Unauthenticated:
+            if not allow_setup:
+                raise
+            claims = verify_token(self.settings, token, TokenType.mfa_setup)
+        if claims.type is TokenType.access and not self.sessions.is_active(claims.session_id):
+            raise Unauthenticated("this session has ended; sign in again", code="session_revoked")
+        principal = Principal(
+            kind="user",
+            id=claims.user_id,
+            school_id=claims.school_id,
+            role=claims.role,
+            student_id=claims.student_id,
+        )
+        return principal, claims
+
+    # -- MFA ---------------------------------------------------------------------------------------------
+
+    def mfa_setup(self, session: Session, principal: Principal, request_id: str | None) -> MfaSetup:
+        """A new TOTP secret, stored encrypted and pending until ``mfa_activate`` proves the app has it."""
+        user = self._own_user(session, principal)
+        if user.mfa_enabled:
+            raise Conflict("MFA is already on; an admin can reset it", code="mfa_already_enabled")
+        secret = new_totp_secret()
+        user.totp_secret_enc = self.keyring.seal(secret.encode(), _totp_aad(user.id))
+        session.add(user)
+        audit.record(session, principal, "auth.mfa_setup", f"user:{user.id}", "ok", request_id)
+        return MfaSetup(secret=secret, otpauth_uri=totp_uri(secret, user.email))
+
+    def mfa_activate(
+        self, session: Session, principal: Principal, code: str, client_ip: str, request_id: str | None
+    ) -> TokenPair:
+        """Turn MFA on with a first valid code and return a fresh session (for an admin, this completes the
+        sign-in that the setup token started). Counted per client IP like sign-ins: codes are guessable."""
+        self.limiter.hit(self.settings.auth_rate_limit, "mfa", client_ip, fail_open=False)
+        user = self._own_user(session, principal)
+        if user.mfa_enabled:
+            raise Conflict("MFA is already on", code="mfa_already_enabled")
+        if user.totp_secret_enc is None:
+            raise Conflict("start with /v1/auth/mfa/setup", code="mfa_not_set_up")
+        if not self._accept_code(user, code):
+            metrics.sign_in_refused("invalid_mfa_code")
+            raise InvalidInput("the code is not valid", code="invalid_mfa_code")
+        user.mfa_enabled = True
+        session.add(user)
+        audit.record(session, principal, "auth.mfa_enable", f"user:{user.id}", "ok", request_id)
+        return self.open_session(user)
+
+    def change_password(
+        self, session: Session, principal: Principal, current: str, new: str, request_id: str | None
+    ) -> None:
+        """Change one's own password; every session of the user ends (sign in again)."""
+        user = self._own_user(session, principal)
+        if not self.hasher.verify(current, user.password_hash):
+            metrics.sign_in_refused("invalid_credentials")
+            raise InvalidInput("the current password is wrong", code="invalid_credentials")
+        user.password_hash = self.hash_password(new, user.email)
+        session.add(user)
+        audit.record(session, principal, "auth.password_change", f"user:{user.id}", "ok", request_id)
+        self.sessions.revoke_user(user.id)
+
+    def me(self, session: Session, principal: Principal) -> UserPublic:
+        return UserPublic.model_validate(self._own_user(session, principal))
+
+    @staticmethod
+    def _own_user(session: Session, principal: Principal) -> User:
+        user = session.get(User, principal.id) if principal.kind == "user" else None
+        if user is None or not user.is_active:
+            raise Unauthenticated("this account no longer exists", code="invalid_token")
+        return user
+
+    # -- users (admins of the school) --------------------------------------------------------------------
+
+    def create_user(
+        self, session: Session, principal: Principal, data: UserCreate, request_id: str | None
+    ) -> UserPublic:
+        require_role(principal, Role.admin)
+        if data.role is Role.student:
+            if data.student_id is None:
+                raise InvalidInput("a student account needs student_id", code="student_required")
+            in_school(session, principal, Student, data.student_id, "student")
+        elif data.student_id is not None:
+            raise InvalidInput("only student accounts link to a student", code="invalid_student_link")
+        user = User(
+            school_id=principal.school_id,
+            email=normalise_email(data.email),
+            full_name=data.full_name,
+            role=data.role,
+            password_hash=self.hash_password(data.password, data.email),
+            student_id=data.student_id,
+        )
+        session.add(user)
+        _flush_unique(session, "a user with this email (or for this student) already exists")
+        audit.record(
+            session, principal, "user.create", f"user:{user.id}", "ok", request_id,
+            role=user.role.value, student_id=user.student_id,
+        )  # fmt: skip
+        return UserPublic.model_validate(user)
+
+    def list_users(
+        self, session: Session, principal: Principal, page: PageParams, role: Role | None = None
+    ) -> Page[UserPublic]:
+        require_role(principal, Role.admin)
+        query = select(User).where(User.school_id == principal.school_id)
+        if role is not None:
+            query = query.where(User.role == role)
+        pattern = page.like()
+        if pattern:
+            query = query.where(
+                col(User.email).ilike(pattern, escape="\\") | col(User.full_name).ilike(pattern, escape="\\")
+            )
+        total = session.exec(select(func.count()).select_from(query.subquery())).one()
+        rows = session.exec(query.order_by(col(User.email)).limit(page.limit).offset(page.offset)).all()
+        items = [UserPublic.model_validate(row) for row in rows]
+        return Page[UserPublic](items=items, total=total, limit=page.limit, offset=page.offset)
+
+    def get_user(self, session: Session, principal: Principal, user_id: uuid.UUID) -> UserPublic:
+        return UserPublic.model_validate(self._user_row(session, principal, user_id))
+
+    @staticmethod
+    def _user_row(session: Session, principal: Principal, user_id: uuid.UUID) -> User:
+        require_role(principal, Role.admin)
+        return in_school(session, principal, User, user_id, "user")
+
+    def update_user(
+        self,
+        session: Session,
+        principal: Principal,
+        user_id: uuid.UUID,
+        data: UserUpdate,
+        request_id: str | None,
+    ) -> UserPublic:
+        """Apply the fields sent. The school always keeps one active admin; any change to what the user may
+        do (role, activity, password, MFA) ends their sessions."""
+        user = self._user_row(session, principal, user_id)
+        changed: dict[str, Any] = {}
+        if data.full_name is not None and data.full_name != user.full_name:
+            user.full_name = changed["full_name"] = data.full_name
+        stays_admin = (data.role or user.role) is Role.admin and (
+            data.is_active if data.is_active is not None else user.is_active
+        )
+        if user.role is Role.admin and user.is_active and not stays_admin:
+            self._keep_an_admin(session, user)
+        if data.role is not None and data.role != user.role:
+            if data.role is Role.student and user.student_id is None:
+                raise InvalidInput("a student account needs a student record", code="student_required")
+            if user.role is Role.student and data.role is not Role.student:
+                user.student_id = None
+            user.role = data.role
+            changed["role"] = data.role.value
+        if data.is_active is not None and data.is_active != user.is_active:
+            user.is_active = changed["is_active"] = data.is_active
+        if data.password is not None:
+            user.password_hash = self.hash_password(data.password, user.email)
+            changed["password_reset"] = True
+        if data.unlock and (user.locked_until is not None or user.failed_logins):
+            user.locked_until, user.failed_logins = None, 0
+            changed["unlock"] = True
+        if data.reset_mfa and (user.mfa_enabled or user.totp_secret_enc is not None):
+            user.mfa_enabled, user.totp_secret_enc = False, None
+            changed["reset_mfa"] = True
+        if not changed:
+            return UserPublic.model_validate(user)
+        session.add(user)
+        _flush_unique(session, "that change clashes with another user")
+        audit.record(session, principal, "user.update", f"user:{user.id}", "ok", request_id, **changed)
+        if changed.keys() & {"role", "is_active", "password_reset", "reset_mfa"}:
+            self.sessions.revoke_user(user.id)
+        return UserPublic.model_validate(user)
+
+    def deactivate_user(
+        self, session: Session, principal: Principal, user_id: uuid.UUID, request_id: str | None
+    ) -> UserPublic:
+        """What DELETE means for a user: records they made keep naming them, so the row stays, inactive."""
+        if user_id == principal.id:
+            raise Conflict("you cannot remove your own account", code="cannot_remove_self")
+        return self.update_user(session, principal, user_id, UserUpdate(is_active=False), request_id)
+
+    @staticmethod
+    def _keep_an_admin(session: Session, leaving: User) -> None:
+        """Refuse to demote or deactivate the school's last active admin. The admins' rows are locked, so
+        two admins demoting each other at once cannot both succeed."""
+        admins = session.exec(
+            select(User.id)
+            .where(User.school_id == leaving.school_id, User.role == Role.admin, col(User.is_active))
+            .with_for_update()
+        ).all()
+        if not [admin for admin in admins if admin != leaving.id]:
+            raise Conflict("the school must keep at least one active admin", code="last_admin")
+
+
+def new_password_hash(settings: Settings, hasher: PasswordHash, password: str, email: str = "") -> str:
+    """The argon2 hash of an acceptable new password (``InvalidInput`` ``weak_password`` otherwise)."""
+    if len(password) < settings.password_min_length:
+        raise InvalidInput(
+            f"the password must have at least {settings.password_min_length} characters", code="weak_password"
+        )
+    if email and password.strip().lower() == normalise_email(email):
+        raise InvalidInput("the password must not be the email address", code="weak_password")
+    return hasher.hash(password)
+
+
+def bootstrap(
+    session: Session,
+    settings: Settings,
+    *,
+    school_name: str,
+    timezone: str,
+    email: str,
+    full_name: str,
+    password: str,
+) -> tuple[School, User]:
+    """The first school and its first admin, on a database without users (``python -m app.bootstrap``).
+    The admin enrols TOTP at first sign-in (login answers with a setup token). Needs no Redis."""
+    if session.exec(select(func.count()).select_from(User)).one():
+        raise Conflict("users already exist; sign in as an admin instead", code="already_bootstrapped")
+    school = School(name=school_name.strip(), timezone=timezone)
+    session.add(school)
+    _flush_unique(session, "that school already exists")
+    admin = User(
+        school_id=school.id,
+        email=normalise_email(email),
+        full_name=full_name.strip(),
+        role=Role.admin,
+        password_hash=new_password_hash(settings, password_hasher(settings), password, email),
+    )
+    session.add(admin)
+    _flush_unique(session, "that email already exists")
+    audit.record(
+        session, audit.SYSTEM_ACTOR, "bootstrap", f"user:{admin.id}", "ok", None, school_id=school.id
+    )
+    return school, admin
+
+
+def _audit_login(
+    session: Session, user: User | None, result: str, request_id: str | None, client_ip: str, **details: Any
+) -> None:
+    """Every sign-in attempt leaves an event: who (or an unknown email), from where, and how it ended."""
+    actor = f"user:{user.id}" if user else audit.SYSTEM_ACTOR
+    school_id = user.school_id if user else None
+    audit.record(
+        session, actor, "auth.login", None, result, request_id, ip=client_ip, school_id=school_id, **details
+    )
+
+
+def _totp_aad(user_id: uuid.UUID) -> bytes:
+    """Binds a sealed TOTP secret to its user: copied onto another row, it no longer opens."""
+    return b"totp:" + user_id.bytes
+
+
+def _flush_unique(session: Session, message: str) -> None:
+    """Flush now so a unique-constraint clash is a 409 here, not a 500 at commit (the caller's transaction
+    then rolls back as a whole)."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict(message, code="duplicate") from exc

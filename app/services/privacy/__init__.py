@@ -1,0 +1,1 @@
+"""Consent, erasure, retention, access and portability, FERPA disclosures, and the audit trail."""

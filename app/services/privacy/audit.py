@@ -1,0 +1,256 @@
+"""The audit trail: append-only, hash-chained, with student ids pseudonymised by a keyed HMAC.
+
+Every biometric and administrative action calls ``record`` inside the transaction that performs it, so the
+event commits with the change it describes or not at all.
+
+The chain: each event's ``hash`` is an HMAC over its content and the previous event's hash. Editing, deleting
+or reordering any event breaks every link after it, and ``verify_chain`` finds the first broken one. The HMAC
+key (derived from ``id_hash_key``) is not in the database, so someone with write access to PostgreSQL cannot
+recompute a consistent chain after tampering. Truncating the newest events leaves a valid shorter chain:
+``verify_chain`` reports the head hash and count so an external monitor can pin them.
+
+Concurrency: appends take a transaction-level advisory lock before reading the previous hash, so concurrent
+transactions append one after another (the lock is held until commit or rollback) and the chain stays one
+line. A rolled-back append leaves a gap in ``seq`` but no broken link.
+
+Pseudonyms: a ``target`` of the form ``student:<uuid>`` and detail values under ``student_id``,
+``student_ids`` or any key ending in ``_student_id`` are replaced by ``student:<hmac>`` (``pseudonym``), the
+same token for the same student, so an admin can still ask for one student's events.
+
+Keys: they travel with the engine (``with_keys``, which ``app.container.build_container`` applies to the
+engine it builds, as a SQLAlchemy execution option), so every session on it writes and reads the trail with
+the keys of the settings that process was given, and no module state is involved: an engine without them is
+refused (``keys_of``) rather than writing a chain no one can verify.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, text
+from sqlmodel import Session, col, select
+
+from app.core.config import Settings
+from app.core.crypto import IdHasher
+from app.db.tables import AuditEvent, KioskKey, User, utcnow
+from app.services.identity.principal import Principal
+
+GENESIS_HASH = "0" * 64
+#: pg_advisory_xact_lock key of the audit chain ("audit" in ASCII): one lock for the one chain.
+CHAIN_LOCK_KEY = 0x6175646974
+SYSTEM_ACTOR = "system"
+_STUDENT_TARGET = re.compile(r"^student:([0-9a-fA-F-]{32,36})$")
+_ACTOR = re.compile(r"^(user|kiosk):([0-9a-fA-F-]{32,36})$")
+
+
+@dataclass(frozen=True)
+class AuditKeys:
+    """The two keys the trail needs: pseudonyms for student ids, and the chain's HMAC key."""
+
+    ids: IdHasher
+    chain: bytes
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AuditKeys:
+        return cls.from_id_key(settings.id_hash_key.get_secret_value())
+
+    @classmethod
+    def from_id_key(cls, id_hash_key: str) -> AuditKeys:
+        ids = IdHasher(id_hash_key.encode("utf-8"))
+        return cls(ids=ids, chain=ids.derive("audit-chain"))
+
+
+#: The engine execution option that carries the trail's keys.
+KEYS_OPTION = "rollcall_audit_keys"
+
+
+def with_keys(engine: Engine, keys: AuditKeys) -> Engine:
+    """``engine`` (sharing its pool) whose sessions write and read the trail with ``keys``."""
+    return engine.execution_options(**{KEYS_OPTION: keys})
+
+
+def keys_of(bind: Session | Engine) -> AuditKeys:
+    """The keys of the engine a session (or the engine itself) runs on."""
+    engine = bind.get_bind() if isinstance(bind, Session) else bind
+    found = engine.get_execution_options().get(KEYS_OPTION)
+    if not isinstance(found, AuditKeys):
+        raise RuntimeError("this engine carries no audit keys: build it with app.container.build_container")
+    return found
+
+
+def pseudonym(bind: Session | Engine, student_id: uuid.UUID | str) -> str:
+    """How a student appears in logs and the audit trail: stable, and meaningless without the key."""
+    return f"student:{keys_of(bind).ids.hash_id(student_id)}"
+
+
+def record(
+    session: Session,
+    /,
+    actor: Principal | str,
+    action: str,
+    target: str | None = None,
+    result: str = "ok",
+    request_id: str | None = None,
+    **details: Any,
+) -> AuditEvent:
+    """Append one event in the caller's transaction (flushed, so it holds the chain lock until commit).
+
+    ``actor`` is a ``Principal`` or an actor string (``"user:<id>"``, ``"kiosk:<id>"``, ``"system"``);
+    ``school_id=`` in ``details`` names the school explicitly, else it comes from the principal or the actor's
+    row. ``result`` is ``"ok"``, ``"denied"`` or ``"error"``.
+    """
+    audit_keys = keys_of(session)
+    school_id = details.pop("school_id", None)
+    if isinstance(actor, Principal):
+        school_id = school_id or actor.school_id
+        actor_name = actor.actor
+    else:
+        actor_name = actor
+        school_id = school_id or _school_of_actor(session, actor)
+    clean = _json_safe(_pseudonymised(details, audit_keys.ids))
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
+    previous = session.exec(select(AuditEvent.hash).order_by(col(AuditEvent.seq).desc()).limit(1)).first()
+    event = AuditEvent(
+        at=utcnow(),
+        school_id=uuid.UUID(str(school_id)) if school_id else None,
+        actor=actor_name[:64],
+        action=action[:64],
+        target=_pseudonymised_target(target, audit_keys.ids),
+        result=result[:16],
+        request_id=request_id[:64] if request_id else None,
+        details=clean,
+        prev_hash=previous or GENESIS_HASH,
+        hash="",
+    )
+    event.hash = chain_hash(audit_keys.chain, event)
+    session.add(event)
+    session.flush()
+    return event
+
+
+def chain_hash(key: bytes, event: AuditEvent) -> str:
+    """HMAC-SHA256 over the previous hash and the event's canonical JSON (``seq`` excluded: the link to the
+    previous hash already fixes the order)."""
+    content = {
+        "at": event.at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "school_id": str(event.school_id) if event.school_id else None,
+        "actor": event.actor,
+        "action": event.action,
+        "target": event.target,
+        "result": event.result,
+        "request_id": event.request_id,
+        "details": event.details,
+    }
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    message = f"{event.prev_hash}\n{canonical}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    ok: bool
+    events: int
+    head_hash: str
+    first_broken_seq: int | None = None
+    problem: str | None = None
+
+
+def verify_chain(session: Session, batch: int = 1000) -> ChainReport:
+    """Walk the whole trail in order and check every link and every hash."""
+    chain_key = keys_of(session).chain
+    expected_prev = GENESIS_HASH
+    count = 0
+    rows = session.exec(select(AuditEvent).order_by(col(AuditEvent.seq))).yield_per(batch)
+    for event in rows:
+        count += 1
+        if event.prev_hash != expected_prev:
+            return ChainReport(False, count, expected_prev, event.seq, "the link to the previous event broke")
+        if not hmac.compare_digest(event.hash, chain_hash(chain_key, event)):
+            return ChainReport(False, count, expected_prev, event.seq, "the event's content was changed")
+        expected_prev = event.hash
+    return ChainReport(True, count, expected_prev)
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    action: str | None = None
+    actor: str | None = None
+    target: str | None = None
+    student_id: uuid.UUID | None = None
+    result: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    before_seq: int | None = None
+    limit: int = 100
+
+
+def list_events(session: Session, principal: Principal, where: EventFilter) -> list[AuditEvent]:
+    """The caller's school's events, newest first (page on with ``before_seq`` = the last ``seq`` seen)."""
+    query = select(AuditEvent).where(AuditEvent.school_id == principal.school_id)
+    if where.action:
+        query = query.where(AuditEvent.action == where.action)
+    if where.actor:
+        query = query.where(AuditEvent.actor == where.actor)
+    if where.student_id is not None:
+        query = query.where(AuditEvent.target == pseudonym(session, where.student_id))
+    elif where.target:
+        query = query.where(AuditEvent.target == _pseudonymised_target(where.target, keys_of(session).ids))
+    if where.result:
+        query = query.where(AuditEvent.result == where.result)
+    if where.since:
+        query = query.where(AuditEvent.at >= where.since)
+    if where.until:
+        query = query.where(AuditEvent.at < where.until)
+    if where.before_seq is not None:
+        query = query.where(col(AuditEvent.seq) < where.before_seq)
+    return list(session.exec(query.order_by(col(AuditEvent.seq).desc()).limit(where.limit)))
+
+
+def _school_of_actor(session: Session, actor: str) -> uuid.UUID | None:
+    """The school of a ``user:``/``kiosk:`` actor string (a primary-key read), so every event is scoped."""
+    match = _ACTOR.match(actor)
+    if match is None:
+        return None
+    row_id = uuid.UUID(match.group(2))
+    row = session.get(User, row_id) if match.group(1) == "user" else session.get(KioskKey, row_id)
+    return row.school_id if row is not None else None
+
+
+def _pseudonymised_target(target: str | None, ids: IdHasher) -> str | None:
+    if target is None:
+        return None
+    match = _STUDENT_TARGET.match(target)
+    return f"student:{ids.hash_id(match.group(1))}" if match else target[:128]
+
+
+def _is_student_key(name: str) -> bool:
+    return name in ("student_id", "student_ids") or name.endswith("_student_id")
+
+
+def _pseudonymised(value: Any, ids: IdHasher, key: str = "") -> Any:
+    """``value`` with every student id (by key name, at any depth) replaced by its pseudonym."""
+    if isinstance(value, dict):
+        return {k: _pseudonymised(v, ids, str(k)) for k, v in value.items()}
+    if _is_student_key(key):
+        if isinstance(value, str | uuid.UUID):
+            return f"student:{ids.hash_id(value)}"
+        if isinstance(value, Iterable) and not isinstance(value, bytes):
+            return [f"student:{ids.hash_id(item)}" for item in value]
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_pseudonymised(item, ids) for item in value]
+    return value
+
+
+def _json_safe(details: dict[str, Any]) -> dict[str, Any]:
+    """Exactly what the JSON column will give back (UUIDs, dates, enums as strings), so the hash computed
+    now matches the one recomputed from the stored row."""
+    safe: dict[str, Any] = json.loads(json.dumps(details, default=str, ensure_ascii=False))
+    return safe

@@ -1,0 +1,1 @@
+"""The school's records: schools, students, classes, lessons, attendance, reports, imports and exports."""

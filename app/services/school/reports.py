@@ -1,0 +1,324 @@
+"""Attendance reports: one session, one class over dates, one student over dates; and their tables.
+
+Counting rules (the same in every report, in ``_decide``): a record counts with its status; no record counts
+as absent once the session is over (ended or closed); a session without a record that is still running or
+not begun counts for nothing yet ("pending"). A student is counted for a class's sessions from the moment
+they joined it; a former member only for the sessions they have records in. Dates are the school's local
+dates. Who may read: a session's or class's report is for the class's teacher and admins; a student's
+report for the student themself, admins, and teachers (limited to the classes they teach).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+
+import redis
+from sqlalchemy import or_, select
+from sqlmodel import Session, col
+
+from app.core.enums import AttendanceStatus, Role
+from app.db.tables import Attendance, ClassMember, ClassSession, SchoolClass, Student, utcnow
+from app.schemas.reports import (
+    ClassReport,
+    ClassStudentRow,
+    SessionReport,
+    SessionRow,
+    StudentReport,
+    StudentSessionRow,
+    Totals,
+)
+from app.services.checkin.cache import CheckinCache
+from app.services.identity import access
+from app.services.identity.principal import Principal
+from app.services.privacy.activity import log_action, target
+from app.services.school.dates import local_range, report_range
+
+log = logging.getLogger(__name__)
+
+PENDING = "pending"
+ABSENT = AttendanceStatus.absent.value
+
+Report = SessionReport | ClassReport | StudentReport
+
+
+def session_report(
+    session: Session, principal: Principal, session_id: uuid.UUID, cache: CheckinCache | None = None
+) -> SessionReport:
+    lesson, klass = access.get_session(session, principal, session_id, manage=True)
+    now = utcnow()
+    records = {
+        r.student_id: r
+        for r in session.scalars(select(Attendance).where(col(Attendance.session_id) == session_id))
+    }
+    joined = _joined(session, klass.id)
+    students = session.scalars(
+        select(Student)
+        .where(or_(col(Student.id).in_(joined), col(Student.id).in_(records)))
+        .order_by(col(Student.last_name), col(Student.first_name), col(Student.id))
+    ).all()
+    rows = []
+    for student in students:
+        record = records.get(student.id)
+        rows.append(
+            SessionRow(
+                student_id=student.id,
+                student_number=student.student_number,
+                display_name=student.display_name,
+                status=_decide(record, lesson, now, joined.get(student.id)) or PENDING,
+                method=record.method.value if record else None,
+                recorded_at=record.recorded_at if record else None,
+                confidence=record.confidence if record else None,
+            )
+        )
+    return SessionReport(
+        session_id=lesson.id,
+        class_id=klass.id,
+        class_code=klass.code,
+        starts_at=lesson.starts_at,
+        ends_at=lesson.ends_at,
+        unknown_faces=_unknown_faces(cache, lesson.id),
+        totals=_totals(row.status for row in rows),
+        rows=rows,
+    )
+
+
+def class_report(
+    session: Session,
+    principal: Principal,
+    class_id: uuid.UUID,
+    date_from: date | None,
+    date_to: date | None,
+    *,
+    max_days: int,
+) -> ClassReport:
+    klass = access.get_class(session, principal, class_id, manage=True)
+    timezone = access.school(session, principal).timezone
+    first, last = report_range(timezone, date_from, date_to, max_days)
+    lessons = _lessons(session, [klass.id], timezone, first, last)
+    records = _records(session, [lesson.id for lesson in lessons])
+    joined = _joined(session, class_id)
+    student_ids = set(joined) | {student_id for _, student_id in records}
+    students = session.scalars(
+        select(Student)
+        .where(col(Student.id).in_(student_ids))
+        .order_by(col(Student.last_name), col(Student.first_name), col(Student.id))
+    ).all()
+    now = utcnow()
+    rows = []
+    everyone: list[str] = []
+    for student in students:
+        statuses = _statuses(lessons, records, student.id, joined.get(student.id), now)
+        everyone.extend(statuses)
+        rows.append(
+            ClassStudentRow(
+                student_id=student.id,
+                student_number=student.student_number,
+                display_name=student.display_name,
+                totals=_totals(statuses),
+            )
+        )
+    return ClassReport(
+        class_id=klass.id,
+        class_code=klass.code,
+        date_from=first,
+        date_to=last,
+        sessions=len(lessons),
+        totals=_totals(everyone),
+        rows=rows,
+    )
+
+
+def student_report(
+    session: Session,
+    principal: Principal,
+    student_id: uuid.UUID,
+    date_from: date | None,
+    date_to: date | None,
+    *,
+    class_id: uuid.UUID | None = None,
+    max_days: int,
+) -> StudentReport:
+    student = access.get_student(session, principal, student_id)
+    timezone = access.school(session, principal).timezone
+    first, last = report_range(timezone, date_from, date_to, max_days)
+    joined = dict(
+        session.execute(
+            select(col(ClassMember.class_id), col(ClassMember.added_at)).where(
+                col(ClassMember.student_id) == student_id
+            )
+        ).all()
+    )
+    with_records = set(
+        session.scalars(
+            select(col(ClassSession.class_id))
+            .join(Attendance, col(Attendance.session_id) == ClassSession.id)
+            .where(col(Attendance.student_id) == student_id)
+        )
+    )
+    class_query = select(SchoolClass).where(col(SchoolClass.id).in_(set(joined) | with_records))
+    if principal.role is Role.teacher:  # a teacher sees the student's attendance in their own classes only
+        class_query = class_query.where(access.teaches(principal))
+    if class_id is not None:
+        access.get_class(session, principal, class_id)
+        class_query = class_query.where(col(SchoolClass.id) == class_id)
+    classes = {klass.id: klass for klass in session.scalars(class_query)}
+    lessons = _lessons(session, list(classes), timezone, first, last)
+    records = _records(session, [lesson.id for lesson in lessons], student_id)
+    now = utcnow()
+    rows = []
+    for lesson in lessons:
+        status = _decide(records.get((lesson.id, student_id)), lesson, now, joined.get(lesson.class_id))
+        if status is None and (lesson.class_id not in joined or lesson.starts_at < joined[lesson.class_id]):
+            continue  # before they joined, or a former class without a record: not theirs
+        record = records.get((lesson.id, student_id))
+        rows.append(
+            StudentSessionRow(
+                session_id=lesson.id,
+                class_id=lesson.class_id,
+                class_code=classes[lesson.class_id].code,
+                starts_at=lesson.starts_at,
+                status=status or PENDING,
+                method=record.method.value if record else None,
+                recorded_at=record.recorded_at if record else None,
+            )
+        )
+    return StudentReport(
+        student_id=student.id,
+        student_number=student.student_number,
+        display_name=student.display_name,
+        date_from=first,
+        date_to=last,
+        totals=_totals(row.status for row in rows),
+        rows=rows,
+    )
+
+
+def audit_export(
+    session: Session, principal: Principal, report: Report, export_format: str, request_id: str | None
+) -> None:
+    """Exports carry personal data out of the system: each one is in the audit trail."""
+    kind, row_id = _subject(report)
+    log_action(session, principal, "report.export", target(kind, row_id), request_id, format=export_format)
+
+
+def table(report: Report) -> tuple[list[str], list[list[object]]]:
+    """The report as a header and rows (CSV/XLSX): one row per student (or per session, for a student)."""
+    if isinstance(report, SessionReport):
+        header = ["student_number", "display_name", "status", "method", "recorded_at", "confidence"]
+        return header, [
+            [r.student_number, r.display_name, r.status, r.method, r.recorded_at, r.confidence]
+            for r in report.rows
+        ]
+    if isinstance(report, ClassReport):
+        header = ["student_number", "display_name", "counted", "present", "late", "absent", "excused", "rate"]
+        return header, [[r.student_number, r.display_name, *_totals_cells(r.totals)] for r in report.rows]
+    header = ["class_code", "starts_at", "status", "method", "recorded_at"]
+    return header, [[r.class_code, r.starts_at, r.status, r.method, r.recorded_at] for r in report.rows]
+
+
+def file_stem(report: Report) -> str:
+    kind, row_id = _subject(report)
+    return f"attendance-{kind}-{row_id}"
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _subject(report: Report) -> tuple[str, uuid.UUID]:
+    if isinstance(report, SessionReport):
+        return "session", report.session_id
+    if isinstance(report, ClassReport):
+        return "class", report.class_id
+    return "student", report.student_id
+
+
+def _joined(session: Session, class_id: uuid.UUID) -> dict[uuid.UUID, datetime]:
+    """When each current member joined the class."""
+    query = select(col(ClassMember.student_id), col(ClassMember.added_at)).where(
+        col(ClassMember.class_id) == class_id
+    )
+    return dict(session.execute(query).all())
+
+
+def _lessons(
+    session: Session, class_ids: Sequence[uuid.UUID], timezone: str, first: date, last: date
+) -> list[ClassSession]:
+    if not class_ids:
+        return []
+    start, end = local_range(timezone, first, last)
+    query = (
+        select(ClassSession)
+        .where(
+            col(ClassSession.class_id).in_(class_ids),
+            col(ClassSession.starts_at) >= start,
+            col(ClassSession.starts_at) < end,
+        )
+        .order_by(col(ClassSession.starts_at))
+    )
+    return list(session.scalars(query))
+
+
+def _records(
+    session: Session, session_ids: Sequence[uuid.UUID], student_id: uuid.UUID | None = None
+) -> dict[tuple[uuid.UUID, uuid.UUID], Attendance]:
+    if not session_ids:
+        return {}
+    query = select(Attendance).where(col(Attendance.session_id).in_(session_ids))
+    if student_id is not None:
+        query = query.where(col(Attendance.student_id) == student_id)
+    return {(r.session_id, r.student_id): r for r in session.scalars(query)}
+
+
+def _statuses(
+    lessons: Iterable[ClassSession],
+    records: dict[tuple[uuid.UUID, uuid.UUID], Attendance],
+    student_id: uuid.UUID,
+    joined_at: datetime | None,
+    now: datetime,
+) -> list[str]:
+    decided = (_decide(records.get((lesson.id, student_id)), lesson, now, joined_at) for lesson in lessons)
+    return [status for status in decided if status is not None]
+
+
+def _decide(
+    record: Attendance | None, lesson: ClassSession, now: datetime, joined_at: datetime | None = None
+) -> str | None:
+    """The status that counts, or None when this pair counts for nothing (yet): see the module docstring."""
+    if record is not None:
+        return record.status.value
+    over = lesson.closed_at is not None or lesson.ends_at <= now
+    member_then = joined_at is not None and joined_at <= lesson.ends_at
+    return ABSENT if over and member_then else None
+
+
+def _totals(statuses: Iterable[str]) -> Totals:
+    counts = Counter(status for status in statuses if status != PENDING)
+    counted = sum(counts.values())
+    attended = counts[AttendanceStatus.present.value] + counts[AttendanceStatus.late.value]
+    return Totals(
+        counted=counted,
+        present=counts[AttendanceStatus.present.value],
+        late=counts[AttendanceStatus.late.value],
+        absent=counts[ABSENT],
+        excused=counts[AttendanceStatus.excused.value],
+        rate=round(attended / counted, 4) if counted else None,
+    )
+
+
+def _totals_cells(totals: Totals) -> list[object]:
+    return [totals.counted, totals.present, totals.late, totals.absent, totals.excused, totals.rate]
+
+
+def _unknown_faces(cache: CheckinCache | None, session_id: uuid.UUID) -> int | None:
+    """From Redis; a report still answers (with None) while Redis is down."""
+    if cache is None:
+        return None
+    try:
+        return cache.unknown_count(session_id)
+    except redis.RedisError as exc:
+        log.warning("unknown-face count unavailable: %s", type(exc).__name__)
+        return None
