@@ -36,7 +36,7 @@ def main(
 ) -> None:
     settings = get_settings()
     if not settings.database_url:
-        console.print("[red]ROLLCALL_DATABASE_URL is not set[/red] (`python -m deployments up` prints it)")
+        console.print("[red]ROLLCALL_DATABASE_URL is not set[/red] (`python -m cluster.local up` prints it)")
         raise typer.Exit(2)
     password = os.environ.get(PASSWORD_ENV) or typer.prompt(
         "Admin password", hide_input=True, confirmation_prompt=True

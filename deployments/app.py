@@ -2,7 +2,7 @@
 
 ``build_app`` is the ``import_path`` of serve_config.yaml (``serve run serve_config.yaml`` / ``serve deploy``
 call it with the config's ``args``, then apply the config's per-deployment options themselves).
-``build_app_from_config`` does the same for ``serve.run`` in-process (``python -m deployments up``, tests):
+``build_app_from_config`` does the same for ``serve.run`` in-process (``python -m cluster.local up``, tests):
 it reads serve_config.yaml and applies each deployment's options, so the file stays the single description.
 """
 

@@ -271,7 +271,7 @@ def bench_rollcall(
 @contextlib.contextmanager
 def baseline_server(gallery: Path, workers: int) -> Iterator[str]:
     """uvicorn serving ``loadtests.baseline_app`` on a free loopback port, stopped (SIGTERM) on exit."""
-    from deployments.local_services import free_port
+    from cluster.local.stores import free_port
 
     port = free_port()
     command = [

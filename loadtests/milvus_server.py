@@ -18,7 +18,7 @@ from pathlib import Path
 import milvus
 from milvus import MilvusServer, MilvusServerConfig
 
-from deployments.local_services import ManagedServer, free_port
+from cluster.local.stores import ManagedServer, free_port
 
 _WHEEL_DATA = Path(milvus.__file__).parent / "data"
 

@@ -7,7 +7,7 @@ of the liveness clips (``models.eval.clips``) are enrolled once per school from 
 put in every class: they are the only faces that can really answer a head-turn challenge, so with liveness on
 they are the students whose check-ins get recorded; their bursts are written beside the manifest.
 Everything goes through the HTTP API except what has no route: creating a school and its first admin is
-operator work (``app.bootstrap``), and the sessions of the load test's users are opened in-process
+operator work (``app.bootstrap``), and the lessons of the load test's users are opened in-process
 (``AuthService``) rather than by signing in, because sign-in is limited to a few a minute per address
 (``auth_rate_limit``) and every simulated user comes from 127.0.0.1. That part needs the server's database,
 Redis and secrets: the same ``ROLLCALL_*`` settings as the server (run it from the same directory).
@@ -48,7 +48,7 @@ STRANGERS = 40
 class SeededClass:
     id: str
     room: str
-    session_id: str
+    lesson_id: str
     teacher_token: str
     kiosk_key: str
     #: ``[student id, [probe photos]]``: what the class's kiosk sees of its enrolled students.
@@ -96,7 +96,7 @@ class Manifest:
 
 
 class Operator:
-    """What has no route: a new school with its first admin, and sessions opened for seeded users."""
+    """What has no route: a new school with its first admin, and lessons opened for seeded users."""
 
     def __init__(self, settings: Settings) -> None:
         from app.container import build_container
@@ -145,7 +145,7 @@ class Operator:
             user = session.get(User, uuid.UUID(str(user_id)))
             if user is None:
                 raise LookupError(f"no user {user_id}")
-            return self.auth.open_session(user).access_token
+            return self.auth.issue_tokens(user).access_token
 
 
 @contextmanager
@@ -265,7 +265,7 @@ def _seed_class(
                                                 "teacher_id": teacher["id"]}))  # fmt: skip
     start = datetime.now(UTC) - timedelta(minutes=5)
     times = {"starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=8)).isoformat()}
-    lesson = ok(client.post(f"/v1/classes/{klass['id']}/sessions", json={**times, "grace_minutes": 30}))
+    lesson = ok(client.post(f"/v1/classes/{klass['id']}/lessons", json={**times, "grace_minutes": 30}))
     kiosk = ok(client.post("/v1/kiosks", json={"room": room, "name": f"Door {room}"}))
     ids = list(pool.map(lambda p: _student(client, f"{code}-{p.name}", p), group))
     for student in ids + clip_ids:

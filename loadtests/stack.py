@@ -1,7 +1,7 @@
 """A throwaway Rollcall on this machine for the load tests and the benchmark: PostgreSQL and Redis from their
 pip packages, a Milvus server (or Milvus Lite), Ray on 127.0.0.1 running the application exactly as
 serve_config.yaml describes it, HTTP on a free loopback port. The same set-up as the integration tests
-(``deployments.local_stack``), so what is measured is what is tested."""
+(``cluster.local.stack``), so what is measured is what is tested."""
 
 from __future__ import annotations
 
@@ -29,9 +29,9 @@ class LocalRollcall:
 @contextlib.contextmanager
 def local_rollcall(state: Path, milvus: Milvus = "server", **overrides: Any) -> Iterator[LocalRollcall]:
     """Everything under ``state``; ``overrides`` are Settings fields (on top of the stores' URLs)."""
-    from deployments.local_ray import start_local_ray
-    from deployments.local_services import free_port
-    from deployments.local_stack import local_stores
+    from cluster.local.ray_head import start_local_ray
+    from cluster.local.stack import local_stores
+    from cluster.local.stores import free_port
     from loadtests.milvus_server import LoopbackMilvus
 
     with contextlib.ExitStack() as stack:

@@ -10,4 +10,4 @@ bash scripts/sync.sh --no-default-groups --group export --inexact
 # issue 9: the web app (kiosk page and console) at http://127.0.0.1:8000/, rebuilt only when its sources change.
 bash web/build.sh
 export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0
-exec .venv/bin/python -m deployments up "$@"
+exec .venv/bin/python -m cluster.local up "$@"

@@ -29,5 +29,5 @@ def faces_dir() -> Path:
 
 # Ray reads RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER once, when first imported (any test module importing
 # `deployments` imports it during collection): set it before that, so every Ray a test starts keeps all of
-# its traffic on 127.0.0.1 (deployments.local_ray explains why).
+# its traffic on 127.0.0.1 (cluster.local.ray_head explains why).
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from deployments.local_services import ManagedServer, free_port
+from cluster.local.stores import ManagedServer, free_port
 
 
 class _Inbox:

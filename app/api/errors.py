@@ -93,12 +93,12 @@ _DESCRIPTIONS = {
     400: "The request needs fixing: `challenge_required`, `nonce_invalid` (unknown, expired or another "
     "kiosk's challenge).",
     401: "Missing or bad credentials (`not_authenticated`, `invalid_token`, `token_expired`, "
-    "`session_revoked`, `invalid_api_key`, `invalid_credentials`, `mfa_required`, `invalid_mfa_code`); "
+    "`sign_in_revoked`, `invalid_api_key`, `invalid_credentials`, `mfa_required`, `invalid_mfa_code`); "
     "see WWW-Authenticate.",
     429: "Too many attempts (`rate_limited`, `account_locked`); see Retry-After.",
     403: "The caller's role or scope does not allow this (`forbidden`).",
     409: "Clashes with the current state: a duplicate (`duplicate`), a missing prerequisite "
-    "(`consent_required`, `no_open_session`), a record still in use (`in_use`), a challenge nonce "
+    "(`consent_required`, `no_open_lesson`), a record still in use (`in_use`), a challenge nonce "
     "already used (`nonce_used`).",
     404: "Not found (`label_not_found`, `not_found`).",
     413: "Upload too large (`too_large`) or too many pixels (`too_many_pixels`).",

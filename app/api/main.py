@@ -23,11 +23,11 @@ from app.api.routes import (
     galleries,
     health,
     kiosks,
+    lessons,
     notifications,
     privacy,
     reports,
     schools,
-    sessions,
     students,
     users,
 )
@@ -62,7 +62,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(health.router)
     for router in (auth.router, users.router, kiosks.router, audit.router):
         app.include_router(router)
-    school_domain = (schools, classes, sessions, students, enrollment, checkins, attendance, reports)
+    school_domain = (schools, classes, lessons, students, enrollment, checkins, attendance, reports)
     for module in school_domain:
         app.include_router(module.router)
     app.include_router(privacy.router)  # erasure, export, disclosure log (docs/PRIVACY.md)

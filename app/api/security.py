@@ -109,7 +109,7 @@ def _authenticate(
         services.limiter.hit(settings.kiosk_rate_limit, "kiosk", str(principal.id), fail_open=True)
     elif bearer is not None:
         principal, claims = services.auth.principal_from_token(bearer.credentials, allow_setup=allow_setup)
-        request.state.session_id = claims.session_id
+        request.state.token_family = claims.family
         services.limiter.hit(settings.user_rate_limit, "user", str(principal.id), fail_open=True)
     else:
         raise Unauthenticated(
@@ -167,12 +167,12 @@ KioskOnly = Annotated[Principal, Depends(require(KIOSK))]
 StaffOrKiosk = Annotated[Principal, Depends(require(Role.admin, Role.teacher, KIOSK))]
 
 
-def session_id(request: Request) -> str:
+def token_family(request: Request) -> str:
     """The refresh-token family of the caller's access token (set by ``authenticate``; "" otherwise)."""
-    return str(getattr(request.state, "session_id", ""))
+    return str(getattr(request.state, "token_family", ""))
 
 
-SessionIdDep = Annotated[str, Depends(session_id)]
+TokenFamilyDep = Annotated[str, Depends(token_family)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,7 +90,7 @@ TABLES: dict[str, TableInfo] = {
     "student": TableInfo("the student record", "until erased (request, or the school's leaver policy)"),
     "school_class": TableInfo("classes", "while used"),
     "class_member": TableInfo("class rosters", "with the student"),
-    "class_session": TableInfo("lessons", "while used"),
+    "lesson": TableInfo("lessons", "while used"),
     "consent": TableInfo(
         "biometric consent given, by whom, withdrawn when", "with the student (history kept after withdrawal)"
     ),
@@ -192,7 +192,7 @@ CLASSIFICATION: dict[str, dict[str, Classified]] = {
         "student_id": _STUDENT_REF,
         "added_at": c(CONF, "part of the student's record", personal=True),
     },
-    "class_session": {
+    "lesson": {
         "id": _ID,
         "class_id": c(INT),
         "starts_at": c(INT),
@@ -225,7 +225,7 @@ CLASSIFICATION: dict[str, dict[str, Classified]] = {
     },
     "attendance": {
         "id": _ID,
-        "session_id": c(INT),
+        "lesson_id": c(INT),
         "student_id": _STUDENT_REF,
         "status": c(CONF, "education record", personal=True),
         "method": c(CONF, personal=True),
@@ -247,9 +247,9 @@ CLASSIFICATION: dict[str, dict[str, Classified]] = {
         "id": c(INT, "the record's former id"),
         "school_id": _SCHOOL,
         "student_id": _STUDENT_REF,
-        "session_id": c(INT),
+        "lesson_id": c(INT),
         "class_id": c(INT),
-        "session_starts_at": c(CONF, personal=True),
+        "lesson_starts_at": c(CONF, personal=True),
         "status": c(CONF, "education record", personal=True),
         "method": c(CONF, personal=True),
         "confidence": c(CONF, personal=True),
@@ -260,7 +260,7 @@ CLASSIFICATION: dict[str, dict[str, Classified]] = {
     },
     "checkin_code": {
         "id": _ID,
-        "session_id": c(INT),
+        "lesson_id": c(INT),
         "student_id": _STUDENT_REF,
         "code_hash": c(RESTR, "hash of a one-time code"),
         "created_by": c(INT),
@@ -308,7 +308,7 @@ CLASSIFICATION: dict[str, dict[str, Classified]] = {
         "id": _ID,
         "school_id": _SCHOOL,
         "kiosk_id": c(INT),
-        "session_id": c(INT),
+        "lesson_id": c(INT),
         "reason": c(INT),
         "media_type": c(INT),
         "key_id": c(INT),
@@ -344,7 +344,7 @@ CLASSIFICATION: dict[str, dict[str, Classified]] = {
         "kind": c(INT),
         "dedupe_key": c(INT),
         "student_id": _STUDENT_REF,
-        "session_id": c(INT),
+        "lesson_id": c(INT),
         "payload": c(CONF, "what the message says about the student", personal=True),
         "created_at": _CREATED,
         "fanned_out_at": c(INT),

@@ -188,7 +188,7 @@ class Settings(BaseSettings):
     enroll_duplicate_min: float = Field(
         0.95, gt=0, le=1, description="Cosine at or above which two photos of one enrollment are one photo."
     )
-    checkin_early_minutes: int = Field(15, ge=0, le=240, description="A session takes check-ins this early.")
+    checkin_early_minutes: int = Field(15, ge=0, le=240, description="A lesson takes check-ins this early.")
     checkin_code_ttl_minutes: int = Field(60, ge=1, le=1440, description="Life of a one-time check-in code.")
     idempotency_ttl_s: int = Field(86_400, ge=60, description="How long a check-in answer is replayed.")
     import_max_rows: int = Field(5000, ge=1, description="Rows one CSV import may hold.")
@@ -278,7 +278,7 @@ class Settings(BaseSettings):
     notify_backoff_s: float = Field(30.0, gt=0, description="First retry delay; doubles per attempt.")
     notify_backoff_max_s: float = Field(3600.0, gt=0, description="Longest delay between two tries.")
     notify_absence_lookback_h: int = Field(
-        24, ge=1, le=168, description="Sessions that ended this recently get absence notices."
+        24, ge=1, le=168, description="Lessons that ended this recently get absence notices."
     )
     smtp_host: str = Field("", description="SMTP server for email; empty: email is not sent (dead-lettered).")
     smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port (587 STARTTLS, 465 TLS, 25 plain).")
@@ -405,7 +405,7 @@ def _stored_dev_secret(data_dir: Path, name: str) -> str:
     if not path.is_file():
         raise ValueError(
             f"ROLLCALL_{name.upper()} is unset and {path} does not exist: set it, or create development "
-            "secrets with `python -m deployments secrets` (`python -m deployments up` does it first)"
+            "secrets with `python -m cluster.local secrets` (`python -m cluster.local up` does it first)"
         )
     return path.read_text(encoding="utf-8").strip()
 

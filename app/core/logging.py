@@ -23,7 +23,7 @@ from typing import Any, TextIO
 
 import structlog
 
-PROJECT_LOGGERS = ("app", "models", "deployments")
+PROJECT_LOGGERS = ("app", "models", "deployments", "cluster")
 MAX_VALUE_CHARS = 300
 _STUDENT_KEYS = frozenset({"student_id", "student_ids"})
 

@@ -80,7 +80,7 @@ class TokenClaims:
     user_id: uuid.UUID
     school_id: uuid.UUID
     role: Role
-    session_id: str  # the refresh-token family this token belongs to ("" for an MFA-setup token)
+    family: str  # the refresh-token family this token belongs to ("" for an MFA-setup token)
     token_id: str
     expires_at: datetime
     student_id: uuid.UUID | None = None
@@ -93,7 +93,7 @@ def issue_token(
     user_id: uuid.UUID,
     school_id: uuid.UUID,
     role: Role,
-    session_id: str = "",
+    family: str = "",
     student_id: uuid.UUID | None = None,
     ttl_s: int | None = None,
     now: datetime | None = None,
@@ -112,7 +112,7 @@ def issue_token(
         "typ": token_type.value,
         "sch": str(school_id),
         "role": role.value,
-        "sid": session_id,
+        "sid": family,
     }
     if student_id is not None:
         claims["stu"] = str(student_id)
@@ -143,7 +143,7 @@ def verify_token(settings: Settings, token: str, expected: TokenType) -> TokenCl
             user_id=uuid.UUID(claims["sub"]),
             school_id=uuid.UUID(claims["sch"]),
             role=Role(claims["role"]),
-            session_id=str(claims.get("sid", "")),
+            family=str(claims.get("sid", "")),
             token_id=str(claims["jti"]),
             expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
             student_id=uuid.UUID(claims["stu"]) if claims.get("stu") else None,

@@ -141,11 +141,11 @@ class ClassMember(SQLModel, table=True):
     added_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
-class ClassSession(SQLModel, table=True):
+class Lesson(SQLModel, table=True):
     """One lesson of a class: attendance is recorded per session."""
 
-    __tablename__ = "class_session"
-    __table_args__ = (Index("ix_session_class_start", "class_id", "starts_at"),)
+    __tablename__ = "lesson"
+    __table_args__ = (Index("ix_lesson_class_start", "class_id", "starts_at"),)
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     class_id: uuid.UUID = Field(foreign_key="school_class.id")
@@ -194,12 +194,12 @@ class Attendance(SQLModel, table=True):
     """At most one record per (session, student): the constraint makes retried check-ins harmless."""
 
     __table_args__ = (
-        UniqueConstraint("session_id", "student_id", name="uq_attendance_session_student"),
+        UniqueConstraint("lesson_id", "student_id", name="uq_attendance_lesson_student"),
         Index("ix_attendance_student_time", "student_id", "recorded_at"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    session_id: uuid.UUID = Field(foreign_key="class_session.id")
+    lesson_id: uuid.UUID = Field(foreign_key="lesson.id")
     student_id: uuid.UUID = Field(foreign_key="student.id")
     status: AttendanceStatus = Field(sa_type=enum_type(AttendanceStatus))
     method: CheckinMethod = Field(sa_type=enum_type(CheckinMethod))
@@ -229,7 +229,7 @@ class CheckinCode(SQLModel, table=True):
     __tablename__ = "checkin_code"
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    session_id: uuid.UUID = Field(foreign_key="class_session.id", index=True)
+    lesson_id: uuid.UUID = Field(foreign_key="lesson.id", index=True)
     student_id: uuid.UUID = Field(foreign_key="student.id")
     code_hash: str = Field(max_length=128, unique=True)
     created_by: uuid.UUID = Field(foreign_key="app_user.id")
@@ -307,7 +307,7 @@ class NotificationEvent(SQLModel, table=True):
     student_id: uuid.UUID | None = Field(
         default=None, foreign_key="student.id", index=True, ondelete="CASCADE"
     )
-    session_id: uuid.UUID | None = Field(default=None)  # no foreign key: the event outlives a deleted session
+    lesson_id: uuid.UUID | None = Field(default=None)  # no foreign key: the event outlives a deleted session
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
     fanned_out_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True), index=True)
@@ -388,9 +388,9 @@ class AttendanceArchive(SQLModel, table=True):
     id: uuid.UUID = Field(primary_key=True)  # the id the record had in ``attendance``
     school_id: uuid.UUID = Field(foreign_key="school.id")
     student_id: uuid.UUID = Field(foreign_key="student.id", index=True, ondelete="CASCADE")
-    session_id: uuid.UUID  # no foreign key: the archive outlives a deleted session
+    lesson_id: uuid.UUID  # no foreign key: the archive outlives a deleted session
     class_id: uuid.UUID
-    session_starts_at: datetime = Field(sa_type=DateTime(timezone=True))
+    lesson_starts_at: datetime = Field(sa_type=DateTime(timezone=True))
     status: AttendanceStatus = Field(sa_type=enum_type(AttendanceStatus))
     method: CheckinMethod = Field(sa_type=enum_type(CheckinMethod))
     confidence: float | None = None
@@ -409,7 +409,7 @@ class ReviewFrame(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     school_id: uuid.UUID = Field(foreign_key="school.id", index=True)
     kiosk_id: uuid.UUID
-    session_id: uuid.UUID | None = None
+    lesson_id: uuid.UUID | None = None
     reason: str = Field(max_length=32)  # "unknown" | "not_verified"
     media_type: str = Field(max_length=32)
     key_id: str = Field(max_length=64)

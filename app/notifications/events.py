@@ -1,7 +1,7 @@
 """Publishing: outbox rows written in the caller's transaction (they commit with the change, or not at all).
 
 ``publish`` is ``INSERT ... ON CONFLICT (dedupe_key) DO NOTHING``: the same fact published twice (a retried
-check-in, a session closed and then swept when it ends) is one event. Payloads carry what a message needs
+check-in, a lesson closed and then swept when it ends) is one event. Payloads carry what a message needs
 besides the student's name (looked up when sending, so an erased student is never messaged).
 """
 
@@ -16,18 +16,18 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, col
 
 from app.core.enums import AttendanceStatus
-from app.db.tables import Attendance, ClassMember, ClassSession, NotificationEvent, SchoolClass, utcnow
+from app.db.tables import Attendance, ClassMember, Lesson, NotificationEvent, SchoolClass, utcnow
 
 RECORDED = "attendance.recorded"
 ABSENT = "attendance.absent"
 CORRECTED = "attendance.corrected"
-SESSION_CLOSED = "session.closed"
+LESSON_CLOSED = "lesson.closed"
 SUMMARY_DAILY = "summary.daily"
 SUMMARY_WEEKLY = "summary.weekly"
-KINDS = (RECORDED, ABSENT, CORRECTED, SESSION_CLOSED, SUMMARY_DAILY, SUMMARY_WEEKLY)
+KINDS = (RECORDED, ABSENT, CORRECTED, LESSON_CLOSED, SUMMARY_DAILY, SUMMARY_WEEKLY)
 
 #: What a contact subscribes to (``NotificationContact.topics``).
-TOPICS = ("arrival", "absence", "correction", "session", "summary")
+TOPICS = ("arrival", "absence", "correction", "lesson", "summary")
 
 
 def topic_of(kind: str, payload: dict[str, Any]) -> str | None:
@@ -38,8 +38,8 @@ def topic_of(kind: str, payload: dict[str, Any]) -> str | None:
         return "absence"
     if kind == CORRECTED:
         return "absence" if payload.get("status") == AttendanceStatus.absent.value else "correction"
-    if kind == SESSION_CLOSED:
-        return "session"
+    if kind == LESSON_CLOSED:
+        return "lesson"
     if kind in (SUMMARY_DAILY, SUMMARY_WEEKLY):
         return "summary"
     return None
@@ -52,7 +52,7 @@ def publish(
     kind: str,
     dedupe_key: str,
     student_id: uuid.UUID | None = None,
-    session_id: uuid.UUID | None = None,
+    lesson_id: uuid.UUID | None = None,
     payload: dict[str, Any] | None = None,
 ) -> bool:
     """Add one event to the outbox; False when an event with this key exists already."""
@@ -66,7 +66,7 @@ def publish(
             kind=kind,
             dedupe_key=dedupe_key[:160],
             student_id=student_id,
-            session_id=session_id,
+            lesson_id=lesson_id,
             payload=payload or {},
             created_at=utcnow(),
         )
@@ -76,9 +76,9 @@ def publish(
     return new_id is not None
 
 
-def _lesson_payload(lesson: ClassSession, klass: SchoolClass) -> dict[str, Any]:
+def _lesson_payload(lesson: Lesson, klass: SchoolClass) -> dict[str, Any]:
     return {
-        "session_id": str(lesson.id),
+        "lesson_id": str(lesson.id),
         "class_id": str(klass.id),
         "class_code": klass.code,
         "class_name": klass.name,
@@ -87,7 +87,7 @@ def _lesson_payload(lesson: ClassSession, klass: SchoolClass) -> dict[str, Any]:
     }
 
 
-def attendance_recorded(session: Session, lesson: ClassSession, record: Attendance) -> None:
+def attendance_recorded(session: Session, lesson: Lesson, record: Attendance) -> None:
     """A check-in created ``record`` (kiosk face, 1:1 verify, code): the guardian may want to know."""
     _publish_attendance(
         session,
@@ -101,14 +101,14 @@ def attendance_recorded(session: Session, lesson: ClassSession, record: Attendan
 
 
 def attendance_corrected(
-    session: Session, lesson: ClassSession, record: Attendance, change_id: uuid.UUID | str
+    session: Session, lesson: Lesson, record: Attendance, change_id: uuid.UUID | str
 ) -> None:
     """A teacher marked or corrected ``record`` (the change row's id keys the event)."""
     _publish_attendance(session, lesson, record, CORRECTED, f"corrected:{change_id}")
 
 
 def _publish_attendance(
-    session: Session, lesson: ClassSession, record: Attendance, kind: str, dedupe_key: str, **extra: str
+    session: Session, lesson: Lesson, record: Attendance, kind: str, dedupe_key: str, **extra: str
 ) -> None:
     klass = session.get(SchoolClass, lesson.class_id)
     if klass is None:
@@ -119,20 +119,20 @@ def _publish_attendance(
         kind=kind,
         dedupe_key=dedupe_key,
         student_id=record.student_id,
-        session_id=lesson.id,
+        lesson_id=lesson.id,
         payload={**_lesson_payload(lesson, klass), "status": record.status.value, **extra},
     )
 
 
-def session_over(session: Session, lesson: ClassSession, now: datetime | None = None) -> int:
-    """The session is closed or has ended: one absence event per member without a record, and one
-    ``session.closed`` event (for integrations). Idempotent; returns how many absence events were new."""
+def lesson_over(session: Session, lesson: Lesson, now: datetime | None = None) -> int:
+    """The lesson is closed or has ended: one absence event per member without a record, and one
+    ``lesson.closed`` event (for integrations). Idempotent; returns how many absence events were new."""
     klass = session.get(SchoolClass, lesson.class_id)
     if klass is None:
         return 0
     now = now or utcnow()
     recorded = set(
-        session.scalars(select(col(Attendance.student_id)).where(col(Attendance.session_id) == lesson.id))
+        session.scalars(select(col(Attendance.student_id)).where(col(Attendance.lesson_id) == lesson.id))
     )
     members = session.execute(
         select(col(ClassMember.student_id), col(ClassMember.added_at)).where(
@@ -152,15 +152,15 @@ def session_over(session: Session, lesson: ClassSession, now: datetime | None = 
             kind=ABSENT,
             dedupe_key=f"absent:{lesson.id}:{student_id}",
             student_id=student_id,
-            session_id=lesson.id,
+            lesson_id=lesson.id,
             payload={**base, "status": AttendanceStatus.absent.value},
         )
     publish(
         session,
         school_id=klass.school_id,
-        kind=SESSION_CLOSED,
+        kind=LESSON_CLOSED,
         dedupe_key=f"session-over:{lesson.id}",
-        session_id=lesson.id,
+        lesson_id=lesson.id,
         payload={**base, "recorded": len(recorded), "absent": absent, "over_at": now.isoformat()},
     )
     return new

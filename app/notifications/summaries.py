@@ -41,7 +41,7 @@ def publish_summaries(
     now: datetime | None = None,
     max_days: int = 366,
 ) -> int:
-    """Summary events for every taught class with sessions in the period; returns how many were new."""
+    """Summary events for every taught class with lessons in the period; returns how many were new."""
     now = now or utcnow()
     schools = session.scalars(
         select(School) if school_id is None else select(School).where(col(School.id) == school_id)
@@ -64,7 +64,7 @@ def publish_summaries(
                 continue
             as_teacher = Principal(kind="user", id=teacher.id, school_id=school.id, role=Role.teacher)
             report = reports.class_report(session, as_teacher, klass.id, first, last, max_days=max_days)
-            if report.sessions == 0:
+            if report.lessons == 0:
                 continue
             _ensure_contact(session, teacher, language)
             worst = sorted(
@@ -84,7 +84,7 @@ def publish_summaries(
                     "class_name": klass.name,
                     "date_from": first.isoformat(),
                     "date_to": last.isoformat(),
-                    "sessions": report.sessions,
+                    "lessons": report.lessons,
                     "totals": report.totals.model_dump(),
                     "absentees": [
                         {

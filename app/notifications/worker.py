@@ -1,4 +1,4 @@
-"""The delivery worker: sweep ended sessions, fan events out, send what is due, retry, dead-letter.
+"""The delivery worker: sweep ended lessons, fan events out, send what is due, retry, dead-letter.
 
 Guarantees (docs/NOTIFICATIONS.md):
 - Nothing is lost: events are written with the change they announce (``events``); a worker that dies at any
@@ -35,7 +35,7 @@ from app.core.config import Settings
 from app.core.enums import DeliveryStatus, NotificationChannel
 from app.db.session import transaction
 from app.db.tables import (
-    ClassSession,
+    Lesson,
     NotificationContact,
     NotificationDelivery,
     NotificationEvent,
@@ -124,7 +124,7 @@ class NotificationWorker:
     async def run_once(self) -> RunStats:
         """One pass: sweep, fan out, then send everything due now."""
         stats = RunStats()
-        stats.absences = await asyncio.to_thread(self._in_tx, self._sweep_ended_sessions)
+        stats.absences = await asyncio.to_thread(self._in_tx, self._sweep_ended_lessons)
         while (fanned := await asyncio.to_thread(self._in_tx, self._fan_out, stats)) == self._batch:
             stats.fanned_out += fanned
         stats.fanned_out += fanned
@@ -156,20 +156,20 @@ class NotificationWorker:
 
     # --------------------------------------------------------------------------------------------- steps
 
-    def _sweep_ended_sessions(self, session: Session) -> int:
-        """Sessions that ended (recently) without being closed: their absences, once."""
+    def _sweep_ended_lessons(self, session: Session) -> int:
+        """Lessons that ended (recently) without being closed: their absences, once."""
         now = self._clock()
-        marker = func.concat("session-over:", cast(ClassSession.id, String))
+        marker = func.concat("session-over:", cast(Lesson.id, String))
         lessons = session.scalars(
-            select(ClassSession)
+            select(Lesson)
             .where(
-                col(ClassSession.ends_at) <= now,
-                col(ClassSession.ends_at) > now - timedelta(hours=self._settings.notify_absence_lookback_h),
+                col(Lesson.ends_at) <= now,
+                col(Lesson.ends_at) > now - timedelta(hours=self._settings.notify_absence_lookback_h),
                 ~exists().where(col(NotificationEvent.dedupe_key) == marker),
             )
             .limit(200)
         ).all()
-        return sum(events.session_over(session, lesson, now) for lesson in lessons)
+        return sum(events.lesson_over(session, lesson, now) for lesson in lessons)
 
     def _fan_out(self, session: Session, stats: RunStats) -> int:
         """Deliveries for events not fanned out yet (one row per event, contact and channel)."""
@@ -354,7 +354,7 @@ class NotificationWorker:
         student = session.get(Student, event.student_id) if event.student_id else None
         if event.student_id is not None and student is None:
             return None
-        topic = events.topic_of(event.kind, event.payload) or "session"
+        topic = events.topic_of(event.kind, event.payload) or "lesson"
         language = contact.language or (school_settings.language if school_settings else "en")
         base = self._settings.public_base_url.rstrip("/")
         token = unsubscribe_token(self._settings, contact.id, delivery.channel.value)

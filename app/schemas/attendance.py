@@ -23,7 +23,7 @@ class AttendanceMark(BaseModel):
 
 class AttendancePublic(Public):
     id: uuid.UUID
-    session_id: uuid.UUID
+    lesson_id: uuid.UUID
     student_id: uuid.UUID
     status: AttendanceStatus
     method: CheckinMethod
@@ -53,7 +53,7 @@ class CodeIssued(BaseModel):
 
     code: str = Field(description="Typed at a kiosk or in the student's app; one use.")
     qr: str = Field(description="The same code as a URI, to render as a QR code.")
-    session_id: uuid.UUID
+    lesson_id: uuid.UUID
     student_id: uuid.UUID
     expires_at: datetime
 
@@ -69,7 +69,7 @@ class StudentRef(BaseModel):
     display_name: str
 
 
-FaceOutcome = Literal["recorded", "already_recorded", "unknown", "not_in_session", "not_verified"]
+FaceOutcome = Literal["recorded", "already_recorded", "unknown", "not_in_lesson", "not_verified"]
 
 
 class CheckinFace(BaseModel):
@@ -79,7 +79,7 @@ class CheckinFace(BaseModel):
     student: StudentRef | None = None
     status: AttendanceStatus | None = Field(None, description="present or late, when recorded.")
     confidence: float | None = Field(None, description="Cosine similarity of the best match, -1..1.")
-    session_id: uuid.UUID | None = None
+    lesson_id: uuid.UUID | None = None
     attendance_id: uuid.UUID | None = None
     box: list[float] | None = Field(None, description="x1, y1, x2, y2 in the frame, px.")
 
@@ -95,7 +95,7 @@ class Liveness(BaseModel):
 class ChallengeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    session_id: uuid.UUID | None = Field(None, description="Default: the session open in the room now.")
+    lesson_id: uuid.UUID | None = Field(None, description="Default: the lesson open in the room now.")
 
 
 class BurstSpec(BaseModel):

@@ -1,4 +1,4 @@
-"""Classes, their members, and their sessions (lessons, where attendance is taken)."""
+"""Classes, their members, and their lessons (lessons, where attendance is taken)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from app.schemas.common import Code, Public, Text200
 
-#: A session longer than this is a typo (a wrong day), not a lesson.
-MAX_SESSION = timedelta(hours=12)
+#: A lesson longer than this is a typo (a wrong day), not a lesson.
+MAX_LESSON = timedelta(hours=12)
 
 
 class ClassCreate(BaseModel):
@@ -41,7 +41,7 @@ class ClassPublic(Public):
     created_at: datetime
 
 
-class SessionCreate(BaseModel):
+class LessonCreate(BaseModel):
     """Times carry their offset (``2026-09-01T08:00:00+02:00``): a naive time would be ambiguous."""
 
     model_config = ConfigDict(extra="forbid")
@@ -52,12 +52,12 @@ class SessionCreate(BaseModel):
     room: Code | None = Field(None, description="Defaults to the class's room.")
 
     @model_validator(mode="after")
-    def _ordered(self) -> SessionCreate:
+    def _ordered(self) -> LessonCreate:
         check_times(self.starts_at, self.ends_at)
         return self
 
 
-class SessionUpdate(BaseModel):
+class LessonUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     starts_at: AwareDatetime | None = None
@@ -66,7 +66,7 @@ class SessionUpdate(BaseModel):
     room: Code | None = None
 
 
-class SessionPublic(Public):
+class LessonPublic(Public):
     id: uuid.UUID
     class_id: uuid.UUID
     starts_at: datetime
@@ -77,8 +77,8 @@ class SessionPublic(Public):
 
 
 def check_times(starts_at: datetime, ends_at: datetime) -> None:
-    """The rule a session's times obey, on create and after an update merges new times with old ones."""
+    """The rule a lesson's times obey, on create and after an update merges new times with old ones."""
     if ends_at <= starts_at:
         raise ValueError("ends_at must be after starts_at")
-    if ends_at - starts_at > MAX_SESSION:
-        raise ValueError(f"a session lasts at most {MAX_SESSION.total_seconds() / 3600:.0f} hours")
+    if ends_at - starts_at > MAX_LESSON:
+        raise ValueError(f"a lesson lasts at most {MAX_LESSON.total_seconds() / 3600:.0f} hours")

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from app.schemas.common import Email, Public, Text200
 
 Channel = Literal["email", "sms", "push", "webhook"]
-Topic = Literal["arrival", "absence", "correction", "session", "summary"]
+Topic = Literal["arrival", "absence", "correction", "lesson", "summary"]
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+[1-9][0-9]{6,14}$")]
 PushTopic = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,64}$")]

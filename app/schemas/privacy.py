@@ -60,7 +60,7 @@ class DisclosurePage(BaseModel):
 class ReviewFramePublic(Public):
     id: uuid.UUID
     kiosk_id: uuid.UUID
-    session_id: uuid.UUID | None
+    lesson_id: uuid.UUID | None
     reason: str
     media_type: str
     captured_at: datetime

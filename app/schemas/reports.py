@@ -16,8 +16,8 @@ class ExportFormat(StrEnum):
 
 
 class Totals(BaseModel):
-    """Counts over (student, session) pairs that are decided: a record exists, or the session is over without
-    one (absent). A session still running without a record, or not yet begun, counts for nothing yet."""
+    """Counts over (student, session) pairs that are decided: a record exists, or the lesson is over without
+    one (absent). A lesson still running without a record, or not yet begun, counts for nothing yet."""
 
     counted: int
     present: int
@@ -27,7 +27,7 @@ class Totals(BaseModel):
     rate: float | None = Field(description="(present + late) / counted; None when nothing was counted.")
 
 
-class SessionRow(BaseModel):
+class LessonRow(BaseModel):
     student_id: uuid.UUID
     student_number: str
     display_name: str
@@ -37,15 +37,15 @@ class SessionRow(BaseModel):
     confidence: float | None
 
 
-class SessionReport(BaseModel):
-    session_id: uuid.UUID
+class LessonReport(BaseModel):
+    lesson_id: uuid.UUID
     class_id: uuid.UUID
     class_code: str
     starts_at: datetime
     ends_at: datetime
     unknown_faces: int | None = Field(description="Faces nobody matched at the kiosk (None: not available).")
     totals: Totals
-    rows: list[SessionRow]
+    rows: list[LessonRow]
 
 
 class ClassStudentRow(BaseModel):
@@ -60,13 +60,13 @@ class ClassReport(BaseModel):
     class_code: str
     date_from: date
     date_to: date
-    sessions: int
+    lessons: int
     totals: Totals
     rows: list[ClassStudentRow]
 
 
-class StudentSessionRow(BaseModel):
-    session_id: uuid.UUID
+class StudentLessonRow(BaseModel):
+    lesson_id: uuid.UUID
     class_id: uuid.UUID
     class_code: str
     starts_at: datetime
@@ -82,4 +82,4 @@ class StudentReport(BaseModel):
     date_from: date
     date_to: date
     totals: Totals
-    rows: list[StudentSessionRow]
+    rows: list[StudentLessonRow]

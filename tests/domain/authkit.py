@@ -186,7 +186,7 @@ def auth_world(auth_services: SecurityServices) -> World:
 
 def bearer(services: SecurityServices, user: User) -> dict[str, str]:
     """Headers of a fresh session of ``user`` (no password round trip)."""
-    return {"Authorization": f"Bearer {services.auth.open_session(user).access_token}"}
+    return {"Authorization": f"Bearer {services.auth.issue_tokens(user).access_token}"}
 
 
 def current_code(world: World) -> str:

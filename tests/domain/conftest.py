@@ -19,7 +19,7 @@ import app.db.tables  # noqa: F401 - registers the tables whose names are trunca
 from app.db.session import make_engine
 from app.services.privacy import audit
 from app.services.privacy.audit import AuditKeys
-from deployments.local_services import EmbeddedPostgres, EmbeddedRedis
+from cluster.local.stores import EmbeddedPostgres, EmbeddedRedis
 from tests.conftest import REPO_ROOT
 from tests.domain.authkit import TEST_SECRETS
 

@@ -26,7 +26,7 @@ from app.db.tables import AuditEvent, User
 from app.schemas.auth import MfaSetupRequired, TokenPair, UserCreate, UserUpdate
 from app.schemas.common import PageParams
 from app.services.identity.auth import AuthService
-from deployments.local_services import free_port
+from cluster.local.stores import free_port
 from tests.domain.authkit import PASSWORD, World
 
 IP = "192.0.2.10"
@@ -52,7 +52,7 @@ def test_teacher_signs_in_and_the_token_names_them(auth_services, auth_world: Wo
         Role.teacher,
         auth_world.school.id,
     )
-    assert claims.type is TokenType.access and claims.session_id
+    assert claims.type is TokenType.access and claims.family
 
 
 def test_wrong_password_and_unknown_email_look_the_same(auth_services, auth_world: World) -> None:
@@ -147,7 +147,7 @@ def test_totp_secret_is_stored_encrypted(auth_services, auth_world: World) -> No
 
 
 def test_refresh_rotates_and_a_reused_token_ends_the_family(auth_services, auth_world: World) -> None:
-    first = auth_services.auth.open_session(auth_world.teacher)
+    first = auth_services.auth.issue_tokens(auth_world.teacher)
     second = auth_services.auth.refresh(first.refresh_token, IP, "r1")
     assert second.refresh_token != first.refresh_token
     auth_services.auth.principal_from_token(second.access_token)  # valid
@@ -166,7 +166,7 @@ def test_refresh_rotates_and_a_reused_token_ends_the_family(auth_services, auth_
 
 
 def test_garbage_refresh_tokens(auth_services, auth_world: World) -> None:
-    pair = auth_services.auth.open_session(auth_world.teacher)
+    pair = auth_services.auth.issue_tokens(auth_world.teacher)
     family = pair.refresh_token.partition(".")[0]
     for token in ("", "x", "not.a.token", f"{family}.guessed", "0" * 32 + ".x"):
         with pytest.raises(Unauthenticated):
@@ -177,10 +177,10 @@ def test_garbage_refresh_tokens(auth_services, auth_world: World) -> None:
 
 
 def test_logout_ends_access_and_refresh(auth_services, auth_world: World) -> None:
-    pair = auth_services.auth.open_session(auth_world.teacher)
+    pair = auth_services.auth.issue_tokens(auth_world.teacher)
     principal, claims = auth_services.auth.principal_from_token(pair.access_token)
-    other = auth_services.auth.open_session(auth_world.teacher)
-    auth_services.auth.logout(principal, claims.session_id)
+    other = auth_services.auth.issue_tokens(auth_world.teacher)
+    auth_services.auth.logout(principal, claims.family)
     with pytest.raises(Unauthenticated):
         auth_services.auth.principal_from_token(pair.access_token)
     with pytest.raises(Unauthenticated):
@@ -190,14 +190,14 @@ def test_logout_ends_access_and_refresh(auth_services, auth_world: World) -> Non
 
 def test_deactivation_and_role_change_end_sessions(auth_services, auth_world: World) -> None:
     admin = auth_world.principal(auth_world.admin)
-    pair = auth_services.auth.open_session(auth_world.teacher)
+    pair = auth_services.auth.issue_tokens(auth_world.teacher)
     with transaction(auth_services.auth.engine) as session:
         auth_services.auth.update_user(
             session, admin, auth_world.teacher.id, UserUpdate(role=Role.admin), None
         )
     with pytest.raises(Unauthenticated):
         auth_services.auth.principal_from_token(pair.access_token)
-    pair = auth_services.auth.open_session(auth_world.teacher)
+    pair = auth_services.auth.issue_tokens(auth_world.teacher)
     with transaction(auth_services.auth.engine) as session:
         public = auth_services.auth.deactivate_user(session, admin, auth_world.teacher.id, None)
     assert not public.is_active
@@ -259,7 +259,7 @@ def test_users_crud_stays_in_the_school(auth_services, auth_world: World) -> Non
 
 
 def test_change_password_ends_every_session(auth_services, auth_world: World) -> None:
-    pair = auth_services.auth.open_session(auth_world.teacher)
+    pair = auth_services.auth.issue_tokens(auth_world.teacher)
     principal = auth_world.principal(auth_world.teacher)
     with pytest.raises(InvalidInput), transaction(auth_services.auth.engine) as session:
         auth_services.auth.change_password(session, principal, "not it at all", "a new long password", None)
@@ -276,7 +276,7 @@ def test_redis_down_fails_login_closed(auth_services, auth_world: World, auth_se
     auth = AuthService(auth_settings, auth_services.auth.engine, client, RateLimiter(client, dead))
     with pytest.raises(Unavailable):
         auth.login(auth_world.teacher.email, PASSWORD, None, IP, None)
-    token = auth_services.auth.open_session(auth_world.teacher).access_token
+    token = auth_services.auth.issue_tokens(auth_world.teacher).access_token
     with pytest.raises(redis.ConnectionError):  # the API answers this with 503 (app.api.errors)
         auth.principal_from_token(token)
     assert reload(auth_services, auth_world.teacher).failed_logins == 0
@@ -309,7 +309,7 @@ def test_bootstrap_command_creates_the_first_admin_once(clean_db, pg_url, tmp_pa
     from app.bootstrap import cli
     from app.core.config import ensure_dev_secrets, get_settings
 
-    ensure_dev_secrets(tmp_path)  # a local run's, as `python -m deployments up` leaves them
+    ensure_dev_secrets(tmp_path)  # a local run's, as `python -m cluster.local up` leaves them
     monkeypatch.setenv("ROLLCALL_DATABASE_URL", pg_url)
     monkeypatch.setenv("ROLLCALL_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("ROLLCALL_BOOTSTRAP_PASSWORD", "first admin password")

@@ -14,7 +14,7 @@ from app.core.enums import Role
 from app.core.security import totp_code
 from app.db.session import transaction
 from app.db.tables import AuditEvent, User
-from deployments.local_services import free_port
+from cluster.local.stores import free_port
 from tests.domain.authkit import PASSWORD, bearer, current_code, make_app, make_settings
 
 

@@ -72,7 +72,7 @@ def test_id_hasher_is_keyed_and_stable() -> None:
 
 
 def test_development_secrets_are_made_by_a_command_and_kept_private(tmp_path) -> None:
-    with pytest.raises(ValidationError, match="python -m deployments secrets"):
+    with pytest.raises(ValidationError, match=r"python -m cluster\.local secrets"):
         Settings(data_dir=tmp_path)  # validating settings writes nothing: the run command makes them
     assert not (tmp_path / "secrets").exists()
     ensure_dev_secrets(tmp_path)

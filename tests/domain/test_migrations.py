@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 
 from alembic import command
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
-from deployments.local_services import EmbeddedPostgres
+from cluster.local.stores import EmbeddedPostgres
 from tests.domain.conftest import alembic_config
 
 
@@ -30,3 +30,63 @@ def test_upgrade_is_a_no_op_on_a_populated_database(pg_url, clean_db):
     command.upgrade(alembic_config(pg_url), "heads")
     with clean_db.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM school")).scalar_one() == 1
+
+
+def test_the_lesson_rename_carries_rows_and_the_stored_names(tmp_path):
+    """0007 renames the class meeting (``class_session`` -> ``lesson``): rows stay, and the event kind and the
+    contacts' topic that held the old word follow; a downgrade gives the old names back."""
+    school, klass, lesson, contact = (uuid.uuid4() for _ in range(4))
+    with EmbeddedPostgres(tmp_path / "pg") as server:
+        config = alembic_config(server.url)
+        command.upgrade(config, "0006_face_crops")
+        engine = create_engine(server.url)
+        with engine.begin() as db:
+            db.execute(
+                text("INSERT INTO school (id, name, timezone, created_at) VALUES (:id, 'A', 'UTC', now())"),
+                {"id": school},
+            )
+            db.execute(
+                text(
+                    "INSERT INTO school_class (id, school_id, code, name, created_at)"
+                    " VALUES (:id, :school, 'C1', 'C', now())"
+                ),
+                {"id": klass, "school": school},
+            )
+            db.execute(
+                text(
+                    "INSERT INTO class_session (id, class_id, starts_at, ends_at, grace_minutes)"
+                    " VALUES (:id, :klass, now(), now() + interval '1 hour', 5)"
+                ),
+                {"id": lesson, "klass": klass},
+            )
+            db.execute(
+                text(
+                    "INSERT INTO notification_contact (id, school_id, name, language, channels, topics,"
+                    " created_at) VALUES (:id, :school, 'Office', 'en', '[\"webhook\"]',"
+                    ' \'["session", "absence"]\', now())'
+                ),
+                {"id": contact, "school": school},
+            )
+            db.execute(
+                text(
+                    "INSERT INTO notification_event (id, school_id, kind, dedupe_key, session_id, payload,"
+                    " created_at) VALUES (:id, :school, 'session.closed', 'closed:x', :lesson, '{}', now())"
+                ),
+                {"id": uuid.uuid4(), "school": school, "lesson": lesson},
+            )
+        command.upgrade(config, "heads")
+        with engine.connect() as db:
+            found = db.execute(text("SELECT count(*) FROM lesson WHERE id = :id"), {"id": lesson})
+            assert found.scalar_one() == 1
+            kind, lesson_id = db.execute(text("SELECT kind, lesson_id FROM notification_event")).one()
+            assert (kind, lesson_id) == ("lesson.closed", lesson)
+            topics = db.execute(text("SELECT topics FROM notification_contact")).scalar_one()
+            assert topics == ["lesson", "absence"]
+        command.downgrade(config, "0006_face_crops")
+        with engine.connect() as db:
+            assert db.execute(text("SELECT kind FROM notification_event")).scalar_one() == "session.closed"
+            assert db.execute(text("SELECT topics FROM notification_contact")).scalar_one() == [
+                "session",
+                "absence",
+            ]
+        engine.dispose()

@@ -21,7 +21,7 @@ from app.core.enums import AttendanceStatus, CheckinMethod, DeliveryStatus, Noti
 from app.db.session import transaction
 from app.db.tables import (
     ClassMember,
-    ClassSession,
+    Lesson,
     NotificationContact,
     NotificationDelivery,
     NotificationEvent,
@@ -38,8 +38,7 @@ from app.notifications.worker import NotificationWorker, quiet_until
 from app.schemas.notifications import ContactCreate
 from app.services.identity.principal import Principal
 from app.services.privacy import audit
-from app.services.school import attendance
-from app.services.school import lessons as sessions
+from app.services.school import attendance, lessons
 from tests.domain.authkit import TEST_SECRETS, make_app, make_settings
 from tests.notify_servers import HttpReceiver, SmtpServer
 
@@ -117,7 +116,7 @@ class School_:
             joined = T0 - timedelta(days=30)
             for student in (self.amelie, self.bruno):
                 db.add(ClassMember(class_id=klass.id, student_id=student.id, added_at=joined))
-            self.lesson = ClassSession(
+            self.lesson = Lesson(
                 class_id=klass.id,
                 starts_at=T0,
                 ends_at=T0 + timedelta(minutes=45),
@@ -156,7 +155,7 @@ def add_webhook(
 
 def check_in(engine: Engine, world: School_, student: Student, at: datetime) -> None:
     with transaction(engine) as db:
-        lesson = db.get(ClassSession, world.lesson.id)
+        lesson = db.get(Lesson, world.lesson.id)
         attendance.record_once(
             db, lesson=lesson, student_id=student.id, method=CheckinMethod.face, at=at, recorded_by="kiosk:x",
             confidence=0.8, idempotency_key="k1",
@@ -192,8 +191,8 @@ async def test_arrival_and_absence_emails_reach_a_real_smtp_server_localised_and
     check_in(clean_db, world, world.amelie, clock.now)  # late (grace 5 min)
     check_in(clean_db, world, world.amelie, clock.now)  # a retried check-in: one record, one event
     with transaction(clean_db) as db:
-        sessions.close_session(db, world.teacher_principal, world.lesson.id, None)  # Bruno never came
-        sessions.close_session(db, world.teacher_principal, world.lesson.id, None)  # closing twice: once
+        lessons.close_lesson(db, world.teacher_principal, world.lesson.id, None)  # Bruno never came
+        lessons.close_lesson(db, world.teacher_principal, world.lesson.id, None)  # closing twice: once
 
     stats = await worker.run_once()
     assert stats.sent == 2 and stats.dead == 0, stats
@@ -221,7 +220,7 @@ async def test_arrival_and_absence_emails_reach_a_real_smtp_server_localised_and
     assert len(smtp.messages) == 2
     with transaction(clean_db) as db:
         kinds = sorted(db.scalars(select(NotificationEvent.kind)))
-    assert kinds == ["attendance.absent", "attendance.recorded", "session.closed"]
+    assert kinds == ["attendance.absent", "attendance.recorded", "lesson.closed"]
     assert {d.status for d in deliveries(clean_db)} == {DeliveryStatus.sent}
 
 
@@ -319,7 +318,7 @@ async def test_webhooks_are_signed_retried_with_backoff_and_delivered_once(
     recorded = [call for call in hook.calls if call.headers["X-Rollcall-Event"] == "attendance.recorded"]
     assert [call.status for call in recorded] == [500, 500, 200]
     later = sorted(call.headers["X-Rollcall-Event"] for call in hook.calls[3:])
-    assert later == ["attendance.absent", "session.closed"]  # the lesson ended: Bruno never came
+    assert later == ["attendance.absent", "lesson.closed"]  # the lesson ended: Bruno never came
     keys = {call.headers["X-Rollcall-Delivery"] for call in recorded}
     assert len(keys) == 1  # the same idempotency key on every try: the receiver can drop duplicates
     for call in recorded:
@@ -466,7 +465,7 @@ async def test_unsubscribe_link_stops_that_channel(
         assert db.get(NotificationContact, contact_id).channels == ["sms"]
 
     with transaction(clean_db) as db:
-        sessions.close_session(db, world.teacher_principal, world.lesson.id, None)
+        lessons.close_lesson(db, world.teacher_principal, world.lesson.id, None)
     clock.advance(hours=1)
     await worker.run_once()
     assert len(smtp.messages) == 1  # no more email; SMS would still go (Bruno was present: nothing to say)
@@ -480,7 +479,7 @@ async def test_daily_summary_email_to_the_teacher(
 ) -> None:
     check_in(clean_db, world, world.amelie, T0 + timedelta(minutes=1))
     with transaction(clean_db) as db:
-        sessions.close_session(db, world.teacher_principal, world.lesson.id, None)
+        lessons.close_lesson(db, world.teacher_principal, world.lesson.id, None)
     with transaction(clean_db) as db:
         assert publish_summaries(db, "daily", day=T0.date(), school_id=world.school.id) == 1
         assert publish_summaries(db, "daily", day=T0.date(), school_id=world.school.id) == 0  # once

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from deployments.local_services import EmbeddedPostgres, EmbeddedRedis
+from cluster.local.stores import EmbeddedPostgres, EmbeddedRedis
 from tests.domain.authkit import make_app, make_settings
 
 

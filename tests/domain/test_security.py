@@ -31,7 +31,7 @@ from app.api.headers import API_CSP, DOCS_CSP, SECURITY_HEADERS
 from app.api.security import route_policies
 from app.core.enums import AttendanceStatus, CheckinMethod, Role
 from app.db.session import transaction
-from app.db.tables import Attendance, ClassMember, ClassSession, SchoolClass, Student, User, utcnow
+from app.db.tables import Attendance, ClassMember, Lesson, SchoolClass, Student, User, utcnow
 from app.schemas.kiosks import KioskKeyCreate
 from app.services.identity.principal import Principal
 from tests.domain.authkit import PASSWORD, World, bearer, make_app, make_settings, make_user
@@ -49,7 +49,7 @@ class OtherSchool:
 
 def class_with_lesson(
     session, school_id, code: str, room: str, *, teacher_id=None, student: Student | None = None
-) -> tuple[SchoolClass, ClassSession]:
+) -> tuple[SchoolClass, Lesson]:
     """A class (with ``student`` as its member, if given) and a lesson of it open now, in ``room``."""
     klass = SchoolClass(school_id=school_id, code=code, name=code, teacher_id=teacher_id, room=room)
     session.add_all([klass, *([student] if student else [])])
@@ -57,7 +57,7 @@ def class_with_lesson(
     if student is not None:
         session.add(ClassMember(class_id=klass.id, student_id=student.id))
     start = utcnow() - timedelta(minutes=5)
-    lesson = ClassSession(class_id=klass.id, starts_at=start, ends_at=start + timedelta(hours=1), room=room)
+    lesson = Lesson(class_id=klass.id, starts_at=start, ends_at=start + timedelta(hours=1), room=room)
     session.add(lesson)
     session.flush()
     return klass, lesson
@@ -76,7 +76,7 @@ def other_school(auth_services, auth_world: World) -> OtherSchool:
             session, school.id, "SOUTH-7", "S7", teacher_id=teacher.id, student=student
         )
         record = Attendance(
-            session_id=lesson.id, student_id=student.id, status=AttendanceStatus.present,
+            lesson_id=lesson.id, student_id=student.id, status=AttendanceStatus.present,
             method=CheckinMethod.manual, recorded_by=f"user:{teacher.id}",
         )  # fmt: skip
         session.add(record)
@@ -88,7 +88,7 @@ def other_school(auth_services, auth_world: World) -> OtherSchool:
         "user_id": str(teacher.id),
         "key_id": str(kiosk.id),
         "class_id": str(klass.id),
-        "session_id": str(lesson.id),
+        "lesson_id": str(lesson.id),
         "student_id": str(student.id),
         "attendance_id": str(record.id),
     }
@@ -97,11 +97,11 @@ def other_school(auth_services, auth_world: World) -> OtherSchool:
 
 #: Bodies that reach the route's lookup (a generated minimal body would fail validation first).
 BODIES: dict[tuple[str, str], dict] = {
-    ("POST", "/v1/classes/{class_id}/sessions"): {
+    ("POST", "/v1/classes/{class_id}/lessons"): {
         "starts_at": "2030-01-01T08:00:00+00:00",
         "ends_at": "2030-01-01T09:00:00+00:00",
     },
-    ("PATCH", "/v1/sessions/{session_id}"): {"grace_minutes": 3},
+    ("PATCH", "/v1/lessons/{lesson_id}"): {"grace_minutes": 3},
     ("PATCH", "/v1/schools/{school_id}"): {"name": "Renamed"},
     ("PATCH", "/v1/classes/{class_id}"): {"name": "Renamed"},
     ("PATCH", "/v1/students/{student_id}"): {"first_name": "Renamed"},
@@ -196,12 +196,12 @@ def test_within_a_school_teachers_reach_their_classes_and_students_themselves(
     for url in [
         f"/v1/classes/{ids['class']}",
         f"/v1/classes/{ids['class']}/members",
-        f"/v1/classes/{ids['class']}/sessions",
-        f"/v1/sessions/{ids['session']}",
-        f"/v1/sessions/{ids['session']}/attendance",
+        f"/v1/classes/{ids['class']}/lessons",
+        f"/v1/lessons/{ids['session']}",
+        f"/v1/lessons/{ids['session']}/attendance",
         f"/v1/students/{ids['student']}",
         f"/v1/students/{ids['student']}/enrollment",
-        f"/v1/reports/sessions/{ids['session']}",
+        f"/v1/reports/lessons/{ids['session']}",
         f"/v1/reports/classes/{ids['class']}",
         f"/v1/reports/students/{ids['student']}",
     ]:
@@ -209,7 +209,7 @@ def test_within_a_school_teachers_reach_their_classes_and_students_themselves(
         assert response.status_code == 403, f"teacher {url}: {response.status_code}"
     mark = {"status": "present", "reason": "was there"}
     response = auth_client.put(
-        f"/v1/sessions/{ids['session']}/attendance/{ids['student']}", headers=teacher, json=mark
+        f"/v1/lessons/{ids['session']}/attendance/{ids['student']}", headers=teacher, json=mark
     )
     assert response.status_code == 403
     student = bearer(auth_services, auth_world.student_user)
@@ -234,9 +234,9 @@ def test_the_kiosk_key_is_scoped_to_its_school_and_room(
     kiosk = {"X-API-Key": auth_world.kiosk_key}
     frame = {"frame": ("f.jpg", TINY_JPEG, "image/jpeg")}
     cases = [
-        ({"session_id": str(elsewhere_id)}, 403, "wrong_room"),
-        ({"session_id": other_school.ids["session_id"]}, 404, "session_not_found"),
-        ({}, 409, "no_open_session"),
+        ({"lesson_id": str(elsewhere_id)}, 403, "wrong_room"),
+        ({"lesson_id": other_school.ids["lesson_id"]}, 404, "lesson_not_found"),
+        ({}, 409, "no_open_lesson"),
     ]
     for form, status, code in cases:
         response = auth_client.post("/v1/checkins", headers=kiosk, files=frame, data=form)
@@ -244,7 +244,7 @@ def test_the_kiosk_key_is_scoped_to_its_school_and_room(
         challenge = auth_client.post("/v1/checkins/challenge", headers=kiosk, json=form)
         assert (challenge.status_code, challenge.json()["error"]["code"]) == (status, code), form
     # Nothing but check-in: every listing and management route refuses the kiosk (the matrix proves all).
-    for url in ("/v1/students", "/v1/classes", f"/v1/sessions/{elsewhere_id}/attendance"):
+    for url in ("/v1/students", "/v1/classes", f"/v1/lessons/{elsewhere_id}/attendance"):
         assert auth_client.get(url, headers=kiosk).status_code == 403, url
 
 
@@ -292,7 +292,7 @@ def test_sql_injection_probes_in_every_query_parameter(
     }
     with transaction(auth_services.auth.engine) as session:
         klass, lesson = class_with_lesson(session, auth_world.school.id, "SQL", "R101")
-        real |= {"class_id": str(klass.id), "session_id": str(lesson.id)}
+        real |= {"class_id": str(klass.id), "lesson_id": str(lesson.id)}
     policies = {(p.method, p.path): p for p in route_policies(auth_app)}
 
     def rows() -> tuple[int, int, int]:

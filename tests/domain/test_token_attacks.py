@@ -53,7 +53,7 @@ def assert_401(response, code: str | None = None) -> None:
 @pytest.fixture
 def real(auth_services, auth_world):
     """A genuine session of the teacher: its tokens and the claims to forge variants from."""
-    pair = auth_services.auth.open_session(auth_world.teacher)
+    pair = auth_services.auth.issue_tokens(auth_world.teacher)
     _, claims = auth_services.auth.principal_from_token(pair.access_token)
     return pair, claims
 
@@ -66,7 +66,7 @@ def test_the_genuine_token_works(auth_client, real) -> None:
 
 def test_alg_none_is_refused(auth_client, auth_settings, auth_world, real) -> None:
     _, genuine = real
-    payload = claims_for(auth_settings, auth_world.teacher, role="admin", sid=genuine.session_id)
+    payload = claims_for(auth_settings, auth_world.teacher, role="admin", sid=genuine.lesson_id)
     for alg in ("none", "None", "NONE"):
         token = f"{b64({'alg': alg, 'typ': 'JWT'})}.{b64(payload)}."
         assert_401(auth_client.get(ME, headers={"Authorization": f"Bearer {token}"}), "invalid_token")
@@ -76,7 +76,7 @@ def test_signatures_with_another_key_or_algorithm_are_refused(
     auth_client, auth_settings, auth_world, real
 ) -> None:
     _, genuine = real
-    payload = claims_for(auth_settings, auth_world.teacher, sid=genuine.session_id)
+    payload = claims_for(auth_settings, auth_world.teacher, sid=genuine.lesson_id)
     key = auth_settings.secret_key.get_secret_value()
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     forged = [
@@ -119,7 +119,7 @@ def test_claims_must_be_present_current_and_ours(
 ) -> None:
     """Correctly signed (with the real key) yet wrong in one claim."""
     _, genuine = real
-    payload = claims_for(auth_settings, auth_world.teacher, sid=genuine.session_id, **changes)
+    payload = claims_for(auth_settings, auth_world.teacher, sid=genuine.lesson_id, **changes)
     token = jwt.encode(payload, auth_settings.secret_key.get_secret_value(), algorithm="HS256")
     assert_401(auth_client.get(ME, headers={"Authorization": f"Bearer {token}"}), code)
 
@@ -189,7 +189,7 @@ def test_kiosk_keys_forged_revoked_or_combined(auth_client, auth_services, auth_
     pair, _ = real
     both = {"X-API-Key": key, "Authorization": f"Bearer {pair.access_token}"}
     assert_401(auth_client.get("/v1/kiosks/me", headers=both), "ambiguous_credentials")
-    admin = {"Authorization": f"Bearer {auth_services.auth.open_session(auth_world.admin).access_token}"}
+    admin = {"Authorization": f"Bearer {auth_services.auth.issue_tokens(auth_world.admin).access_token}"}
     assert auth_client.delete(f"/v1/kiosks/{auth_world.kiosk.id}", headers=admin).status_code == 200
     assert_401(auth_client.get("/v1/kiosks/me", headers={"X-API-Key": key}), "invalid_api_key")
 
@@ -197,7 +197,7 @@ def test_kiosk_keys_forged_revoked_or_combined(auth_client, auth_services, auth_
 def test_header_tricks_do_not_choose_the_key(auth_client, auth_settings, auth_world, real) -> None:
     """The verifier's key and algorithm are fixed: a token cannot point at its own key (kid, jku, jwk)."""
     _, genuine = real
-    payload = claims_for(auth_settings, auth_world.teacher, role="admin", sid=genuine.session_id)
+    payload = claims_for(auth_settings, auth_world.teacher, role="admin", sid=genuine.lesson_id)
     attacker = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     public = jwt.algorithms.RSAAlgorithm.to_jwk(attacker.public_key(), as_dict=True)
     forged = [

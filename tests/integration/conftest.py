@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from app.core.config import Settings
-from deployments.local_services import free_port
-from deployments.local_stack import Stores, admin_headers, local_stores
+from cluster.local.stack import Stores, admin_headers, local_stores
+from cluster.local.stores import free_port
 from tests.conftest import require
 from tests.integration.milvus_server import LoopbackMilvus
 
@@ -65,7 +65,7 @@ def serve_app(
     tmp_path_factory: pytest.TempPathFactory, serve_milvus: LoopbackMilvus, serve_stores: Stores
 ) -> Iterator[ServeApp]:
     """Ray local on 127.0.0.1 running the app as serve_config.yaml describes it, HTTP on a free port."""
-    from deployments.local_ray import start_local_ray
+    from cluster.local.ray_head import start_local_ray
 
     state = tmp_path_factory.mktemp("serve")
     # One test Ray per machine at a time: two starting together on 2 cores miss Ray's fixed start-up window.

@@ -29,7 +29,7 @@ from app.services.biometrics.stores import BiometricStores, gallery_of
 from app.services.enrollment.service import EnrollmentService
 from app.services.identity.principal import Principal
 from app.services.privacy import consent
-from deployments.local_services import EmbeddedPostgres, EmbeddedRedis
+from cluster.local.stores import EmbeddedPostgres, EmbeddedRedis
 from models.detectors import load_detector
 from models.embedder import SfaceEmbedder
 from models.gallery import FaceGallery

@@ -35,13 +35,13 @@ class SchoolAdmin:
                 email=f"admin-{school.id.hex[:8]}@tests.example.org",
                 full_name="Test admin",
                 role=Role.admin,
-                password_hash="!",  # never signs in with a password: sessions are opened here
+                password_hash="!",  # never signs in with a password: lessons are opened here
             )
             session.add(self.admin)
         self._auth = self._container.security.auth
 
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._auth.open_session(self.admin).access_token}"}
+        return {"Authorization": f"Bearer {self._auth.issue_tokens(self.admin).access_token}"}
 
     def close(self) -> None:
         self._container.close()
@@ -85,7 +85,7 @@ def open_lesson(admin: httpx.Client, class_id: str, started_min_ago: float = 2, 
     """A session of the class that started ``started_min_ago`` minutes ago: open for check-in now."""
     start = datetime.now(UTC) - timedelta(minutes=started_min_ago)
     body = {"starts_at": start.isoformat(), "ends_at": (start + timedelta(minutes=minutes)).isoformat()}
-    return ok(admin.post(f"/v1/classes/{class_id}/sessions", json=body), 201)
+    return ok(admin.post(f"/v1/classes/{class_id}/lessons", json=body), 201)
 
 
 def consent_and_enroll(admin: httpx.Client, student_id: str, photos: list[bytes]) -> dict:

@@ -35,8 +35,8 @@ from sqlalchemy import func, select
 
 from app.db.session import make_engine
 from app.db.tables import Attendance
+from cluster.local.stack import Stores
 from deployments.app import DEPLOYMENTS
-from deployments.local_stack import Stores
 from models.eval.clips import CLIP_NAMES, challenge_burst, clip_photos
 from tests.conftest import REPO_ROOT
 from tests.integration.conftest import ServeApp
@@ -110,7 +110,7 @@ def live_burst(action: str) -> tuple[bytes, ...]:
 
 @dataclass
 class Job:
-    session_id: str
+    lesson_id: str
     person: str
     live: bool = False  # a challenge, then a burst answering it (liveness on); else one frame
     key: str = field(default_factory=lambda: f"fault-{uuid.uuid4().hex}")
@@ -118,7 +118,7 @@ class Job:
 
 def send(client: httpx.Client, job: Job, frame: bytes | None) -> httpx.Response:
     """One check-in attempt as a kiosk makes it; a refused challenge is the attempt's answer."""
-    form = {"session_id": job.session_id}
+    form = {"lesson_id": job.lesson_id}
     key = {"Idempotency-Key": job.key}
     if not job.live:
         files = {"frame": ("frame.jpg", frame, "image/jpeg")}
@@ -186,7 +186,7 @@ def check_in_until_done(
             outcomes = [(face["outcome"], (face["student"] or {}).get("id")) for face in faces]
             if len(faces) != 1 or outcomes[0][0] not in ("recorded", "already_recorded"):
                 attempt.problem = f"unexpected answer {outcomes}"
-            elif outcomes[0][1] != student_id or faces[0]["session_id"] != job.session_id:
+            elif outcomes[0][1] != student_id or faces[0]["lesson_id"] != job.lesson_id:
                 attempt.problem = f"recorded the wrong student or session: {faces[0]}"
             else:
                 with burst.lock:
@@ -385,9 +385,9 @@ def test_check_ins_survive(
     try:
         with engine.connect() as connection:
             per_pair = connection.execute(
-                select(Attendance.session_id, Attendance.student_id, func.count())
-                .where(Attendance.session_id.in_([uuid.UUID(lesson["id"]) for lesson in lessons]))
-                .group_by(Attendance.session_id, Attendance.student_id)
+                select(Attendance.lesson_id, Attendance.student_id, func.count())
+                .where(Attendance.lesson_id.in_([uuid.UUID(lesson["id"]) for lesson in lessons]))
+                .group_by(Attendance.lesson_id, Attendance.student_id)
             ).all()
     finally:
         engine.dispose()
@@ -395,5 +395,5 @@ def test_check_ins_survive(
     assert doubled == [], f"more than one row for {doubled}"
     assert len(per_pair) == len(jobs), f"{len(per_pair)} rows for {len(jobs)} check-ins"
     assert {str(r) for r in burst.recorded.values()} == {
-        a["id"] for lesson in lessons for a in ok(school.admin.get(f"/v1/sessions/{lesson['id']}/attendance"))
+        a["id"] for lesson in lessons for a in ok(school.admin.get(f"/v1/lessons/{lesson['id']}/attendance"))
     }

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from deployments.local_services import free_port
+from cluster.local.stores import free_port
 from models.gallery import FaceGallery, GalleryUnavailableError, InvalidNameError
 from tests.integration.milvus_server import LoopbackMilvus
 

@@ -126,18 +126,18 @@ def test_enroll_check_in_retry_stranger_withdraw(
             stranger = ok(kiosk.post("/v1/checkins", files={"frame": jpeg("s.jpg", photos["stranger"][0])}))
             assert [(f["outcome"], f["student"]) for f in stranger["faces"]] == [("unknown", None)]
 
-        records = ok(admin.get(f"/v1/sessions/{lesson['id']}/attendance"))
+        records = ok(admin.get(f"/v1/lessons/{lesson['id']}/attendance"))
         assert len(records) == 3
         with engine.connect() as connection:
             count = connection.execute(
                 select(func.count())
                 .select_from(Attendance)
-                .where(Attendance.session_id == uuid.UUID(lesson["id"]))
+                .where(Attendance.lesson_id == uuid.UUID(lesson["id"]))
             ).scalar_one()
         assert count == 3
-        report = ok(admin.get(f"/v1/reports/sessions/{lesson['id']}"))
+        report = ok(admin.get(f"/v1/reports/lessons/{lesson['id']}"))
         assert (report["totals"]["present"], report["unknown_faces"]) == (3, 1)
-        exported = admin.get(f"/v1/reports/sessions/{lesson['id']}", params={"format": "csv"})
+        exported = admin.get(f"/v1/reports/lessons/{lesson['id']}", params={"format": "csv"})
         assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
         assert len(list(csv.reader(io.StringIO(exported.text.lstrip("\ufeff"))))) == 1 + 3
 

@@ -1,5 +1,5 @@
 """TLS through Ray Serve's own HTTP proxy: a local Ray on 127.0.0.1 started with the proxy options the local
-runner builds from settings (``deployments.cli.proxy_options``), a deployment behind it, and a client that
+runner builds from settings (``cluster.local.cli.proxy_options``), a deployment behind it, and a client that
 trusts only the test's CA calling it over https.
 
 It runs in a subprocess: a Ray driver is one per process, and the session's Serve app (``serve_app``) may
@@ -49,9 +49,9 @@ def main(directory: Path) -> None:
     from ray import serve
 
     from app.core.config import Settings
-    from deployments.cli import proxy_options
-    from deployments.local_ray import start_local_ray
-    from deployments.local_services import free_port
+    from cluster.local.cli import proxy_options
+    from cluster.local.ray_head import start_local_ray
+    from cluster.local.stores import free_port
     from tests.unit.test_tls import make_certificates
 
     ca, cert, key = make_certificates(directory)

@@ -16,6 +16,7 @@ SOURCES = [
     *(REPO_ROOT / "app").rglob("*.py"),
     *(REPO_ROOT / "models").glob("*.py"),
     *(REPO_ROOT / "deployments").glob("*.py"),
+    *(REPO_ROOT / "cluster" / "local").glob("*.py"),
 ]
 #: Tables whose values are codes (errors by exception type, by HTTP status).
 CODE_TABLES = {"DEPENDENCY_DOWN", "_CODE_BY_STATUS"}

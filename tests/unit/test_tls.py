@@ -21,7 +21,7 @@ from cryptography.x509.oid import NameOID
 from ray.serve.config import HTTPOptions
 
 from app.core.config import Settings
-from deployments.local_services import free_port
+from cluster.local.stores import free_port
 from tests.domain.authkit import TEST_SECRETS, make_app, make_settings
 
 
@@ -87,7 +87,7 @@ def test_tls_options_come_from_settings_and_suit_serve(tmp_path: Path) -> None:
 
 
 def test_the_local_runner_passes_them_to_serve(tmp_path: Path) -> None:
-    from deployments.cli import proxy_options
+    from cluster.local.cli import proxy_options
 
     _, cert, key = make_certificates(tmp_path)
     settings = Settings(**TEST_SECRETS, data_dir=tmp_path, tls_certfile=cert, tls_keyfile=key)

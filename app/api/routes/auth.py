@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Response
 
 from app.api.deps import DbDep, RequestIdDep
 from app.api.errors import error_responses
-from app.api.security import AnyUser, ClientIpDep, ServicesDep, SessionIdDep, require
+from app.api.security import AnyUser, ClientIpDep, ServicesDep, TokenFamilyDep, require
 from app.core.enums import Role
 from app.schemas.auth import (
     LoginRequest,
@@ -53,9 +53,9 @@ def refresh(
 
 
 @router.post("/logout", summary="End this session", status_code=204, responses=error_responses(401, 503))
-def logout(principal: AnyUser, services: ServicesDep, session_id: SessionIdDep) -> Response:
+def logout(principal: AnyUser, services: ServicesDep, family: TokenFamilyDep) -> Response:
     """The refresh token and every access token of this session stop working at once."""
-    services.auth.logout(principal, session_id)
+    services.auth.logout(principal, family)
     return Response(status_code=204)
 
 

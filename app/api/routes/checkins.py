@@ -47,9 +47,9 @@ async def challenge(
     apart while the student follows it, and send them with `nonce` to `POST /v1/checkins` within
     `expires_in_s`. With `colours` (null when the school's colour layer is off), fill the screen with
     `colours.sequence[i]` during [i*slot_ms, (i+1)*slot_ms) from the start of the capture and send each
-    frame's time in `frame_times_ms`. 409 `no_open_session` when nothing is open in the kiosk's room,
+    frame's time in `frame_times_ms`. 409 `no_open_lesson` when nothing is open in the kiosk's room,
     `liveness_off` when checks are off."""
-    return await services.checkin.challenge(kiosk, body.session_id if body else None)
+    return await services.checkin.challenge(kiosk, body.lesson_id if body else None)
 
 
 @router.post(
@@ -82,8 +82,8 @@ async def check_in(
         File(description="Only when liveness checks are off: one frame, every face in it is checked in."),
     ] = None,
     idempotency_key: IdempotencyKey = None,
-    session_id: Annotated[
-        uuid.UUID | None, Form(description="Default: the session open in the kiosk's room now.")
+    lesson_id: Annotated[
+        uuid.UUID | None, Form(description="Default: the lesson open in the kiosk's room now.")
     ] = None,
     student_id: Annotated[
         uuid.UUID | None, Form(description="1:1 mode: the student the face must be.")
@@ -93,8 +93,8 @@ async def check_in(
     `challenge_required`/`nonce_invalid`, 409 `nonce_used`, 422 `frame_times_required`/`frame_times_invalid`),
     then its most frontal face is identified. Each
     face is answered `recorded` (present or late), `already_recorded`, `unknown` (counted, never recorded),
-    `not_in_session`, or in 1:1 mode `not_verified`; with the student's display name and the match
-    confidence. 409 `no_open_session` when nothing is open in the kiosk's room."""
+    `not_in_lesson`, or in 1:1 mode `not_verified`; with the student's display name and the match
+    confidence. 409 `no_open_lesson` when nothing is open in the kiosk's room."""
     if len(frames or []) > settings.burst_max_frames:  # before reading any of them
         raise InvalidInput(
             f"a burst takes at most {settings.burst_max_frames} frames",
@@ -105,7 +105,7 @@ async def check_in(
     single = await read_image(frame, "frame", settings.max_upload_bytes) if frame is not None else None
     request = CheckinRequest(
         single,
-        session_id=session_id,
+        lesson_id=lesson_id,
         student_id=student_id,
         idempotency_key=idempotency_key,
         frames=burst,

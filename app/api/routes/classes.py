@@ -1,5 +1,5 @@
-"""Classes, their members and their sessions. Admins manage classes and membership; teachers see their own
-classes (and run their sessions); students see the classes they are in."""
+"""Classes, their members and their lessons. Admins manage classes and membership; teachers see their own
+classes (and run their lessons); students see the classes they are in."""
 
 from __future__ import annotations
 
@@ -13,11 +13,10 @@ from app.api.deps import DbDep, RequestIdDep
 from app.api.errors import error_responses
 from app.api.school_deps import PageDep
 from app.api.security import AdminOnly, AnyUser, Staff
-from app.schemas.classes import ClassCreate, ClassPublic, ClassUpdate, SessionCreate, SessionPublic
+from app.schemas.classes import ClassCreate, ClassPublic, ClassUpdate, LessonCreate, LessonPublic
 from app.schemas.common import Page
 from app.schemas.students import StudentPublic
-from app.services.school import classes
-from app.services.school import lessons as sessions
+from app.services.school import classes, lessons
 
 router = APIRouter(prefix="/v1/classes", tags=["classes"])
 
@@ -61,7 +60,7 @@ def update_class(
 
 @router.delete(
     "/{class_id}",
-    summary="Delete a class without sessions",
+    summary="Delete a class without lessons",
     status_code=204,
     responses=error_responses(404, 409),
 )
@@ -107,30 +106,30 @@ def remove_member(
 
 
 @router.get(
-    "/{class_id}/sessions",
-    summary="The class's sessions, by the school's local dates",
-    response_model=Page[SessionPublic],
+    "/{class_id}/lessons",
+    summary="The class's lessons, by the school's local dates",
+    response_model=Page[LessonPublic],
     responses=error_responses(403, 404, 422),
 )
-def list_sessions(
+def list_lessons(
     class_id: uuid.UUID,
     user: AnyUser,
     session: DbDep,
     page: PageDep,
     date_from: Annotated[date | None, Query(alias="from", description="First day (YYYY-MM-DD).")] = None,
     date_to: Annotated[date | None, Query(alias="to", description="Last day, included.")] = None,
-) -> Page[SessionPublic]:
-    return sessions.list_sessions(session, user, class_id, page, date_from, date_to)
+) -> Page[LessonPublic]:
+    return lessons.list_lessons(session, user, class_id, page, date_from, date_to)
 
 
 @router.post(
-    "/{class_id}/sessions",
-    summary="Schedule a session (the class's teacher or an admin)",
+    "/{class_id}/lessons",
+    summary="Schedule a lesson (the class's teacher or an admin)",
     status_code=201,
-    response_model=SessionPublic,
+    response_model=LessonPublic,
     responses=error_responses(403, 404, 422),
 )
-def create_session(
-    class_id: uuid.UUID, body: SessionCreate, staff: Staff, session: DbDep, request_id: RequestIdDep
-) -> SessionPublic:
-    return SessionPublic.model_validate(sessions.create_session(session, staff, class_id, body, request_id))
+def create_lesson(
+    class_id: uuid.UUID, body: LessonCreate, staff: Staff, session: DbDep, request_id: RequestIdDep
+) -> LessonPublic:
+    return LessonPublic.model_validate(lessons.create_lesson(session, staff, class_id, body, request_id))

@@ -15,7 +15,7 @@ from app.api.deps import DbDep, RequestIdDep, SettingsDep
 from app.api.errors import error_responses
 from app.api.school_deps import CacheDep
 from app.api.security import AnyUser, Staff
-from app.schemas.reports import ClassReport, ExportFormat, SessionReport, StudentReport
+from app.schemas.reports import ClassReport, ExportFormat, LessonReport, StudentReport
 from app.services.identity.principal import Principal
 from app.services.school import reports
 from app.services.school.exports import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, csv_chunks, xlsx_chunks
@@ -34,20 +34,20 @@ _RESPONSES = {
 
 
 @router.get(
-    "/sessions/{session_id}",
-    summary="Attendance of one session",
-    response_model=SessionReport,
+    "/lessons/{lesson_id}",
+    summary="Attendance of one lesson",
+    response_model=LessonReport,
     responses=_RESPONSES,
 )
-def session_report(
-    session_id: uuid.UUID,
+def lesson_report(
+    lesson_id: uuid.UUID,
     staff: Staff,
     session: DbDep,
     cache: CacheDep,
     request_id: RequestIdDep,
     export: FormatQuery = ExportFormat.json,
 ) -> BaseModel | StreamingResponse:
-    report = reports.session_report(session, staff, session_id, cache)
+    report = reports.lesson_report(session, staff, lesson_id, cache)
     return _answer(session, staff, report, export, request_id)
 
 
@@ -90,7 +90,7 @@ def student_report(
     class_id: uuid.UUID | None = None,
     export: FormatQuery = ExportFormat.json,
 ) -> BaseModel | StreamingResponse:
-    """A student may read their own; a teacher sees the sessions of the classes they teach."""
+    """A student may read their own; a teacher sees the lessons of the classes they teach."""
     report = reports.student_report(
         session, user, student_id, date_from, date_to, class_id=class_id, max_days=settings.report_max_days
     )

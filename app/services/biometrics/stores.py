@@ -2,7 +2,7 @@
 truth) and Milvus (the searchable index, rebuildable from them).
 
 Names: the Milvus gallery of a school is its id, and a student's label is theirs. The gallery is the partition
-key, so a search scans one school only; which students of it may check in to a session is decided afterwards
+key, so a search scans one school only; which students of it may check in to a lesson is decided afterwards
 (``services.checkin.service`` explains why it does not search a class's members only).
 
 A template is the L2-normalised float32 vector, sealed with AES-256-GCM under the active key of the keyring

@@ -14,7 +14,7 @@ from typing import Any, cast
 import redis
 
 _PREFIX = "rollcall:checkin"
-#: Unknown-face counters are kept for the reports of recent sessions, then expire.
+#: Unknown-face counters are kept for the reports of recent lessons, then expire.
 UNKNOWN_TTL_S = 35 * 86_400
 
 
@@ -56,17 +56,17 @@ class CheckinCache:
         results = pipe.execute()
         return int(results[0]) if keys else 0
 
-    def count_unknown(self, session_id: uuid.UUID, faces: int) -> None:
+    def count_unknown(self, lesson_id: uuid.UUID, faces: int) -> None:
         if faces <= 0:
             return
-        key = self._unknown_key(session_id)
+        key = self._unknown_key(lesson_id)
         pipe = self._client.pipeline(transaction=True)
         pipe.incrby(key, faces)
         pipe.expire(key, UNKNOWN_TTL_S)
         pipe.execute()
 
-    def unknown_count(self, session_id: uuid.UUID) -> int:
-        value = cast("str | None", self._client.get(self._unknown_key(session_id)))
+    def unknown_count(self, lesson_id: uuid.UUID) -> int:
+        value = cast("str | None", self._client.get(self._unknown_key(lesson_id)))
         return int(value) if value is not None else 0
 
     @staticmethod
@@ -78,5 +78,5 @@ class CheckinCache:
         return f"{_PREFIX}:by-student:{student_id}"
 
     @staticmethod
-    def _unknown_key(session_id: uuid.UUID) -> str:
-        return f"{_PREFIX}:unknown:{session_id}"
+    def _unknown_key(lesson_id: uuid.UUID) -> str:
+        return f"{_PREFIX}:unknown:{lesson_id}"

@@ -1,6 +1,6 @@
 """One-time check-in codes: the non-biometric way in, for a student without consent (or a failing camera).
 
-A teacher issues a code for one student and one session; the student types it at the kiosk of the session's
+A teacher issues a code for one student and one lesson; the student types it at the kiosk of the lesson's
 room (a kiosk elsewhere refuses it, as it refuses faces for other rooms), or opens it in their own app (the
 QR form). Only a SHA-256 of the code is stored (codes are random, 50 bits, short-lived
 and single-use, so a salt adds nothing). Taking a code is atomic: the row is locked, so two presentations of
@@ -20,7 +20,7 @@ from sqlmodel import Session, col
 
 from app.core.enums import CheckinMethod, Role
 from app.core.errors import Conflict, Forbidden, NotFound
-from app.db.tables import Attendance, CheckinCode, ClassSession, SchoolClass, Student, utcnow
+from app.db.tables import Attendance, CheckinCode, Lesson, SchoolClass, Student, utcnow
 from app.schemas.attendance import CheckinAnswer, CheckinFace, CodeIssued, Liveness, StudentRef
 from app.services.checkin.service import record_answer
 from app.services.identity import access
@@ -37,25 +37,25 @@ QR_PREFIX = "rollcall://checkin?code="
 def issue_code(
     session: Session,
     principal: Principal,
-    session_id: uuid.UUID,
+    lesson_id: uuid.UUID,
     student_id: uuid.UUID,
     *,
     ttl_minutes: int,
     request_id: str | None,
 ) -> CodeIssued:
-    """A fresh code for the student (staff of the class); it expires with the session at the latest."""
-    lesson, klass = access.get_session(session, principal, session_id, manage=True)
+    """A fresh code for the student (staff of the class); it expires with the lesson at the latest."""
+    lesson, klass = access.get_lesson(session, principal, lesson_id, manage=True)
     access.get_student(session, principal, student_id)
     if not access.is_member(session, klass.id, student_id):
         raise Conflict("the student is not in this class", code="not_in_class", student_id=str(student_id))
     now = utcnow()
     if lesson.closed_at is not None or lesson.ends_at <= now:
-        raise Conflict("the session is over", code="session_not_open")
+        raise Conflict("the lesson is over", code="lesson_not_open")
     code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
     expires_at = min(now + timedelta(minutes=ttl_minutes), lesson.ends_at)
     session.add(
         CheckinCode(
-            session_id=session_id,
+            lesson_id=lesson_id,
             student_id=student_id,
             code_hash=_digest(code),
             created_by=principal.id,
@@ -69,13 +69,13 @@ def issue_code(
         "checkin_code.issue",
         target("student", student_id),
         request_id,
-        session_id=str(session_id),
+        lesson_id=str(lesson_id),
     )
     shown = f"{code[:5]}-{code[5:]}"
     return CodeIssued(
         code=shown,
         qr=QR_PREFIX + code,
-        session_id=session_id,
+        lesson_id=lesson_id,
         student_id=student_id,
         expires_at=expires_at,
     )
@@ -90,7 +90,7 @@ def redeem_code(session: Session, principal: Principal, code: str, request_id: s
     entry = session.scalars(
         select(CheckinCode).where(col(CheckinCode.code_hash) == _digest(code)).with_for_update()
     ).first()
-    lesson = session.get(ClassSession, entry.session_id) if entry is not None else None
+    lesson = session.get(Lesson, entry.lesson_id) if entry is not None else None
     klass = session.get(SchoolClass, lesson.class_id) if lesson is not None else None
     own = principal.kind == "kiosk" or principal.student_id == (entry.student_id if entry else None)
     if entry is None or lesson is None or klass is None or klass.school_id != principal.school_id or not own:
@@ -103,7 +103,7 @@ def redeem_code(session: Session, principal: Principal, code: str, request_id: s
     if entry.used_at is not None:
         record = session.scalars(
             select(Attendance).where(
-                col(Attendance.session_id) == lesson.id, col(Attendance.student_id) == student.id
+                col(Attendance.lesson_id) == lesson.id, col(Attendance.student_id) == student.id
             )
         ).first()
         if record is None:
@@ -111,11 +111,11 @@ def redeem_code(session: Session, principal: Principal, code: str, request_id: s
         return _answer(record_answer(record, ref, created=False))
     if entry.expires_at <= now:
         raise Conflict("the code has expired", code="code_expired")
-    lesson_room = lesson.room if lesson.room is not None else klass.room  # as open_sessions: COALESCE
+    lesson_room = lesson.room if lesson.room is not None else klass.room  # as open_lessons: COALESCE
     if principal.kind == "kiosk" and lesson_room != principal.room:
-        raise Forbidden("the session is not in this kiosk's room", code="wrong_room", room=lesson_room)
+        raise Forbidden("the lesson is not in this kiosk's room", code="wrong_room", room=lesson_room)
     if lesson.closed_at is not None or lesson.ends_at <= now:
-        raise Conflict("the session is over", code="session_not_open")
+        raise Conflict("the lesson is over", code="lesson_not_open")
     entry.used_at = now
     record, created = record_once(
         session,
@@ -131,7 +131,7 @@ def redeem_code(session: Session, principal: Principal, code: str, request_id: s
         "checkin.code",
         target("student", student.id),
         request_id,
-        session_id=str(lesson.id),
+        lesson_id=str(lesson.id),
         status=record.status.value,
         created=created,
     )

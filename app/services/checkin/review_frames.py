@@ -54,7 +54,7 @@ async def keep_failed_frame(
     settings: Settings,
     kiosk: Principal,
     frame: bytes | None,
-    session_id: uuid.UUID | None,
+    lesson_id: uuid.UUID | None,
     outcomes: Iterable[str],
 ) -> bool:
     """Keep ``frame`` when the setting is on and a face failed; never fails the check-in itself."""
@@ -68,7 +68,7 @@ async def keep_failed_frame(
             stores.cipher.keyring,
             kiosk,
             frame,
-            session_id,
+            lesson_id,
             failed[0],
             settings.review_frame_ttl_h,
         )
@@ -83,7 +83,7 @@ def keep_frame(
     keyring: Keyring,
     kiosk: Principal,
     frame: bytes,
-    session_id: uuid.UUID | None,
+    lesson_id: uuid.UUID | None,
     reason: str,
     ttl_h: int,
     now: datetime | None = None,
@@ -95,7 +95,7 @@ def keep_frame(
         id=row_id,
         school_id=kiosk.school_id,
         kiosk_id=kiosk.id,
-        session_id=session_id,
+        lesson_id=lesson_id,
         reason=reason,
         media_type=media_type_of(frame),
         key_id=key_id,

@@ -3,7 +3,7 @@
 The flow, in order (each step can end it):
 1. Idempotency: a retried request with the same ``Idempotency-Key`` from the same kiosk gets the first
    answer back from Redis without running anything again (and without counting its unknown faces twice).
-2. Session: the request's ``session_id`` (which must be in the kiosk's school and room, and open), else every
+2. Session: the request's ``lesson_id`` (which must be in the kiosk's school and room, and open), else every
    session open in the kiosk's room now (from ``checkin_early_minutes`` before its start until its end, not
    closed). Back-to-back lessons can overlap in that window; each recognised student is then checked in to the
    latest-starting one whose class they are in.
@@ -17,16 +17,16 @@ The flow, in order (each step can end it):
 4. Identification (1:N) of the probe (or of each face of the single frame), or verification (1:1) when the
    request claims a ``student_id``.
 5. Recording, in one transaction: one attendance row per recognised eligible student (``record_once``),
-   present or late by the session's start and grace; one audit event per face decision.
+   present or late by the lesson's start and grace; one audit event per face decision.
 6. Unknown faces are counted (Redis, per session, shown in the session report; and one audit event) but
    never recorded; the answer is cached for the idempotency key.
 
-Identification searches where the student is expected first: the roster of the sessions open here (their
+Identification searches where the student is expected first: the roster of the lessons open here (their
 classes' members), at the roster's own threshold. A stranger meets some 30 faces there instead of a whole
 school's 500-2,000, so the threshold that keeps strangers out (FPIR 1 %) is lower and a real member is
 found more often: errors of 1:N grow with the gallery (docs/MODELS.md). Only a face the roster does not
 know is searched in the whole school, at the school's stricter threshold: a student of another class (or a
-sibling) is then recognised as themself and answered ``not_in_session``, never recorded. The roster's
+sibling) is then recognised as themself and answered ``not_in_lesson``, never recorded. The roster's
 threshold carries the risk that such a student looks enough like a member to pass it; its operating point
 is measured with strangers searched against rosters (``models.eval identify --roster``).
 """
@@ -52,7 +52,7 @@ from app.core import metrics
 from app.core.config import Settings
 from app.core.enums import CheckinMethod
 from app.core.errors import BadRequest, Conflict, Forbidden, InvalidInput, NotFound
-from app.db.tables import Attendance, ClassMember, ClassSession, School, SchoolClass, Student, utcnow
+from app.db.tables import Attendance, ClassMember, Lesson, School, SchoolClass, Student, utcnow
 from app.schemas.attendance import (
     BurstSpec,
     ChallengeIssued,
@@ -96,7 +96,7 @@ class CheckinWatch(Protocol):
 @dataclass(frozen=True, slots=True)
 class CheckinRequest:
     frame: bytes | None = None  # liveness off: the one frame, every face in it is checked in
-    session_id: uuid.UUID | None = None
+    lesson_id: uuid.UUID | None = None
     student_id: uuid.UUID | None = None  # set: 1:1 verification of this student's claim
     idempotency_key: str | None = None
     frames: tuple[bytes, ...] = ()  # liveness on: the burst answering the challenge, in capture order
@@ -110,10 +110,10 @@ class CheckinRequest:
 
 
 @dataclass(frozen=True, slots=True)
-class OpenSession:
-    """A session the kiosk can check students in to, with its class's members."""
+class OpenLesson:
+    """A lesson the kiosk can check students in to, with its class's members."""
 
-    lesson: ClassSession
+    lesson: Lesson
     members: frozenset[uuid.UUID]
 
 
@@ -121,11 +121,11 @@ class OpenSession:
 class _Seen:
     """One face's identity decision before anything is recorded."""
 
-    outcome: Literal["match", "unknown", "not_in_session", "not_verified"]
+    outcome: Literal["match", "unknown", "not_in_lesson", "not_verified"]
     student_id: uuid.UUID | None
     score: float | None
     box: list[float]
-    session: OpenSession | None = None
+    session: OpenLesson | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,8 +171,8 @@ class CheckinService:
         self._watch = watch
         self._clock = clock
 
-    async def challenge(self, kiosk: Principal, session_id: uuid.UUID | None) -> ChallengeIssued:
-        """A challenge for the next check-in at this kiosk. The session is checked now, so a kiosk in a
+    async def challenge(self, kiosk: Principal, lesson_id: uuid.UUID | None) -> ChallengeIssued:
+        """A challenge for the next check-in at this kiosk. The lesson is checked now, so a kiosk in a
         room with nothing open learns it before the student performs anything."""
         if kiosk.kind != "kiosk":
             raise Forbidden("challenges are issued to kiosks", code="forbidden")
@@ -181,7 +181,7 @@ class CheckinService:
         settings = self._settings
         early = settings.checkin_early_minutes
         lit = await in_transaction(
-            self._stores.engine, _challenge_context, kiosk, session_id, self._clock(), early
+            self._stores.engine, _challenge_context, kiosk, lesson_id, self._clock(), early
         )
         colours = random_sequence(settings.colour_slots, settings.colour_slot_ms) if lit else None
         issued = await asyncio.to_thread(self._challenges.issue, str(kiosk.id), None, colours)
@@ -236,11 +236,11 @@ class CheckinService:
         elif (cached := await asyncio.to_thread(cache.answer, kiosk.id, key)) is not None:
             return CheckinAnswer.model_validate_json(cached).model_copy(update={"replayed": True})
         now = self._clock()
-        sessions = await in_transaction(
+        lessons = await in_transaction(
             self._stores.engine,
-            open_sessions,
+            open_lessons,
             kiosk,
-            request.session_id,
+            request.lesson_id,
             now,
             self._settings.checkin_early_minutes,
         )
@@ -250,9 +250,9 @@ class CheckinService:
             liveness, probes = Liveness(checked=False, passed=True), await self._frame_faces(request)
         mode: Literal["identify", "verify"] = "identify" if request.student_id is None else "verify"
         if request.student_id is not None:
-            seen = await self._verify(sessions, request.student_id, probes[0])
+            seen = await self._verify(lessons, request.student_id, probes[0])
         else:
-            seen = await self._identify(kiosk, sessions, probes)
+            seen = await self._identify(kiosk, lessons, probes)
         faces = await in_transaction(
             self._stores.engine, self._record, kiosk, seen, mode, now, key, request_id
         )
@@ -264,21 +264,21 @@ class CheckinService:
             recorded=sum(face.outcome == "recorded" for face in faces),
             unknown=unknown,
         )
-        await asyncio.to_thread(self._after_commit, kiosk, sessions[0].lesson.id, answer, key)
+        await asyncio.to_thread(self._after_commit, kiosk, lessons[0].lesson.id, answer, key)
         # Off by default: with keep_failed_checkin_frames a failed match keeps one frame 24 h, for review.
         frame = request.first_frame
         outcomes = [face.outcome for face in faces]
-        await keep_failed_frame(self._stores, self._settings, kiosk, frame, sessions[0].lesson.id, outcomes)
+        await keep_failed_frame(self._stores, self._settings, kiosk, frame, lessons[0].lesson.id, outcomes)
         return answer
 
     def _after_commit(
-        self, kiosk: Principal, session_id: uuid.UUID, answer: CheckinAnswer, key: str | None
+        self, kiosk: Principal, lesson_id: uuid.UUID, answer: CheckinAnswer, key: str | None
     ) -> None:
         """Count unknown faces and keep the answer for replays. The attendance is committed by now, so a
         Redis failure here must not turn the answer into an error (a retry would still find the records)."""
         cache = self._stores.cache
         try:
-            cache.count_unknown(session_id, answer.unknown)
+            cache.count_unknown(lesson_id, answer.unknown)
             if key is not None:
                 students = [face.student.id for face in answer.faces if face.student is not None]
                 cache.remember(kiosk.id, key, answer.model_dump_json(), students)
@@ -378,12 +378,12 @@ class CheckinService:
         )
 
     async def _identify(
-        self, kiosk: Principal, sessions: list[OpenSession], probes: list[_Probe]
+        self, kiosk: Principal, lessons: list[OpenLesson], probes: list[_Probe]
     ) -> list[_Seen]:
         vectors = np.concatenate([probe.embeddings.vectors for probe in probes])
         model = probes[0].embeddings.model
         gallery, index = gallery_of(kiosk.school_id), self._stores.index
-        roster = frozenset(label_of(member) for lesson in sessions for member in lesson.members)
+        roster = frozenset(label_of(member) for lesson in lessons for member in lesson.members)
         matches = await index.search(gallery, Embeddings(vectors, model), roster)
         strangers = [i for i, match in enumerate(matches) if not match.known]
         if strangers:  # nobody of the roster: perhaps somebody of the school (one call for them all)
@@ -397,17 +397,17 @@ class CheckinService:
             if student_id is None:
                 seen.append(_Seen("unknown", None, match.score, box))
                 continue
-            lesson = _session_for(sessions, student_id)
-            outcome: Literal["match", "not_in_session"] = "match" if lesson is not None else "not_in_session"
+            lesson = _lesson_for(lessons, student_id)
+            outcome: Literal["match", "not_in_lesson"] = "match" if lesson is not None else "not_in_lesson"
             seen.append(_Seen(outcome, student_id, match.score, box, lesson))
         return seen
 
-    async def _verify(self, sessions: list[OpenSession], student_id: uuid.UUID, probe: _Probe) -> list[_Seen]:
+    async def _verify(self, lessons: list[OpenLesson], student_id: uuid.UUID, probe: _Probe) -> list[_Seen]:
         """1:1: the probe face against the claimed student's own templates, from PostgreSQL."""
         box = [round(float(v), 1) for v in probe.face.face.box]
-        lesson = _session_for(sessions, student_id)
+        lesson = _lesson_for(lessons, student_id)
         if lesson is None:
-            return [_Seen("not_in_session", student_id, None, box)]
+            return [_Seen("not_in_lesson", student_id, None, box)]
         templates = await in_transaction(self._stores.engine, templates_of, student_id)
         model_id = probe.embeddings.model.model_id
         stored = [self._stores.cipher.open(t) for t in templates if t.model_id == model_id]
@@ -477,7 +477,7 @@ class CheckinService:
                     f"checkin.{mode}",
                     target("student", student.id),
                     request_id,
-                    session_id=str(record.session_id),
+                    lesson_id=str(record.lesson_id),
                     status=record.status.value,
                     confidence=round(face.score or 0.0, 4),
                 )
@@ -497,48 +497,48 @@ def record_answer(
         student=student,
         status=record.status,
         confidence=record.confidence,
-        session_id=record.session_id,
+        lesson_id=record.lesson_id,
         attendance_id=record.id,
         box=box,
     )
 
 
-def open_sessions(
-    session: Session, kiosk: Principal, session_id: uuid.UUID | None, now: datetime, early_minutes: int
-) -> list[OpenSession]:
-    """The sessions this kiosk checks into now, latest start first (see the module docstring)."""
-    room = func.coalesce(ClassSession.room, SchoolClass.room)
+def open_lessons(
+    session: Session, kiosk: Principal, lesson_id: uuid.UUID | None, now: datetime, early_minutes: int
+) -> list[OpenLesson]:
+    """The lessons this kiosk checks into now, latest start first (see the module docstring)."""
+    room = func.coalesce(Lesson.room, SchoolClass.room)
     query = (
-        select(ClassSession, room)
-        .join(SchoolClass, col(SchoolClass.id) == ClassSession.class_id)
+        select(Lesson, room)
+        .join(SchoolClass, col(SchoolClass.id) == Lesson.class_id)
         .where(col(SchoolClass.school_id) == kiosk.school_id)
     )
     early = timedelta(minutes=early_minutes)
-    if session_id is not None:
-        row = session.execute(query.where(col(ClassSession.id) == session_id)).first()
+    if lesson_id is not None:
+        row = session.execute(query.where(col(Lesson.id) == lesson_id)).first()
         if row is None:
-            raise NotFound(f"no session {session_id}", code="session_not_found", id=str(session_id))
+            raise NotFound(f"no lesson {lesson_id}", code="lesson_not_found", id=str(lesson_id))
         lesson, lesson_room = row
         if lesson_room != kiosk.room:
-            raise Forbidden("the session is not in this kiosk's room", code="wrong_room", room=lesson_room)
+            raise Forbidden("the lesson is not in this kiosk's room", code="wrong_room", room=lesson_room)
         if lesson.closed_at is not None or not lesson.starts_at - early <= now < lesson.ends_at:
-            raise Conflict("the session is not open for check-in now", code="session_not_open")
+            raise Conflict("the lesson is not open for check-in now", code="lesson_not_open")
         lessons = [lesson]
     else:
         lessons = list(
             session.scalars(
-                query.with_only_columns(ClassSession)
+                query.with_only_columns(Lesson)
                 .where(
                     room == kiosk.room,
-                    col(ClassSession.closed_at).is_(None),
-                    col(ClassSession.starts_at) <= now + early,
-                    col(ClassSession.ends_at) > now,
+                    col(Lesson.closed_at).is_(None),
+                    col(Lesson.starts_at) <= now + early,
+                    col(Lesson.ends_at) > now,
                 )
-                .order_by(col(ClassSession.starts_at).desc())
+                .order_by(col(Lesson.starts_at).desc())
             )
         )
         if not lessons:
-            raise Conflict(f"no session is open in room {kiosk.room!r} now", code="no_open_session")
+            raise Conflict(f"no lesson is open in room {kiosk.room!r} now", code="no_open_lesson")
     members: dict[uuid.UUID, set[uuid.UUID]] = {lesson.class_id: set() for lesson in lessons}
     for class_id, student_id in session.execute(
         select(col(ClassMember.class_id), col(ClassMember.student_id)).where(
@@ -546,15 +546,15 @@ def open_sessions(
         )
     ):
         members[class_id].add(student_id)
-    return [OpenSession(lesson, frozenset(members[lesson.class_id])) for lesson in lessons]
+    return [OpenLesson(lesson, frozenset(members[lesson.class_id])) for lesson in lessons]
 
 
 def _challenge_context(
-    session: Session, kiosk: Principal, session_id: uuid.UUID | None, now: datetime, early_minutes: int
+    session: Session, kiosk: Principal, lesson_id: uuid.UUID | None, now: datetime, early_minutes: int
 ) -> bool:
-    """Check the kiosk has a session open (so it learns before the student performs anything) and say
+    """Check the kiosk has a lesson open (so it learns before the student performs anything) and say
     whether its school's colour layer is on."""
-    open_sessions(session, kiosk, session_id, now, early_minutes)
+    open_lessons(session, kiosk, lesson_id, now, early_minutes)
     school = session.get(School, kiosk.school_id)
     return school is None or school.colour_challenge
 
@@ -592,8 +592,8 @@ def _times_invalid(message: str) -> InvalidInput:
     return InvalidInput(message, code="frame_times_invalid", field="frame_times_ms")
 
 
-def _session_for(sessions: list[OpenSession], student_id: uuid.UUID) -> OpenSession | None:
-    return next((s for s in sessions if student_id in s.members), None)
+def _lesson_for(lessons: list[OpenLesson], student_id: uuid.UUID) -> OpenLesson | None:
+    return next((s for s in lessons if student_id in s.members), None)
 
 
 def _student_of(label: str | None) -> uuid.UUID | None:

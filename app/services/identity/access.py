@@ -4,8 +4,8 @@ Rules (the issue's, made precise):
 - Everything belongs to one school. A row of another school answers "not found", exactly like a missing one:
   a caller learns nothing about other tenants, not even that an id exists there.
 - Admins see and manage everything in their school.
-- Teachers see the classes they teach, those classes' sessions, and the students in them; they manage
-  attendance, consent and enrollment for those students, and the sessions of their classes. Creating
+- Teachers see the classes they teach, those classes' lessons, and the students in them; they manage
+  attendance, consent and enrollment for those students, and the lessons of their classes. Creating
   students and classes, and changing membership, is the office's (admin's) job.
 - Students see their own record, their own classes and their own attendance; nothing else.
 - Kiosks see nothing through these listings: they only check students in (``services.checkin.service``).
@@ -23,7 +23,7 @@ from sqlmodel import Session, col
 
 from app.core.enums import Role
 from app.core.errors import Forbidden, NotFound
-from app.db.tables import ClassMember, ClassSession, School, SchoolClass, Student
+from app.db.tables import ClassMember, Lesson, School, SchoolClass, Student
 from app.services.identity.principal import Principal
 
 
@@ -98,7 +98,7 @@ def class_visible(principal: Principal) -> ColumnElement[bool]:
 def get_class(
     session: Session, principal: Principal, class_id: uuid.UUID, *, manage: bool = False
 ) -> SchoolClass:
-    """The class if the caller may see it; ``manage`` (run its sessions, attendance): admin or its teacher."""
+    """The class if the caller may see it; ``manage`` (run its lessons, attendance): admin or its teacher."""
     found = in_school(session, principal, SchoolClass, class_id, "class")
     if manage:
         allowed = principal.role is Role.admin or (
@@ -113,16 +113,16 @@ def get_class(
     return found
 
 
-def get_session(
-    session: Session, principal: Principal, session_id: uuid.UUID, *, manage: bool = False
-) -> tuple[ClassSession, SchoolClass]:
-    """A class session with its class, under the class's rules."""
-    found = session.get(ClassSession, session_id)
+def get_lesson(
+    session: Session, principal: Principal, lesson_id: uuid.UUID, *, manage: bool = False
+) -> tuple[Lesson, SchoolClass]:
+    """A lesson with its class, under the class's rules."""
+    found = session.get(Lesson, lesson_id)
     if found is None:
-        raise NotFound(f"no session {session_id}", code="session_not_found", id=str(session_id))
+        raise NotFound(f"no lesson {lesson_id}", code="lesson_not_found", id=str(lesson_id))
     klass = session.get(SchoolClass, found.class_id)
     if klass is None or klass.school_id != principal.school_id:
-        raise NotFound(f"no session {session_id}", code="session_not_found", id=str(session_id))
+        raise NotFound(f"no lesson {lesson_id}", code="lesson_not_found", id=str(lesson_id))
     get_class(session, principal, klass.id, manage=manage)
     return found, klass
 

@@ -5,7 +5,8 @@ Transactions: commands whose *failure* must itself be stored manage their own tr
 ``refresh`` (a reused token is audited). Every other command runs in the caller's transaction (one per
 request, ``app.api.deps.DbDep``) and writes its audit event there, so both commit or neither does.
 
-Sessions live in Redis as refresh-token families:
+A sign-in is a refresh-token family in Redis (never called a session: a lesson is the class meeting,
+a ``Session`` the database's):
 - ``login`` opens a family (``auth:fam:{<id>}``: owner and the hash of the one current refresh token). Its
   life is fixed at login (``refresh_token_ttl_s``); refreshing never extends it.
 - ``refresh`` swaps the current token for a new one atomically (a Lua script). Presenting a token that was
@@ -95,7 +96,7 @@ def normalise_email(email: str) -> str:
 SIGN_IN_REFUSALS = frozenset({"invalid_credentials", "account_locked", "invalid_mfa_code"})
 
 
-class Sessions:
+class TokenFamilies:
     """Refresh-token families in Redis (see the module docstring)."""
 
     def __init__(self, client: redis.Redis, ttl_s: int) -> None:
@@ -151,7 +152,7 @@ class Sessions:
         pipe.execute()
 
     def revoke_user(self, user_id: uuid.UUID) -> int:
-        """End every session of ``user_id`` (deactivation, role or password change, MFA reset)."""
+        """End every sign-in of ``user_id`` (deactivation, role or password change, MFA reset)."""
         families = [_text(f) for f in cast("set[Any]", self._client.smembers(self._user_key(user_id)))]
         pipe = self._client.pipeline(transaction=True)
         for family in families:
@@ -169,14 +170,14 @@ class _Refusal:
 
 
 class AuthService:
-    """Sign-in and sessions; holds the engine for the commands that commit their own failures."""
+    """Sign-in and its token families; holds the engine for the commands that commit their own failures."""
 
     def __init__(self, settings: Settings, engine: Engine, client: redis.Redis, limiter: RateLimiter) -> None:
         self.settings = settings
         self.engine = engine
         self.hasher = password_hasher(settings)
         self.keyring = settings.keyring()
-        self.sessions = Sessions(client, settings.refresh_token_ttl_s)
+        self.families = TokenFamilies(client, settings.refresh_token_ttl_s)
         self.limiter = limiter
         self._used_codes = OneTimeValues(client, "auth:totp-used")
         # Verified against when the email is unknown, so an unknown email costs the same time as a known one.
@@ -270,7 +271,7 @@ class AuthService:
             return MfaSetupRequired(setup_token=token, expires_in=self.settings.mfa_setup_ttl_s)
         _audit_login(session, user, "ok", request_id, client_ip)
         # Opened before the commit: if Redis fails, the login (and its audit event) rolls back with it.
-        return self.open_session(user)
+        return self.issue_tokens(user)
 
     def _failed(
         self, session: Session, user: User, reason: str, request_id: str | None, client_ip: str
@@ -302,10 +303,10 @@ class AuthService:
             return _Refusal(Unauthenticated("the code is not valid", code="invalid_mfa_code"))
         return _Refusal(Unauthenticated("wrong email or password", code="invalid_credentials"))
 
-    def open_session(self, user: User) -> TokenPair:
-        """A new session for ``user`` without any check: for this service after its checks, and for trusted
-        in-process callers (tests, tools); never reachable from a route as such."""
-        family, refresh_token = self.sessions.open(user.id)
+    def issue_tokens(self, user: User) -> TokenPair:
+        """New tokens (a new family) for ``user`` without any check: for this service after its checks, and
+        for trusted in-process callers (tests, tools); never reachable from a route as such."""
+        family, refresh_token = self.families.open(user.id)
         return self._pair(user, family, refresh_token)
 
     def _pair(self, user: User, family: str, refresh_token: str) -> TokenPair:
@@ -315,7 +316,7 @@ class AuthService:
             user_id=user.id,
             school_id=user.school_id,
             role=user.role,
-            session_id=family,
+            family=family,
             student_id=user.student_id,
         )
         return TokenPair(
@@ -324,10 +325,10 @@ class AuthService:
 
     def refresh(self, refresh_token: str, client_ip: str, request_id: str | None) -> TokenPair:
         """A new pair for a current refresh token; the presented one is spent. The user is re-read, so a
-        role change or deactivation shows in the new access token (and revoked sessions end here)."""
+        role change or deactivation shows in the new access token (and revoked sign-ins end here)."""
         self.limiter.hit(self.settings.auth_rate_limit, "refresh", client_ip, fail_open=False)
         invalid = Unauthenticated("the refresh token is not valid", code="invalid_refresh_token")
-        owner = self.sessions.owner(refresh_token)
+        owner = self.families.owner(refresh_token)
         if owner is None:
             raise invalid
         family, user_id = owner
@@ -335,26 +336,26 @@ class AuthService:
         with transaction(self.engine) as session:
             user = session.get(User, user_id)
         if user is None or not user.is_active:
-            self.sessions.revoke(family, user_id)
+            self.families.revoke(family, user_id)
             raise invalid
-        outcome, new_token = self.sessions.rotate(refresh_token)
+        outcome, new_token = self.families.rotate(refresh_token)
         if outcome == "reused":
-            self.sessions.revoke(family, user_id)
+            self.families.revoke(family, user_id)
             with transaction(self.engine) as session:
                 audit.record(
                     session, f"user:{user_id}", "auth.refresh_reuse", None, "denied", request_id,
                     ip=client_ip, school_id=user.school_id,
                 )  # fmt: skip
             raise Unauthenticated(
-                "this refresh token was already used; the session has been ended", code="refresh_token_reused"
+                "this refresh token was already used; the sign-in has been ended", code="refresh_token_reused"
             )
         if outcome != "ok":
             raise invalid
         return self._pair(user, family, new_token)
 
-    def logout(self, principal: Principal, session_id: str) -> None:
+    def logout(self, principal: Principal, family: str) -> None:
         """End the caller's session: its refresh token and every access token of it stop working now."""
-        self.sessions.revoke(session_id, principal.id)
+        self.families.revoke(family, principal.id)
 
     # -- authenticating requests -------------------------------------------------------------------------
 
@@ -366,8 +367,8 @@ class AuthService:
             if not allow_setup:
                 raise
             claims = verify_token(self.settings, token, TokenType.mfa_setup)
-        if claims.type is TokenType.access and not self.sessions.is_active(claims.session_id):
-            raise Unauthenticated("this session has ended; sign in again", code="session_revoked")
+        if claims.type is TokenType.access and not self.families.is_active(claims.family):
+            raise Unauthenticated("this sign-in has ended; sign in again", code="sign_in_revoked")
         principal = Principal(
             kind="user",
             id=claims.user_id,
@@ -393,7 +394,7 @@ class AuthService:
     def mfa_activate(
         self, session: Session, principal: Principal, code: str, client_ip: str, request_id: str | None
     ) -> TokenPair:
-        """Turn MFA on with a first valid code and return a fresh session (for an admin, this completes the
+        """Turn MFA on with a first valid code and return fresh tokens (for an admin, this completes the
         sign-in that the setup token started). Counted per client IP like sign-ins: codes are guessable."""
         self.limiter.hit(self.settings.auth_rate_limit, "mfa", client_ip, fail_open=False)
         user = self._own_user(session, principal)
@@ -407,12 +408,12 @@ class AuthService:
         user.mfa_enabled = True
         session.add(user)
         audit.record(session, principal, "auth.mfa_enable", f"user:{user.id}", "ok", request_id)
-        return self.open_session(user)
+        return self.issue_tokens(user)
 
     def change_password(
         self, session: Session, principal: Principal, current: str, new: str, request_id: str | None
     ) -> None:
-        """Change one's own password; every session of the user ends (sign in again)."""
+        """Change one's own password; every sign-in of the user ends (sign in again)."""
         user = self._own_user(session, principal)
         if not self.hasher.verify(current, user.password_hash):
             metrics.sign_in_refused("invalid_credentials")
@@ -420,7 +421,7 @@ class AuthService:
         user.password_hash = self.hash_password(new, user.email)
         session.add(user)
         audit.record(session, principal, "auth.password_change", f"user:{user.id}", "ok", request_id)
-        self.sessions.revoke_user(user.id)
+        self.families.revoke_user(user.id)
 
     def me(self, session: Session, principal: Principal) -> UserPublic:
         return UserPublic.model_validate(self._own_user(session, principal))
@@ -494,7 +495,7 @@ class AuthService:
         request_id: str | None,
     ) -> UserPublic:
         """Apply the fields sent. The school always keeps one active admin; any change to what the user may
-        do (role, activity, password, MFA) ends their sessions."""
+        do (role, activity, password, MFA) ends their sign-ins."""
         user = self._user_row(session, principal, user_id)
         changed: dict[str, Any] = {}
         if data.full_name is not None and data.full_name != user.full_name:
@@ -528,7 +529,7 @@ class AuthService:
         _flush_unique(session, "that change clashes with another user")
         audit.record(session, principal, "user.update", f"user:{user.id}", "ok", request_id, **changed)
         if changed.keys() & {"role", "is_active", "password_reset", "reset_mfa"}:
-            self.sessions.revoke_user(user.id)
+            self.families.revoke_user(user.id)
         return UserPublic.model_validate(user)
 
     def deactivate_user(

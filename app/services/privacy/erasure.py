@@ -5,7 +5,7 @@ It is the erasure command of ``services.privacy.consent`` (PostgreSQL, Redis and
 is ever half-erased) with more done in its PostgreSQL transaction, under the student's row lock:
 - every row that refers to the student, in any table, found from the schema's foreign keys (so a table added
   later is erased too without anyone remembering to), rows depending on those rows first, and counted;
-- the student's sign-in account (its sessions ended), deleted, or emptied of personal data when other rows
+- the student's sign-in account (its sign-ins ended), deleted, or emptied of personal data when other rows
   still name it;
 - the disclosure log's entries keep who saw the record and why, with the student's id replaced by its
   keyed pseudonym;
@@ -45,7 +45,7 @@ from app.schemas.privacy import ErasureReceipt
 from app.services.biometrics.job_index import model_dims
 from app.services.biometrics.stores import BiometricStores
 from app.services.identity import access
-from app.services.identity.auth import Sessions
+from app.services.identity.auth import TokenFamilies
 from app.services.identity.principal import Principal
 from app.services.privacy import consent, disclosure
 from app.services.uow import in_transaction
@@ -67,7 +67,7 @@ class _Erased:
     receipt_id: uuid.UUID = field(default_factory=uuid.uuid4)
     rows: Counter[str] = field(default_factory=Counter)
     accounts: list[uuid.UUID] = field(default_factory=list)
-    sessions: int = 0
+    sign_ins: int = 0
     redis_keys: int = 0
     subject: str = ""
     school_id: uuid.UUID | None = None
@@ -117,12 +117,12 @@ def _erase_rows(
 ) -> None:
     """The PostgreSQL part (after ``consent``'s own: row locked, consents withdrawn, templates deleted), and
     the Redis keys named by the student's ids (a Redis failure rolls it all back, like the cache step)."""
-    sessions = Sessions(client, 1)
+    families = TokenFamilies(client, 1)
 
-    def end_sessions(account_id: uuid.UUID) -> None:
-        erased.sessions += sessions.revoke_user(account_id)
+    def end_sign_ins(account_id: uuid.UUID) -> None:
+        erased.sign_ins += families.revoke_user(account_id)
 
-    erased.accounts = purge_student(session, student, erased.rows, end_sessions)
+    erased.accounts = purge_student(session, student, erased.rows, end_sign_ins)
     # Keys named by an id: rate-limit counters, caches the check-in index does not list.
     erased.redis_keys = _purge_redis_keys(client, [student.id, *erased.accounts])
     session.add(
@@ -259,7 +259,7 @@ def _write_receipt(session: Session, erased: _Erased, result: WithdrawalResult) 
             "postgresql": {name: n for name, n in sorted(postgresql.items()) if n},
             "redis": {
                 "checkin_answers": erased.cached_answers + result.cache_entries_deleted,
-                "sessions": erased.sessions,
+                "sign_in_token_families": erased.sign_ins,
                 "keys_named_by_id": erased.redis_keys,
             },
             "milvus": {"vectors": result.vectors_deleted},

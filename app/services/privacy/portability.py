@@ -6,7 +6,7 @@ The archive holds:
   (FERPA 99.32(c)), the audit events about them, and every other row that refers to them in any table (found
   from the schema's foreign keys, so a table added later is exported too). Restricted columns (see
   ``app.core.classification``: templates, hashes, secrets) are withheld and named.
-- ``attendance.csv``: the attendance history, archived records included, one row per session.
+- ``attendance.csv``: the attendance history, archived records included, one row per lesson.
 - ``README.txt``: what the files are.
 
 Face templates are not exported, deliberately: they are biometric data (GDPR Art. 9) usable only by this
@@ -43,9 +43,9 @@ from app.db.tables import (
     AttendanceChange,
     AuditEvent,
     ClassMember,
-    ClassSession,
     Consent,
     FaceTemplate,
+    Lesson,
     School,
     SchoolClass,
     Student,
@@ -69,7 +69,7 @@ TEMPLATE_STATEMENT = (
     "Withdrawing the consent, or asking the school to erase the student's data, deletes them everywhere."
 )
 ATTENDANCE_HEADER = [
-    "session_start",
+    "lesson_start",
     "class_code",
     "class_name",
     "status",
@@ -87,7 +87,7 @@ student.json    everything held about the student: record, account, classes, con
                 agreed to), biometric enrollment metadata, attendance and its corrections, the log of who
                 saw or exported this record and why, audit events about the student, and every other row
                 that refers to the student.
-attendance.csv  the attendance history, one row per session (archived records included).
+attendance.csv  the attendance history, one row per lesson (archived records included).
 
 Values marked "[withheld: restricted]" are secrets or biometric templates, which are never exported.
 Times are UTC (ISO 8601). Questions, corrections or erasure: contact the school's office.
@@ -224,15 +224,15 @@ def _consent(consent: Consent) -> dict[str, Any]:
 
 def _corrections(session: Session, student_id: uuid.UUID) -> list[dict[str, Any]]:
     query = (
-        select(AttendanceChange, col(ClassSession.starts_at))
+        select(AttendanceChange, col(Lesson.starts_at))
         .join(Attendance, col(Attendance.id) == AttendanceChange.attendance_id)
-        .join(ClassSession, col(ClassSession.id) == Attendance.session_id)
+        .join(Lesson, col(Lesson.id) == Attendance.lesson_id)
         .where(col(Attendance.student_id) == student_id)
         .order_by(col(AttendanceChange.changed_at))
     )
     found = [
         {
-            "session_start": starts,
+            "lesson_start": starts,
             "changed_at": change.changed_at,
             "from": change.old_status,
             "to": change.new_status,
@@ -242,7 +242,7 @@ def _corrections(session: Session, student_id: uuid.UUID) -> list[dict[str, Any]
     ]
     archived = select(AttendanceArchive).where(col(AttendanceArchive.student_id) == student_id)
     for record in session.scalars(archived):
-        found.extend({"session_start": record.session_starts_at, **change} for change in record.changes)
+        found.extend({"lesson_start": record.lesson_starts_at, **change} for change in record.changes)
     return found
 
 
@@ -257,9 +257,9 @@ def _attendance_rows(session: Session, student_id: uuid.UUID) -> Iterator[list[o
         )
     }
     live = (
-        select(Attendance, col(ClassSession.starts_at), col(SchoolClass.code), col(SchoolClass.name))
-        .join(ClassSession, col(ClassSession.id) == Attendance.session_id)
-        .join(SchoolClass, col(SchoolClass.id) == ClassSession.class_id)
+        select(Attendance, col(Lesson.starts_at), col(SchoolClass.code), col(SchoolClass.name))
+        .join(Lesson, col(Lesson.id) == Attendance.lesson_id)
+        .join(SchoolClass, col(SchoolClass.id) == Lesson.class_id)
         .where(col(Attendance.student_id) == student_id)
     )
     rows = [
@@ -272,7 +272,7 @@ def _attendance_rows(session: Session, student_id: uuid.UUID) -> Iterator[list[o
         .where(col(AttendanceArchive.student_id) == student_id)
     )
     rows += [
-        _attendance_row(record, record.session_starts_at, code, name, True, len(record.changes))
+        _attendance_row(record, record.lesson_starts_at, code, name, True, len(record.changes))
         for record, code, name in session.execute(archived)
     ]
     rows.sort(key=lambda row: row[0])  # type: ignore[arg-type, return-value]

@@ -37,9 +37,9 @@ from app.db.tables import (
     Attendance,
     AttendanceArchive,
     AttendanceChange,
-    ClassSession,
     Consent,
     FaceTemplate,
+    Lesson,
     SchoolClass,
     Student,
     utcnow,
@@ -163,11 +163,9 @@ def _archive_attendance(engine: Engine, before: datetime, batch: int) -> int:
 
 def _archive_batch(session: Session, before: datetime, batch: int) -> int:
     rows = session.execute(
-        select(
-            Attendance, col(ClassSession.starts_at), col(ClassSession.class_id), col(SchoolClass.school_id)
-        )
-        .join(ClassSession, col(ClassSession.id) == Attendance.session_id)
-        .join(SchoolClass, col(SchoolClass.id) == ClassSession.class_id)
+        select(Attendance, col(Lesson.starts_at), col(Lesson.class_id), col(SchoolClass.school_id))
+        .join(Lesson, col(Lesson.id) == Attendance.lesson_id)
+        .join(SchoolClass, col(SchoolClass.id) == Lesson.class_id)
         .where(col(Attendance.recorded_at) < before)
         .order_by(col(Attendance.recorded_at))
         .limit(batch)
@@ -197,9 +195,9 @@ def _archive_batch(session: Session, before: datetime, batch: int) -> int:
                 id=record.id,
                 school_id=school_id,
                 student_id=record.student_id,
-                session_id=record.session_id,
+                lesson_id=record.lesson_id,
                 class_id=class_id,
-                session_starts_at=starts_at,
+                lesson_starts_at=starts_at,
                 status=record.status,
                 method=record.method,
                 confidence=record.confidence,

@@ -18,17 +18,17 @@ from sqlmodel import Session, col
 
 from app.core.enums import AttendanceStatus, CheckinMethod, Role
 from app.core.errors import Conflict, NotFound
-from app.db.tables import Attendance, AttendanceChange, ClassSession, SchoolClass, utcnow
+from app.db.tables import Attendance, AttendanceChange, Lesson, SchoolClass, utcnow
 from app.notifications import events
 from app.schemas.attendance import AttendanceMark
 from app.services.identity import access
 from app.services.identity.principal import Principal
 from app.services.privacy.activity import log_action, target
 
-UNIQUE_CONSTRAINT = "uq_attendance_session_student"
+UNIQUE_CONSTRAINT = "uq_attendance_lesson_student"
 
 
-def arrival_status(lesson: ClassSession, at: datetime) -> AttendanceStatus:
+def arrival_status(lesson: Lesson, at: datetime) -> AttendanceStatus:
     """Present up to the start plus the grace period, late after it."""
     late_after = lesson.starts_at + timedelta(minutes=lesson.grace_minutes)
     return AttendanceStatus.present if at <= late_after else AttendanceStatus.late
@@ -37,7 +37,7 @@ def arrival_status(lesson: ClassSession, at: datetime) -> AttendanceStatus:
 def record_once(
     session: Session,
     *,
-    lesson: ClassSession,
+    lesson: Lesson,
     student_id: uuid.UUID,
     method: CheckinMethod,
     at: datetime,
@@ -50,7 +50,7 @@ def record_once(
         insert(Attendance)
         .values(
             id=uuid.uuid4(),
-            session_id=lesson.id,
+            lesson_id=lesson.id,
             student_id=student_id,
             status=arrival_status(lesson, at),
             method=method,
@@ -64,7 +64,7 @@ def record_once(
     )
     record = session.scalars(
         select(Attendance).where(
-            col(Attendance.session_id) == lesson.id, col(Attendance.student_id) == student_id
+            col(Attendance.lesson_id) == lesson.id, col(Attendance.student_id) == student_id
         )
     ).one()
     if new_id is not None and method is not CheckinMethod.manual:  # manual marks publish from ``mark``
@@ -75,21 +75,21 @@ def record_once(
 def mark(
     session: Session,
     principal: Principal,
-    session_id: uuid.UUID,
+    lesson_id: uuid.UUID,
     student_id: uuid.UUID,
     data: AttendanceMark,
     request_id: str | None,
 ) -> Attendance:
-    """Set the student's status for the session (creating the record if there is none), keeping the change.
+    """Set the student's status for the lesson (creating the record if there is none), keeping the change.
 
     The class's teacher or an admin; the student must be in the class, or already have a record there (a
     student who left the class can still have their history corrected). Setting the status it already has
     changes nothing and records nothing.
     """
-    lesson, klass = access.get_session(session, principal, session_id, manage=True)
+    lesson, klass = access.get_lesson(session, principal, lesson_id, manage=True)
     record = session.scalars(
         select(Attendance)
-        .where(col(Attendance.session_id) == session_id, col(Attendance.student_id) == student_id)
+        .where(col(Attendance.lesson_id) == lesson_id, col(Attendance.student_id) == student_id)
         .with_for_update()
     ).first()
     if record is None and not access.is_member(session, klass.id, student_id):
@@ -126,20 +126,18 @@ def mark(
         "attendance.mark" if old is None else "attendance.correct",
         target("student", student_id),
         request_id,
-        session_id=str(session_id),
+        lesson_id=str(lesson_id),
         old_status=old.value if old else None,
         new_status=data.status.value,
     )
     return record
 
 
-def session_records(session: Session, principal: Principal, session_id: uuid.UUID) -> list[Attendance]:
-    """Every record of the session (staff of the class)."""
-    access.get_session(session, principal, session_id, manage=True)
+def lesson_records(session: Session, principal: Principal, lesson_id: uuid.UUID) -> list[Attendance]:
+    """Every record of the lesson (staff of the class)."""
+    access.get_lesson(session, principal, lesson_id, manage=True)
     query = (
-        select(Attendance)
-        .where(col(Attendance.session_id) == session_id)
-        .order_by(col(Attendance.recorded_at))
+        select(Attendance).where(col(Attendance.lesson_id) == lesson_id).order_by(col(Attendance.recorded_at))
     )
     return list(session.scalars(query))
 
@@ -147,13 +145,13 @@ def session_records(session: Session, principal: Principal, session_id: uuid.UUI
 def changes(session: Session, principal: Principal, attendance_id: uuid.UUID) -> list[AttendanceChange]:
     """The correction history of one record: staff of the class, or the student it belongs to."""
     record = session.get(Attendance, attendance_id)
-    lesson = session.get(ClassSession, record.session_id) if record is not None else None
+    lesson = session.get(Lesson, record.lesson_id) if record is not None else None
     klass = session.get(SchoolClass, lesson.class_id) if lesson is not None else None
     if record is None or klass is None or klass.school_id != principal.school_id:
         raise NotFound(f"no attendance record {attendance_id}", code="attendance_not_found")
     own = principal.role is Role.student and principal.student_id == record.student_id
     if not own:
-        access.get_session(session, principal, record.session_id, manage=True)
+        access.get_lesson(session, principal, record.lesson_id, manage=True)
     query = (
         select(AttendanceChange)
         .where(col(AttendanceChange.attendance_id) == attendance_id)

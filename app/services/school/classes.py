@@ -10,7 +10,7 @@ from sqlmodel import Session, col
 
 from app.core.enums import Role
 from app.core.errors import Conflict, NotFound
-from app.db.tables import ClassMember, ClassSession, SchoolClass, Student, User
+from app.db.tables import ClassMember, Lesson, SchoolClass, Student, User
 from app.schemas.classes import ClassCreate, ClassPublic, ClassUpdate
 from app.schemas.common import Page, PageParams
 from app.schemas.students import StudentPublic
@@ -64,13 +64,11 @@ def update_class(
 
 
 def delete_class(session: Session, principal: Principal, class_id: uuid.UUID, request_id: str | None) -> None:
-    """A class with sessions keeps its attendance history: delete those sessions first (409 otherwise)."""
+    """A class with lessons keeps its attendance history: delete those lessons first (409 otherwise)."""
     access.require_role(principal, Role.admin)
     klass = access.get_class(session, principal, class_id)
-    if session.scalars(
-        select(col(ClassSession.id)).where(col(ClassSession.class_id) == class_id).limit(1)
-    ).first():
-        raise Conflict("the class has sessions; delete them first", code="in_use", class_id=str(class_id))
+    if session.scalars(select(col(Lesson.id)).where(col(Lesson.class_id) == class_id).limit(1)).first():
+        raise Conflict("the class has lessons; delete them first", code="in_use", class_id=str(class_id))
     for member in session.scalars(select(ClassMember).where(col(ClassMember.class_id) == class_id)):
         session.delete(member)
     session.delete(klass)

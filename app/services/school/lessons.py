@@ -1,4 +1,4 @@
-"""Class sessions (lessons): attendance is taken per session, present or late by its start and grace.
+"""Class lessons (lessons): attendance is taken per session, present or late by its start and grace.
 
 The class's teacher and admins run them. Times are stored in UTC; listings filter by the school's local
 dates (``services.school.reports.local_day_bounds``) so "the 3rd" means the school's 3rd wherever the server
@@ -14,9 +14,9 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app.core.errors import Conflict, InvalidInput
-from app.db.tables import Attendance, CheckinCode, ClassSession, utcnow
+from app.db.tables import Attendance, CheckinCode, Lesson, utcnow
 from app.notifications import events
-from app.schemas.classes import SessionCreate, SessionPublic, SessionUpdate, check_times
+from app.schemas.classes import LessonCreate, LessonPublic, LessonUpdate, check_times
 from app.schemas.common import Page, PageParams
 from app.services.crud import apply_update, paginate
 from app.services.identity import access
@@ -25,33 +25,31 @@ from app.services.privacy.activity import log_action, target
 from app.services.school.dates import local_range
 
 
-def list_sessions(
+def list_lessons(
     session: Session,
     principal: Principal,
     class_id: uuid.UUID,
     params: PageParams,
     date_from: date | None = None,
     date_to: date | None = None,
-) -> Page[SessionPublic]:
+) -> Page[LessonPublic]:
     access.get_class(session, principal, class_id)
-    query = select(ClassSession).where(col(ClassSession.class_id) == class_id)
+    query = select(Lesson).where(col(Lesson.class_id) == class_id)
     if date_from is not None or date_to is not None:
         start, end = local_range(access.school(session, principal).timezone, date_from, date_to)
-        query = query.where(col(ClassSession.starts_at) >= start, col(ClassSession.starts_at) < end)
-    return paginate(
-        session, query.order_by(col(ClassSession.starts_at)), params, SessionPublic.model_validate
-    )
+        query = query.where(col(Lesson.starts_at) >= start, col(Lesson.starts_at) < end)
+    return paginate(session, query.order_by(col(Lesson.starts_at)), params, LessonPublic.model_validate)
 
 
-def get_session(session: Session, principal: Principal, session_id: uuid.UUID) -> ClassSession:
-    return access.get_session(session, principal, session_id)[0]
+def get_lesson(session: Session, principal: Principal, lesson_id: uuid.UUID) -> Lesson:
+    return access.get_lesson(session, principal, lesson_id)[0]
 
 
-def create_session(
-    session: Session, principal: Principal, class_id: uuid.UUID, data: SessionCreate, request_id: str | None
-) -> ClassSession:
+def create_lesson(
+    session: Session, principal: Principal, class_id: uuid.UUID, data: LessonCreate, request_id: str | None
+) -> Lesson:
     klass = access.get_class(session, principal, class_id, manage=True)
-    lesson = ClassSession(
+    lesson = Lesson(
         class_id=klass.id,
         starts_at=data.starts_at,
         ends_at=data.ends_at,
@@ -61,16 +59,16 @@ def create_session(
     session.add(lesson)
     session.flush()
     log_action(
-        session, principal, "session.create", target("session", lesson.id), request_id, class_id=str(klass.id)
+        session, principal, "lesson.create", target("lesson", lesson.id), request_id, class_id=str(klass.id)
     )
     return lesson
 
 
-def update_session(
-    session: Session, principal: Principal, session_id: uuid.UUID, data: SessionUpdate, request_id: str | None
-) -> ClassSession:
+def update_lesson(
+    session: Session, principal: Principal, lesson_id: uuid.UUID, data: LessonUpdate, request_id: str | None
+) -> Lesson:
     """Attendance already recorded keeps its status: a corrected start time changes nobody's lateness."""
-    lesson, _ = access.get_session(session, principal, session_id, manage=True)
+    lesson, _ = access.get_lesson(session, principal, lesson_id, manage=True)
     try:
         check_times(data.starts_at or lesson.starts_at, data.ends_at or lesson.ends_at)
     except ValueError as exc:
@@ -81,40 +79,40 @@ def update_session(
         log_action(
             session,
             principal,
-            "session.update",
-            target("session", lesson.id),
+            "lesson.update",
+            target("lesson", lesson.id),
             request_id,
             fields=sorted(changes),
         )
     return lesson
 
 
-def close_session(
-    session: Session, principal: Principal, session_id: uuid.UUID, request_id: str | None
-) -> ClassSession:
+def close_lesson(
+    session: Session, principal: Principal, lesson_id: uuid.UUID, request_id: str | None
+) -> Lesson:
     """No more check-ins (kiosk or code) after this; teachers can still mark and correct."""
-    lesson, _ = access.get_session(session, principal, session_id, manage=True)
+    lesson, _ = access.get_lesson(session, principal, lesson_id, manage=True)
     if lesson.closed_at is None:
         lesson.closed_at = utcnow()
         session.flush()
-        log_action(session, principal, "session.close", target("session", lesson.id), request_id)
-        events.session_over(session, lesson)  # absence notices, in this same transaction
+        log_action(session, principal, "lesson.close", target("lesson", lesson.id), request_id)
+        events.lesson_over(session, lesson)  # absence notices, in this same transaction
     return lesson
 
 
-def delete_session(
-    session: Session, principal: Principal, session_id: uuid.UUID, request_id: str | None
+def delete_lesson(
+    session: Session, principal: Principal, lesson_id: uuid.UUID, request_id: str | None
 ) -> None:
-    """Only a session without attendance or codes: recorded attendance is history, not a mistake to undo."""
-    lesson, _ = access.get_session(session, principal, session_id, manage=True)
+    """Only a lesson without attendance or codes: recorded attendance is history, not a mistake to undo."""
+    lesson, _ = access.get_lesson(session, principal, lesson_id, manage=True)
     for model in (Attendance, CheckinCode):
         if (
-            session.scalars(select(col(model.id)).where(col(model.session_id) == session_id).limit(1)).first()
+            session.scalars(select(col(model.id)).where(col(model.lesson_id) == lesson_id).limit(1)).first()
             is not None
         ):
             raise Conflict(
-                "the session already has attendance records", code="in_use", session_id=str(session_id)
+                "the lesson already has attendance records", code="in_use", lesson_id=str(lesson_id)
             )
     session.delete(lesson)
     session.flush()
-    log_action(session, principal, "session.delete", target("session", session_id), request_id)
+    log_action(session, principal, "lesson.delete", target("lesson", lesson_id), request_id)

@@ -1,10 +1,10 @@
 """Attendance reports: one session, one class over dates, one student over dates; and their tables.
 
 Counting rules (the same in every report, in ``_decide``): a record counts with its status; no record counts
-as absent once the session is over (ended or closed); a session without a record that is still running or
-not begun counts for nothing yet ("pending"). A student is counted for a class's sessions from the moment
-they joined it; a former member only for the sessions they have records in. Dates are the school's local
-dates. Who may read: a session's or class's report is for the class's teacher and admins; a student's
+as absent once the lesson is over (ended or closed); a lesson without a record that is still running or
+not begun counts for nothing yet ("pending"). A student is counted for a class's lessons from the moment
+they joined it; a former member only for the lessons they have records in. Dates are the school's local
+dates. Who may read: a lesson's or class's report is for the class's teacher and admins; a student's
 report for the student themself, admins, and teachers (limited to the classes they teach).
 """
 
@@ -21,14 +21,14 @@ from sqlalchemy import or_, select
 from sqlmodel import Session, col
 
 from app.core.enums import AttendanceStatus, Role
-from app.db.tables import Attendance, ClassMember, ClassSession, SchoolClass, Student, utcnow
+from app.db.tables import Attendance, ClassMember, Lesson, SchoolClass, Student, utcnow
 from app.schemas.reports import (
     ClassReport,
     ClassStudentRow,
-    SessionReport,
-    SessionRow,
+    LessonReport,
+    LessonRow,
+    StudentLessonRow,
     StudentReport,
-    StudentSessionRow,
     Totals,
 )
 from app.services.checkin.cache import CheckinCache
@@ -42,17 +42,17 @@ log = logging.getLogger(__name__)
 PENDING = "pending"
 ABSENT = AttendanceStatus.absent.value
 
-Report = SessionReport | ClassReport | StudentReport
+Report = LessonReport | ClassReport | StudentReport
 
 
-def session_report(
-    session: Session, principal: Principal, session_id: uuid.UUID, cache: CheckinCache | None = None
-) -> SessionReport:
-    lesson, klass = access.get_session(session, principal, session_id, manage=True)
+def lesson_report(
+    session: Session, principal: Principal, lesson_id: uuid.UUID, cache: CheckinCache | None = None
+) -> LessonReport:
+    lesson, klass = access.get_lesson(session, principal, lesson_id, manage=True)
     now = utcnow()
     records = {
         r.student_id: r
-        for r in session.scalars(select(Attendance).where(col(Attendance.session_id) == session_id))
+        for r in session.scalars(select(Attendance).where(col(Attendance.lesson_id) == lesson_id))
     }
     joined = _joined(session, klass.id)
     students = session.scalars(
@@ -64,7 +64,7 @@ def session_report(
     for student in students:
         record = records.get(student.id)
         rows.append(
-            SessionRow(
+            LessonRow(
                 student_id=student.id,
                 student_number=student.student_number,
                 display_name=student.display_name,
@@ -74,8 +74,8 @@ def session_report(
                 confidence=record.confidence if record else None,
             )
         )
-    return SessionReport(
-        session_id=lesson.id,
+    return LessonReport(
+        lesson_id=lesson.id,
         class_id=klass.id,
         class_code=klass.code,
         starts_at=lesson.starts_at,
@@ -126,7 +126,7 @@ def class_report(
         class_code=klass.code,
         date_from=first,
         date_to=last,
-        sessions=len(lessons),
+        lessons=len(lessons),
         totals=_totals(everyone),
         rows=rows,
     )
@@ -154,8 +154,8 @@ def student_report(
     )
     with_records = set(
         session.scalars(
-            select(col(ClassSession.class_id))
-            .join(Attendance, col(Attendance.session_id) == ClassSession.id)
+            select(col(Lesson.class_id))
+            .join(Attendance, col(Attendance.lesson_id) == Lesson.id)
             .where(col(Attendance.student_id) == student_id)
         )
     )
@@ -176,8 +176,8 @@ def student_report(
             continue  # before they joined, or a former class without a record: not theirs
         record = records.get((lesson.id, student_id))
         rows.append(
-            StudentSessionRow(
-                session_id=lesson.id,
+            StudentLessonRow(
+                lesson_id=lesson.id,
                 class_id=lesson.class_id,
                 class_code=classes[lesson.class_id].code,
                 starts_at=lesson.starts_at,
@@ -207,7 +207,7 @@ def audit_export(
 
 def table(report: Report) -> tuple[list[str], list[list[object]]]:
     """The report as a header and rows (CSV/XLSX): one row per student (or per session, for a student)."""
-    if isinstance(report, SessionReport):
+    if isinstance(report, LessonReport):
         header = ["student_number", "display_name", "status", "method", "recorded_at", "confidence"]
         return header, [
             [r.student_number, r.display_name, r.status, r.method, r.recorded_at, r.confidence]
@@ -229,8 +229,8 @@ def file_stem(report: Report) -> str:
 
 
 def _subject(report: Report) -> tuple[str, uuid.UUID]:
-    if isinstance(report, SessionReport):
-        return "session", report.session_id
+    if isinstance(report, LessonReport):
+        return "lesson", report.lesson_id
     if isinstance(report, ClassReport):
         return "class", report.class_id
     return "student", report.student_id
@@ -246,35 +246,35 @@ def _joined(session: Session, class_id: uuid.UUID) -> dict[uuid.UUID, datetime]:
 
 def _lessons(
     session: Session, class_ids: Sequence[uuid.UUID], timezone: str, first: date, last: date
-) -> list[ClassSession]:
+) -> list[Lesson]:
     if not class_ids:
         return []
     start, end = local_range(timezone, first, last)
     query = (
-        select(ClassSession)
+        select(Lesson)
         .where(
-            col(ClassSession.class_id).in_(class_ids),
-            col(ClassSession.starts_at) >= start,
-            col(ClassSession.starts_at) < end,
+            col(Lesson.class_id).in_(class_ids),
+            col(Lesson.starts_at) >= start,
+            col(Lesson.starts_at) < end,
         )
-        .order_by(col(ClassSession.starts_at))
+        .order_by(col(Lesson.starts_at))
     )
     return list(session.scalars(query))
 
 
 def _records(
-    session: Session, session_ids: Sequence[uuid.UUID], student_id: uuid.UUID | None = None
+    session: Session, lesson_ids: Sequence[uuid.UUID], student_id: uuid.UUID | None = None
 ) -> dict[tuple[uuid.UUID, uuid.UUID], Attendance]:
-    if not session_ids:
+    if not lesson_ids:
         return {}
-    query = select(Attendance).where(col(Attendance.session_id).in_(session_ids))
+    query = select(Attendance).where(col(Attendance.lesson_id).in_(lesson_ids))
     if student_id is not None:
         query = query.where(col(Attendance.student_id) == student_id)
-    return {(r.session_id, r.student_id): r for r in session.scalars(query)}
+    return {(r.lesson_id, r.student_id): r for r in session.scalars(query)}
 
 
 def _statuses(
-    lessons: Iterable[ClassSession],
+    lessons: Iterable[Lesson],
     records: dict[tuple[uuid.UUID, uuid.UUID], Attendance],
     student_id: uuid.UUID,
     joined_at: datetime | None,
@@ -285,7 +285,7 @@ def _statuses(
 
 
 def _decide(
-    record: Attendance | None, lesson: ClassSession, now: datetime, joined_at: datetime | None = None
+    record: Attendance | None, lesson: Lesson, now: datetime, joined_at: datetime | None = None
 ) -> str | None:
     """The status that counts, or None when this pair counts for nothing (yet): see the module docstring."""
     if record is not None:
@@ -313,12 +313,12 @@ def _totals_cells(totals: Totals) -> list[object]:
     return [totals.counted, totals.present, totals.late, totals.absent, totals.excused, totals.rate]
 
 
-def _unknown_faces(cache: CheckinCache | None, session_id: uuid.UUID) -> int | None:
+def _unknown_faces(cache: CheckinCache | None, lesson_id: uuid.UUID) -> int | None:
     """From Redis; a report still answers (with None) while Redis is down."""
     if cache is None:
         return None
     try:
-        return cache.unknown_count(session_id)
+        return cache.unknown_count(lesson_id)
     except redis.RedisError as exc:
         log.warning("unknown-face count unavailable: %s", type(exc).__name__)
         return None

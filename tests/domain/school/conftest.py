@@ -20,7 +20,7 @@ from app.core.config import Settings
 from app.core.crypto import new_keyring_text
 from app.core.enums import EnrollmentStatus, Role
 from app.core.redis import make_redis
-from app.db.tables import ClassMember, ClassSession, Consent, School, SchoolClass, Student, User, utcnow
+from app.db.tables import ClassMember, Consent, Lesson, School, SchoolClass, Student, User, utcnow
 from app.schemas.consent import ConsentCreate
 from app.services.biometrics.face_service import FaceService
 from app.services.biometrics.stores import BiometricStores, TemplateCipher
@@ -121,11 +121,11 @@ class World:
         started_min_ago: float = 2,
         minutes: int = 45,
         grace: int = 5,
-    ) -> ClassSession:
+    ) -> Lesson:
         """A session of ``klass`` (default: the teacher's) that started ``started_min_ago`` minutes ago."""
         klass = klass or self.klass
         start = utcnow() - timedelta(minutes=started_min_ago)
-        lesson = ClassSession(
+        lesson = Lesson(
             class_id=klass.id,
             starts_at=start,
             ends_at=start + timedelta(minutes=minutes),

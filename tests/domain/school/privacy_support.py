@@ -81,7 +81,7 @@ async def make_subject(
     await EnrollmentService(stores, stores.faces, settings).enroll(world.admin, student.id, photos, None)
     lesson = world.lesson()
     record = Attendance(
-        session_id=lesson.id,
+        lesson_id=lesson.id,
         student_id=student.id,
         status=AttendanceStatus.late,
         method=CheckinMethod.face,
@@ -101,7 +101,7 @@ async def make_subject(
     )
     db.add(
         CheckinCode(
-            session_id=lesson.id,
+            lesson_id=lesson.id,
             student_id=student.id,
             code_hash=uuid.uuid4().hex,
             created_by=world.teacher.id,
@@ -113,9 +113,9 @@ async def make_subject(
             id=uuid.uuid4(),
             school_id=world.school.id,
             student_id=student.id,
-            session_id=uuid.uuid4(),
+            lesson_id=uuid.uuid4(),
             class_id=world.klass.id,
-            session_starts_at=utcnow() - timedelta(days=800),
+            lesson_starts_at=utcnow() - timedelta(days=800),
             status=AttendanceStatus.absent,
             method=CheckinMethod.manual,
             recorded_at=utcnow() - timedelta(days=800),

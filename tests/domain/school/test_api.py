@@ -20,7 +20,7 @@ from app.core.config import Settings
 from app.db.tables import Attendance
 from app.services.biometrics.face_service import FaceService
 from app.services.identity.principal import Principal
-from deployments.local_services import free_port
+from cluster.local.stores import free_port
 from tests.domain.school.conftest import World
 
 
@@ -132,7 +132,7 @@ def test_enroll_and_check_in_over_http(
     assert error_code(client.post("/v1/checkins", json={"frame": "x"}), 415) == "unsupported_media_type"
 
     caller.principal = world.teacher
-    export = client.get(f"/v1/reports/sessions/{lesson.id}", params={"format": "csv"})
+    export = client.get(f"/v1/reports/lessons/{lesson.id}", params={"format": "csv"})
     assert export.status_code == 200, export.text
     assert export.headers["content-type"].startswith("text/csv")
     assert (
@@ -140,7 +140,7 @@ def test_enroll_and_check_in_over_http(
     )
     table = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
     assert [row[2] for row in table[1:]] == ["present", "pending", "pending"]
-    xlsx = client.get(f"/v1/reports/sessions/{lesson.id}", params={"format": "xlsx"})
+    xlsx = client.get(f"/v1/reports/lessons/{lesson.id}", params={"format": "xlsx"})
     assert xlsx.content[:2] == b"PK"  # a zip archive
     assert error_code(client.get(f"/v1/reports/classes/{world.klass.id}", params={"format": "pdf"}), 422)
     too_long = client.get(

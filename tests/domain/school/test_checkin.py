@@ -75,7 +75,7 @@ async def test_identify_records_present_with_name_and_confidence(
     assert face.confidence is not None and face.confidence > 0.4
     assert (answer.recorded, answer.unknown, answer.liveness.checked) == (1, 0, False)
     (row,) = rows(world)
-    assert (row.session_id, row.student_id, row.method, row.recorded_by) == (
+    assert (row.lesson_id, row.student_id, row.method, row.recorded_by) == (
         lesson.id,
         world.students[0].id,
         CheckinMethod.face,
@@ -146,7 +146,7 @@ async def test_a_student_of_another_class_is_not_recorded(
     answer = await kiosk_service(stores, settings).check_in(
         r2_kiosk, CheckinRequest(photos["lagos"][3]), None
     )
-    assert answer.faces[0].outcome == "not_in_session"
+    assert answer.faces[0].outcome == "not_in_lesson"
     assert answer.faces[0].student.display_name == "Lagos T."
     assert rows(world) == []
 
@@ -215,16 +215,16 @@ async def test_which_session_the_kiosk_checks_into(
     frame = photos["lagos"][3]
     with pytest.raises(Conflict) as none_open:
         await service.check_in(world.kiosk, CheckinRequest(frame), None)
-    assert none_open.value.code == "no_open_session"
+    assert none_open.value.code == "no_open_lesson"
     upcoming = world.lesson(started_min_ago=-10)  # starts in 10 minutes: open (15 minutes early)
     answer = await service.check_in(world.kiosk, CheckinRequest(frame), None)
-    assert answer.faces[0].session_id == upcoming.id
+    assert answer.faces[0].lesson_id == upcoming.id
     elsewhere = world.lesson(world.other_class)
     with pytest.raises(Forbidden):
-        await service.check_in(world.kiosk, CheckinRequest(frame, session_id=elsewhere.id), None)
+        await service.check_in(world.kiosk, CheckinRequest(frame, lesson_id=elsewhere.id), None)
     finished = world.lesson(started_min_ago=120)
     with pytest.raises(Conflict):
-        await service.check_in(world.kiosk, CheckinRequest(frame, session_id=finished.id), None)
+        await service.check_in(world.kiosk, CheckinRequest(frame, lesson_id=finished.id), None)
 
 
 async def test_one_time_codes(world: World, settings: Settings) -> None:

@@ -150,7 +150,7 @@ async def test_erasure_leaves_nothing_of_the_student_in_any_store(
     assert removed["postgresql"]["app_user"] == 1
     assert removed["postgresql"]["disclosure_log (pseudonymised)"] == 1
     assert removed["redis"]["checkin_answers"] == 1
-    assert removed["redis"]["sessions"] == 1
+    assert removed["redis"]["sign_in_token_families"] == 1
     assert removed["milvus"]["vectors"] == 3
     assert receipt.subject.startswith("student:") and subject.needles[0] not in receipt.model_dump_json()
 

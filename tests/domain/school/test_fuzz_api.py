@@ -29,11 +29,11 @@ from app.container import SecurityServices, build_container
 from app.core.config import Settings
 from app.core.enums import Role
 from app.db.session import transaction
-from app.db.tables import ClassMember, ClassSession, School, SchoolClass, Student, User, utcnow
+from app.db.tables import ClassMember, Lesson, School, SchoolClass, Student, User, utcnow
 from app.schemas.kiosks import KioskKeyCreate
 from app.services.biometrics.face_service import FaceService
 from app.services.identity.principal import Principal
-from deployments.local_services import EmbeddedRedis
+from cluster.local.stores import EmbeddedRedis
 from tests.conftest import REPO_ROOT
 from tests.domain.authkit import make_user, services_of
 from tests.fuzz_support import FULL, Tally, api_policies, caller_for, fuzz, use_real_ids
@@ -93,7 +93,7 @@ def fuzzed(
         session.add(klass)
         session.flush()
         session.add(ClassMember(class_id=klass.id, student_id=student.id))
-        lesson = ClassSession(
+        lesson = Lesson(
             class_id=klass.id, starts_at=utcnow(), ends_at=utcnow() + timedelta(hours=2), room="R-FZ"
         )
         session.add(lesson)
@@ -103,7 +103,7 @@ def fuzzed(
     real_ids = {
         "school_id": str(school.id),
         "class_id": str(klass.id),
-        "session_id": str(lesson.id),
+        "lesson_id": str(lesson.id),
         "student_id": str(student.id),
         "user_id": str(users["teacher"].id),
         "key_id": str(issued.id),
@@ -131,7 +131,7 @@ def test_generated_requests_get_documented_answers_and_never_a_5xx(
             return {"X-API-Key": fuzzed.kiosk_key}
         if caller is None:
             return {}
-        session = fuzzed.services.auth.open_session(fuzzed.users[caller])
+        session = fuzzed.services.auth.issue_tokens(fuzzed.users[caller])
         return {"Authorization": f"Bearer {session.access_token}"}
 
     fuzz(fuzzed.schema[path][method], MAX_EXAMPLES, prepare, TALLY)

@@ -93,8 +93,8 @@ def school_flow(client: TestClient, caller: Caller, world: World, photos: dict[s
     assert client.get(f"/v1/students/{student_id}").status_code == 403  # a kiosk may not read students
 
     caller.principal = world.teacher
-    assert client.post(f"/v1/sessions/{lesson.id}/close").status_code == 200
-    assert client.get(f"/v1/reports/sessions/{lesson.id}").status_code == 200
+    assert client.post(f"/v1/lessons/{lesson.id}/close").status_code == 200
+    assert client.get(f"/v1/reports/lessons/{lesson.id}").status_code == 200
     assert client.get(f"/v1/students/{student_id}/attendance").status_code in (200, 404)
     return student_id
 

@@ -1,4 +1,4 @@
-"""Reports over a small term: rates and late counts per session, class and student; pending sessions count
+"""Reports over a small term: rates and late counts per session, class and student; pending lessons count
 for nothing; CSV and XLSX exports carry the same rows (with formulas neutralised); filters are checked."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sqlalchemy import update
 
 from app.core.enums import AttendanceStatus, CheckinMethod
 from app.core.errors import Forbidden, InvalidInput
-from app.db.tables import Attendance, ClassMember, ClassSession, utcnow
+from app.db.tables import Attendance, ClassMember, Lesson, utcnow
 from app.services.school import reports
 from app.services.school.exports import csv_chunks, xlsx_chunks
 from tests.domain.school.conftest import World
@@ -25,12 +25,12 @@ P, L, A, E = "present", "late", "absent", "excused"
 @dataclass
 class Term:
     world: World
-    lessons: list[ClassSession]
+    lessons: list[Lesson]
 
 
 @pytest.fixture
 def term(world: World) -> Term:
-    """Four sessions of 7B: two days ago, yesterday, now (running), tomorrow; members since last month."""
+    """Four lessons of 7B: two days ago, yesterday, now (running), tomorrow; members since last month."""
     world.db.execute(update(ClassMember).values(added_at=utcnow() - timedelta(days=30)))
     world.db.commit()
     s1, s2 = world.lesson(started_min_ago=2 * 1440), world.lesson(started_min_ago=1440)
@@ -46,7 +46,7 @@ def term(world: World) -> Term:
     for lesson, student, status in marks:
         world.db.add(
             Attendance(
-                session_id=lesson.id,
+                lesson_id=lesson.id,
                 student_id=student.id,
                 status=AttendanceStatus(status),
                 method=CheckinMethod.manual,
@@ -65,7 +65,7 @@ def window() -> tuple[date, date]:
 def test_session_report(term: Term) -> None:
     world = term.world
     s1, s2, s3, _ = term.lessons
-    report = reports.session_report(world.db, world.teacher, s2.id)
+    report = reports.lesson_report(world.db, world.teacher, s2.id)
     assert [(r.display_name, r.status) for r in report.rows] == [
         ("Lagos T.", L),
         ("Lopez T.", A),
@@ -77,11 +77,11 @@ def test_session_report(term: Term) -> None:
         2,
         0.3333,
     )
-    running = reports.session_report(world.db, world.admin, s3.id)
+    running = reports.lesson_report(world.db, world.admin, s3.id)
     assert [r.status for r in running.rows] == [P, "pending", "pending"]
     assert running.totals.counted == 1
     with pytest.raises(Forbidden):
-        reports.session_report(world.db, world.other_teacher, s1.id)
+        reports.lesson_report(world.db, world.other_teacher, s1.id)
 
 
 def test_class_report_rates_and_late_counts(term: Term) -> None:
@@ -96,7 +96,7 @@ def test_class_report_rates_and_late_counts(term: Term) -> None:
         by_name["Wolfowitz T."].rate,
     ) == (2, 1, 0.5)
     assert (by_name["Lopez T."].excused, by_name["Lopez T."].rate) == (1, 0.0)
-    assert report.sessions == 4
+    assert report.lessons == 4
     assert (report.totals.counted, report.totals.present, report.totals.late) == (7, 2, 2)
     assert report.totals.rate == round(4 / 7, 4)
     with pytest.raises(Forbidden):

@@ -19,9 +19,9 @@ from app.db.tables import (
     AttendanceArchive,
     AttendanceChange,
     AuditEvent,
-    ClassSession,
     Consent,
     FaceTemplate,
+    Lesson,
     ReviewFrame,
     utcnow,
 )
@@ -43,11 +43,11 @@ def count(db: Session, model: type, *where: object) -> int:
 
 def _attendance_at(world: World, days_ago: int, *, corrected: bool = False) -> Attendance:
     when = utcnow() - timedelta(days=days_ago)
-    lesson = ClassSession(class_id=world.klass.id, starts_at=when, ends_at=when + timedelta(minutes=45))
+    lesson = Lesson(class_id=world.klass.id, starts_at=when, ends_at=when + timedelta(minutes=45))
     world.db.add(lesson)
     world.db.flush()
     record = Attendance(
-        session_id=lesson.id,
+        lesson_id=lesson.id,
         student_id=world.students[0].id,
         status=AttendanceStatus.late,
         method=CheckinMethod.face,

@@ -1,4 +1,4 @@
-"""Schools, classes, members, sessions and students through the services, on a real PostgreSQL: validation,
+"""Schools, classes, members, lessons and students through the services, on a real PostgreSQL: validation,
 paging and search, who sees what (teachers their classes, students themselves), 404/403/409."""
 
 from __future__ import annotations
@@ -13,13 +13,12 @@ from sqlalchemy import select
 from app.core.enums import Role
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.db.tables import AuditEvent, ClassMember
-from app.schemas.classes import ClassCreate, ClassUpdate, SessionCreate, SessionUpdate
+from app.schemas.classes import ClassCreate, ClassUpdate, LessonCreate, LessonUpdate
 from app.schemas.common import PageParams
 from app.schemas.schools import SchoolUpdate
 from app.schemas.students import StudentCreate, StudentUpdate
 from app.services.identity.principal import Principal
-from app.services.school import classes, schools, students
-from app.services.school import lessons as sessions
+from app.services.school import classes, lessons, schools, students
 from tests.domain.school.conftest import World
 
 
@@ -174,62 +173,62 @@ def test_class_crud_membership_and_conflicts(world: World) -> None:
     world.db.rollback()
     with pytest.raises(Forbidden):
         classes.add_member(world.db, world.teacher, created.id, world.outsider.id, None)
-    sessions.create_session(world.db, world.admin, created.id, _times(), None)
+    lessons.create_lesson(world.db, world.admin, created.id, _times(), None)
     commit(world)
     with pytest.raises(Conflict) as in_use:
         classes.delete_class(world.db, world.admin, created.id, None)
     assert in_use.value.code == "in_use"
 
 
-def _times(start: datetime | None = None, minutes: int = 45) -> SessionCreate:
+def _times(start: datetime | None = None, minutes: int = 45) -> LessonCreate:
     start = start or datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
-    return SessionCreate(starts_at=start, ends_at=start + timedelta(minutes=minutes))
+    return LessonCreate(starts_at=start, ends_at=start + timedelta(minutes=minutes))
 
 
 def test_sessions_are_the_teachers_to_run(world: World) -> None:
-    lesson = sessions.create_session(world.db, world.teacher, world.klass.id, _times(), None)
+    lesson = lessons.create_lesson(world.db, world.teacher, world.klass.id, _times(), None)
     commit(world)
     assert lesson.room == "R1"  # the class's room by default
     with pytest.raises(Forbidden):
-        sessions.create_session(world.db, world.other_teacher, world.klass.id, _times(), None)
+        lessons.create_lesson(world.db, world.other_teacher, world.klass.id, _times(), None)
     with pytest.raises(ValidationError):
-        SessionCreate(
+        LessonCreate(
             starts_at=datetime(2026, 9, 1, 9, tzinfo=UTC), ends_at=datetime(2026, 9, 1, 8, tzinfo=UTC)
         )
     with pytest.raises(ValidationError):  # naive times are ambiguous
-        SessionCreate(starts_at=datetime(2026, 9, 1, 9), ends_at=datetime(2026, 9, 1, 10))
+        LessonCreate(starts_at=datetime(2026, 9, 1, 9), ends_at=datetime(2026, 9, 1, 10))
     with pytest.raises(InvalidInput):  # an update that would end before it starts
-        sessions.update_session(
+        lessons.update_lesson(
             world.db,
             world.teacher,
             lesson.id,
-            SessionUpdate(ends_at=datetime(2026, 9, 1, 7, tzinfo=UTC)),
+            LessonUpdate(ends_at=datetime(2026, 9, 1, 7, tzinfo=UTC)),
             None,
         )
     world.db.rollback()
-    moved = sessions.update_session(world.db, world.teacher, lesson.id, SessionUpdate(grace_minutes=10), None)
+    moved = lessons.update_lesson(world.db, world.teacher, lesson.id, LessonUpdate(grace_minutes=10), None)
     assert moved.grace_minutes == 10
-    closed = sessions.close_session(world.db, world.teacher, lesson.id, None)
+    closed = lessons.close_lesson(world.db, world.teacher, lesson.id, None)
     assert closed.closed_at is not None
-    sessions.delete_session(world.db, world.teacher, lesson.id, None)
+    lessons.delete_lesson(world.db, world.teacher, lesson.id, None)
     commit(world)
     with pytest.raises(NotFound):
-        sessions.get_session(world.db, world.teacher, lesson.id)
+        lessons.get_lesson(world.db, world.teacher, lesson.id)
 
 
 def test_session_listing_filters_by_the_schools_local_dates(world: World) -> None:
     # 23:30 UTC on 1 Sept is already 2 Sept in Berlin (the school's zone)
     late = datetime(2026, 9, 1, 23, 30, tzinfo=UTC)
-    sessions.create_session(world.db, world.teacher, world.klass.id, _times(late, minutes=30), None)
-    sessions.create_session(
+    lessons.create_lesson(world.db, world.teacher, world.klass.id, _times(late, minutes=30), None)
+    lessons.create_lesson(
         world.db, world.teacher, world.klass.id, _times(datetime(2026, 9, 1, 8, tzinfo=UTC)), None
     )
     commit(world)
-    second = sessions.list_sessions(
+    second = lessons.list_lessons(
         world.db, world.teacher, world.klass.id, PageParams(), date(2026, 9, 2), date(2026, 9, 2)
     )
     assert [s.starts_at for s in second.items] == [late]
     with pytest.raises(InvalidInput):
-        sessions.list_sessions(
+        lessons.list_lessons(
             world.db, world.teacher, world.klass.id, PageParams(), date(2026, 9, 3), date(2026, 9, 2)
         )

@@ -175,7 +175,7 @@ def browser_school(serve_app) -> Iterator[BrowserSchool]:
                 password_hash=auth.hash_password(password, email),
             )  # fmt: skip
             session.add(admin)
-        token = auth.open_session(admin).access_token
+        token = auth.issue_tokens(admin).access_token
         school_id = str(school.id)
     finally:
         container.close()

@@ -102,7 +102,7 @@ def test_admin_enrolls_a_student_the_kiosk_checks_in_and_the_console_shows_prese
         form.get_by_label("Room").fill(room)
         form.get_by_role("button", name="Create class").click()
         page.get_by_role("link", name=room).click()
-        page.get_by_role("form", name="New session").get_by_role("button", name="Schedule").click()
+        page.get_by_role("form", name="New lesson").get_by_role("button", name="Schedule").click()
         expect(page.get_by_text("open now")).to_be_visible()
         class_url = page.url
 
@@ -152,7 +152,7 @@ def test_admin_enrolls_a_student_the_kiosk_checks_in_and_the_console_shows_prese
         expect(result).to_contain_text("Checked in: Present")
 
         page.goto(class_url)
-        page.locator("a[href^='/console/sessions/']").first.click()  # the lesson scheduled above
+        page.locator("a[href^='/console/lessons/']").first.click()  # the lesson scheduled above
         row = page.locator("tr[data-student='Kim Camera']")
         expect(row).to_contain_text("present")
         expect(row).to_contain_text("face")
@@ -182,7 +182,7 @@ def _kiosk_room(school: BrowserSchool, student_name: str | None = None) -> tuple
     klass = school.api.post("/v1/classes", json={"code": room, "name": "Kiosk class", "room": room}).json()
     start = datetime.now(UTC) - timedelta(minutes=2)
     lesson = school.api.post(
-        f"/v1/classes/{klass['id']}/sessions",
+        f"/v1/classes/{klass['id']}/lessons",
         json={"starts_at": start.isoformat(), "ends_at": (start + timedelta(minutes=45)).isoformat()},
     ).json()
     student = None
@@ -191,7 +191,7 @@ def _kiosk_room(school: BrowserSchool, student_name: str | None = None) -> tuple
         body = {"student_number": f"N{uuid.uuid4().hex[:6]}", "first_name": first, "last_name": last}
         student = school.api.post("/v1/students", json=body).json()
         school.api.put(f"/v1/classes/{klass['id']}/members/{student['id']}").raise_for_status()
-        student["session_id"] = lesson["id"]
+        student["lesson_id"] = lesson["id"]
     key = school.api.post("/v1/kiosks", json={"room": room, "name": "Door"}).json()["api_key"]
     return room, student, key
 
@@ -224,7 +224,7 @@ def test_a_kiosk_without_a_camera_says_so_and_takes_a_teachers_code(
     _, student, key = _kiosk_room(browser_school, "Noor Nocamera")
     assert student is not None
     issued = browser_school.api.post(
-        f"/v1/sessions/{student['session_id']}/codes", json={"student_id": student["id"]}
+        f"/v1/lessons/{student['lesson_id']}/codes", json={"student_id": student["id"]}
     ).json()
     with chromium(playwright_driver, artifacts, "no-camera", camera=None) as page:
         set_up_kiosk(page, browser_school, key)

@@ -27,7 +27,7 @@ def client(tmp_path: Path, dist: Path) -> TestClient:
     return TestClient(make_app(settings), raise_server_exceptions=False)
 
 
-@pytest.mark.parametrize("path", ["/", "/kiosk", "/console/students/3f1c", "/console/sessions/x/y"])
+@pytest.mark.parametrize("path", ["/", "/kiosk", "/console/students/3f1c", "/console/lessons/x/y"])
 def test_pages_and_client_routes_get_the_app_with_its_policy(tmp_path: Path, dist: Path, path: str) -> None:
     response = client(tmp_path, dist).get(path)
     assert response.status_code == 200

@@ -8,10 +8,10 @@ afterEach(() => vi.unstubAllGlobals());
 
 describe("call", () => {
   it("turns the API's error body into an ApiError", async () => {
-    vi.stubGlobal("fetch", vi.fn(async () => json(409, { error: { code: "no_open_session", message: "nothing open", details: { room: "A" } } })));
+    vi.stubGlobal("fetch", vi.fn(async () => json(409, { error: { code: "no_open_lesson", message: "nothing open", details: { room: "A" } } })));
     const err = await call("/v1/checkins").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiError);
-    expect(err).toMatchObject({ status: 409, code: "no_open_session", details: { room: "A" } });
+    expect(err).toMatchObject({ status: 409, code: "no_open_lesson", details: { room: "A" } });
   });
 
   it("reports an unreachable server as a retryable network error", async () => {

@@ -1,10 +1,10 @@
-// Classes (admins create them), one class's sessions (scheduled here) and its members.
+// Classes (admins create them), one class's lessons (scheduled here) and its members.
 
 import { useState, type FormEvent } from "react";
 import { Link, useParams } from "react-router-dom";
 import { explain } from "../api/client";
 import { api } from "../api/session";
-import type { ClassPublic, Page, SessionPublic, StudentPublic } from "../api/types";
+import type { ClassPublic, Page, LessonPublic, StudentPublic } from "../api/types";
 import { Badge, ErrorNote, LoadState, formatTime, useApi } from "../ui/common";
 
 export function ClassesPage({ isAdmin }: { isAdmin: boolean }) {
@@ -83,14 +83,14 @@ function NewClassForm({ onCreated }: { onCreated: () => void }) {
   );
 }
 
-function isOpen(s: SessionPublic, now = Date.now()): boolean {
+function isOpen(s: LessonPublic, now = Date.now()): boolean {
   return !s.closed_at && new Date(s.ends_at).getTime() > now && new Date(s.starts_at).getTime() - 15 * 60_000 <= now;
 }
 
 export function ClassPage({ isAdmin }: { isAdmin: boolean }) {
   const { classId } = useParams();
   const klass = useApi<ClassPublic>(`/v1/classes/${classId}`);
-  const sessions = useApi<Page<SessionPublic>>(`/v1/classes/${classId}/sessions`, { limit: 50 });
+  const lessons = useApi<Page<LessonPublic>>(`/v1/classes/${classId}/lessons`, { limit: 50 });
   const members = useApi<Page<StudentPublic>>(`/v1/classes/${classId}/members`, { limit: 200 });
   return (
     <section>
@@ -101,16 +101,16 @@ export function ClassPage({ isAdmin }: { isAdmin: boolean }) {
           </h1>
         )}
       </LoadState>
-      <h2>Sessions</h2>
-      <LoadState state={sessions}>
+      <h2>Lessons</h2>
+      <LoadState state={lessons}>
         {(page) =>
           page.items.length === 0 ? (
-            <p className="muted">No sessions scheduled.</p>
+            <p className="muted">No lessons scheduled.</p>
           ) : (
             <ul className="list">
               {page.items.map((s) => (
                 <li key={s.id}>
-                  <Link to={`/console/sessions/${s.id}`}>
+                  <Link to={`/console/lessons/${s.id}`}>
                     {formatTime(s.starts_at)} – {new Date(s.ends_at).toLocaleTimeString(undefined, { timeStyle: "short" })}
                   </Link>{" "}
                   {s.room && <span className="muted">room {s.room}</span>} {isOpen(s) && <Badge value="open now" />}
@@ -121,7 +121,7 @@ export function ClassPage({ isAdmin }: { isAdmin: boolean }) {
           )
         }
       </LoadState>
-      {classId && <NewSessionForm classId={classId} onCreated={sessions.reload} />}
+      {classId && <NewLessonForm classId={classId} onCreated={lessons.reload} />}
       <h2>Students in this class</h2>
       <LoadState state={members}>
         {(page) => (
@@ -145,7 +145,7 @@ function localInput(date: Date): string {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
 
-function NewSessionForm({ classId, onCreated }: { classId: string; onCreated: () => void }) {
+function NewLessonForm({ classId, onCreated }: { classId: string; onCreated: () => void }) {
   const [start, setStart] = useState(() => localInput(new Date()));
   const [minutes, setMinutes] = useState(60);
   const [grace, setGrace] = useState(5);
@@ -155,7 +155,7 @@ function NewSessionForm({ classId, onCreated }: { classId: string; onCreated: ()
     const startsAt = new Date(start);
     const endsAt = new Date(startsAt.getTime() + minutes * 60_000);
     try {
-      await api(`/v1/classes/${classId}/sessions`, {
+      await api(`/v1/classes/${classId}/lessons`, {
         json: { starts_at: startsAt.toISOString(), ends_at: endsAt.toISOString(), grace_minutes: grace },
       });
       setError(null);
@@ -165,8 +165,8 @@ function NewSessionForm({ classId, onCreated }: { classId: string; onCreated: ()
     }
   };
   return (
-    <form className="inline-form" onSubmit={(e) => void submit(e)} aria-label="New session">
-      <h3>Schedule a session</h3>
+    <form className="inline-form" onSubmit={(e) => void submit(e)} aria-label="New lesson">
+      <h3>Schedule a lesson</h3>
       <label>
         Starts <input type="datetime-local" value={start} onChange={(e) => setStart(e.target.value)} required />
       </label>

@@ -8,7 +8,7 @@ import { ClassPage, ClassesPage } from "./ClassesPage";
 import { KiosksPage } from "./KiosksPage";
 import { LoginPage, SessionExpiredDialog } from "./Login";
 import { ReportsPage } from "./ReportsPage";
-import { SessionPage } from "./SessionPage";
+import { LessonPage } from "./LessonPage";
 import { StudentPage } from "./StudentPage";
 import { StudentsPage } from "./StudentsPage";
 
@@ -46,7 +46,7 @@ export function Console() {
           <Route index element={<Navigate to="classes" replace />} />
           <Route path="classes" element={<ClassesPage isAdmin={isAdmin} />} />
           <Route path="classes/:classId" element={<ClassPage isAdmin={isAdmin} />} />
-          <Route path="sessions/:sessionId" element={<SessionPage />} />
+          <Route path="lessons/:lessonId" element={<LessonPage />} />
           <Route path="students" element={<StudentsPage isAdmin={isAdmin} />} />
           <Route path="students/:studentId" element={<StudentPage isAdmin={isAdmin} />} />
           <Route path="reports" element={<ReportsPage />} />

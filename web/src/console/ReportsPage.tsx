@@ -67,7 +67,7 @@ export function ReportsPage() {
           {(r) => (
             <table aria-label="Class report">
               <caption>
-                {r.class_code}: {r.sessions} session(s), rate {percent(r.totals.rate)}
+                {r.class_code}: {r.lessons} lesson(s), rate {percent(r.totals.rate)}
               </caption>
               <thead>
                 <tr>

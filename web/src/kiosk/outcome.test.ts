@@ -87,7 +87,7 @@ describe("describeError", () => {
   });
 
   it("explains a room without a lesson", () => {
-    expect(describeError(new ApiError(409, "no_open_session", "x")).title).toBe("No lesson is open");
+    expect(describeError(new ApiError(409, "no_open_lesson", "x")).title).toBe("No lesson is open");
   });
 
   it("never leaves a network failure unexplained", () => {

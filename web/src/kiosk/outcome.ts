@@ -29,7 +29,7 @@ function faceLine(face: CheckinFace): Outcome {
       };
     case "already_recorded":
       return { tone: "ok", title: `Hello again, ${name}`, detail: "You are already checked in for this lesson." };
-    case "not_in_session":
+    case "not_in_lesson":
       return {
         tone: "error",
         title: `${name}, this is not your class`,
@@ -93,12 +93,12 @@ const ERRORS: Record<string, Omit<Outcome, "tone"> & { tone?: Tone }> = {
     detail: "More than one face was in the picture.",
     hint: "Step up alone and try again.",
   },
-  no_open_session: {
+  no_open_lesson: {
     title: "No lesson is open",
     detail: "No class is taking attendance in this room right now.",
     hint: "Ask your teacher.",
   },
-  session_not_open: {
+  lesson_not_open: {
     title: "No lesson is open",
     detail: "This lesson is not taking attendance now.",
     hint: "Ask your teacher.",

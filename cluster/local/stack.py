@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.core.config import Settings
-from deployments.local_services import EmbeddedPostgres, EmbeddedRedis
+from cluster.local.stores import EmbeddedPostgres, EmbeddedRedis
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def admin_headers(settings: Settings, school: str = "Integration School") -> dic
                 session, settings, school_name=school, timezone="UTC",
                 email="admin@integration.example.org", full_name="Admin", password=secrets.token_urlsafe(16),
             )  # fmt: skip
-        token = container.security.auth.open_session(admin)
+        token = container.security.auth.issue_tokens(admin)
     finally:
         container.close()
     return {"Authorization": f"Bearer {token.access_token}"}

@@ -1,4 +1,4 @@
-"""Start a local Ray on loopback only; shared by ``python -m deployments up`` and the integration tests.
+"""Start a local Ray on loopback only; shared by ``python -m cluster.local up`` and the integration tests.
 
 Why each setting:
 - ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` must be in the environment before Ray starts: otherwise Ray's

@@ -1,20 +1,20 @@
-// Live attendance of one session: refreshed every few seconds while it runs; teachers mark, correct, close,
+// Live attendance of one lesson: refreshed every few seconds while it runs; teachers mark, correct, close,
 // and issue one-time codes for students who check in without their face.
 
 import { useState, type FormEvent } from "react";
 import { Link, useParams } from "react-router-dom";
 import { explain } from "../api/client";
 import { api } from "../api/session";
-import type { SessionPublic, SessionReport, SessionRow } from "../api/types";
+import type { LessonPublic, LessonReport, LessonRow } from "../api/types";
 import { Badge, ConfirmDialog, ErrorNote, LoadState, formatTime, percent, useApi, useInterval } from "../ui/common";
 
 const LIVE_REFRESH_MS = 3000;
 
-export function SessionPage() {
-  const { sessionId } = useParams();
-  const session = useApi<SessionPublic>(`/v1/sessions/${sessionId}`);
-  const report = useApi<SessionReport>(`/v1/reports/sessions/${sessionId}`);
-  const running = session.data !== null && !session.data.closed_at && new Date(session.data.ends_at).getTime() > Date.now();
+export function LessonPage() {
+  const { lessonId } = useParams();
+  const lesson = useApi<LessonPublic>(`/v1/lessons/${lessonId}`);
+  const report = useApi<LessonReport>(`/v1/reports/lessons/${lessonId}`);
+  const running = lesson.data !== null && !lesson.data.closed_at && new Date(lesson.data.ends_at).getTime() > Date.now();
   useInterval(report.reload, running ? LIVE_REFRESH_MS : null);
   const [closing, setClosing] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -22,8 +22,8 @@ export function SessionPage() {
   const close = async () => {
     setClosing(false);
     try {
-      await api(`/v1/sessions/${sessionId}/close`, { method: "POST" });
-      session.reload();
+      await api(`/v1/lessons/${lessonId}/close`, { method: "POST" });
+      lesson.reload();
     } catch (err) {
       setError(err);
     }
@@ -31,11 +31,11 @@ export function SessionPage() {
 
   return (
     <section>
-      <LoadState state={session}>
+      <LoadState state={lesson}>
         {(s) => (
           <header className="page-head">
             <h1>
-              Session {formatTime(s.starts_at)}{" "}
+              Lesson {formatTime(s.starts_at)}{" "}
               <Link className="small" to={`/console/classes/${s.class_id}`}>
                 (class)
               </Link>
@@ -77,7 +77,7 @@ export function SessionPage() {
               </thead>
               <tbody>
                 {r.rows.map((row) => (
-                  <AttendanceRow key={row.student_id} sessionId={r.session_id} row={row} onChanged={report.reload} />
+                  <AttendanceRow key={row.student_id} lessonId={r.lesson_id} row={row} onChanged={report.reload} />
                 ))}
               </tbody>
             </table>
@@ -86,20 +86,20 @@ export function SessionPage() {
       </LoadState>
       {closing && (
         <ConfirmDialog title="Close check-ins?" confirmLabel="Close" onConfirm={() => void close()} onCancel={() => setClosing(false)}>
-          <p>Kiosks stop accepting check-ins for this session. Marks by hand stay possible.</p>
+          <p>Kiosks stop accepting check-ins for this lesson. Marks by hand stay possible.</p>
         </ConfirmDialog>
       )}
     </section>
   );
 }
 
-function AttendanceRow({ sessionId, row, onChanged }: { sessionId: string; row: SessionRow; onChanged: () => void }) {
+function AttendanceRow({ lessonId, row, onChanged }: { lessonId: string; row: LessonRow; onChanged: () => void }) {
   const [marking, setMarking] = useState(false);
   const [code, setCode] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const issueCode = async () => {
     try {
-      const issued = await api<{ code: string }>(`/v1/sessions/${sessionId}/codes`, { json: { student_id: row.student_id } });
+      const issued = await api<{ code: string }>(`/v1/lessons/${lessonId}/codes`, { json: { student_id: row.student_id } });
       setCode(issued.code);
       setError(null);
     } catch (err) {
@@ -117,7 +117,7 @@ function AttendanceRow({ sessionId, row, onChanged }: { sessionId: string; row: 
       <td>{row.recorded_at ? new Date(row.recorded_at).toLocaleTimeString() : ""}</td>
       <td>
         {marking ? (
-          <MarkForm sessionId={sessionId} studentId={row.student_id} onDone={() => (setMarking(false), onChanged())} />
+          <MarkForm lessonId={lessonId} studentId={row.student_id} onDone={() => (setMarking(false), onChanged())} />
         ) : (
           <button type="button" className="link" onClick={() => setMarking(true)}>
             Mark…
@@ -139,14 +139,14 @@ function AttendanceRow({ sessionId, row, onChanged }: { sessionId: string; row: 
   );
 }
 
-function MarkForm({ sessionId, studentId, onDone }: { sessionId: string; studentId: string; onDone: () => void }) {
+function MarkForm({ lessonId, studentId, onDone }: { lessonId: string; studentId: string; onDone: () => void }) {
   const [status, setStatus] = useState("present");
   const [reason, setReason] = useState("");
   const [error, setError] = useState<unknown>(null);
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     try {
-      await api(`/v1/sessions/${sessionId}/attendance/${studentId}`, { method: "PUT", json: { status, reason } });
+      await api(`/v1/lessons/${lessonId}/attendance/${studentId}`, { method: "PUT", json: { status, reason } });
       onDone();
     } catch (err) {
       setError(err);

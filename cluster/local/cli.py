@@ -1,9 +1,9 @@
-"""``python -m deployments up``: the whole system on one machine, every socket on 127.0.0.1.
+"""``python -m cluster.local up``: the whole system on one machine, every socket on 127.0.0.1.
 
 Builds the model artifacts (as ``python -m models.build`` does), starts PostgreSQL and Redis from their pip
 packages under the data dir on 127.0.0.1 unless ``ROLLCALL_DATABASE_URL`` / ``ROLLCALL_REDIS_URL`` name real
 servers, migrates the schema (``alembic upgrade head``), starts a local Ray on loopback (see
-``deployments.local_ray`` for the auth choice), runs the application exactly as serve_config.yaml describes
+``cluster.local.ray_head`` for the auth choice), runs the application exactly as serve_config.yaml describes
 it, serves HTTP on 127.0.0.1:8000 by default, and on Ctrl-C (or SIGTERM) shuts Serve, Ray and the stores down.
 """
 
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from deployments.local_ray import LOOPBACK, start_local_ray
+from cluster.local.ray_head import LOOPBACK, start_local_ray
 from deployments.serve_file import DEFAULT_CONFIG
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ def local_stores(database_url: str, redis_url: str, data_dir: Path) -> Iterator[
     the replicas get them in their settings as well (``build_app_from_config`` overrides).
     """
     from app.db.migrate import upgrade_head
-    from deployments.local_services import EmbeddedPostgres, EmbeddedRedis
+    from cluster.local.stores import EmbeddedPostgres, EmbeddedRedis
 
     with contextlib.ExitStack() as stack:
         if not database_url:
