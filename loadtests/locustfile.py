@@ -159,12 +159,12 @@ class TeacherUser(RollcallUser):
     @task(3)
     def attendance(self) -> None:
         self.expect(
-            "session attendance", {200}, self.client.get, f"/v1/lessons/{self.klass.lesson_id}/attendance"
+            "lesson attendance", {200}, self.client.get, f"/v1/lessons/{self.klass.lesson_id}/attendance"
         )
 
     @task(3)
     def lesson_report(self) -> None:
-        self.expect("session report", {200}, self.client.get, f"/v1/reports/lessons/{self.klass.lesson_id}")
+        self.expect("lesson report", {200}, self.client.get, f"/v1/reports/lessons/{self.klass.lesson_id}")
 
     @task(2)
     def classes(self) -> None:
