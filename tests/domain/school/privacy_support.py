@@ -30,7 +30,7 @@ from app.db.tables import (
 from app.schemas.consent import ConsentCreate
 from app.services.biometrics.stores import BiometricStores
 from app.services.enrollment.service import EnrollmentService
-from app.services.identity.auth import Sessions
+from app.services.identity.auth import TokenFamilies
 from app.services.identity.principal import Principal
 from app.services.privacy import consent, disclosure
 from tests.domain.school.conftest import World
@@ -135,7 +135,7 @@ async def make_subject(
     )
     db.add(user)
     db.commit()
-    Sessions(client, 3600).open(user.id)
+    TokenFamilies(client, 3600).open(user.id)
     stores.cache.remember(world.kiosk.id, "frame-1", json.dumps({"student": str(student.id)}), [student.id])
     disclosure.record(db, world.admin, student, action="view", full=True, categories=["profile"],
                       purpose="checking the guardian's address", request_id=None)  # fmt: skip
