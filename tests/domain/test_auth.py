@@ -159,7 +159,7 @@ def test_refresh_rotates_and_a_reused_token_ends_the_family(auth_services, auth_
             auth_services.auth.refresh(token, IP, "r3")
     with pytest.raises(Unauthenticated) as caught:
         auth_services.auth.principal_from_token(second.access_token)
-    assert caught.value.code == "session_revoked"
+    assert caught.value.code == "sign_in_revoked"
     with transaction(auth_services.auth.engine) as session:
         actions = session.exec(select(AuditEvent.action)).all()
     assert "auth.refresh_reuse" in actions

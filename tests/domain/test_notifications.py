@@ -290,7 +290,7 @@ async def test_webhooks_are_signed_retried_with_backoff_and_delivered_once(
     clean_db: Engine, world: School_, settings: Settings
 ) -> None:
     with HttpReceiver(fail_first=2) as hook:
-        topics = ("arrival", "absence", "session")
+        topics = ("arrival", "absence", "lesson")
         secret = add_webhook(clean_db, world, settings, hook.url + "/rollcall", topics)
         assert secret and secret.startswith("whsec_")
         clock = Clock(T0 + timedelta(minutes=2))
@@ -526,7 +526,7 @@ def test_contacts_api_validates_audits_and_hides_the_secret(
         created = client.post(
             "/v1/notifications/contacts",
             json={"name": "SIS", "webhook_url": "https://sis.example.org/hook", "channels": ["webhook"],
-                  "topics": ["absence", "session"]},
+                  "topics": ["absence", "lesson"]},
         )  # fmt: skip
         assert created.status_code == 201, created.text
         assert created.json()["webhook_secret"].startswith("whsec_")

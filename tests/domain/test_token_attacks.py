@@ -66,7 +66,7 @@ def test_the_genuine_token_works(auth_client, real) -> None:
 
 def test_alg_none_is_refused(auth_client, auth_settings, auth_world, real) -> None:
     _, genuine = real
-    payload = claims_for(auth_settings, auth_world.teacher, role="admin", sid=genuine.lesson_id)
+    payload = claims_for(auth_settings, auth_world.teacher, role="admin", sid=genuine.family)
     for alg in ("none", "None", "NONE"):
         token = f"{b64({'alg': alg, 'typ': 'JWT'})}.{b64(payload)}."
         assert_401(auth_client.get(ME, headers={"Authorization": f"Bearer {token}"}), "invalid_token")
@@ -76,7 +76,7 @@ def test_signatures_with_another_key_or_algorithm_are_refused(
     auth_client, auth_settings, auth_world, real
 ) -> None:
     _, genuine = real
-    payload = claims_for(auth_settings, auth_world.teacher, sid=genuine.lesson_id)
+    payload = claims_for(auth_settings, auth_world.teacher, sid=genuine.family)
     key = auth_settings.secret_key.get_secret_value()
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     forged = [
@@ -119,7 +119,7 @@ def test_claims_must_be_present_current_and_ours(
 ) -> None:
     """Correctly signed (with the real key) yet wrong in one claim."""
     _, genuine = real
-    payload = claims_for(auth_settings, auth_world.teacher, sid=genuine.lesson_id, **changes)
+    payload = claims_for(auth_settings, auth_world.teacher, sid=genuine.family, **changes)
     token = jwt.encode(payload, auth_settings.secret_key.get_secret_value(), algorithm="HS256")
     assert_401(auth_client.get(ME, headers={"Authorization": f"Bearer {token}"}), code)
 
@@ -133,10 +133,10 @@ def test_a_token_of_an_unknown_or_ended_session_is_refused(
         auth_settings.secret_key.get_secret_value(),
         algorithm="HS256",
     )
-    assert_401(auth_client.get(ME, headers={"Authorization": f"Bearer {unknown}"}), "session_revoked")
+    assert_401(auth_client.get(ME, headers={"Authorization": f"Bearer {unknown}"}), "sign_in_revoked")
     headers = {"Authorization": f"Bearer {pair.access_token}"}
     assert auth_client.post("/v1/auth/logout", headers=headers).status_code == 204
-    assert_401(auth_client.get(ME, headers=headers), "session_revoked")
+    assert_401(auth_client.get(ME, headers=headers), "sign_in_revoked")
     assert_401(auth_client.post("/v1/auth/refresh", json={"refresh_token": pair.refresh_token}))
 
 
@@ -147,7 +147,7 @@ def test_a_replayed_refresh_token_ends_the_session_over_http(auth_client, real) 
     replay = auth_client.post("/v1/auth/refresh", json={"refresh_token": pair.refresh_token})
     assert_401(replay, "refresh_token_reused")
     new_access = renewed.json()["access_token"]
-    assert_401(auth_client.get(ME, headers={"Authorization": f"Bearer {new_access}"}), "session_revoked")
+    assert_401(auth_client.get(ME, headers={"Authorization": f"Bearer {new_access}"}), "sign_in_revoked")
 
 
 def test_tokens_of_the_wrong_kind(auth_client, auth_settings, auth_world, real) -> None:
@@ -197,7 +197,7 @@ def test_kiosk_keys_forged_revoked_or_combined(auth_client, auth_services, auth_
 def test_header_tricks_do_not_choose_the_key(auth_client, auth_settings, auth_world, real) -> None:
     """The verifier's key and algorithm are fixed: a token cannot point at its own key (kid, jku, jwk)."""
     _, genuine = real
-    payload = claims_for(auth_settings, auth_world.teacher, role="admin", sid=genuine.lesson_id)
+    payload = claims_for(auth_settings, auth_world.teacher, role="admin", sid=genuine.family)
     attacker = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     public = jwt.algorithms.RSAAlgorithm.to_jwk(attacker.public_key(), as_dict=True)
     forged = [

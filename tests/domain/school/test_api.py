@@ -136,7 +136,7 @@ def test_enroll_and_check_in_over_http(
     assert export.status_code == 200, export.text
     assert export.headers["content-type"].startswith("text/csv")
     assert (
-        export.headers["content-disposition"] == f'attachment; filename="attendance-session-{lesson.id}.csv"'
+        export.headers["content-disposition"] == f'attachment; filename="attendance-lesson-{lesson.id}.csv"'
     )
     table = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
     assert [row[2] for row in table[1:]] == ["present", "pending", "pending"]
