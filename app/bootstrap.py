@@ -48,7 +48,7 @@ def main(
     try:
         with transaction(container.engine) as session:
             created_school, admin = bootstrap(
-                session, settings, school_name=school, timezone=timezone, email=email,
+                session, settings.passwords, school_name=school, timezone=timezone, email=email,
                 full_name=full_name, password=password,
             )  # fmt: skip
     except AppError as exc:

@@ -54,7 +54,7 @@ class SchoolServices:
 class Container:
     settings: Settings
     #: ``None`` in a job (it has the index alone, or only the database).
-    faces: FaceService | None
+    face_service: FaceService | None
     engine: Engine | None
     redis: redis.Redis | None
     #: Need PostgreSQL and Redis: ``None`` without.
@@ -73,9 +73,9 @@ class Container:
 
 
 def build_container(
-    settings: Settings, faces: FaceService | None = None, index: FaceIndex | None = None
+    settings: Settings, face_service: FaceService | None = None, index: FaceIndex | None = None
 ) -> Container:
-    """Everything the app (or a job) uses, over ``faces``: the face service its caller built on its own
+    """Everything the app (or a job) uses, over ``face_service``: the face service its caller built on its own
     ports (deployment handles in the Ingress, in-process models in tests), whose index the stores use; or,
     in a job, over ``index`` alone (Milvus, no models).
 
@@ -83,29 +83,31 @@ def build_container(
     """
     # The audit trail's pseudonym and chain keys travel with the engine: the settings passed in, never the
     # environment, and no process-wide state.
-    keys = audit.AuditKeys.from_settings(settings)
+    keys = audit.AuditKeys.from_id_key(settings.id_hash_key.get_secret_value())
     engine = audit.with_keys(make_engine(settings.database_url), keys) if settings.database_url else None
     client = make_redis(settings.redis_url, settings.redis_timeout_s) if settings.redis_url else None
     if engine is None or client is None:
-        return Container(settings, faces, engine, client, security=None, stores=None, school=None)
+        return Container(settings, face_service, engine, client, security=None, stores=None, school=None)
     limiter = RateLimiter(client, settings.redis_url)
     security = SecurityServices(
-        AuthService(settings, engine, client, limiter), KioskService(settings, engine, client), limiter
+        AuthService(settings.sign_in, settings.keyring(), engine, client, limiter),
+        KioskService(settings.passwords, settings.kiosk_key_cache_s, engine, client),
+        limiter,
     )
-    index = faces.index if faces is not None else index
+    index = face_service.index if face_service is not None else index
     if index is None:
-        return Container(settings, faces, engine, client, security, stores=None, school=None)
+        return Container(settings, face_service, engine, client, security, stores=None, school=None)
     stores = BiometricStores(
         engine, index, TemplateCipher(settings.keyring()), CheckinCache(client, settings.idempotency_ttl_s)
     )
-    if faces is None:
-        return Container(settings, faces, engine, client, security, stores, school=None)
+    if face_service is None:
+        return Container(settings, face_service, engine, client, security, stores, school=None)
     checkin = CheckinService(
         stores,
-        faces,
-        settings,
+        face_service,
+        settings.checkin,
         ChallengeLedger(client, settings.challenge_ttl_s),
-        watch=FailedMatchMonitor(settings, engine, client, limiter),
+        watch=FailedMatchMonitor(settings.failed_matches, engine, client, limiter),
     )
-    school = SchoolServices(stores, EnrollmentService(stores, faces, settings), checkin)
-    return Container(settings, faces, engine, client, security, stores, school)
+    school = SchoolServices(stores, EnrollmentService(stores, face_service, settings.enrollment), checkin)
+    return Container(settings, face_service, engine, client, security, stores, school)

@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from ray import serve
 
-from app.core.config import LogOptions, ModelRuntime
+from app.core.setting_groups import LogOptions, ModelRuntime
 from deployments.metrics import ReplicaMetrics, setup_replica
 from models.detectors import PROFILES, load_detector
 from models.runtime import RuntimeOptions

@@ -208,8 +208,8 @@ class Ingress:
         )
         models = ServeModels(detector, embedder, liveness, notifier)
         index = FaceIndex(ServeIndex(matcher, models))
-        self._faces = FaceService(models, index, limits)  # its operating points come with reconfigure
-        self._container = build_container(settings, self._faces)
+        self._face_service = FaceService(models, index, limits)  # its operating points come with reconfigure
+        self._container = build_container(settings, self._face_service)
 
     def __serve_build_asgi_app__(self) -> FastAPI:
         """Called by Serve after ``__init__``: the app gets this replica's container injected."""
@@ -219,5 +219,5 @@ class Ingress:
 
     def reconfigure(self, user_config: dict[str, object]) -> None:
         config = IngressConfig.model_validate(user_config)
-        self._faces.verify_threshold = config.verify_threshold
-        self._faces.quality = config.quality_policy()
+        self._face_service.verify_threshold = config.verify_threshold
+        self._face_service.quality = config.quality_policy()

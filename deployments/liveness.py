@@ -20,7 +20,7 @@ from pydantic import TypeAdapter
 from ray import serve
 from ray.serve.handle import DeploymentHandle
 
-from app.core.config import LogOptions
+from app.core.setting_groups import LogOptions
 from deployments.metrics import ReplicaMetrics, setup_replica
 from models.liveness import Action, Burst, BurstResult, ColourSequence, LivenessLimits, check_burst
 

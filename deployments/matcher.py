@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from ray import serve
 
-from app.core.config import LogOptions, VectorStore
+from app.core.setting_groups import LogOptions, VectorStore
 from deployments.metrics import ReplicaMetrics, setup_replica
 from models.gallery import FaceGallery, Match
 

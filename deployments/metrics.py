@@ -23,8 +23,8 @@ from typing import Any
 from pydantic import SecretStr
 
 from app.core import metrics as app_metrics
-from app.core.config import LogOptions
 from app.core.logging import configure_logging
+from app.core.setting_groups import LogOptions
 
 BATCH_BUCKETS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
 MODEL_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)

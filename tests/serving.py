@@ -47,6 +47,6 @@ def serving_face_service(pipeline: InProcessPipeline, settings: Settings) -> Fac
 @dataclass(frozen=True, slots=True)
 class StoresWithFaces(BiometricStores):
     """The biometric stores and the face service whose index they use: what a domain test hands the flows
-    (``EnrollmentService(stores, stores.faces, settings)``) and checks faces with."""
+    (``EnrollmentService(stores, stores.face_service, settings.enrollment)``) and checks faces with."""
 
-    faces: FaceService
+    face_service: FaceService

@@ -32,10 +32,10 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_face_service(request: Request) -> FaceService:
-    faces = get_container(request).faces
-    if faces is None:  # not reached: every app is built over a face service
+    face_service = get_container(request).face_service
+    if face_service is None:  # not reached: every app is built over a face service
         raise Unavailable("no face service is configured", code="model_unavailable")
-    return faces
+    return face_service
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -16,10 +16,22 @@ from pathlib import Path
 from typing import Literal
 
 from limits import parse_many
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.core.crypto import CryptoError, Keyring, new_keyring_text
+from app.core.setting_groups import (
+    CheckinPolicy,
+    EnrollmentPolicy,
+    FailedMatchPolicy,
+    LogOptions,
+    ModelRuntime,
+    PasswordPolicy,
+    RetentionPolicy,
+    SignInPolicy,
+    TokenSigning,
+    VectorStore,
+)
 from models.registry import default_cache_dir
 
 MIB = 1024 * 1024
@@ -40,35 +52,6 @@ CHANNEL_CREDENTIALS = ("smtp_password", "twilio_auth_token", "ntfy_token")
 #: OWASP's floor for argon2id (19 MiB, 2 passes): production refuses cheaper (test) parameters.
 ARGON2_MIN_MEMORY_KIB = 19_456
 ARGON2_MIN_TIME_COST = 2
-
-
-class ModelRuntime(BaseModel):
-    """What a model deployment needs to load its model: nothing secret."""
-
-    model_config = ConfigDict(frozen=True)
-
-    model_cache: Path
-    ort_threads: int
-
-
-class LogOptions(BaseModel):
-    """How a process logs. A model replica gets no pseudonym key: it never logs student ids (a value under
-    ``student_id`` would be written ``[redacted]`` there)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    level: str
-    json_lines: bool
-
-
-class VectorStore(BaseModel):
-    """Where the vectors are (Milvus Lite path or server URL), with the Milvus credentials only."""
-
-    model_config = ConfigDict(frozen=True)
-
-    uri: str
-    token: SecretStr
-    timeout_s: float
 
 
 class Settings(BaseSettings):
@@ -312,7 +295,8 @@ class Settings(BaseSettings):
             object.__setattr__(self, "milvus_uri", str(Path(self.milvus_uri).expanduser().resolve()))
         return self
 
-    # The groups a deployment is bound with (deployments/app.py): each replica gets only what it uses.
+    # The groups a deployment is bound with (deployments/app.py): each replica gets only what it uses
+    # (app/core/setting_groups.py says why groups).
     @property
     def model_runtime(self) -> ModelRuntime:
         return ModelRuntime(model_cache=self.model_cache, ort_threads=self.ort_threads)
@@ -325,6 +309,78 @@ class Settings(BaseSettings):
     def vectors(self) -> VectorStore:
         return VectorStore(
             uri=self.milvus_uri, token=SecretStr(self.milvus_token), timeout_s=self.milvus_timeout_s
+        )
+
+    # The groups the domain services are built over (app/container.py).
+    @property
+    def tokens(self) -> TokenSigning:
+        return TokenSigning(
+            secret_key=self.secret_key,
+            issuer=self.jwt_issuer,
+            audience=self.jwt_audience,
+            access_ttl_s=self.access_token_ttl_s,
+        )
+
+    @property
+    def passwords(self) -> PasswordPolicy:
+        return PasswordPolicy(
+            argon2_time_cost=self.argon2_time_cost,
+            argon2_memory_kib=self.argon2_memory_kib,
+            argon2_parallelism=self.argon2_parallelism,
+            min_length=self.password_min_length,
+        )
+
+    @property
+    def sign_in(self) -> SignInPolicy:
+        return SignInPolicy(
+            tokens=self.tokens,
+            passwords=self.passwords,
+            refresh_ttl_s=self.refresh_token_ttl_s,
+            mfa_setup_ttl_s=self.mfa_setup_ttl_s,
+            max_failures=self.login_max_failures,
+            lockout_s=self.lockout_s,
+            rate_limit=self.auth_rate_limit,
+        )
+
+    @property
+    def enrollment(self) -> EnrollmentPolicy:
+        return EnrollmentPolicy(
+            min_photos=self.enroll_min_photos,
+            max_photos=self.enroll_max_photos,
+            same_person_min=self.enroll_same_person_min,
+            duplicate_min=self.enroll_duplicate_min,
+            consent_version=self.consent_version,
+        )
+
+    @property
+    def checkin(self) -> CheckinPolicy:
+        return CheckinPolicy(
+            liveness_mode=self.liveness_mode,
+            early_minutes=self.checkin_early_minutes,
+            challenge_ttl_s=self.challenge_ttl_s,
+            burst_min_frames=self.burst_min_frames,
+            burst_max_frames=self.burst_max_frames,
+            burst_default_frames=self.burst_default_frames,
+            burst_interval_ms=self.burst_interval_ms,
+            colour_slots=self.colour_slots,
+            colour_slot_ms=self.colour_slot_ms,
+            keep_failed_frames=self.keep_failed_checkin_frames,
+            review_frame_ttl_h=self.review_frame_ttl_h,
+        )
+
+    @property
+    def failed_matches(self) -> FailedMatchPolicy:
+        return FailedMatchPolicy(
+            limit=self.kiosk_failed_match_limit, cooldown_s=self.kiosk_failed_match_cooldown_s
+        )
+
+    @property
+    def retention(self) -> RetentionPolicy:
+        return RetentionPolicy(
+            archive_years=self.attendance_archive_years,
+            delete_years=self.attendance_delete_years,
+            batch_size=self.retention_batch_size,
+            compaction_wait_s=self.erase_compaction_wait_s,
         )
 
     def keyring(self) -> Keyring:

@@ -1,4 +1,4 @@
-"""Passwords (argon2id via pwdlib), access tokens (JWT, HS256) and TOTP codes: pure functions of settings.
+"""Passwords (argon2id via pwdlib), access tokens (JWT, HS256) and TOTP codes: pure functions of their inputs.
 
 Why each choice:
 - argon2id with configurable cost: production keeps pwdlib's defaults (64 MiB, 3 passes); tests pass cheap
@@ -28,9 +28,9 @@ from pwdlib import PasswordHash
 from pwdlib.exceptions import UnknownHashError
 from pwdlib.hashers.argon2 import Argon2Hasher
 
-from app.core.config import Settings
 from app.core.enums import Role
 from app.core.errors import Unauthenticated
+from app.core.setting_groups import PasswordPolicy, TokenSigning
 
 JWT_ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "jti", "typ")
@@ -60,13 +60,13 @@ class _PasswordHash(PasswordHash):
             return False, None
 
 
-def password_hasher(settings: Settings) -> PasswordHash:
+def password_hasher(passwords: PasswordPolicy) -> PasswordHash:
     return _PasswordHash(
         (
             Argon2Hasher(
-                time_cost=settings.argon2_time_cost,
-                memory_cost=settings.argon2_memory_kib,
-                parallelism=settings.argon2_parallelism,
+                time_cost=passwords.argon2_time_cost,
+                memory_cost=passwords.argon2_memory_kib,
+                parallelism=passwords.argon2_parallelism,
             ),
         )
     )
@@ -87,7 +87,7 @@ class TokenClaims:
 
 
 def issue_token(
-    settings: Settings,
+    tokens: TokenSigning,
     token_type: TokenType,
     *,
     user_id: uuid.UUID,
@@ -100,10 +100,10 @@ def issue_token(
 ) -> tuple[str, datetime]:
     """A signed token and when it expires (default life: the access-token TTL)."""
     issued = now or datetime.now(UTC)
-    expires = issued + timedelta(seconds=ttl_s if ttl_s is not None else settings.access_token_ttl_s)
+    expires = issued + timedelta(seconds=ttl_s if ttl_s is not None else tokens.access_ttl_s)
     claims: dict[str, Any] = {
-        "iss": settings.jwt_issuer,
-        "aud": settings.jwt_audience,
+        "iss": tokens.issuer,
+        "aud": tokens.audience,
         "sub": str(user_id),
         "iat": int(issued.timestamp()),
         "nbf": int(issued.timestamp()),
@@ -116,19 +116,19 @@ def issue_token(
     }
     if student_id is not None:
         claims["stu"] = str(student_id)
-    token = jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm=JWT_ALGORITHM)
+    token = jwt.encode(claims, tokens.secret_key.get_secret_value(), algorithm=JWT_ALGORITHM)
     return token, expires
 
 
-def verify_token(settings: Settings, token: str, expected: TokenType) -> TokenClaims:
+def verify_token(tokens: TokenSigning, token: str, expected: TokenType) -> TokenClaims:
     """The claims of a genuine, current token of type ``expected``; otherwise ``Unauthenticated``."""
     try:
         claims = jwt.decode(
             token,
-            settings.secret_key.get_secret_value(),
+            tokens.secret_key.get_secret_value(),
             algorithms=[JWT_ALGORITHM],
-            audience=settings.jwt_audience,
-            issuer=settings.jwt_issuer,
+            audience=tokens.audience,
+            issuer=tokens.issuer,
             options={"require": list(REQUIRED_CLAIMS), "verify_signature": True},
         )
     except jwt.ExpiredSignatureError as exc:

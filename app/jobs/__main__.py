@@ -74,7 +74,7 @@ def retention_command(
     try:
         with stores_for(settings) as (stores, index):
             report = asyncio.run(
-                retention.run(stores.engine, settings, stores=stores, index=index, dry_run=dry_run)
+                retention.run(stores.engine, settings.retention, stores=stores, index=index, dry_run=dry_run)
             )
     except (JobError, OSError) as error:
         _fail(error)

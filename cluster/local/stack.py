@@ -48,7 +48,7 @@ def admin_headers(settings: Settings, school: str = "Integration School") -> dic
     try:
         with transaction(container.engine) as session:
             _, admin = bootstrap(
-                session, settings, school_name=school, timezone="UTC",
+                session, settings.passwords, school_name=school, timezone="UTC",
                 email="admin@integration.example.org", full_name="Admin", password=secrets.token_urlsafe(16),
             )  # fmt: skip
         token = container.security.auth.issue_tokens(admin)

@@ -66,17 +66,17 @@ def test_wrong_password_and_unknown_email_look_the_same(auth_services, auth_worl
 def test_lockout_after_repeated_failures_even_for_the_right_password(
     auth_services, auth_world: World
 ) -> None:
-    limit = auth_services.auth.settings.login_max_failures
+    limit = auth_services.auth.policy.max_failures
     for _ in range(limit - 1):
         with pytest.raises(Unauthenticated):
             login(auth_services, auth_world.teacher.email, "wrong password!", ip=f"198.51.100.{_}")
     with pytest.raises(RateLimited) as caught:
         login(auth_services, auth_world.teacher.email, "wrong password!", ip="198.51.100.99")
     assert caught.value.code == "account_locked"
-    assert caught.value.retry_after_s == auth_services.auth.settings.lockout_s
+    assert caught.value.retry_after_s == auth_services.auth.policy.lockout_s
     with pytest.raises(RateLimited) as caught:
         login(auth_services, auth_world.teacher.email, ip="198.51.100.98")  # right password, still locked
-    assert 0 < caught.value.retry_after_s <= auth_services.auth.settings.lockout_s
+    assert 0 < caught.value.retry_after_s <= auth_services.auth.policy.lockout_s
     # An admin unlocks: signing in works again.
     with transaction(auth_services.auth.engine) as session:
         auth_services.auth.update_user(
@@ -273,7 +273,13 @@ def test_change_password_ends_every_session(auth_services, auth_world: World) ->
 def test_redis_down_fails_login_closed(auth_services, auth_world: World, auth_settings) -> None:
     dead = f"redis://127.0.0.1:{free_port()}/0"
     client = make_redis(dead, timeout_s=0.5)
-    auth = AuthService(auth_settings, auth_services.auth.engine, client, RateLimiter(client, dead))
+    auth = AuthService(
+        auth_settings.sign_in,
+        auth_settings.keyring(),
+        auth_services.auth.engine,
+        client,
+        RateLimiter(client, dead),
+    )
     with pytest.raises(Unavailable):
         auth.login(auth_world.teacher.email, PASSWORD, None, IP, None)
     token = auth_services.auth.issue_tokens(auth_world.teacher).access_token
@@ -292,14 +298,14 @@ def test_fail_open_limiter_lets_requests_through_when_redis_is_down() -> None:
 
 
 def test_access_tokens_expire(auth_services, auth_world: World) -> None:
-    settings = auth_services.auth.settings
+    tokens = auth_services.auth.policy.tokens
     teacher = auth_world.teacher
     token, _ = issue_token(
-        settings, TokenType.access, user_id=teacher.id, school_id=teacher.school_id, role=Role.teacher,
+        tokens, TokenType.access, user_id=teacher.id, school_id=teacher.school_id, role=Role.teacher,
         ttl_s=60, now=datetime.now(UTC) - timedelta(minutes=5),
     )  # fmt: skip
     with pytest.raises(Unauthenticated) as caught:
-        verify_token(settings, token, TokenType.access)
+        verify_token(tokens, token, TokenType.access)
     assert caught.value.code == "token_expired"
 
 

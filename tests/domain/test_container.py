@@ -32,7 +32,13 @@ def test_the_app_uses_its_containers_services(tmp_path: Path, pg_url: str, redis
         request = Request({"type": "http", "app": app, "headers": []})
         resolved = [get_settings(request), get_engine(request), get_face_service(request)]
         resolved += [security_services(request), school_services(request, container.engine, container.redis)]  # type: ignore[arg-type]
-        assert resolved == [settings, container.engine, container.faces, container.security, container.school]
+        assert resolved == [
+            settings,
+            container.engine,
+            container.face_service,
+            container.security,
+            container.school,
+        ]
     finally:
         container.close()
 

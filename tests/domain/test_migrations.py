@@ -90,3 +90,47 @@ def test_the_lesson_rename_carries_rows_and_the_stored_names(tmp_path):
                 "absence",
             ]
         engine.dispose()
+
+
+def test_summaries_queued_before_the_rename_name_their_lessons(tmp_path):
+    """0008: a summary queued under 0007 (payload key ``sessions``) is rendered after the upgrade from
+    ``lessons``; other events keep their payload; a downgrade gives the old key back."""
+    school, summary, other = (uuid.uuid4() for _ in range(3))
+    with EmbeddedPostgres(tmp_path / "pg") as server:
+        config = alembic_config(server.url)
+        command.upgrade(config, "0007_lesson")
+        engine = create_engine(server.url)
+        insert = text(
+            "INSERT INTO notification_event (id, school_id, kind, dedupe_key, payload, created_at)"
+            " VALUES (:id, :school, :kind, :key, CAST(:payload AS json), now())"
+        )
+        with engine.begin() as db:
+            db.execute(
+                text("INSERT INTO school (id, name, timezone, created_at) VALUES (:id, 'A', 'UTC', now())"),
+                {"id": school},
+            )
+            db.execute(
+                insert,
+                {"id": summary, "school": school, "kind": "summary.daily", "key": "summary:1",
+                 "payload": '{"period": "daily", "sessions": 3, "totals": {"present": 2}}'},
+            )  # fmt: skip
+            db.execute(
+                insert,
+                {"id": other, "school": school, "kind": "absence", "key": "absence:1",
+                 "payload": '{"sessions": "not a summary: left alone"}'},
+            )  # fmt: skip
+        payload = text("SELECT payload FROM notification_event WHERE id = :id")
+        command.upgrade(config, "heads")
+        with engine.connect() as db:
+            assert db.execute(payload, {"id": summary}).scalar_one() == {
+                "period": "daily",
+                "lessons": 3,
+                "totals": {"present": 2},
+            }
+            assert db.execute(payload, {"id": other}).scalar_one() == {
+                "sessions": "not a summary: left alone"
+            }
+        command.downgrade(config, "0007_lesson")
+        with engine.connect() as db:
+            assert db.execute(payload, {"id": summary}).scalar_one()["sessions"] == 3
+        engine.dispose()

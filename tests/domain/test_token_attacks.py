@@ -154,8 +154,8 @@ def test_tokens_of_the_wrong_kind(auth_client, auth_settings, auth_world, real) 
     pair, _ = real
     assert_401(auth_client.get(ME, headers={"Authorization": f"Bearer {pair.refresh_token}"}))
     setup, _ = issue_token(
-        auth_settings, TokenType.mfa_setup, user_id=auth_world.admin.id, school_id=auth_world.school.id,
-        role=Role.admin,
+        auth_settings.tokens, TokenType.mfa_setup, user_id=auth_world.admin.id,
+        school_id=auth_world.school.id, role=Role.admin,
     )  # fmt: skip
     assert_401(auth_client.get("/v1/users", headers={"Authorization": f"Bearer {setup}"}), "invalid_token")
     # ...yet it is what the MFA enrolment routes take.

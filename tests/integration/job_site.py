@@ -47,7 +47,7 @@ class Site:
     client: redis.Redis
     gallery: FaceGallery
     stores: BiometricStores
-    faces: FaceService
+    face_service: FaceService
 
 
 @contextlib.contextmanager
@@ -71,10 +71,10 @@ def open_site(root: Path, milvus_uri: str, embedder: FaceEmbedder | None = None)
         container = build_container(settings, serving_face_service(pipeline, settings))
         assert container.engine is not None and container.redis is not None and container.school is not None
         engine, client, stores = container.engine, container.redis, container.school.stores
-        faces = container.faces
-        assert faces is not None
+        face_service = container.face_service
+        assert face_service is not None
         try:
-            yield Site(settings, engine, client, gallery, stores, faces)
+            yield Site(settings, engine, client, gallery, stores, face_service)
         finally:
             gallery.close()
             client.close()
@@ -108,7 +108,7 @@ def job(site: Site, *args: str) -> dict:
 
 
 async def identify(site: Site, school_id: uuid.UUID, photo: bytes) -> str | None:
-    (found,) = await site.faces.identify(gallery_of(school_id), photo)
+    (found,) = await site.face_service.identify(gallery_of(school_id), photo)
     return found.match.label
 
 
@@ -136,7 +136,7 @@ async def enrolled_school(
             students[key] = student.id
         db.commit()
     admin = Principal("user", user.id, school.id, Role.admin)
-    enrollment = EnrollmentService(site.stores, site.faces, site.settings)
+    enrollment = EnrollmentService(site.stores, site.face_service, site.settings)
     for key, student_id in students.items():
         with Session(site.engine) as db:
             consent.grant_consent(

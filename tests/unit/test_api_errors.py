@@ -126,7 +126,7 @@ def test_verify_and_threshold(client: TestClient) -> None:
     files = {"image_a": png(1, 100), "image_b": png(1, 100)}
     body = client.post("/v1/faces/verify", files=files).json()
     assert body["same_person"] is True and body["score"] == pytest.approx(1.0, abs=1e-5)
-    client.app.state.container.faces.verify_threshold = 1.01
+    client.app.state.container.face_service.verify_threshold = 1.01
     assert client.post("/v1/faces/verify", files=files).json()["same_person"] is False
 
 

@@ -26,9 +26,9 @@ import redis
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.core.config import Settings
 from app.core.errors import RateLimited
 from app.core.redis import RateLimiter
+from app.core.setting_groups import FailedMatchPolicy
 from app.services.identity.principal import Principal
 from app.services.privacy import audit
 from app.services.privacy.activity import log_action
@@ -43,8 +43,10 @@ _COOLDOWN_KEY = "rollcall:kiosk:cooldown:{}"
 class FailedMatchMonitor:
     """The ``CheckinWatch`` of every Ingress: counts failed matches per kiosk, alerts once, cools down."""
 
-    def __init__(self, settings: Settings, engine: Engine, client: redis.Redis, limiter: RateLimiter) -> None:
-        self._settings = settings
+    def __init__(
+        self, policy: FailedMatchPolicy, engine: Engine, client: redis.Redis, limiter: RateLimiter
+    ) -> None:
+        self._policy = policy
         self._engine = engine
         self._client = client
         self._limiter = limiter
@@ -67,18 +69,16 @@ class FailedMatchMonitor:
         """Count ``failures`` against the kiosk; raise the alert if that passed the limit. True if it did."""
         if failures <= 0:
             return False
-        settings = self._settings
+        policy = self._policy
         try:
-            limit = settings.kiosk_failed_match_limit
+            limit = policy.limit
             over = await asyncio.to_thread(
                 self._limiter.over, limit, "failed-match", str(kiosk.id), cost=failures
             )
             if not over:
                 return False
             key = _COOLDOWN_KEY.format(kiosk.id)
-            first = await asyncio.to_thread(
-                self._client.set, key, "1", ex=settings.kiosk_failed_match_cooldown_s, nx=True
-            )
+            first = await asyncio.to_thread(self._client.set, key, "1", ex=policy.cooldown_s, nx=True)
         except redis.RedisError as exc:
             log.warning("failed-match monitor unavailable (%s); not counted", type(exc).__name__)
             return False
@@ -90,8 +90,8 @@ class FailedMatchMonitor:
             "paused %d s",
             ids.hash_id(kiosk.id)[:16],
             ids.hash_id(kiosk.school_id)[:16],
-            settings.kiosk_failed_match_limit,
-            settings.kiosk_failed_match_cooldown_s,
+            policy.limit,
+            policy.cooldown_s,
         )
         try:
             await in_transaction(
@@ -103,8 +103,8 @@ class FailedMatchMonitor:
                 request_id,
                 result="denied",
                 room=kiosk.room,
-                limit=settings.kiosk_failed_match_limit,
-                cooldown_s=settings.kiosk_failed_match_cooldown_s,
+                limit=policy.limit,
+                cooldown_s=policy.cooldown_s,
             )
         except SQLAlchemyError as exc:
             # The check-in itself is committed already: its answer must not turn into an error. The log

@@ -18,10 +18,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlmodel import Session, col
 
-from app.core.config import Settings
 from app.core.crypto import Keyring
 from app.core.enums import Role
 from app.core.errors import NotFound
+from app.core.setting_groups import CheckinPolicy
 from app.db.tables import ReviewFrame, utcnow
 from app.services.biometrics.stores import BiometricStores
 from app.services.identity import access
@@ -51,7 +51,7 @@ def _aad(frame_id: uuid.UUID) -> bytes:
 
 async def keep_failed_frame(
     stores: BiometricStores,
-    settings: Settings,
+    policy: CheckinPolicy,
     kiosk: Principal,
     frame: bytes | None,
     lesson_id: uuid.UUID | None,
@@ -59,7 +59,7 @@ async def keep_failed_frame(
 ) -> bool:
     """Keep ``frame`` when the setting is on and a face failed; never fails the check-in itself."""
     failed = sorted(FAILED_OUTCOMES.intersection(outcomes))
-    if not settings.keep_failed_checkin_frames or not failed or not frame:
+    if not policy.keep_failed_frames or not failed or not frame:
         return False
     try:
         await in_transaction(
@@ -70,7 +70,7 @@ async def keep_failed_frame(
             frame,
             lesson_id,
             failed[0],
-            settings.review_frame_ttl_h,
+            policy.review_frame_ttl_h,
         )
     except Exception:  # the attendance is recorded; a frame we could not keep is only a lost review
         log.exception("could not keep a failed check-in frame for review")

@@ -49,9 +49,9 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from app.core import metrics
-from app.core.config import Settings
 from app.core.enums import CheckinMethod
 from app.core.errors import BadRequest, Conflict, Forbidden, InvalidInput, NotFound
+from app.core.setting_groups import CheckinPolicy
 from app.db.tables import Attendance, ClassMember, Lesson, School, SchoolClass, Student, utcnow
 from app.schemas.attendance import (
     BurstSpec,
@@ -158,15 +158,15 @@ class CheckinService:
     def __init__(
         self,
         stores: BiometricStores,
-        faces: FaceService,
-        settings: Settings,
+        face_service: FaceService,
+        policy: CheckinPolicy,
         challenges: ChallengeLedger,
         watch: CheckinWatch | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._stores = stores
-        self._faces = faces
-        self._settings = settings
+        self._face_service = face_service
+        self._policy = policy
         self._challenges = challenges
         self._watch = watch
         self._clock = clock
@@ -176,14 +176,14 @@ class CheckinService:
         room with nothing open learns it before the student performs anything."""
         if kiosk.kind != "kiosk":
             raise Forbidden("challenges are issued to kiosks", code="forbidden")
-        if self._settings.liveness_mode == "off":
+        if self._policy.liveness_mode == "off":
             raise Conflict("liveness checks are switched off; send a single frame", code="liveness_off")
-        settings = self._settings
-        early = settings.checkin_early_minutes
+        policy = self._policy
+        early = policy.early_minutes
         lit = await in_transaction(
             self._stores.engine, _challenge_context, kiosk, lesson_id, self._clock(), early
         )
-        colours = random_sequence(settings.colour_slots, settings.colour_slot_ms) if lit else None
+        colours = random_sequence(policy.colour_slots, policy.colour_slot_ms) if lit else None
         issued = await asyncio.to_thread(self._challenges.issue, str(kiosk.id), None, colours)
         return ChallengeIssued(
             nonce=issued.nonce,
@@ -191,10 +191,10 @@ class CheckinService:
             instruction=INSTRUCTIONS[issued.action],
             expires_in_s=issued.expires_in_s,
             frames=BurstSpec(
-                min=settings.burst_min_frames,
-                max=settings.burst_max_frames,
-                default=settings.burst_default_frames,
-                interval_ms=settings.burst_interval_ms,
+                min=policy.burst_min_frames,
+                max=policy.burst_max_frames,
+                default=policy.burst_default_frames,
+                interval_ms=policy.burst_interval_ms,
             ),
             colours=ColourChallenge(sequence=list(colours.sequence), slot_ms=colours.slot_ms)
             if colours is not None
@@ -242,9 +242,9 @@ class CheckinService:
             kiosk,
             request.lesson_id,
             now,
-            self._settings.checkin_early_minutes,
+            self._policy.early_minutes,
         )
-        if self._settings.liveness_mode == "challenge":
+        if self._policy.liveness_mode == "challenge":
             liveness, probes = await self._live_probe(kiosk, request, key, request_id)
         else:
             liveness, probes = Liveness(checked=False, passed=True), await self._frame_faces(request)
@@ -268,7 +268,7 @@ class CheckinService:
         # Off by default: with keep_failed_checkin_frames a failed match keeps one frame 24 h, for review.
         frame = request.first_frame
         outcomes = [face.outcome for face in faces]
-        await keep_failed_frame(self._stores, self._settings, kiosk, frame, lessons[0].lesson.id, outcomes)
+        await keep_failed_frame(self._stores, self._policy, kiosk, frame, lessons[0].lesson.id, outcomes)
         return answer
 
     def _after_commit(
@@ -291,26 +291,26 @@ class CheckinService:
         self, kiosk: Principal, request: CheckinRequest, key: str | None, request_id: str | None
     ) -> tuple[Liveness, list[_Probe]]:
         """Redeem the nonce, judge the burst, and quality-check its probe face (see the module docstring)."""
-        settings = self._settings
+        policy = self._policy
         if not request.nonce:
             raise BadRequest(
                 "a challenge nonce is required: ask POST /v1/checkins/challenge first",
                 code="challenge_required",
             )
         count = len(request.frames)
-        if count < settings.burst_min_frames:
+        if count < policy.burst_min_frames:
             raise InvalidInput(
-                f"{count} frames sent; a burst needs at least {settings.burst_min_frames}",
+                f"{count} frames sent; a burst needs at least {policy.burst_min_frames}",
                 code="too_few_frames",
-                min=settings.burst_min_frames,
+                min=policy.burst_min_frames,
             )
-        if count > settings.burst_max_frames:
+        if count > policy.burst_max_frames:
             raise InvalidInput(
-                f"{count} frames sent; a burst takes at most {settings.burst_max_frames}",
+                f"{count} frames sent; a burst takes at most {policy.burst_max_frames}",
                 code="too_many_frames",
-                max=settings.burst_max_frames,
+                max=policy.burst_max_frames,
             )
-        times = _frame_times(request.frame_times_ms, count, settings.challenge_ttl_s * 1000)
+        times = _frame_times(request.frame_times_ms, count, policy.challenge_ttl_s * 1000)
         status, terms = await asyncio.to_thread(self._challenges.redeem, request.nonce, str(kiosk.id), key)
         if status is Redemption.used:
             await self._deny(kiosk, request_id, reasons=["nonce_used"])
@@ -321,8 +321,9 @@ class CheckinService:
             )
         if terms.colours is not None:
             _check_lit(times, terms.colours)
-        faces = self._faces
-        capture = await faces.capture_live(list(request.frames), terms.action.value, times, terms.colours)
+        capture = await self._face_service.capture_live(
+            list(request.frames), terms.action.value, times, terms.colours
+        )
         verdict = capture.verdict
         if not verdict.passed or capture.face is None or capture.embeddings is None:
             await self._deny(kiosk, request_id, reasons=verdict.reasons, score=verdict.score)
@@ -334,7 +335,7 @@ class CheckinService:
                 score=verdict.score,
                 action=verdict.action,
             )
-        problems = capture.face.quality.problems(self._faces.quality.checkin)
+        problems = capture.face.quality.problems(self._face_service.quality.checkin)
         if problems:
             await self._deny(kiosk, request_id, reasons=[p.code for p in problems])
             raise InvalidInput(
@@ -351,15 +352,14 @@ class CheckinService:
         frame = request.first_frame
         if frame is None:
             raise InvalidInput("a frame is required", code="no_frame", field="frame")
-        faces = self._faces
-        found = await faces.detect(frame)
+        found = await self._face_service.detect(frame)
         if not found.faces:
             raise InvalidInput("no face was found in the frame", code="no_face", field="frame")
         if request.student_id is not None:  # 1:1: only the largest face is the claimant
             subject = int(np.argmax([detected.quality.face_size for detected in found.faces]))
-            embedded = await faces.embed(found.crops[subject : subject + 1])
+            embedded = await self._face_service.embed(found.crops[subject : subject + 1])
             return [_Probe(found.faces[subject], embedded)]
-        embedded = await faces.embed(found.crops)
+        embedded = await self._face_service.embed(found.crops)
         return [
             _Probe(face, Embeddings(embedded.vectors[i : i + 1], embedded.model))
             for i, face in enumerate(found.faces)
@@ -415,7 +415,7 @@ class CheckinService:
             raise Conflict("the student is not enrolled for face check-in", code="not_enrolled")
         score = float(np.clip(np.max(np.stack(stored) @ probe.embeddings.vectors[0]), -1.0, 1.0))
         outcome: Literal["match", "not_verified"] = (
-            "match" if score >= self._faces.verify_threshold else "not_verified"
+            "match" if score >= self._face_service.verify_threshold else "not_verified"
         )
         return [_Seen(outcome, student_id, score, box, lesson)]
 

@@ -54,9 +54,9 @@ import numpy as np
 from sqlalchemy import delete
 from sqlmodel import Session, col
 
-from app.core.config import Settings
 from app.core.enums import EnrollmentStatus
 from app.core.errors import Conflict, Forbidden, InvalidInput, TooLarge
+from app.core.setting_groups import EnrollmentPolicy
 from app.db.tables import FaceTemplate, Student, utcnow
 from app.schemas.consent import EnrollmentResult, PhotoVerdict
 from app.services.biometrics.face_service import FaceService
@@ -120,10 +120,10 @@ class _Photo:
 
 
 class EnrollmentService:
-    def __init__(self, stores: BiometricStores, faces: FaceService, settings: Settings) -> None:
+    def __init__(self, stores: BiometricStores, face_service: FaceService, policy: EnrollmentPolicy) -> None:
         self._stores = stores
-        self._faces = faces
-        self._settings = settings
+        self._face_service = face_service
+        self._policy = policy
 
     async def enroll(
         self,
@@ -137,7 +137,7 @@ class EnrollmentService:
     ) -> EnrollmentResult:
         """Enroll the photos, or refuse with a code. ``replace``: an admin confirms that these photos replace
         a different enrolled face; ``allow_duplicate``: an admin confirms a face matching another student."""
-        low, high = self._settings.enroll_min_photos, self._settings.enroll_max_photos
+        low, high = self._policy.min_photos, self._policy.max_photos
         if not low <= len(photos) <= high:
             raise InvalidInput(
                 f"send {low} to {high} photos, not {len(photos)}", code="photo_count", min=low, max=high
@@ -229,18 +229,20 @@ class EnrollmentService:
         usable = [photo for photo in checked if photo.accepted]
         if not usable:
             return checked, None, []
-        embedded = await self._faces.embed(np.stack([cast(np.ndarray, photo.crop) for photo in usable]))
+        embedded = await self._face_service.embed(
+            np.stack([cast(np.ndarray, photo.crop) for photo in usable])
+        )
         vectors = embedded.vectors
-        originals = find_copies(vectors, self._settings.enroll_duplicate_min)
+        originals = find_copies(vectors, self._policy.duplicate_min)
         for photo, original in zip(usable, originals, strict=True):
             if original is not None:
                 photo.refuse("duplicate_photo", f"the same photo as photos[{usable[original].index}]")
         distinct = [i for i, original in enumerate(originals) if original is None]
-        odd = odd_photos(vectors[distinct], self._faces.verify_threshold)
+        odd = odd_photos(vectors[distinct], self._face_service.verify_threshold)
         for position in odd:
             usable[distinct[position]].refuse("not_same_person", NOT_SAME_PERSON)
         if not odd:
-            alike = _alike(vectors[distinct], self._settings.enroll_same_person_min)
+            alike = _alike(vectors[distinct], self._policy.same_person_min)
             for weak in np.flatnonzero(~alike):
                 usable[distinct[weak]].refuse("weak_likeness", "looks too little like the other photos")
         kept = [i for i, photo in enumerate(usable) if photo.accepted]
@@ -254,18 +256,18 @@ class EnrollmentService:
         if not student.active:
             raise Conflict("the student is no longer active", code="student_inactive")
         consent = active_consent(session, student_id)
-        if consent is None or consent.version != self._settings.consent_version:
+        if consent is None or consent.version != self._policy.consent_version:
             raise Conflict(
                 "a consent to the current text must be recorded before any face is stored",
                 code="consent_required",
-                current_version=self._settings.consent_version,
+                current_version=self._policy.consent_version,
             )
         return student
 
     async def _check_photo(self, index: int, data: bytes) -> _Photo:
         photo = _Photo(index)
         try:
-            found = await self._faces.detect(data)
+            found = await self._face_service.detect(data)
         except (InvalidInput, TooLarge) as exc:  # not an image, corrupt, too many pixels: this photo only
             photo.refuse(exc.code, exc.message)
             return photo
@@ -278,7 +280,7 @@ class EnrollmentService:
             photo.refuse("multiple_faces", "more than one face: only the student may be in the photo")
         quality = found.faces[subject].quality
         photo.quality = {name: round(value, 2) for name, value in quality.to_dict().items()}
-        for problem in quality.problems(self._faces.quality.enrollment):
+        for problem in quality.problems(self._face_service.quality.enrollment):
             photo.refuse(problem.code, problem.message)
         photo.crop = found.crops[subject]
         return photo
@@ -291,7 +293,7 @@ class EnrollmentService:
             return "none"
         model_id = embeddings.model.model_id
         stored = [self._stores.cipher.open(t) for t in templates if t.model_id == model_id]
-        threshold = self._faces.verify_threshold
+        threshold = self._face_service.verify_threshold
         if stored and verifies(embeddings.vectors, np.stack(stored), threshold):
             return "same"
         return "different"
@@ -388,7 +390,7 @@ class EnrollmentService:
         model_id = embeddings.model.model_id
         cipher = self._stores.cipher
         # Crops are kept only where the consent text agreed to says so (enrollment requires the current one).
-        text = text_of(self._settings.consent_version)
+        text = text_of(self._policy.consent_version)
         keep_crops = text is not None and text.keeps_crops
         rows = zip(embeddings.vectors, vector_ids, crops, qualities, strict=True)
         for vector, vector_id, crop, quality in rows:

@@ -36,8 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.core import metrics
-from app.core.config import Settings
-from app.core.crypto import CryptoError
+from app.core.crypto import CryptoError, Keyring
 from app.core.enums import Role
 from app.core.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
 from app.core.redis import OneTimeValues, RateLimiter
@@ -51,6 +50,7 @@ from app.core.security import (
     totp_uri,
     verify_token,
 )
+from app.core.setting_groups import PasswordPolicy, SignInPolicy
 from app.db.session import transaction
 from app.db.tables import School, Student, User, utcnow
 from app.schemas.auth import MfaSetup, MfaSetupRequired, TokenPair, UserCreate, UserPublic, UserUpdate
@@ -172,12 +172,19 @@ class _Refusal:
 class AuthService:
     """Sign-in and its token families; holds the engine for the commands that commit their own failures."""
 
-    def __init__(self, settings: Settings, engine: Engine, client: redis.Redis, limiter: RateLimiter) -> None:
-        self.settings = settings
+    def __init__(
+        self,
+        policy: SignInPolicy,
+        keyring: Keyring,
+        engine: Engine,
+        client: redis.Redis,
+        limiter: RateLimiter,
+    ) -> None:
+        self.policy = policy
         self.engine = engine
-        self.hasher = password_hasher(settings)
-        self.keyring = settings.keyring()
-        self.families = TokenFamilies(client, settings.refresh_token_ttl_s)
+        self.hasher = password_hasher(policy.passwords)
+        self.keyring = keyring
+        self.families = TokenFamilies(client, policy.refresh_ttl_s)
         self.limiter = limiter
         self._used_codes = OneTimeValues(client, "auth:totp-used")
         # Verified against when the email is unknown, so an unknown email costs the same time as a known one.
@@ -186,7 +193,7 @@ class AuthService:
     # -- passwords and TOTP secrets ----------------------------------------------------------------------
 
     def hash_password(self, password: str, email: str = "") -> str:
-        return new_password_hash(self.settings, self.hasher, password, email)
+        return new_password_hash(self.policy.passwords, self.hasher, password, email)
 
     def _totp_secret(self, user: User) -> str | None:
         if user.totp_secret_enc is None:
@@ -210,7 +217,7 @@ class AuthService:
         """Tokens for the right password (and TOTP code once MFA is on); a setup token for an admin without
         MFA. Refusals: 401 ``invalid_credentials``/``mfa_required``/``invalid_mfa_code``, 429
         ``account_locked`` (with the seconds left) after ``login_max_failures`` failures in a row."""
-        self.limiter.hit(self.settings.auth_rate_limit, "login", client_ip, fail_open=False)
+        self.limiter.hit(self.policy.rate_limit, "login", client_ip, fail_open=False)
         with transaction(self.engine) as session:
             outcome = self._login(session, normalise_email(email), password, totp_code, request_id, client_ip)
         if isinstance(outcome, _Refusal):
@@ -261,14 +268,14 @@ class AuthService:
         if user.role is Role.admin and not user.mfa_enabled:
             _audit_login(session, user, "ok", request_id, client_ip, next="mfa_setup")
             token, _ = issue_token(
-                self.settings,
+                self.policy.tokens,
                 TokenType.mfa_setup,
                 user_id=user.id,
                 school_id=user.school_id,
                 role=user.role,
-                ttl_s=self.settings.mfa_setup_ttl_s,
+                ttl_s=self.policy.mfa_setup_ttl_s,
             )
-            return MfaSetupRequired(setup_token=token, expires_in=self.settings.mfa_setup_ttl_s)
+            return MfaSetupRequired(setup_token=token, expires_in=self.policy.mfa_setup_ttl_s)
         _audit_login(session, user, "ok", request_id, client_ip)
         # Opened before the commit: if Redis fails, the login (and its audit event) rolls back with it.
         return self.issue_tokens(user)
@@ -283,12 +290,12 @@ class AuthService:
             .values(failed_logins=col(User.failed_logins) + 1)
             .returning(col(User.failed_logins))
         ).scalar_one()
-        locked = failures >= self.settings.login_max_failures
+        locked = failures >= self.policy.max_failures
         if locked:
             session.execute(
                 update(User)
                 .where(col(User.id) == user.id)
-                .values(failed_logins=0, locked_until=utcnow() + timedelta(seconds=self.settings.lockout_s))
+                .values(failed_logins=0, locked_until=utcnow() + timedelta(seconds=self.policy.lockout_s))
             )
         _audit_login(
             session, user, "denied", request_id, client_ip, reason=reason, failures=failures, locked=locked
@@ -296,7 +303,7 @@ class AuthService:
         if locked:
             return _Refusal(
                 RateLimited(
-                    "too many failed sign-ins", retry_after_s=self.settings.lockout_s, code="account_locked"
+                    "too many failed sign-ins", retry_after_s=self.policy.lockout_s, code="account_locked"
                 )
             )
         if reason == "bad_mfa_code":
@@ -311,7 +318,7 @@ class AuthService:
 
     def _pair(self, user: User, family: str, refresh_token: str) -> TokenPair:
         access, _ = issue_token(
-            self.settings,
+            self.policy.tokens,
             TokenType.access,
             user_id=user.id,
             school_id=user.school_id,
@@ -320,13 +327,13 @@ class AuthService:
             student_id=user.student_id,
         )
         return TokenPair(
-            access_token=access, refresh_token=refresh_token, expires_in=self.settings.access_token_ttl_s
+            access_token=access, refresh_token=refresh_token, expires_in=self.policy.tokens.access_ttl_s
         )
 
     def refresh(self, refresh_token: str, client_ip: str, request_id: str | None) -> TokenPair:
         """A new pair for a current refresh token; the presented one is spent. The user is re-read, so a
         role change or deactivation shows in the new access token (and revoked sign-ins end here)."""
-        self.limiter.hit(self.settings.auth_rate_limit, "refresh", client_ip, fail_open=False)
+        self.limiter.hit(self.policy.rate_limit, "refresh", client_ip, fail_open=False)
         invalid = Unauthenticated("the refresh token is not valid", code="invalid_refresh_token")
         owner = self.families.owner(refresh_token)
         if owner is None:
@@ -362,11 +369,11 @@ class AuthService:
     def principal_from_token(self, token: str, *, allow_setup: bool = False) -> tuple[Principal, TokenClaims]:
         """The caller behind an access token (or, where ``allow_setup``, an MFA-setup token)."""
         try:
-            claims = verify_token(self.settings, token, TokenType.access)
+            claims = verify_token(self.policy.tokens, token, TokenType.access)
         except Unauthenticated:
             if not allow_setup:
                 raise
-            claims = verify_token(self.settings, token, TokenType.mfa_setup)
+            claims = verify_token(self.policy.tokens, token, TokenType.mfa_setup)
         if claims.type is TokenType.access and not self.families.is_active(claims.family):
             raise Unauthenticated("this sign-in has ended; sign in again", code="sign_in_revoked")
         principal = Principal(
@@ -396,7 +403,7 @@ class AuthService:
     ) -> TokenPair:
         """Turn MFA on with a first valid code and return fresh tokens (for an admin, this completes the
         sign-in that the setup token started). Counted per client IP like sign-ins: codes are guessable."""
-        self.limiter.hit(self.settings.auth_rate_limit, "mfa", client_ip, fail_open=False)
+        self.limiter.hit(self.policy.rate_limit, "mfa", client_ip, fail_open=False)
         user = self._own_user(session, principal)
         if user.mfa_enabled:
             raise Conflict("MFA is already on", code="mfa_already_enabled")
@@ -553,11 +560,11 @@ class AuthService:
             raise Conflict("the school must keep at least one active admin", code="last_admin")
 
 
-def new_password_hash(settings: Settings, hasher: PasswordHash, password: str, email: str = "") -> str:
+def new_password_hash(passwords: PasswordPolicy, hasher: PasswordHash, password: str, email: str = "") -> str:
     """The argon2 hash of an acceptable new password (``InvalidInput`` ``weak_password`` otherwise)."""
-    if len(password) < settings.password_min_length:
+    if len(password) < passwords.min_length:
         raise InvalidInput(
-            f"the password must have at least {settings.password_min_length} characters", code="weak_password"
+            f"the password must have at least {passwords.min_length} characters", code="weak_password"
         )
     if email and password.strip().lower() == normalise_email(email):
         raise InvalidInput("the password must not be the email address", code="weak_password")
@@ -566,7 +573,7 @@ def new_password_hash(settings: Settings, hasher: PasswordHash, password: str, e
 
 def bootstrap(
     session: Session,
-    settings: Settings,
+    passwords: PasswordPolicy,
     *,
     school_name: str,
     timezone: str,
@@ -586,7 +593,7 @@ def bootstrap(
         email=normalise_email(email),
         full_name=full_name.strip(),
         role=Role.admin,
-        password_hash=new_password_hash(settings, password_hasher(settings), password, email),
+        password_hash=new_password_hash(passwords, password_hasher(passwords), password, email),
     )
     session.add(admin)
     _flush_unique(session, "that email already exists")

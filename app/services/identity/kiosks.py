@@ -27,10 +27,10 @@ from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from app.core import metrics
-from app.core.config import Settings
 from app.core.enums import Role
 from app.core.errors import Unauthenticated
 from app.core.security import password_hasher
+from app.core.setting_groups import PasswordPolicy
 from app.db.session import transaction
 from app.db.tables import KioskKey, utcnow
 from app.schemas.kiosks import KioskKeyCreate, KioskKeyIssued, KioskKeyPublic
@@ -55,11 +55,14 @@ def _digest(api_key: str) -> str:
 
 
 class KioskService:
-    def __init__(self, settings: Settings, engine: Engine, client: redis.Redis) -> None:
-        self.settings = settings
+    def __init__(
+        self, passwords: PasswordPolicy, key_cache_s: int, engine: Engine, client: redis.Redis
+    ) -> None:
+        """``key_cache_s``: how long a checked key is trusted from Redis without argon2 (0: never)."""
+        self.key_cache_s = key_cache_s
         self.engine = engine
         self.client = client
-        self.hasher = password_hasher(settings)
+        self.hasher = password_hasher(passwords)
 
     def issue(
         self, session: Session, principal: Principal, data: KioskKeyCreate, request_id: str | None
@@ -139,7 +142,7 @@ class KioskService:
         return f"auth:kiosk:{prefix}"
 
     def _cached(self, prefix: str) -> _CachedKey | None:
-        if self.settings.kiosk_key_cache_s <= 0:
+        if self.key_cache_s <= 0:
             return None
         try:
             raw = cast("str | None", self.client.get(self._cache_key(prefix)))
@@ -164,7 +167,7 @@ class KioskService:
             )
 
     def _remember(self, prefix: str, entry: _CachedKey) -> None:
-        if self.settings.kiosk_key_cache_s <= 0:
+        if self.key_cache_s <= 0:
             return
         value = json.dumps(
             {
@@ -175,6 +178,6 @@ class KioskService:
             }
         )
         try:
-            self.client.set(self._cache_key(prefix), value, ex=self.settings.kiosk_key_cache_s)
+            self.client.set(self._cache_key(prefix), value, ex=self.key_cache_s)
         except redis.RedisError as exc:
             log.warning("kiosk key cache unavailable (%s)", type(exc).__name__)

@@ -38,7 +38,6 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 
-from app.core.config import Settings
 from app.core.crypto import IdHasher
 from app.db.tables import AuditEvent, KioskKey, User, utcnow
 from app.services.identity.principal import Principal
@@ -57,10 +56,6 @@ class AuditKeys:
 
     ids: IdHasher
     chain: bytes
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> AuditKeys:
-        return cls.from_id_key(settings.id_hash_key.get_secret_value())
 
     @classmethod
     def from_id_key(cls, id_hash_key: str) -> AuditKeys:

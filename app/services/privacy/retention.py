@@ -30,8 +30,8 @@ from typing import Any
 from sqlalchemy import Engine, delete, exists, func, or_, select
 from sqlmodel import Session, col
 
-from app.core.config import Settings
 from app.core.enums import Role
+from app.core.setting_groups import RetentionPolicy
 from app.db.session import transaction
 from app.db.tables import (
     Attendance,
@@ -92,7 +92,7 @@ def years_before(moment: datetime, years: int) -> datetime:
 
 async def run(
     engine: Engine,
-    settings: Settings,
+    policy: RetentionPolicy,
     *,
     stores: BiometricStores | None,
     index: IndexMaintenance | None = None,
@@ -104,10 +104,10 @@ async def run(
     report = RetentionReport(
         dry_run=dry_run,
         now=moment,
-        archive_before=years_before(moment, settings.attendance_archive_years),
-        delete_before=years_before(moment, settings.attendance_delete_years),
+        archive_before=years_before(moment, policy.archive_years),
+        delete_before=years_before(moment, policy.delete_years),
     )
-    batch = settings.retention_batch_size
+    batch = policy.batch_size
     with transaction(engine) as session:
         report.review_frames_deleted = review_frames.delete_expired(session, moment, dry_run=dry_run)
     if dry_run:
@@ -121,7 +121,7 @@ async def run(
         return report
     try:
         await _erase_leavers(engine, stores, report, dry_run=dry_run)
-        await _compact_index(engine, stores, index, report, settings, dry_run=dry_run)
+        await _compact_index(engine, stores, index, report, policy.compaction_wait_s, dry_run=dry_run)
     except Exception as exc:  # reported (and the job fails), after the PostgreSQL steps committed
         log.exception("retention: a step over Redis/Milvus failed")
         report.errors.append(f"{type(exc).__name__}: {getattr(exc, 'message', exc)}")
@@ -287,7 +287,7 @@ async def _compact_index(
     stores: BiometricStores,
     index: IndexMaintenance | None,
     report: RetentionReport,
-    settings: Settings,
+    compaction_wait_s: float,
     *,
     dry_run: bool,
 ) -> None:
@@ -300,7 +300,7 @@ async def _compact_index(
         report.erasures_compacted = len(pending)
         report.milvus = "would compact"
         return
-    outcome = await stores.index.compact(max(settings.erase_compaction_wait_s, 60.0))
+    outcome = await stores.index.compact(max(compaction_wait_s, 60.0))
     if outcome == "needs_rebuild" and index is not None:
         await index.rebuild()
         outcome = "completed"

@@ -247,7 +247,7 @@ def live_checkin(stores: BiometricStores, settings: Settings) -> CheckinService:
     """Check-in with the liveness challenge on (the integration suite's settings switch it off)."""
     live = settings.model_copy(update={"liveness_mode": "challenge"})
     return CheckinService(
-        stores, stores.faces, live, ChallengeLedger(stores.cache._client, live.challenge_ttl_s)
+        stores, stores.face_service, live.checkin, ChallengeLedger(stores.cache._client, live.challenge_ttl_s)
     )
 
 
@@ -257,6 +257,8 @@ async def enroll_clip_person(world: World, settings: Settings, stores: Biometric
     student = world.students[0]
     grant(world, settings, student)
     photos = clip_photos(CLIP_NAMES[0])
-    await EnrollmentService(stores, stores.faces, settings).enroll(world.admin, student.id, photos, None)
+    await EnrollmentService(stores, stores.face_service, settings.enrollment).enroll(
+        world.admin, student.id, photos, None
+    )
     world.lesson()
     return world

@@ -78,7 +78,9 @@ async def make_subject(
         request_id=None,
     )
     db.commit()
-    await EnrollmentService(stores, stores.faces, settings).enroll(world.admin, student.id, photos, None)
+    await EnrollmentService(stores, stores.face_service, settings.enrollment).enroll(
+        world.admin, student.id, photos, None
+    )
     lesson = world.lesson()
     record = Attendance(
         lesson_id=lesson.id,

@@ -39,7 +39,7 @@ async def test_the_ledger_erases_and_withdraws_again(
             current_version=settings.consent_version, age_of_majority=18, request_id=None,
         )  # fmt: skip
         world.db.commit()
-        await EnrollmentService(stores, stores.faces, settings).enroll(
+        await EnrollmentService(stores, stores.face_service, settings.enrollment).enroll(
             world.admin, student.id, photos[key][:3], None
         )
     later = (utcnow() + timedelta(minutes=1)).isoformat()

@@ -39,7 +39,7 @@ async def enrolled(
     world: World, settings: Settings, stores: BiometricStores, photos: dict[str, list[bytes]]
 ) -> World:
     """The three class members enrolled with three photos each (their fourth photo is for checking in)."""
-    service = EnrollmentService(stores, stores.faces, settings)
+    service = EnrollmentService(stores, stores.face_service, settings.enrollment)
     for student, key in zip(world.students, PEOPLE, strict=True):
         grant(world, settings, student)
         await service.enroll(world.admin, student.id, photos[key][:3], None)
@@ -55,7 +55,9 @@ def kiosk_service(stores: BiometricStores, settings: Settings) -> CheckinService
     """Single-frame check-in (liveness off): these tests are about identity and recording; the challenge
     flow has its own tests (test_liveness_checkin.py)."""
     single_frame = settings.model_copy(update={"liveness_mode": "off"})
-    return CheckinService(stores, stores.faces, single_frame, ChallengeLedger(stores.cache._client, 30))
+    return CheckinService(
+        stores, stores.face_service, single_frame.checkin, ChallengeLedger(stores.cache._client, 30)
+    )
 
 
 async def test_identify_records_present_with_name_and_confidence(

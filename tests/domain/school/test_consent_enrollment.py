@@ -57,7 +57,7 @@ def enrolled(
 
     async def enroll(student: Student, person: str) -> None:
         grant(world, settings, student)
-        await EnrollmentService(stores, stores.faces, settings).enroll(
+        await EnrollmentService(stores, stores.face_service, settings.enrollment).enroll(
             world.admin, student.id, photos[person][:3], None
         )
 
@@ -94,7 +94,7 @@ def reencoded(jpeg: bytes, quality: int) -> bytes:
 
 async def identified_as(stores: BiometricStores, world: World, photo: bytes) -> str | None:
     """Whom the school's gallery says the photo's face is (a label, or None for unknown)."""
-    matches = await stores.faces.identify(gallery_of(world.school.id), photo)
+    matches = await stores.face_service.identify(gallery_of(world.school.id), photo)
     return matches[0].match.label
 
 
@@ -136,7 +136,7 @@ async def test_enrollment_needs_consent_first(
     photos: dict[str, list[bytes]],
     vectors: Callable[[], int],
 ) -> None:
-    service = EnrollmentService(stores, stores.faces, settings)
+    service = EnrollmentService(stores, stores.face_service, settings.enrollment)
     with pytest.raises(Conflict) as refused:
         await service.enroll(world.admin, world.students[0].id, photos["lagos"][:3], None)
     assert refused.value.code == "consent_required"
@@ -154,7 +154,7 @@ async def test_enroll_stores_encrypted_templates_and_vectors(
 ) -> None:
     student = world.students[0]
     grant(world, settings, student)
-    result = await EnrollmentService(stores, stores.faces, settings).enroll(
+    result = await EnrollmentService(stores, stores.face_service, settings.enrollment).enroll(
         world.teacher, student.id, photos["lagos"][:3], "req-2"
     )
     assert result.enrollment_status is EnrollmentStatus.enrolled
@@ -169,14 +169,14 @@ async def test_enroll_stores_encrypted_templates_and_vectors(
     assert vectors() == 3
     world.db.refresh(student)
     assert student.enrollment_status is EnrollmentStatus.enrolled
-    matches = await stores.faces.identify(gallery_of(world.school.id), photos["lagos"][3])
+    matches = await stores.face_service.identify(gallery_of(world.school.id), photos["lagos"][3])
     assert matches[0].match.label == label_of(student.id)
     audit = world.db.scalars(select(AuditEvent).where(AuditEvent.action == "enrollment.create")).all()
     assert [(e.result, e.target.startswith("student:"), str(student.id) in e.target) for e in audit] == [
         ("ok", True, False)  # the student id is pseudonymised in the trail
     ]
     # a new enrollment replaces the old one (no vectors pile up)
-    await EnrollmentService(stores, stores.faces, settings).enroll(
+    await EnrollmentService(stores, stores.face_service, settings.enrollment).enroll(
         world.admin, student.id, photos["lagos"][1:4], None
     )
     assert len(templates(world, student)) == 3
@@ -192,7 +192,7 @@ async def test_poor_photos_are_refused_with_reasons(
 ) -> None:
     student = world.students[1]
     grant(world, settings, student)
-    service = EnrollmentService(stores, stores.faces, settings)
+    service = EnrollmentService(stores, stores.face_service, settings.enrollment)
     with pytest.raises(InvalidInput) as count:
         await service.enroll(world.admin, student.id, photos["wolfowitz"][:2], None)
     assert count.value.code == "photo_count"
@@ -227,7 +227,7 @@ async def test_a_face_enrolled_as_another_student_is_refused(
     first, second = world.students[0], world.students[1]
     grant(world, settings, first)
     grant(world, settings, second)
-    service = EnrollmentService(stores, stores.faces, settings)
+    service = EnrollmentService(stores, stores.face_service, settings.enrollment)
     await service.enroll(world.admin, first.id, photos["lagos"][:3], None)
     # the first student's very photos, then other photos of the same face
     for sent in (photos["lagos"][:3], photos["lagos"][1:4]):
@@ -269,7 +269,7 @@ async def test_re_enrolling_another_face_needs_an_admin_to_confirm(
     student = world.students[0]
     await enrolled(student, "lagos")
     before = sorted(template.id for template in templates(world, student))
-    service = EnrollmentService(stores, stores.faces, settings)
+    service = EnrollmentService(stores, stores.face_service, settings.enrollment)
     for principal in (world.teacher, world.admin):  # an admin too, without confirming
         with pytest.raises(Conflict) as mismatch:
             await service.enroll(principal, student.id, photos["lopez"][:3], None)
@@ -309,7 +309,7 @@ async def test_the_same_photo_counts_once(
 ) -> None:
     student = world.students[1]
     grant(world, settings, student)
-    service = EnrollmentService(stores, stores.faces, settings)
+    service = EnrollmentService(stores, stores.face_service, settings.enrollment)
     photo = photos["wolfowitz"][0]
     for sent in ([photo] * 3, [photo, reencoded(photo, 60), reencoded(photo, 90)]):
         with pytest.raises(InvalidInput) as copies:
@@ -338,7 +338,7 @@ async def test_photos_of_two_people_name_the_odd_one(
 ) -> None:
     student = world.students[0]
     grant(world, settings, student)
-    service = EnrollmentService(stores, stores.faces, settings)
+    service = EnrollmentService(stores, stores.face_service, settings.enrollment)
     lagos, wolfowitz, lopez = photos["lagos"], photos["wolfowitz"], photos["lopez"]
     with pytest.raises(InvalidInput) as mixed:  # three usable photos of the student would be enough
         await service.enroll(world.teacher, student.id, [lagos[0], lagos[1], wolfowitz[0], lagos[2]], None)
@@ -411,11 +411,11 @@ async def test_withdrawal_erases_everywhere(
     world.db.refresh(student)
     assert student.enrollment_status is EnrollmentStatus.none
     assert consent.active_consent(world.db, student.id) is None
-    matches = await stores.faces.identify(gallery_of(world.school.id), photos["lagos"][3])
+    matches = await stores.face_service.identify(gallery_of(world.school.id), photos["lagos"][3])
     assert matches[0].match.label is None
     # and enrollment is refused again until a new consent
     with pytest.raises(Conflict):
-        await EnrollmentService(stores, stores.faces, settings).enroll(
+        await EnrollmentService(stores, stores.face_service, settings.enrollment).enroll(
             world.admin, student.id, photos["lagos"][:3], None
         )
 
@@ -432,7 +432,7 @@ async def test_a_failed_commit_leaves_milvus_as_postgresql_says(
     enrollment must be what both stores hold afterwards."""
     student = world.students[0]
     grant(world, settings, student)
-    service = EnrollmentService(stores, stores.faces, settings)
+    service = EnrollmentService(stores, stores.face_service, settings.enrollment)
     await service.enroll(world.admin, student.id, photos["lagos"][:3], None)
     before = sorted(t.id for t in templates(world, student))
 
@@ -444,7 +444,7 @@ async def test_a_failed_commit_leaves_milvus_as_postgresql_says(
         await service.enroll(world.admin, student.id, photos["lagos"][1:4], None)
     assert sorted(t.id for t in templates(world, student)) == before
     assert vectors() == 3  # the compensation put the committed ones back
-    matches = await stores.faces.identify(gallery_of(world.school.id), photos["lagos"][3])
+    matches = await stores.face_service.identify(gallery_of(world.school.id), photos["lagos"][3])
     assert matches[0].match.label == label_of(student.id)
 
 
@@ -461,7 +461,7 @@ async def test_milvus_can_be_rebuilt_from_postgresql(
     await stores.index.forget(gallery_of(world.school.id), label_of(student.id))  # Milvus lost it
     assert vectors() == 0
     assert await rebuild_school(stores.engine, stores.index, stores.cipher, world.school.id) == 3
-    matches = await stores.faces.identify(gallery_of(world.school.id), photos["lopez"][3])
+    matches = await stores.face_service.identify(gallery_of(world.school.id), photos["lopez"][3])
     assert matches[0].match.label == label_of(student.id)
 
 

@@ -106,13 +106,13 @@ async def _enroll_other(
         current_version=settings.consent_version, age_of_majority=settings.age_of_majority, request_id=None,
     )  # fmt: skip
     world.db.commit()
-    await EnrollmentService(stores, stores.faces, settings).enroll(
+    await EnrollmentService(stores, stores.face_service, settings.enrollment).enroll(
         world.admin, other.id, photos["lagos"][:3], None
     )
 
 
 async def _identify(stores: BiometricStores, world: World, photo: bytes) -> str | None:
-    (found,) = await stores.faces.identify(gallery_of(world.school.id), photo)
+    (found,) = await stores.face_service.identify(gallery_of(world.school.id), photo)
     return found.match.label
 
 
@@ -180,7 +180,7 @@ async def test_erasure_leaves_nothing_of_the_student_in_any_store(
             lite.close()  # one client per Lite file in this process: the job's takes over
             await rebuild_index(engine, index, own_stores.cipher)
 
-    report = await retention.run(engine, settings, stores=own_stores, index=Rebuild())
+    report = await retention.run(engine, settings.retention, stores=own_stores, index=Rebuild())
     index.close()
     assert (report.erasures_compacted, report.milvus, report.errors) == (1, "completed", [])
     assert str(subject.id) not in lite_labels(lite.uri)

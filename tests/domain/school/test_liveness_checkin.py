@@ -163,7 +163,9 @@ async def test_with_liveness_off_no_challenge_is_issued(
     world: World, stores: BiometricStores, settings: Settings
 ) -> None:
     off = settings.model_copy(update={"liveness_mode": "off"})
-    service = CheckinService(stores, stores.faces, off, ChallengeLedger(stores.cache._client, 30))
+    service = CheckinService(
+        stores, stores.face_service, off.checkin, ChallengeLedger(stores.cache._client, 30)
+    )
     with pytest.raises(Conflict) as refused:
         await service.challenge(world.kiosk, None)
     assert refused.value.code == "liveness_off"

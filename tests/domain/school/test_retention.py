@@ -77,11 +77,11 @@ async def test_attendance_is_archived_then_deleted_and_reruns_change_nothing(
     old = _attendance_at(world, 3 * 365, corrected=True).id
     ancient = _attendance_at(world, 8 * 365).id
 
-    planned = await retention.run(engine, settings, stores=None, dry_run=True)
+    planned = await retention.run(engine, settings.retention, stores=None, dry_run=True)
     assert (planned.attendance_archived, planned.attendance_deleted, planned.dry_run) == (2, 1, True)
     assert count(world.db, Attendance) == 3 and count(world.db, AttendanceArchive) == 0
 
-    done = await retention.run(engine, settings.model_copy(update={"retention_batch_size": 1}), stores=None)
+    done = await retention.run(engine, settings.retention.model_copy(update={"batch_size": 1}), stores=None)
     assert (done.attendance_archived, done.attendance_deleted) == (2, 1)
     assert [a.id for a in world.db.scalars(select(Attendance))] == [recent]
     (archived,) = world.db.scalars(select(AttendanceArchive))
@@ -96,10 +96,12 @@ async def test_attendance_is_archived_then_deleted_and_reruns_change_nothing(
     assert count(world.db, AttendanceChange) == 0
     assert world.db.get(AttendanceArchive, ancient) is None
 
-    again = await retention.run(engine, settings, stores=None)
+    again = await retention.run(engine, settings.retention, stores=None)
     assert (again.attendance_archived, again.attendance_deleted, again.review_frames_deleted) == (0, 0, 0)
     # five years on: the archived record is past the delete age, the recent one past the archive age
-    later = await retention.run(engine, settings, stores=None, now=utcnow() + timedelta(days=5 * 365))
+    later = await retention.run(
+        engine, settings.retention, stores=None, now=utcnow() + timedelta(days=5 * 365)
+    )
     assert (later.attendance_archived, later.attendance_deleted) == (1, 1)
     assert [a.id for a in world.db.scalars(select(AttendanceArchive))] == [recent]
 
@@ -120,12 +122,14 @@ async def test_failed_check_in_frames_are_kept_only_on_purpose_and_for_a_day(
     assert stranger[:64] not in kept.ciphertext  # encrypted
     assert kept.expires_at - kept.captured_at == timedelta(hours=24)
 
-    assert (await retention.run(engine, settings, stores=None)).review_frames_deleted == 0
+    assert (await retention.run(engine, settings.retention, stores=None)).review_frames_deleted == 0
     tomorrow = utcnow() + timedelta(hours=24, minutes=1)
     assert (
-        await retention.run(engine, settings, stores=None, now=tomorrow, dry_run=True)
+        await retention.run(engine, settings.retention, stores=None, now=tomorrow, dry_run=True)
     ).review_frames_deleted == 1
-    assert (await retention.run(engine, settings, stores=None, now=tomorrow)).review_frames_deleted == 1
+    assert (
+        await retention.run(engine, settings.retention, stores=None, now=tomorrow)
+    ).review_frames_deleted == 1
     assert count(world.db, ReviewFrame) == 0
 
 
@@ -142,18 +146,18 @@ async def test_students_who_left_lose_their_biometric_data(
     world.db.add(leaver)
     world.db.commit()
 
-    planned = await retention.run(engine, settings, stores=stores, dry_run=True)
+    planned = await retention.run(engine, settings.retention, stores=stores, dry_run=True)
     assert (planned.leavers_erased, planned.leaver_templates_deleted) == (1, 3)
     assert count(world.db, FaceTemplate, FaceTemplate.student_id == leaver.id) == 3
 
-    done = await retention.run(engine, settings, stores=stores)
+    done = await retention.run(engine, settings.retention, stores=stores)
     assert (done.leavers_erased, done.leaver_templates_deleted, done.leaver_vectors_deleted) == (1, 3, 3)
     assert done.errors == []
     assert count(world.db, FaceTemplate, FaceTemplate.student_id == leaver.id) == 0
     assert count(world.db, Consent, Consent.student_id == leaver.id, Consent.withdrawn_at.is_(None)) == 0
     world.db.refresh(leaver)
     assert leaver.enrollment_status is EnrollmentStatus.none
-    (found,) = await stores.faces.identify(gallery_of(world.school.id), photos["wolfowitz"][3])
+    (found,) = await stores.face_service.identify(gallery_of(world.school.id), photos["wolfowitz"][3])
     assert found.match.label is None
     event = world.db.scalars(
         select(AuditEvent).where(AuditEvent.action == "retention.leaver_biometrics")
@@ -161,7 +165,7 @@ async def test_students_who_left_lose_their_biometric_data(
     assert event.actor == "system" and event.details["templates_deleted"] == 3
     # the others keep theirs; and a second run has nothing left to do
     assert count(world.db, FaceTemplate) == 6
-    again = await retention.run(engine, settings, stores=stores)
+    again = await retention.run(engine, settings.retention, stores=stores)
     assert (again.leavers_erased, again.attendance_archived, again.erasures_compacted) == (0, 0, 0)
 
 
