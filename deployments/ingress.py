@@ -29,7 +29,7 @@ from app.core.errors import Unavailable
 from app.services.biometrics.face_index import FaceIndex
 from app.services.biometrics.face_service import FaceService, ImageLimits
 from app.services.biometrics.ports import Embeddings, ModelInfo
-from deployments.metrics import install_ray_mirror, setup_replica
+from deployments.metrics import setup_replica
 from models.gallery import GalleryError, Match
 from models.liveness import Burst, BurstResult, ColourSequence
 from models.quality import QualityPolicy
@@ -200,7 +200,6 @@ class Ingress:
         settings: Settings,
     ) -> None:
         setup_replica(settings.logs, settings.id_hash_key)  # JSON logs with Serve's request id
-        install_ray_mirror()  # /metrics series exported through Ray's metrics port too
         limits = ImageLimits(
             max_bytes=settings.max_upload_bytes,
             max_pixels=settings.max_pixels,

@@ -10,23 +10,29 @@ model deployment records:
 - ``rollcall_model_seconds{stage}``: time of the model call of one batch (ONNX Runtime, or the Milvus search);
 - ``rollcall_replica_queue_depth``: requests inside this replica (waiting for a batch or running).
 
-The Ingress mirrors every series of ``app.core.metrics`` into Ray's as well (``install_ray_mirror``).
+The Ingress and the Notifier record the series of ``app.core.metrics`` through Ray's API too (``RayBackend``),
+and nothing else: their ``/metrics`` is this export, not a second copy.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping
 from typing import Any
 
+import httpx
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import SecretStr
 
 from app.core import metrics as app_metrics
+from app.core.errors import Unavailable
 from app.core.logging import configure_logging
+from app.core.metrics import Spec
 from app.core.setting_groups import LogOptions
 
 BATCH_BUCKETS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
+EXPORT_TIMEOUT_S = 3.0
 MODEL_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -37,51 +43,66 @@ def serve_request_id() -> str | None:
     return serve.context._get_serve_request_context().request_id or None
 
 
-class _RayMetric:
-    """One ``app.core.metrics`` series recorded through Ray's metrics API too."""
+class _RayRecorder:
+    """One ``app.core.metrics`` series in Ray's metrics API."""
 
-    def __init__(
-        self,
-        kind: str,
-        name: str,
-        documentation: str,
-        labels: tuple[str, ...],
-        buckets: Sequence[float] | None,
-    ) -> None:
+    def __init__(self, spec: Spec) -> None:
         from ray.serve import metrics
 
-        self.kind = kind
-        # a Counter, Gauge or Histogram: ``record`` calls the method of its ``kind``. Ray annotates tag_keys
-        # as Tuple[str] (one key), not Tuple[str, ...].
+        self._kind = spec.kind
+        # Ray annotates tag_keys as Tuple[str] (one key), not Tuple[str, ...].
+        tags: Any = spec.labels
         self._metric: Any
-        if kind == "counter":
-            self._metric = metrics.Counter(name, description=documentation, tag_keys=labels)  # type: ignore[arg-type]
-        elif kind == "gauge":
-            self._metric = metrics.Gauge(name, description=documentation, tag_keys=labels)  # type: ignore[arg-type]
+        if spec.kind == "counter":
+            self._metric = metrics.Counter(spec.name, description=spec.documentation, tag_keys=tags)
+        elif spec.kind == "gauge":
+            self._metric = metrics.Gauge(spec.name, description=spec.documentation, tag_keys=tags)
         else:
             bounds = [
-                float(b) for b in (buckets or app_metrics.LATENCY_BUCKETS) if b > 0
-            ]  # Ray: positive only
+                float(b) for b in (spec.buckets or app_metrics.LATENCY_BUCKETS) if b > 0
+            ]  # Ray: > 0 only
             self._metric = metrics.Histogram(
-                name,
-                description=documentation,
-                boundaries=bounds,
-                tag_keys=labels,  # type: ignore[arg-type]
+                spec.name, description=spec.documentation, boundaries=bounds, tag_keys=tags
             )
+        self._gauges: dict[tuple[str, ...], float] = {}  # Ray's Gauge has no inc: this replica's values
 
-    def record(self, value: float, labels: dict[str, str]) -> None:
-        tags = labels or None
-        if self.kind == "counter":
-            if value > 0:
-                self._metric.inc(value, tags=tags)
-        elif self.kind == "gauge":
-            self._metric.set(value, tags=tags)
-        else:
-            self._metric.observe(value, tags=tags)
+    def inc(self, amount: float, labels: Mapping[str, str]) -> None:
+        if self._kind == "gauge":
+            key = tuple(labels.values())
+            self._gauges[key] = self._gauges.get(key, 0.0) + amount
+            self._metric.set(self._gauges[key], tags=dict(labels) or None)
+        elif amount > 0:
+            self._metric.inc(amount, tags=dict(labels) or None)
+
+    def observe(self, value: float, labels: Mapping[str, str]) -> None:
+        self._metric.observe(value, tags=dict(labels) or None)
+
+    def set(self, value: float, labels: Mapping[str, str]) -> None:
+        self._gauges[tuple(labels.values())] = value
+        self._metric.set(value, tags=dict(labels) or None)
 
 
-def install_ray_mirror() -> None:
-    app_metrics.install_mirror(_RayMetric)
+class RayBackend:
+    """Ray's metrics API, for a Serve replica; ``/metrics`` answers what Ray exports from this replica's node
+    (every replica there, and Serve's own ``ray_serve_*`` series): what the cluster's Prometheus scrapes."""
+
+    def recorder(self, spec: Spec) -> app_metrics.Recorder:
+        return _RayRecorder(spec)
+
+    async def exposition(self) -> tuple[bytes, str]:
+        import ray
+
+        node = ray._private.worker.global_worker.node
+        if node is None:  # not inside a Ray worker: nothing was exported
+            raise Unavailable("this process is not a Ray worker", code="metrics_unavailable")
+        url = f"http://{node.node_ip_address}:{node.metrics_export_port}/metrics"
+        try:
+            async with httpx.AsyncClient(timeout=EXPORT_TIMEOUT_S) as client:
+                answer = await client.get(url)
+                answer.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise Unavailable("Ray's metrics export did not answer", code="metrics_unavailable") from exc
+        return answer.content, answer.headers.get("content-type", CONTENT_TYPE_LATEST)
 
 
 class ReplicaMetrics:
@@ -133,7 +154,9 @@ class ReplicaMetrics:
 
 
 def setup_replica(logs: LogOptions, id_hash_key: SecretStr | None = None) -> None:
-    """Once per replica: JSON logs with Serve's request id; only the Ingress passes the pseudonym key."""
+    """Once per replica: JSON logs with Serve's request id (only the Ingress and the Notifier pass the
+    pseudonym key), and the app's series recorded through Ray's metrics."""
+    app_metrics.use_backend(RayBackend())
     configure_logging(
         logs.level,
         json=logs.json_lines,

@@ -35,6 +35,7 @@ ERROR_CODES: Final[Mapping[str, str]] = {
     "invalid_vectors": "Vectors of the wrong shape were sent to the index.",
     "model_unavailable": "A model deployment is unavailable or not yet configured.",
     "liveness_unavailable": "The liveness deployment is unavailable.",
+    "metrics_unavailable": "Ray's metrics export of this node did not answer /metrics.",
     # Sign-in, tokens, MFA and kiosk keys.
     "not_authenticated": "Credentials are missing (a bearer token or an API key).",
     "ambiguous_credentials": "Both a bearer token and an API key were sent.",

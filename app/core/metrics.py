@@ -1,10 +1,12 @@
-"""Prometheus metrics of the Ingress process (prometheus-client), served at ``/metrics``.
+"""The metrics of Rollcall's processes: every series defined once here, recorded through one backend.
 
-One registry per process (each Serve replica is a process). Under Ray Serve the Ingress also mirrors every
-series into Ray's metrics (``deployments.metrics.install_ray_mirror``), which Ray exports from each node's
-metrics port with the prefix ``ray_`` (``rollcall_http_requests_total`` here is
-``ray_rollcall_http_requests_total`` there): that is what the cluster's Prometheus scrapes (all replicas),
-while ``/metrics`` shows the one replica that answered (local runs, tests). docs/OBSERVABILITY.md lists them.
+Why one backend per process, never two: a Serve replica records through Ray's metrics API
+(``deployments.metrics.RayBackend``), which Ray exports from each node's metrics port with the prefix
+``ray_`` (``rollcall_http_requests_total`` here is ``ray_rollcall_http_requests_total`` there), for every
+replica of the node: what the cluster's Prometheus scrapes, and what the Ingress's ``/metrics`` answers
+under Serve.
+A process outside Serve (a job, a test's app) keeps the default, prometheus-client, and ``/metrics`` answers
+its own registry. docs/OBSERVABILITY.md lists the series.
 
 Labels stay low-cardinality: route templates (never raw paths), kiosk ids (one per device), stage, channel.
 No student id, name or image ever becomes a label.
@@ -13,8 +15,9 @@ No student id, name or image ever becomes a label.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client import Counter as _Counter
@@ -22,111 +25,156 @@ from prometheus_client import Gauge as _Gauge
 from prometheus_client import Histogram as _Histogram
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0, 30.0)
-log = logging.getLogger(__name__)
 SCORE_BUCKETS = (-0.2, 0.0, 0.1, 0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+log = logging.getLogger(__name__)
+Kind = Literal["counter", "gauge", "histogram"]
 
 
-class MirrorMetric(Protocol):
-    def record(self, value: float, labels: dict[str, str]) -> None: ...
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """What one series is; a backend makes its recorder from this alone."""
+
+    kind: Kind
+    name: str
+    documentation: str
+    labels: tuple[str, ...] = ()
+    buckets: Sequence[float] | None = None
 
 
-#: (kind, name, documentation, label names, buckets) -> a mirror; set by install_mirror.
-MirrorFactory = Callable[[str, str, str, tuple[str, ...], Sequence[float] | None], MirrorMetric]
-_mirror_factory: MirrorFactory | None = None
-_ALL: list[_Metric] = []
+class Recorder(Protocol):
+    """One series in one metrics library; ``labels`` names a value for each of the spec's labels."""
+
+    def inc(self, amount: float, labels: Mapping[str, str]) -> None: ...
+    def observe(self, value: float, labels: Mapping[str, str]) -> None: ...
+    def set(self, value: float, labels: Mapping[str, str]) -> None: ...
 
 
-def install_mirror(factory: MirrorFactory | None) -> None:
-    """Also record every series through ``factory``'s metrics (Ray's, in a Serve replica)."""
-    global _mirror_factory  # one per process, like the registry
-    _mirror_factory = factory
-    for metric in _ALL:
-        metric._mirror = None
+class Backend(Protocol):
+    """Where a process's series go, and how ``/metrics`` reads them back."""
+
+    def recorder(self, spec: Spec) -> Recorder: ...
+    async def exposition(self) -> tuple[bytes, str]: ...
 
 
-class _Bound:
-    __slots__ = ("_child", "_labels", "_metric")
+class _PrometheusRecorder:
+    def __init__(self, spec: Spec, registry: CollectorRegistry) -> None:
+        self._metric: Any
+        if spec.kind == "counter":
+            self._metric = _Counter(spec.name, spec.documentation, spec.labels, registry=registry)
+        elif spec.kind == "gauge":
+            self._metric = _Gauge(spec.name, spec.documentation, spec.labels, registry=registry)
+        else:
+            buckets = spec.buckets or LATENCY_BUCKETS
+            self._metric = _Histogram(
+                spec.name, spec.documentation, spec.labels, buckets=buckets, registry=registry
+            )
+        self._labelled = bool(spec.labels)
 
-    def __init__(self, metric: _Metric, child: Any, labels: dict[str, str]) -> None:
-        self._metric, self._child, self._labels = metric, child, labels
+    def _child(self, labels: Mapping[str, str]) -> Any:
+        return self._metric.labels(**labels) if self._labelled else self._metric
+
+    def inc(self, amount: float, labels: Mapping[str, str]) -> None:
+        self._child(labels).inc(amount)
+
+    def observe(self, value: float, labels: Mapping[str, str]) -> None:
+        self._child(labels).observe(value)
+
+    def set(self, value: float, labels: Mapping[str, str]) -> None:
+        self._child(labels).set(value)
+
+
+class PrometheusBackend:
+    """prometheus-client, one registry per process: the default outside Serve."""
+
+    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+        self._registry = registry
+        self._made: dict[str, _PrometheusRecorder] = {}  # a registry takes each name once
+
+    def recorder(self, spec: Spec) -> Recorder:
+        if spec.name not in self._made:
+            self._made[spec.name] = _PrometheusRecorder(spec, self._registry)
+        return self._made[spec.name]
+
+    async def exposition(self) -> tuple[bytes, str]:
+        return generate_latest(self._registry), CONTENT_TYPE_LATEST
+
+
+_DEFAULT = PrometheusBackend()
+_backend: Backend = _DEFAULT
+
+
+def use_backend(backend: Backend | None) -> None:
+    """Record every series through ``backend`` from now on (``None``: back to prometheus-client). Called once,
+    when a Serve replica starts, before it records anything."""
+    global _backend  # one per process, like prometheus-client's registry
+    _backend = backend or _DEFAULT
+    for series in _ALL:
+        series._recorder = None
+
+
+async def exposition() -> tuple[bytes, str]:
+    """What ``/metrics`` answers: the text exposition format of the backend's series, and its content type."""
+    return await _backend.exposition()
+
+
+class _Labelled:
+    __slots__ = ("_labels", "_series")
+
+    def __init__(self, series: _Series, labels: dict[str, str]) -> None:
+        self._series, self._labels = series, labels
 
     def inc(self, amount: float = 1.0) -> None:
-        self._child.inc(amount)
-        if self._metric.kind == "gauge":  # the mirror is set to the gauge's new value, not the step
-            self._metric._mirrored(self._child._value.get(), self._labels)
-        else:
-            self._metric._mirrored(amount, self._labels)
+        self._series._record("inc", amount, self._labels)
 
     def observe(self, value: float) -> None:
-        self._child.observe(value)
-        self._metric._mirrored(value, self._labels)
+        self._series._record("observe", value, self._labels)
 
     def set(self, value: float) -> None:
-        self._child.set(value)
-        self._metric._mirrored(value, self._labels)
+        self._series._record("set", value, self._labels)
 
 
-class _Metric:
-    def __init__(
-        self,
-        kind: str,
-        name: str,
-        documentation: str,
-        labelnames: tuple[str, ...] = (),
-        buckets: Sequence[float] | None = None,
-        registry: CollectorRegistry = REGISTRY,
-    ) -> None:
-        self.kind, self.name, self.documentation = kind, name, documentation
-        self.labelnames, self.buckets = labelnames, buckets
-        self._mirror: MirrorMetric | None = None
-        if kind == "counter":
-            self._prom: Any = _Counter(name, documentation, labelnames, registry=registry)
-        elif kind == "gauge":
-            self._prom = _Gauge(name, documentation, labelnames, registry=registry)
-        else:
-            self._prom = _Histogram(
-                name, documentation, labelnames, buckets=buckets or LATENCY_BUCKETS, registry=registry
-            )
+class _Series:
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self._recorder: Recorder | None = None
         _ALL.append(self)
 
-    def labels(self, *values: str) -> _Bound:
-        texts = [str(value) for value in values]
-        return _Bound(self, self._prom.labels(*texts), dict(zip(self.labelnames, texts, strict=True)))
+    def labels(self, *values: str) -> _Labelled:
+        return _Labelled(self, dict(zip(self.spec.labels, (str(value) for value in values), strict=True)))
 
     def inc(self, amount: float = 1.0) -> None:
-        _Bound(self, self._prom, {}).inc(amount)
+        self._record("inc", amount, {})
 
     def observe(self, value: float) -> None:
-        _Bound(self, self._prom, {}).observe(value)
+        self._record("observe", value, {})
 
     def set(self, value: float) -> None:
-        _Bound(self, self._prom, {}).set(value)
+        self._record("set", value, {})
 
-    def _mirrored(self, value: float, labels: dict[str, str]) -> None:
-        if _mirror_factory is None:
-            return
+    def _record(self, how: Literal["inc", "observe", "set"], value: float, labels: Mapping[str, str]) -> None:
         try:
-            if self._mirror is None:
-                self._mirror = _mirror_factory(
-                    self.kind, self.name, self.documentation, self.labelnames, self.buckets
-                )
-            self._mirror.record(value, labels)
-        except Exception as exc:  # metrics must never fail a request; /metrics still has the series
-            log.warning("mirroring %s failed: %s", self.name, type(exc).__name__)
+            if self._recorder is None:
+                self._recorder = _backend.recorder(self.spec)
+            getattr(self._recorder, how)(value, labels)
+        except Exception as exc:  # metrics must never fail a request
+            log.warning("recording %s failed: %s", self.spec.name, type(exc).__name__)
 
 
-def Counter(name: str, documentation: str, labelnames: tuple[str, ...] = ()) -> _Metric:
-    return _Metric("counter", name, documentation, labelnames)
+_ALL: list[_Series] = []
 
 
-def Gauge(name: str, documentation: str, labelnames: tuple[str, ...] = ()) -> _Metric:
-    return _Metric("gauge", name, documentation, labelnames)
+def Counter(name: str, documentation: str, labelnames: tuple[str, ...] = ()) -> _Series:
+    return _Series(Spec("counter", name, documentation, labelnames))
+
+
+def Gauge(name: str, documentation: str, labelnames: tuple[str, ...] = ()) -> _Series:
+    return _Series(Spec("gauge", name, documentation, labelnames))
 
 
 def Histogram(
     name: str, documentation: str, labelnames: tuple[str, ...] = (), buckets: Sequence[float] | None = None
-) -> _Metric:
-    return _Metric("histogram", name, documentation, labelnames, buckets)
+) -> _Series:
+    return _Series(Spec("histogram", name, documentation, labelnames, buckets))
 
 
 # -- HTTP (every route, by its template) ------------------------------------------------------------------
@@ -206,8 +254,3 @@ def checkin_faces(kiosk: str, mode: str, decided: Sequence[tuple[str, float | No
         CHECKIN_FACES.labels(kiosk, outcome).inc()
         if score is not None:
             MATCH_SCORE.labels(mode).observe(score)
-
-
-def exposition(registry: CollectorRegistry = REGISTRY) -> tuple[bytes, str]:
-    """The text exposition format of ``registry`` and its content type."""
-    return generate_latest(registry), CONTENT_TYPE_LATEST

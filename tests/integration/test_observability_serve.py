@@ -1,5 +1,6 @@
-"""Observability through the real Serve application: /health and /ready, /metrics after traffic (request and
-stage series of the Ingress replica), and one request id followed through every deployment's Serve log."""
+"""Observability through the real Serve application: /health and /ready, /metrics after traffic (Ray's export
+of the node: the Ingress's request and stage series, the model deployments' and the Notifier's, each once),
+and one request id followed through every deployment's Serve log."""
 
 from __future__ import annotations
 
@@ -42,24 +43,34 @@ def test_health_ready_and_metrics_after_traffic(client: httpx.Client, faces_dir:
     )
     assert identified.status_code == 200, identified.text
 
+    # /metrics under Serve is Ray's export of the node: every replica's series, with Ray's prefix, some
+    # seconds after they were recorded (Ray's report interval).
     names: set[str] = set()
     stages: set[str] = set()
     routes: set[str] = set()
-    for _ in range(10):  # one Ingress replica in the test config; retry in case the proxy picks another
-        text = client.get("/metrics").text
-        for family in text_string_to_metric_families(text):
+    model_stages: set[str] = set()
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        answer = client.get("/metrics")
+        assert answer.status_code == 200, answer.text
+        for family in text_string_to_metric_families(answer.text):
             for sample in family.samples:
                 names.add(sample.name)
-                if sample.name == "rollcall_stage_duration_seconds_count":
+                if sample.name == "ray_rollcall_stage_duration_seconds_count":
                     stages.add(sample.labels["stage"])
-                if sample.name == "rollcall_http_requests_total":
+                if sample.name == "ray_rollcall_http_requests_total":
                     routes.add(sample.labels["route"])
-        if {"detect", "embed", "search"} <= stages:
+                if sample.name == "ray_rollcall_batch_size_count":
+                    model_stages.add(sample.labels["stage"])
+        if {"detect", "embed", "search", "enroll"} <= stages and "/v1/faces/detect" in routes:
             break
-        time.sleep(0.5)
-    assert {"rollcall_http_requests_total", "rollcall_http_request_duration_seconds_bucket"} <= names
+        time.sleep(2)
+    assert {"ray_rollcall_http_requests_total", "ray_rollcall_http_request_duration_seconds_bucket"} <= names
     assert {"detect", "embed", "search", "enroll"} <= stages, stages
     assert {"/v1/faces/detect", "/v1/galleries/{gallery}/identify", "/ready"} <= routes, routes
+    assert model_stages, "the model deployments' own series are in the same export"
+    assert "ray_rollcall_notification_queue" in names, "the Notifier records through Ray too"
+    assert not any(name.startswith("rollcall_") for name in names), "nothing is recorded twice"
 
 
 def test_one_request_id_through_every_deployment(client: httpx.Client, faces_dir: Path) -> None:

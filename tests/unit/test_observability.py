@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import uuid
+from collections.abc import Mapping
 
 import pytest
 from fastapi import FastAPI, Request
@@ -94,31 +95,56 @@ def test_unmatched_routes_are_counted_under_one_label(client: TestClient) -> Non
     assert sample("rollcall_http_requests_total", route="unmatched", method="GET", status="404") >= 1
 
 
-class FakeMirror:
-    def __init__(self, kind: str, name: str, doc: str, labels: tuple[str, ...], buckets: object) -> None:
-        self.kind, self.name, self.labels = kind, name, labels
-        self.recorded: list[tuple[float, dict[str, str]]] = []
-        FakeMirror.made[name] = self
+class ListBackend:
+    """A backend that keeps what it was given: what a Serve replica's RayBackend would be handed."""
 
-    made: dict[str, FakeMirror] = {}
+    def __init__(self) -> None:
+        self.specs: dict[str, metrics.Spec] = {}
+        self.recorded: list[tuple[str, str, float, dict[str, str]]] = []
 
-    def record(self, value: float, labels: dict[str, str]) -> None:
-        self.recorded.append((value, labels))
+    def recorder(self, spec: metrics.Spec) -> metrics.Recorder:
+        self.specs[spec.name] = spec
+        backend = self
+
+        class Recorder:
+            def inc(self, amount: float, labels: Mapping[str, str]) -> None:
+                backend.recorded.append((spec.name, "inc", amount, dict(labels)))
+
+            def observe(self, value: float, labels: Mapping[str, str]) -> None:
+                backend.recorded.append((spec.name, "observe", value, dict(labels)))
+
+            def set(self, value: float, labels: Mapping[str, str]) -> None:
+                backend.recorded.append((spec.name, "set", value, dict(labels)))
+
+        return Recorder()
+
+    async def exposition(self) -> tuple[bytes, str]:
+        return b"listed", "text/plain"
 
 
-def test_every_series_is_mirrored_when_a_mirror_is_installed() -> None:
-    metrics.install_mirror(FakeMirror)
+def test_one_backend_records_every_series_and_nothing_is_copied() -> None:
+    """With a backend installed (Ray's, in a Serve replica) the series go there and only there: the
+    prometheus-client registry does not move; uninstalled, recording goes back to it."""
+    backend = ListBackend()
+    before = sample("rollcall_failed_logins_total", reason="invalid_api_key")
+    metrics.use_backend(backend)
     try:
         metrics.FAILED_LOGINS.labels("invalid_api_key").inc()
         metrics.NOTIFICATION_QUEUE.set(4)
         metrics.MATCH_SCORE.labels("verify").observe(0.61)
     finally:
-        metrics.install_mirror(None)
-    assert FakeMirror.made["rollcall_failed_logins"].recorded == [(1.0, {"reason": "invalid_api_key"})]
-    assert FakeMirror.made["rollcall_notification_queue"].recorded == [(4.0, {})]
-    assert FakeMirror.made["rollcall_match_score"].kind == "histogram"
-    metrics.FAILED_LOGINS.labels("invalid_api_key").inc()  # uninstalled: nothing more mirrored
-    assert len(FakeMirror.made["rollcall_failed_logins"].recorded) == 1
+        metrics.use_backend(None)
+    assert backend.recorded == [
+        ("rollcall_failed_logins", "inc", 1.0, {"reason": "invalid_api_key"}),
+        ("rollcall_notification_queue", "set", 4.0, {}),
+        ("rollcall_match_score", "observe", 0.61, {"mode": "verify"}),
+    ]
+    assert backend.specs["rollcall_match_score"].kind == "histogram"
+    assert backend.specs["rollcall_match_score"].buckets == metrics.SCORE_BUCKETS
+    assert sample("rollcall_failed_logins_total", reason="invalid_api_key") == before
+    metrics.FAILED_LOGINS.labels("invalid_api_key").inc()  # uninstalled: prometheus-client again
+    assert len(backend.recorded) == 3
+    assert sample("rollcall_failed_logins_total", reason="invalid_api_key") == before + 1
 
 
 @pytest.mark.anyio

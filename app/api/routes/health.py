@@ -90,11 +90,11 @@ async def ready(request: Request, service: FaceServiceDep, settings: SettingsDep
 
 @router.get(
     "/metrics",
-    summary="Prometheus metrics of this process",
+    summary="Prometheus metrics: this node's Ray export under Serve, this process's registry outside",
     response_class=Response,
     responses={
         200: {"content": {"text/plain": {}}, "description": "Prometheus text format."},
-        **error_responses(401),
+        **error_responses(401, 503),
     },
 )
 async def metrics_endpoint(request: Request, settings: SettingsDep) -> Response:
@@ -105,7 +105,7 @@ async def metrics_endpoint(request: Request, settings: SettingsDep) -> Response:
             raise Unauthenticated(
                 "send the metrics token (Authorization: Bearer ...)", code="not_authenticated"
             )
-    body, content_type = metrics.exposition()
+    body, content_type = await metrics.exposition()
     return Response(body, media_type=content_type)
 
 

@@ -169,8 +169,8 @@ async def test_the_roster_is_searched_first_at_its_own_threshold(
         threshold=0.999,
         roster_threshold=0.4,
     )
-    faces = serving_face_service(pipeline, settings)
-    service = kiosk_service(replace(stores, faces=faces, index=faces.index), settings)
+    face_service = serving_face_service(pipeline, settings)
+    service = kiosk_service(replace(stores, face_service=face_service, index=face_service.index), settings)
     world = enrolled
     world.lesson()
     member = await service.check_in(world.kiosk, CheckinRequest(photos["lagos"][3]), None)
