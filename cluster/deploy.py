@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import enum
+import functools
 import os
 import secrets
 import sys
@@ -118,7 +119,7 @@ def namespace_of(docs: list[dict[str, Any]]) -> str:
     names = {d["metadata"]["namespace"] for d in docs if d["metadata"].get("namespace")}
     if len(names) != 1:
         raise DeployError(f"the overlay must deploy into exactly one namespace, found {sorted(names)}")
-    return names.pop()
+    return str(names.pop())
 
 
 def rayservice_readiness(obj: dict[str, Any]) -> tuple[bool, str]:
@@ -278,7 +279,8 @@ class Cluster:
             )
         except NotFoundError:
             return None
-        return obj.to_dict()
+        found: dict[str, Any] = obj.to_dict()
+        return found
 
     def list(
         self, api_version: str, kind: str, namespace: str, label_selector: str | None = None
@@ -316,6 +318,10 @@ def _root_cause(exc: BaseException) -> str:
         seen = nxt
     text = str(seen)
     return text.split("]", 1)[-1].strip() if "Errno" in text else text
+
+
+def _rayservice_now(cluster: Cluster, name: str, namespace: str) -> tuple[bool, str]:
+    return rayservice_readiness(cluster.get("ray.io/v1", "RayService", name, namespace) or {})
 
 
 def wait_for(
@@ -489,10 +495,10 @@ def status_tables(cluster: Cluster, namespace: str) -> tuple[list[Table], bool]:
     for job in cluster.list(
         "batch/v1", "Job", namespace, label_selector="app.kubernetes.io/part-of=rollcall"
     ):
-        conditions = [
+        met = [
             c["type"] for c in (job.get("status") or {}).get("conditions") or [] if c.get("status") == "True"
         ]
-        stores.add_row("Job", job["metadata"]["name"], ", ".join(conditions) or "running")
+        stores.add_row("Job", job["metadata"]["name"], ", ".join(met) or "running")
     for cron in cluster.list(
         "batch/v1", "CronJob", namespace, label_selector="app.kubernetes.io/part-of=rollcall"
     ):
@@ -633,9 +639,7 @@ def apply(
             time.sleep(2)  # let KubeRay bump observedGeneration before the first look
             wait_for(
                 f"RayService {name}",
-                lambda name=name: rayservice_readiness(
-                    cluster.get("ray.io/v1", "RayService", name, namespace) or {}
-                ),
+                functools.partial(_rayservice_now, cluster, name, namespace),
                 timeout,
             )
         tables, _ = status_tables(cluster, namespace)

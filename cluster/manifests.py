@@ -26,7 +26,7 @@ SERVE_SERVICE_SUFFIX = "-serve-svc"  # KubeRay names the RayService's serve Serv
 HEAD_SERVICE_SUFFIX = "-head-svc"
 
 try:  # libyaml is ~10x faster on the 1 MB CRDs; fall back to the pure-Python loader
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[attr-defined]
+    _Loader: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _Loader = yaml.SafeLoader
 

@@ -233,7 +233,7 @@ def _parse_serve(doc: dict[str, Any]) -> Any:
 
 def check_serve_config(docs: list[dict[str, Any]]) -> list[Problem]:
     """serveConfigV2 is a string to the CRD: parse it and hold it to Ray's own schema."""
-    problems = []
+    problems: list[Problem] = []
     for doc in _rayservices(docs):
         try:
             config = _parse_serve(doc)
@@ -255,7 +255,7 @@ def check_serve_drift(
     if overlay == "base":
         target = serveconfig.Target("base", cluster_dir / serveconfig.BASE_RAYSERVICE_DIR)
     expected, _ = serveconfig.build_serve_config(target, serveconfig.SERVE_CONFIG, cluster_dir)
-    problems = []
+    problems: list[Problem] = []
     for doc in _rayservices(docs):
         if _parse_serve(doc) != expected:
             problems.append(
@@ -295,7 +295,7 @@ def _ray_container_resources(group: dict[str, Any]) -> tuple[float, float]:
 
 def check_kuberay(docs: list[dict[str, Any]]) -> list[Problem]:
     """KubeRay's rules no schema expresses, and whether Serve's replicas can be placed on the groups."""
-    problems = []
+    problems: list[Problem] = []
     for doc in _rayservices(docs):
         obj = key(doc)
 
