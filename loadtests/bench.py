@@ -137,7 +137,10 @@ def checkin_call(live: dict[str, list[bytes]] | None, stills: list[bytes]) -> Ca
 
 
 def stage_totals(base_url: str) -> dict[str, tuple[float, float]]:
-    """``stage -> (seconds, calls)`` so far, from the Ingress' /metrics (empty when it has none)."""
+    """``stage -> (seconds, calls)`` so far, from the Ingress' /metrics (empty when it has none). Under Serve
+    that is Ray's export of the node (every Ingress replica, ``ray_`` prefix), which lags the calls by Ray's
+    report interval: the window of a reading shifts by a few seconds, and a mean per call stays a mean of
+    real calls."""
     from prometheus_client.parser import text_string_to_metric_families
 
     with contextlib.suppress(httpx.HTTPError):
@@ -145,7 +148,7 @@ def stage_totals(base_url: str) -> dict[str, tuple[float, float]]:
         if response.status_code == 200:
             totals: dict[str, list[float]] = {}
             for family in text_string_to_metric_families(response.text):
-                if family.name != STAGE_METRIC:
+                if family.name not in (STAGE_METRIC, f"ray_{STAGE_METRIC}"):
                     continue
                 for sample in family.samples:
                     stage = sample.labels.get("stage", "")
