@@ -163,6 +163,11 @@ class _Series:
 _ALL: list[_Series] = []
 
 
+def defined() -> tuple[Spec, ...]:
+    """Every series this module defines (the monitoring tests check the alerts and dashboard against it)."""
+    return tuple(series.spec for series in _ALL)
+
+
 def Counter(name: str, documentation: str, labelnames: tuple[str, ...] = ()) -> _Series:
     return _Series(Spec("counter", name, documentation, labelnames))
 

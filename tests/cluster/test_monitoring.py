@@ -24,14 +24,14 @@ SERIES = re.compile(r"\b((?:ray_)?rollcall_[a-z_]+|ray_serve_[a-z_]+)\b")
 
 
 def exported() -> set[str]:
-    """Every series name Prometheus can see, locally (/metrics) and through Ray (prefix ray_)."""
-    kinds = {metric.name: metric.kind for metric in app_metrics._ALL}
+    """Every series name Prometheus can see: through Ray (prefix ray_), and a process outside Serve's own."""
+    kinds = {spec.name: spec.kind for spec in app_metrics.defined()}
     names: set[str] = set(SERVE_SERIES)
     for name, kind in {**kinds, **DEPLOYMENT_SERIES}.items():
         suffixes = {"counter": ["_total"], "gauge": [""], "histogram": ["_bucket", "_count", "_sum"]}[kind]
         for suffix in suffixes:
             if name in kinds:
-                names.add(name + suffix)  # the app's own /metrics
+                names.add(name + suffix)  # a process outside Serve (prometheus-client)
             names.add("ray_" + name + suffix)  # through Ray's metrics port
     return names
 
