@@ -95,7 +95,7 @@ _DESCRIPTIONS = {
     401: "Missing or bad credentials (`not_authenticated`, `invalid_token`, `token_expired`, "
     "`sign_in_revoked`, `invalid_api_key`, `invalid_credentials`, `mfa_required`, `invalid_mfa_code`); "
     "see WWW-Authenticate.",
-    429: "Too many attempts (`rate_limited`, `account_locked`); see Retry-After.",
+    429: "Too many attempts (`rate_limited`, `sign_in_throttled`); see Retry-After.",
     403: "The caller's role or scope does not allow this (`forbidden`).",
     409: "Clashes with the current state: a duplicate (`duplicate`), a missing prerequisite "
     "(`consent_required`, `no_open_lesson`), a record still in use (`in_use`), a challenge nonce "

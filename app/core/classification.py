@@ -146,8 +146,6 @@ CLASSIFICATION: dict[str, dict[str, Classified]] = {
         "mfa_enabled": c(INT),
         "student_id": c(CONF, "the student this account belongs to", personal=True),
         "is_active": c(INT),
-        "failed_logins": c(INT),
-        "locked_until": c(INT),
         "created_at": _CREATED,
     },
     "kiosk_key": {

@@ -29,6 +29,7 @@ from app.core.setting_groups import (
     PasswordPolicy,
     RetentionPolicy,
     SignInPolicy,
+    ThrottlePolicy,
     TokenSigning,
     VectorStore,
 )
@@ -119,8 +120,21 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(3, ge=1, description="argon2id passes (cheap values only in tests).")
     argon2_memory_kib: int = Field(65_536, ge=8, description="argon2id memory, KiB.")
     argon2_parallelism: int = Field(4, ge=1, description="argon2id lanes.")
-    login_max_failures: int = Field(5, ge=1, description="Wrong passwords/codes in a row before a lockout.")
-    lockout_s: int = Field(900, ge=1, description="How long a locked account stays locked.")
+    # Failed sign-ins slow the one failing, never lock the account (app/services/identity/throttle.py).
+    login_free_failures: int = Field(
+        5, ge=1, description="Failures of one account from one address before each next try waits."
+    )
+    login_address_free_failures: int = Field(
+        50, ge=1, description="Failures from one address (any accounts) before each next try waits."
+    )
+    login_backoff_base_s: int = Field(2, ge=1, description="First wait past the free failures; doubles.")
+    login_backoff_max_s: int = Field(900, ge=1, description="Longest wait between two tries.")
+    login_failure_window_s: int = Field(
+        3600, ge=60, description="Failures are forgotten this long after the last one."
+    )
+    login_alert_failures: int = Field(
+        20, ge=2, description="Failures of one account from all addresses that raise an alert (no lock)."
+    )
     auth_rate_limit: str = Field(
         "10/minute", description="Per client IP on login, refresh and MFA (limits syntax); fails closed."
     )
@@ -337,8 +351,14 @@ class Settings(BaseSettings):
             passwords=self.passwords,
             refresh_ttl_s=self.refresh_token_ttl_s,
             mfa_setup_ttl_s=self.mfa_setup_ttl_s,
-            max_failures=self.login_max_failures,
-            lockout_s=self.lockout_s,
+            throttle=ThrottlePolicy(
+                free_failures=self.login_free_failures,
+                address_free_failures=self.login_address_free_failures,
+                base_s=self.login_backoff_base_s,
+                max_s=self.login_backoff_max_s,
+                window_s=self.login_failure_window_s,
+                alert_failures=self.login_alert_failures,
+            ),
             rate_limit=self.auth_rate_limit,
         )
 

@@ -40,7 +40,7 @@ ERROR_CODES: Final[Mapping[str, str]] = {
     "not_authenticated": "Credentials are missing (a bearer token or an API key).",
     "ambiguous_credentials": "Both a bearer token and an API key were sent.",
     "invalid_credentials": "The email or password is wrong (which one is not said).",
-    "account_locked": "Too many failed sign-ins; the account waits out a lock.",
+    "sign_in_throttled": "Too many failed sign-ins of this account from here; wait Retry-After seconds.",
     "invalid_token": "The token is not valid (signature, issuer, audience or type).",
     "token_expired": "The token has expired; refresh it or sign in again.",
     "invalid_refresh_token": "The refresh token is not valid.",

@@ -221,8 +221,13 @@ LIVENESS_REJECTIONS = Counter(
 # -- security ---------------------------------------------------------------------------------------------
 FAILED_LOGINS = Counter(
     "rollcall_failed_logins",
-    "Refused sign-ins (wrong password or code, locked account, bad kiosk key), by reason.",
+    "Refused sign-ins (wrong password or code, throttled, bad kiosk key), by reason.",
     ("reason",),
+)
+
+SIGN_IN_ALERTS = Counter(
+    "rollcall_sign_in_alerts",
+    "Accounts with many failed sign-ins from all addresses in a window (a distributed guess); none locked.",
 )
 
 # -- notifications ------------------------------------------------------------------------------------------
@@ -245,8 +250,12 @@ READY = Gauge(
 
 
 def sign_in_refused(reason: str) -> None:
-    """A wrong password or code, a locked account, or a bad kiosk key (``reason``: the error code)."""
+    """A wrong password or code, a throttled try, or a bad kiosk key (``reason``: the error code)."""
     FAILED_LOGINS.labels(reason).inc()
+
+
+def sign_in_alert() -> None:
+    SIGN_IN_ALERTS.inc()
 
 
 def liveness_refused(kiosk: str) -> None:

@@ -66,6 +66,17 @@ class PasswordPolicy(_Group):
     min_length: int
 
 
+class ThrottlePolicy(_Group):
+    """How failed sign-ins slow further tries (app/services/identity/throttle.py says why no lock)."""
+
+    free_failures: int
+    address_free_failures: int
+    base_s: int
+    max_s: int
+    window_s: int
+    alert_failures: int
+
+
 class SignInPolicy(_Group):
     """Staff and student sign-in: tokens, passwords, MFA set-up, failures and the sign-in rate limit."""
 
@@ -73,8 +84,7 @@ class SignInPolicy(_Group):
     passwords: PasswordPolicy
     refresh_ttl_s: int
     mfa_setup_ttl_s: int
-    max_failures: int
-    lockout_s: int
+    throttle: ThrottlePolicy
     rate_limit: str
 
 

@@ -76,8 +76,6 @@ class User(SQLModel, table=True):
     mfa_enabled: bool = Field(default=False)
     student_id: uuid.UUID | None = Field(default=None, foreign_key="student.id", unique=True)
     is_active: bool = Field(default=True)
-    failed_logins: int = Field(default=0)
-    locked_until: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 

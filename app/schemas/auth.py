@@ -84,7 +84,7 @@ class UserUpdate(BaseModel):
     role: Role | None = None
     is_active: bool | None = None
     password: Password | None = None
-    unlock: bool = Field(False, description="Clear a lockout after failed sign-ins.")
+    unlock: bool = Field(False, description="Stop slowing sign-ins of this account (from every address).")
     reset_mfa: bool = Field(False, description="Remove the user's TOTP (they enrol again at next sign-in).")
 
 
@@ -97,5 +97,4 @@ class UserPublic(Public):
     student_id: uuid.UUID | None
     is_active: bool
     mfa_enabled: bool
-    locked_until: datetime | None
     created_at: datetime

@@ -1,7 +1,7 @@
-"""Who may sign in and stay signed in: login, refresh rotation, logout, lockout, MFA, and users (admins).
+"""Who may sign in and stay signed in: login, refresh rotation, logout, throttling, MFA, and users (admins).
 
 Transactions: commands whose *failure* must itself be stored manage their own transaction on the engine:
-``login`` (a wrong password counts towards the lockout and is audited, yet the caller gets an error) and
+``login`` (a wrong password is audited and slows further tries, yet the caller gets an error) and
 ``refresh`` (a reused token is audited). Every other command runs in the caller's transaction (one per
 request, ``app.api.deps.DbDep``) and writes its audit event there, so both commit or neither does.
 
@@ -23,15 +23,15 @@ Redis keys use hash tags (``{...}``) so each family's keys stay in one slot of a
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any, cast
 
 import redis
 from pwdlib import PasswordHash
-from sqlalchemy import Engine, func, update
+from sqlalchemy import Engine, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -52,12 +52,15 @@ from app.core.security import (
 )
 from app.core.setting_groups import PasswordPolicy, SignInPolicy
 from app.db.session import transaction
-from app.db.tables import School, Student, User, utcnow
+from app.db.tables import School, Student, User
 from app.schemas.auth import MfaSetup, MfaSetupRequired, TokenPair, UserCreate, UserPublic, UserUpdate
 from app.schemas.common import Page, PageParams
 from app.services.identity.access import in_school, require_role
 from app.services.identity.principal import Principal
+from app.services.identity.throttle import SignInThrottle
 from app.services.privacy import audit
+
+log = logging.getLogger(__name__)
 
 #: Atomic rotation. KEYS: family hash, its used-token set. ARGV: presented token hash, new token hash.
 _ROTATE = """
@@ -93,7 +96,11 @@ def normalise_email(email: str) -> str:
 
 
 #: Sign-in refusals counted as failed (``rollcall_failed_logins``); ``mfa_required`` is a step, not one.
-SIGN_IN_REFUSALS = frozenset({"invalid_credentials", "account_locked", "invalid_mfa_code"})
+SIGN_IN_REFUSALS = frozenset({"invalid_credentials", "sign_in_throttled", "invalid_mfa_code"})
+#: Refusals that count towards the throttle (a throttled try does not: waiting is not failing again).
+COUNTED_REFUSALS = frozenset({"invalid_credentials", "invalid_mfa_code"})
+#: The audit action of a sign-in alert (many failures of one account from all addresses).
+ALERT_ACTION = "auth.sign_in_alert"
 
 
 class TokenFamilies:
@@ -185,6 +192,7 @@ class AuthService:
         self.hasher = password_hasher(policy.passwords)
         self.keyring = keyring
         self.families = TokenFamilies(client, policy.refresh_ttl_s)
+        self.throttle = SignInThrottle(client, policy.throttle)
         self.limiter = limiter
         self._used_codes = OneTimeValues(client, "auth:totp-used")
         # Verified against when the email is unknown, so an unknown email costs the same time as a known one.
@@ -215,43 +223,53 @@ class AuthService:
         self, email: str, password: str, totp_code: str | None, client_ip: str, request_id: str | None
     ) -> TokenPair | MfaSetupRequired:
         """Tokens for the right password (and TOTP code once MFA is on); a setup token for an admin without
-        MFA. Refusals: 401 ``invalid_credentials``/``mfa_required``/``invalid_mfa_code``, 429
-        ``account_locked`` (with the seconds left) after ``login_max_failures`` failures in a row."""
+        MFA. Refusals: 401 ``invalid_credentials`` (wrong password and unknown email alike: same answer,
+        same argon2 work), ``mfa_required``/``invalid_mfa_code``; 429 ``sign_in_throttled`` with the seconds
+        to wait while this account (any account, known or not) is slowed from this address
+        (``SignInThrottle``)."""
         self.limiter.hit(self.policy.rate_limit, "login", client_ip, fail_open=False)
+        account = normalise_email(email)
+        wait = self.throttle.wait_s(account, client_ip)
         with transaction(self.engine) as session:
-            outcome = self._login(session, normalise_email(email), password, totp_code, request_id, client_ip)
-        if isinstance(outcome, _Refusal):
-            code = getattr(outcome.error, "code", "")
-            if code in SIGN_IN_REFUSALS:
-                metrics.sign_in_refused(code)
-            raise outcome.error
-        return outcome
+            user = session.exec(select(User).where(User.email == account)).first()
+            if wait:
+                _audit_login(session, user, "denied", request_id, client_ip, reason="throttled")
+                slowed = RateLimited(
+                    "too many failed sign-ins; wait", retry_after_s=wait, code="sign_in_throttled"
+                )
+                outcome: TokenPair | MfaSetupRequired | _Refusal = _Refusal(slowed)
+            else:
+                outcome = self._login(session, user, password, totp_code, request_id, client_ip)
+        if not isinstance(outcome, _Refusal):
+            self.throttle.succeed(account, client_ip)
+            return outcome
+        code = getattr(outcome.error, "code", "")
+        if code in SIGN_IN_REFUSALS:
+            metrics.sign_in_refused(code)
+        if code in COUNTED_REFUSALS:
+            failure = self.throttle.fail(account, client_ip)
+            if failure.alert:
+                self._alert(user, failure.account_failures, request_id, client_ip)
+        raise outcome.error
 
     def _login(
         self,
         session: Session,
-        email: str,
+        user: User | None,
         password: str,
         totp_code: str | None,
         request_id: str | None,
         client_ip: str,
     ) -> TokenPair | MfaSetupRequired | _Refusal:
-        user = session.exec(select(User).where(User.email == email)).first()
-        now = utcnow()
         if user is None or not user.is_active:
             self.hasher.verify(password, self._dummy_hash)
             reason = "inactive" if user else "unknown_email"
             _audit_login(session, user, "denied", request_id, client_ip, reason=reason)
             return _Refusal(Unauthenticated("wrong email or password", code="invalid_credentials"))
-        if user.locked_until is not None and user.locked_until > now:
-            wait = int((user.locked_until - now).total_seconds()) + 1
-            _audit_login(session, user, "denied", request_id, client_ip, reason="locked")
-            return _Refusal(
-                RateLimited("too many failed sign-ins", retry_after_s=wait, code="account_locked")
-            )
         valid, new_hash = self.hasher.verify_and_update(password, user.password_hash)
         if not valid:
-            return self._failed(session, user, "bad_password", request_id, client_ip)
+            _audit_login(session, user, "denied", request_id, client_ip, reason="bad_password")
+            return _Refusal(Unauthenticated("wrong email or password", code="invalid_credentials"))
         if user.mfa_enabled:
             if not totp_code:
                 # The password was right: no failure counted; the client asks for the code and retries.
@@ -259,12 +277,11 @@ class AuthService:
                     Unauthenticated("enter the code from your authenticator", code="mfa_required")
                 )
             if not self._accept_code(user, totp_code):
-                return self._failed(session, user, "bad_mfa_code", request_id, client_ip)
+                _audit_login(session, user, "denied", request_id, client_ip, reason="bad_mfa_code")
+                return _Refusal(Unauthenticated("the code is not valid", code="invalid_mfa_code"))
         if new_hash:
             user.password_hash = new_hash  # hashing parameters changed since it was stored
-        user.failed_logins = 0
-        user.locked_until = None
-        session.add(user)
+            session.add(user)
         if user.role is Role.admin and not user.mfa_enabled:
             _audit_login(session, user, "ok", request_id, client_ip, next="mfa_setup")
             token, _ = issue_token(
@@ -280,35 +297,28 @@ class AuthService:
         # Opened before the commit: if Redis fails, the login (and its audit event) rolls back with it.
         return self.issue_tokens(user)
 
-    def _failed(
-        self, session: Session, user: User, reason: str, request_id: str | None, client_ip: str
-    ) -> _Refusal:
-        """Count a failure atomically (concurrent attempts all count) and lock the account at the limit."""
-        failures = session.execute(
-            update(User)
-            .where(col(User.id) == user.id)
-            .values(failed_logins=col(User.failed_logins) + 1)
-            .returning(col(User.failed_logins))
-        ).scalar_one()
-        locked = failures >= self.policy.max_failures
-        if locked:
-            session.execute(
-                update(User)
-                .where(col(User.id) == user.id)
-                .values(failed_logins=0, locked_until=utcnow() + timedelta(seconds=self.policy.lockout_s))
-            )
-        _audit_login(
-            session, user, "denied", request_id, client_ip, reason=reason, failures=failures, locked=locked
+    def _alert(self, user: User | None, failures: int, request_id: str | None, client_ip: str) -> None:
+        """Many failures of one account from all addresses: a distributed guess. Alerted (log, metric, audit
+        event in the user's school, if the account exists), never locked."""
+        log.warning(
+            "possible password guessing: %d failed sign-ins of one %s account within %d s",
+            failures,
+            "existing" if user else "unknown",
+            self.policy.throttle.window_s,
         )
-        if locked:
-            return _Refusal(
-                RateLimited(
-                    "too many failed sign-ins", retry_after_s=self.policy.lockout_s, code="account_locked"
-                )
+        metrics.sign_in_alert()
+        with transaction(self.engine) as session:
+            audit.record(
+                session,
+                audit.SYSTEM_ACTOR,
+                ALERT_ACTION,
+                f"user:{user.id}" if user else None,
+                "denied",
+                request_id,
+                school_id=user.school_id if user else None,
+                failures=failures,
+                ip=client_ip,
             )
-        if reason == "bad_mfa_code":
-            return _Refusal(Unauthenticated("the code is not valid", code="invalid_mfa_code"))
-        return _Refusal(Unauthenticated("wrong email or password", code="invalid_credentials"))
 
     def issue_tokens(self, user: User) -> TokenPair:
         """New tokens (a new family) for ``user`` without any check: for this service after its checks, and
@@ -524,8 +534,8 @@ class AuthService:
         if data.password is not None:
             user.password_hash = self.hash_password(data.password, user.email)
             changed["password_reset"] = True
-        if data.unlock and (user.locked_until is not None or user.failed_logins):
-            user.locked_until, user.failed_logins = None, 0
+        if data.unlock:
+            self.throttle.clear(user.email)
             changed["unlock"] = True
         if data.reset_mfa and (user.mfa_enabled or user.totp_secret_enc is not None):
             user.mfa_enabled, user.totp_secret_enc = False, None
