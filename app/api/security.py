@@ -9,8 +9,7 @@ The contract:
   policy from ``app.routes``; the RBAC matrix test proves each route against each role with it.
 - Public routes are listed in ``PUBLIC_ROUTES`` and nowhere else; every other route must declare a
   ``require`` (the matrix test fails otherwise).
-- ``Annotated`` aliases for the usual policies: ``AdminOnly``, ``Staff``, ``AnyUser``, ``KioskOnly``,
-  ``StaffOrKiosk``.
+- ``Annotated`` aliases for the usual policies: ``AdminOnly``, ``Staff``, ``AnyUser``, ``KioskOnly``.
 
 Rate limits: each authenticated request counts against its principal (per user, per kiosk key), failing
 open when Redis is down (see ``app.core.redis``). Sign-in routes count per client IP and fail closed.
@@ -164,7 +163,6 @@ AdminOnly = Annotated[Principal, Depends(require(Role.admin))]
 Staff = Annotated[Principal, Depends(require(Role.admin, Role.teacher))]
 AnyUser = Annotated[Principal, Depends(require(Role.admin, Role.teacher, Role.student))]
 KioskOnly = Annotated[Principal, Depends(require(KIOSK))]
-StaffOrKiosk = Annotated[Principal, Depends(require(Role.admin, Role.teacher, KIOSK))]
 
 
 def token_family(request: Request) -> str:

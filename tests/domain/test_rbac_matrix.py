@@ -73,6 +73,43 @@ def test_the_matrix(auth_client, auth_app, auth_services, auth_world) -> None:
     assert checked >= 5 * 20
 
 
+#: Everything a kiosk key may call: its identity, the challenge, a face check-in and a one-time code. Nothing
+#: that compares faces outside a check-in (``/v1/faces/*``, ``/v1/galleries/*``): a stolen tablet's key must
+#: not become a face-comparison service, and nothing that reads or lists the school.
+KIOSK_ROUTES = {
+    ("GET", "/v1/kiosks/me"),
+    ("POST", "/v1/checkins/challenge"),
+    ("POST", "/v1/checkins"),
+    ("POST", "/v1/checkins/code"),
+}
+
+
+def test_a_kiosk_key_reaches_exactly_the_routes_of_its_job(tmp_path) -> None:
+    app = make_app(make_settings(tmp_path))
+    reachable = {
+        (route.method, route.path)
+        for route in route_policies(app)
+        if not route.public and "kiosk" in route.policies[0]
+    }
+    assert reachable == KIOSK_ROUTES
+
+
+def test_raw_face_comparison_is_for_admins_only(auth_client, auth_services, auth_world) -> None:
+    """``/v1/faces/detect`` and ``/verify`` process faces outside consent: a kiosk key, a teacher and a
+    student are refused before the images are read."""
+    image = {"image": ("a.jpg", b"not read", "image/jpeg")}
+    pair = {"image_a": ("a.jpg", b"not read", "image/jpeg"), "image_b": ("b.jpg", b"not read", "image/jpeg")}
+    callers = {
+        "kiosk": {"X-API-Key": auth_world.kiosk_key},
+        "teacher": bearer(auth_services, auth_world.teacher),
+        "student": bearer(auth_services, auth_world.student_user),
+    }
+    for caller, headers in callers.items():
+        for path, files in (("/v1/faces/detect", image), ("/v1/faces/verify", pair)):
+            response = auth_client.post(path, files=files, headers=headers)
+            assert (response.status_code, response.json()["error"]["code"]) == (403, "forbidden"), caller
+
+
 @pytest.mark.parametrize("caller", ["teacher", "student", "kiosk"])
 def test_admin_routes_refuse_everyone_else_with_the_json_error(
     auth_client, auth_services, auth_world, caller

@@ -11,14 +11,15 @@ from app.api.errors import error_responses
 from app.api.schemas import DetectResponse, FaceOut, ImageSize, VerifyResponse
 from app.api.security import require
 from app.core.enums import Role
-from app.services.identity.principal import KIOSK
 
-# Stateless (nothing is stored or searched): staff and kiosks. Authentication runs before the body checks, so
-# an anonymous caller learns nothing from a 415/422.
+# Nothing is stored or searched, yet comparing any two faces is biometric processing outside the consent flow
+# (enrollment with consent, check-in against the roster): admins only, like the raw galleries. A kiosk key,
+# which sits on a tablet in a corridor, must not turn into an unlimited face-comparison service when stolen.
+# Authentication runs before the body checks, so an anonymous caller learns nothing from a 415/422.
 router = APIRouter(
     prefix="/v1/faces",
     tags=["faces"],
-    dependencies=[Depends(require(Role.admin, Role.teacher, KIOSK)), Depends(require_multipart)],
+    dependencies=[Depends(require(Role.admin)), Depends(require_multipart)],
 )
 
 ImageFile = Annotated[UploadFile, File(description="A JPEG, PNG, WebP or BMP photo.")]
