@@ -81,11 +81,18 @@ def grant_consent(
     responses=error_responses(403, 404, 503),
 )
 async def withdraw_consent(
-    student_id: uuid.UUID, user: AnyUser, services: SchoolServicesDep, request_id: RequestIdDep
+    student_id: uuid.UUID,
+    user: AnyUser,
+    services: SchoolServicesDep,
+    settings: SettingsDep,
+    request_id: RequestIdDep,
 ) -> WithdrawalResult:
     """Templates (PostgreSQL), vectors (Milvus) and cached check-in answers (Redis) go in one command; a
-    store that is down answers 503 and nothing is erased anywhere. Repeating it is harmless."""
-    return await consent.withdraw_consent(services.stores, user, student_id, request_id)
+    store that is down answers 503 and nothing is erased anywhere. Repeating it is harmless. Staff, or an
+    adult student; a minor's own account gets 403 `guardian_required`."""
+    return await consent.withdraw_consent(
+        services.stores, user, student_id, request_id, age_of_majority=settings.age_of_majority
+    )
 
 
 @router.get(

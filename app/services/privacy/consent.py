@@ -157,10 +157,20 @@ def flag_reenrollment(
 
 
 async def withdraw_consent(
-    stores: BiometricStores, principal: Principal, student_id: uuid.UUID, request_id: str | None
+    stores: BiometricStores,
+    principal: Principal,
+    student_id: uuid.UUID,
+    request_id: str | None,
+    *,
+    age_of_majority: int,
 ) -> WithdrawalResult:
-    """Withdraw the student's consent and erase their biometric data everywhere (staff, or the student)."""
-    return await erase_everywhere(stores, principal, student_id, request_id, action="consent.withdraw")
+    """Withdraw the student's consent and erase their biometric data everywhere: staff, or the student when
+    an adult. A minor's consent is the guardian's (docs/PRIVACY.md): a minor who objects asks the school
+    office or the guardian, who withdraw it at once; the minor's own account is refused (403
+    ``guardian_required``), before anything is erased."""
+    return await erase_everywhere(
+        stores, principal, student_id, request_id, action="consent.withdraw", age_of_majority=age_of_majority
+    )
 
 
 async def delete_student(
@@ -187,18 +197,22 @@ async def erase_everywhere(
     action: str,
     finish: Callable[[Session, Student], None] | None = None,
     actor: str | None = None,
+    age_of_majority: int | None = None,
 ) -> WithdrawalResult:
     """The erasure steps in the module docstring's order. Also called directly by callers with more to erase
     in the same PostgreSQL transaction (``finish``: the GDPR erasure) or acting on their own authority
     (``actor="system"``: the retention job, with an admin principal of the student's school). The audit event
-    names ``actor`` when given."""
+    names ``actor`` when given. A student acting on their own record must be an adult (``age_of_majority``;
+    without it, no student may)."""
     if principal.kind != "user":
         raise Forbidden("a kiosk cannot withdraw consent", code="forbidden")
     own = principal.role is Role.student and principal.student_id == student_id
     milvus_touched = False
     try:
         async with UnitOfWork(stores.engine) as uow:
-            student, consents, templates = await uow.run(_erase_rows, principal, student_id, manage=not own)
+            student, consents, templates = await uow.run(
+                _erase_rows, principal, student_id, manage=not own, adult_age=age_of_majority if own else None
+            )
             if finish is not None:
                 await uow.run(finish, student)  # every PostgreSQL check and write before the other stores
             cached = await asyncio.to_thread(stores.cache.forget_student, student_id)
@@ -230,9 +244,16 @@ async def erase_everywhere(
 
 
 def _erase_rows(
-    session: Session, principal: Principal, student_id: uuid.UUID, *, manage: bool
+    session: Session, principal: Principal, student_id: uuid.UUID, *, manage: bool, adult_age: int | None
 ) -> tuple[Student, int, int]:
+    """``adult_age``: the student acts on their own record, and must be at least this old."""
     student = access.get_student(session, principal, student_id, manage=manage, lock=True)
+    if not manage and (adult_age is None or not _is_adult(student.birth_date, adult_age)):
+        raise Forbidden(
+            "a minor's consent is the guardian's: the guardian or the school office withdraws it",
+            code="guardian_required",
+            age_of_majority=adult_age,
+        )
     now = utcnow()
     consents = list(
         session.scalars(

@@ -401,8 +401,21 @@ async def test_withdrawal_erases_everywhere(
     student = world.students[0]
     await enrolled(student, "lagos")
     stores.cache.remember(world.kiosk.id, "key-1", '{"cached": true}', [student.id])
-    # the student themself may withdraw
-    result = await consent.withdraw_consent(stores, world.student_user, student.id, "req-3")
+    # a minor's own account may not withdraw the guardian's consent: refused before anything is erased
+    with pytest.raises(Forbidden) as refused:
+        await consent.withdraw_consent(
+            stores, world.student_user, student.id, "req-2", age_of_majority=settings.age_of_majority
+        )
+    assert refused.value.code == "guardian_required"
+    assert len(templates(world, student)) == 3 and vectors() == 3
+    assert consent.active_consent(world.db, student.id) is not None
+    # the student themself may withdraw once an adult
+    student.birth_date = date(1990, 1, 1)
+    world.db.add(student)
+    world.db.commit()
+    result = await consent.withdraw_consent(
+        stores, world.student_user, student.id, "req-3", age_of_majority=settings.age_of_majority
+    )
     assert (result.consents_withdrawn, result.templates_deleted, result.vectors_deleted) == (1, 3, 3)
     assert result.cache_entries_deleted == 1
     assert templates(world, student) == []
