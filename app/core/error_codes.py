@@ -118,6 +118,8 @@ ERROR_CODES: Final[Mapping[str, str]] = {
     "frame_times_invalid": "The frames' capture times are malformed or out of order.",
     "liveness_failed": "The burst did not show a live person answering the challenge (reasons in details).",
     "invalid_idempotency_key": "The Idempotency-Key header is malformed.",
+    "idempotency_key_reused": "This Idempotency-Key was first used for a different request; send a new key.",
+    "checkin_in_progress": "The same check-in (same Idempotency-Key) is still being answered; retry shortly.",
     "kiosk_cooling_down": "Too many faces failed to match at this kiosk; face check-in pauses a while.",
     "code_not_found": "No such one-time check-in code.",
     "code_expired": "The one-time check-in code has expired.",

@@ -94,7 +94,10 @@ async def check_in(
     then its most frontal face is identified. Each
     face is answered `recorded` (present or late), `already_recorded`, `unknown` (counted, never recorded),
     `not_in_lesson`, or in 1:1 mode `not_verified`; with the student's display name and the match
-    confidence. 409 `no_open_lesson` when nothing is open in the kiosk's room."""
+    confidence. 409 `no_open_lesson` when nothing is open in the kiosk's room. An `Idempotency-Key` is bound
+    to its request: the same request replays the first answer (`Idempotent-Replayed: true`; a retry arriving
+    while the first still runs waits for it), another request with that key is 422
+    `idempotency_key_reused`."""
     if len(frames or []) > settings.burst_max_frames:  # before reading any of them
         raise InvalidInput(
             f"a burst takes at most {settings.burst_max_frames} frames",

@@ -1,5 +1,10 @@
 """Check-in state kept in Redis: replayable answers per Idempotency-Key, and unknown-face counters.
 
+An Idempotency-Key is bound to the request that first used it (a fingerprint of the kiosk, the lesson, the
+claimed student, the nonce, the frame times and every frame's bytes): the same request replays the first
+answer; another request with that key is refused, so a kiosk never greets one student with another's answer.
+The key is claimed before any work, so two concurrent retries never both run the pipeline.
+
 An answer names the students a face was matched to, so it is face-derived data: each student keeps an index
 of the cached answers that mention them, and withdrawing consent deletes those answers with the rest of the
 biometric data. Everything here expires (``ttl_s``); PostgreSQL stays the record of attendance itself.
@@ -9,36 +14,87 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import Any, Literal, cast
 
 import redis
 
 _PREFIX = "rollcall:checkin"
+#: How long a claimed key waits for its answer before another try may run the request (a replica that died).
+RUNNING_TTL_S = 30
+#: KEYS: the key's hash. ARGV: the request's fingerprint, the claim's life. Returns {state, first answer}.
+_CLAIM = """
+local fp = redis.call('HGET', KEYS[1], 'fp')
+if not fp then
+  redis.call('HSET', KEYS[1], 'fp', ARGV[1])
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+  return {'claimed', ''}
+end
+if fp ~= ARGV[1] then return {'reused', ''} end
+local answer = redis.call('HGET', KEYS[1], 'answer')
+if answer then return {'done', answer} end
+return {'running', ''}
+"""
+#: KEYS: the key's hash. ARGV: the fingerprint that claimed it. Deletes it only while unanswered and ours.
+_RELEASE = """
+if redis.call('HGET', KEYS[1], 'fp') == ARGV[1] and redis.call('HEXISTS', KEYS[1], 'answer') == 0 then
+  redis.call('DEL', KEYS[1])
+end
+return 0
+"""
 #: Unknown-face counters are kept for the reports of recent lessons, then expire.
 UNKNOWN_TTL_S = 35 * 86_400
+
+
+ClaimState = Literal["claimed", "done", "running", "reused"]
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    state: ClaimState
+    answer: str | None = None  # the first answer's JSON, when ``done``
 
 
 class CheckinCache:
     def __init__(self, client: redis.Redis, ttl_s: int) -> None:
         self._client = client
         self._ttl_s = ttl_s
+        self._claim = client.register_script(_CLAIM)
+        self._release = client.register_script(_RELEASE)
 
     def ping(self) -> None:
         """Raise if Redis cannot be reached (callers check before writing anything elsewhere)."""
         self._client.ping()
 
-    def answer(self, kiosk_id: uuid.UUID, key: str) -> str | None:
-        """The JSON answer already given to this kiosk for this Idempotency-Key, if any."""
-        value = self._client.get(self._answer_key(kiosk_id, key))
-        return None if value is None else str(value)
+    def claim(self, kiosk_id: uuid.UUID, key: str, fingerprint: str) -> Claim:
+        """Take ``key`` for the request ``fingerprint`` names, atomically across replicas: ``claimed`` (run
+        it; the claim lapses after ``RUNNING_TTL_S`` if this replica dies), ``done`` with the first answer,
+        ``running`` (the same request is being answered elsewhere: wait and ask again), or ``reused`` (the key
+        was given to a different request: refused)."""
+        state, answer = cast(
+            "list[str]",
+            self._claim(keys=[self._answer_key(kiosk_id, key)], args=[fingerprint, RUNNING_TTL_S]),
+        )
+        return Claim(cast("ClaimState", state), answer or None)
+
+    def release(self, kiosk_id: uuid.UUID, key: str, fingerprint: str) -> None:
+        """Give a claim back unanswered (the request failed): a retry may run it again."""
+        self._release(keys=[self._answer_key(kiosk_id, key)], args=[fingerprint])
 
     def remember(
-        self, kiosk_id: uuid.UUID, key: str, answer_json: str, student_ids: Iterable[uuid.UUID]
+        self,
+        kiosk_id: uuid.UUID,
+        key: str,
+        fingerprint: str,
+        answer_json: str,
+        student_ids: Iterable[uuid.UUID],
     ) -> None:
-        """Keep the answer for replays; index it under each student it mentions (for erasure)."""
+        """Keep the answer for replays of the same request; index it under each student it mentions (for
+        erasure)."""
         answer_key = self._answer_key(kiosk_id, key)
         pipe = self._client.pipeline(transaction=True)
-        pipe.set(answer_key, answer_json, ex=self._ttl_s)
+        pipe.hset(answer_key, mapping={"fp": fingerprint, "answer": answer_json})
+        pipe.expire(answer_key, self._ttl_s)
         for student_id in set(student_ids):
             index = self._student_key(student_id)
             pipe.sadd(index, answer_key)
@@ -71,7 +127,7 @@ class CheckinCache:
 
     @staticmethod
     def _answer_key(kiosk_id: uuid.UUID, key: str) -> str:
-        return f"{_PREFIX}:answer:{kiosk_id}:{key}"
+        return f"{_PREFIX}:idempotency:{kiosk_id}:{key}"
 
     @staticmethod
     def _student_key(student_id: uuid.UUID) -> str:

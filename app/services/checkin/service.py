@@ -1,10 +1,13 @@
-"""Kiosk check-in by face: which session, whose face, record once, answer.
+"""Kiosk check-in by face: which lesson, whose face, record once, answer.
 
 The flow, in order (each step can end it):
 1. Idempotency: a retried request with the same ``Idempotency-Key`` from the same kiosk gets the first
    answer back from Redis without running anything again (and without counting its unknown faces twice).
-2. Session: the request's ``lesson_id`` (which must be in the kiosk's school and room, and open), else every
-   session open in the kiosk's room now (from ``checkin_early_minutes`` before its start until its end, not
+   The key is bound to the request's fingerprint (``CheckinRequest.fingerprint``): another request with it
+   is refused (422 ``idempotency_key_reused``), and a retry arriving while the first is still running waits
+   for its answer (``app.services.checkin.cache``).
+2. Lesson: the request's ``lesson_id`` (which must be in the kiosk's school and room, and open), else every
+   lesson open in the kiosk's room now (from ``checkin_early_minutes`` before its start until its end, not
    closed). Back-to-back lessons can overlap in that window; each recognised student is then checked in to the
    latest-starting one whose class they are in.
 3. Liveness (``liveness_mode: challenge``, the default): the request's challenge nonce is redeemed (single
@@ -18,7 +21,7 @@ The flow, in order (each step can end it):
    request claims a ``student_id``.
 5. Recording, in one transaction: one attendance row per recognised eligible student (``record_once``),
    present or late by the lesson's start and grace; one audit event per face decision.
-6. Unknown faces are counted (Redis, per session, shown in the session report; and one audit event) but
+6. Unknown faces are counted (Redis, per lesson, shown in the lesson report; and one audit event) but
    never recorded; the answer is cached for the idempotency key.
 
 Identification searches where the student is expected first: the roster of the lessons open here (their
@@ -34,9 +37,12 @@ is measured with strangers searched against rosters (``models.eval identify --ro
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import itertools
 import logging
 import re
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -65,6 +71,7 @@ from app.schemas.attendance import (
 from app.services.biometrics.face_service import DetectedFace, FaceService
 from app.services.biometrics.ports import Embeddings
 from app.services.biometrics.stores import BiometricStores, gallery_of, label_of, templates_of
+from app.services.checkin.cache import RUNNING_TTL_S
 from app.services.checkin.challenges import ChallengeLedger, Redemption
 from app.services.checkin.review_frames import FAILED_OUTCOMES, keep_failed_frame
 from app.services.identity.principal import Principal
@@ -75,6 +82,8 @@ from models.liveness import INSTRUCTIONS, ColourSequence, random_sequence
 
 log = logging.getLogger(__name__)
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+#: How often a concurrent retry asks whether the first request has answered.
+CLAIM_POLL_S = 0.05
 #: A frame time as the kiosk sends it: a non-negative decimal number of ms (JavaScript's own formatting).
 FRAME_TIME = re.compile(r"[0-9]{1,9}(\.[0-9]{1,9})?(e-[0-9]{1,3})?")
 
@@ -103,10 +112,28 @@ class CheckinRequest:
     nonce: str | None = None
     frame_times_ms: tuple[str, ...] = ()  # when each frame was grabbed, as sent (checked here)
 
+    def fingerprint(self, kiosk_id: uuid.UUID) -> str:
+        """What an Idempotency-Key is bound to: everything that could change the answer (the kiosk, the
+        lesson, the claimed student, the nonce, the frame times and each frame's bytes)."""
+        digest = hashlib.sha256()
+        for part in (kiosk_id, self.lesson_id, self.student_id, self.nonce, *self.frame_times_ms):
+            digest.update(f"{part}\x1f".encode())
+        for frame in (self.frame, *self.frames):
+            digest.update(hashlib.sha256(frame or b"").digest())
+        return digest.hexdigest()
+
     @property
     def first_frame(self) -> bytes | None:
         """The single frame, else the burst's first: what a one-frame use (or a review copy) takes."""
         return self.frame or (self.frames[0] if self.frames else None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Keyed:
+    """An Idempotency-Key this request holds, and the fingerprint it is bound to."""
+
+    key: str
+    fingerprint: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +152,7 @@ class _Seen:
     student_id: uuid.UUID | None
     score: float | None
     box: list[float]
-    session: OpenLesson | None = None
+    lesson: OpenLesson | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,8 +260,45 @@ class CheckinService:
         # written, rather than recording attendance and then failing on the counters.
         if key is None:
             await asyncio.to_thread(cache.ping)
-        elif (cached := await asyncio.to_thread(cache.answer, kiosk.id, key)) is not None:
-            return CheckinAnswer.model_validate_json(cached).model_copy(update={"replayed": True})
+            return await self._answer(kiosk, request, None, request_id)
+        fingerprint = request.fingerprint(kiosk.id)
+        replay = await self._claim(kiosk, key, fingerprint)
+        if replay is not None:
+            return replay
+        try:
+            return await self._answer(kiosk, request, _Keyed(key, fingerprint), request_id)
+        except BaseException:
+            with contextlib.suppress(redis.RedisError):  # unanswered: the claim lapses by itself anyway
+                await asyncio.to_thread(cache.release, kiosk.id, key, fingerprint)
+            raise
+
+    async def _claim(self, kiosk: Principal, key: str, fingerprint: str) -> CheckinAnswer | None:
+        """``None`` once this request holds ``key``; the first answer when it was answered already. The same
+        request still running elsewhere (a concurrent retry) is waited for, never run twice."""
+        cache = self._stores.cache
+        deadline = time.monotonic() + RUNNING_TTL_S + 5
+        while True:
+            claim = await asyncio.to_thread(cache.claim, kiosk.id, key, fingerprint)
+            if claim.state == "claimed":
+                return None
+            if claim.state == "done" and claim.answer is not None:
+                return CheckinAnswer.model_validate_json(claim.answer).model_copy(update={"replayed": True})
+            if claim.state == "reused":
+                raise InvalidInput(
+                    "this Idempotency-Key was used for a different check-in; send a new key",
+                    code="idempotency_key_reused",
+                )
+            if time.monotonic() > deadline:
+                raise Conflict(
+                    "this check-in is still being answered; retry shortly", code="checkin_in_progress"
+                )
+            await asyncio.sleep(CLAIM_POLL_S)
+
+    async def _answer(
+        self, kiosk: Principal, request: CheckinRequest, keyed: _Keyed | None, request_id: str | None
+    ) -> CheckinAnswer:
+        """Run the check-in: open lessons, liveness and identity, the records, then the answer's keeping."""
+        key = keyed.key if keyed is not None else None
         now = self._clock()
         lessons = await in_transaction(
             self._stores.engine,
@@ -264,7 +328,7 @@ class CheckinService:
             recorded=sum(face.outcome == "recorded" for face in faces),
             unknown=unknown,
         )
-        await asyncio.to_thread(self._after_commit, kiosk, lessons[0].lesson.id, answer, key)
+        await asyncio.to_thread(self._after_commit, kiosk, lessons[0].lesson.id, answer, keyed)
         # Off by default: with keep_failed_checkin_frames a failed match keeps one frame 24 h, for review.
         frame = request.first_frame
         outcomes = [face.outcome for face in faces]
@@ -272,16 +336,16 @@ class CheckinService:
         return answer
 
     def _after_commit(
-        self, kiosk: Principal, lesson_id: uuid.UUID, answer: CheckinAnswer, key: str | None
+        self, kiosk: Principal, lesson_id: uuid.UUID, answer: CheckinAnswer, keyed: _Keyed | None
     ) -> None:
         """Count unknown faces and keep the answer for replays. The attendance is committed by now, so a
         Redis failure here must not turn the answer into an error (a retry would still find the records)."""
         cache = self._stores.cache
         try:
             cache.count_unknown(lesson_id, answer.unknown)
-            if key is not None:
+            if keyed is not None:
                 students = [face.student.id for face in answer.faces if face.student is not None]
-                cache.remember(kiosk.id, key, answer.model_dump_json(), students)
+                cache.remember(kiosk.id, keyed.key, keyed.fingerprint, answer.model_dump_json(), students)
         except redis.RedisError as exc:
             log.warning("check-in recorded, but Redis failed afterwards: %s", type(exc).__name__)
 
@@ -445,7 +509,7 @@ class CheckinService:
                 answers.append(CheckinFace(outcome="unknown", confidence=face.score, box=face.box))
                 continue
             ref = StudentRef(id=student.id, display_name=student.display_name)
-            if face.outcome != "match" or face.session is None:
+            if face.outcome != "match" or face.lesson is None:
                 answers.append(
                     CheckinFace(outcome=face.outcome, student=ref, confidence=face.score, box=face.box)
                 )
@@ -461,7 +525,7 @@ class CheckinService:
                 continue
             record, created = record_once(
                 session,
-                lesson=face.session.lesson,
+                lesson=face.lesson.lesson,
                 student_id=student.id,
                 method=method,
                 at=now,

@@ -138,7 +138,9 @@ async def make_subject(
     db.add(user)
     db.commit()
     TokenFamilies(client, 3600).open(user.id)
-    stores.cache.remember(world.kiosk.id, "frame-1", json.dumps({"student": str(student.id)}), [student.id])
+    stores.cache.remember(
+        world.kiosk.id, "frame-1", "fp-1", json.dumps({"student": str(student.id)}), [student.id]
+    )
     disclosure.record(db, world.admin, student, action="view", full=True, categories=["profile"],
                       purpose="checking the guardian's address", request_id=None)  # fmt: skip
     db.commit()

@@ -10,11 +10,12 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
 from app.core.config import Settings
 from app.core.enums import AttendanceStatus, CheckinMethod
-from app.core.errors import Conflict, Forbidden, NotFound
+from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.db.tables import Attendance, AttendanceChange, AuditEvent, CheckinCode, utcnow
 from app.schemas.attendance import AttendanceMark
 from app.services.biometrics.stores import BiometricStores
@@ -93,6 +94,53 @@ async def test_after_the_grace_period_it_is_late(
         enrolled.kiosk, CheckinRequest(photos["lopez"][3]), None
     )
     assert answer.faces[0].status is AttendanceStatus.late
+
+
+def detect_calls() -> float:
+    return REGISTRY.get_sample_value("rollcall_stage_duration_seconds_count", {"stage": "detect"}) or 0.0
+
+
+async def test_an_idempotency_key_is_bound_to_its_request(
+    enrolled: World, stores: BiometricStores, settings: Settings, photos: dict[str, list[bytes]]
+) -> None:
+    """A key reused for another face (or another claimed student) is refused, not answered with the first
+    request's greeting; the first request's own retry still replays."""
+    world = enrolled
+    world.lesson()
+    service = kiosk_service(stores, settings)
+    first = await service.check_in(
+        world.kiosk, CheckinRequest(photos["wolfowitz"][3], idempotency_key="k-1"), None
+    )
+    for other in (
+        CheckinRequest(photos["lagos"][3], idempotency_key="k-1"),
+        CheckinRequest(photos["wolfowitz"][3], idempotency_key="k-1", student_id=world.students[1].id),
+    ):
+        with pytest.raises(InvalidInput) as refused:
+            await service.check_in(world.kiosk, other, None)
+        assert refused.value.code == "idempotency_key_reused"
+    again = await service.check_in(
+        world.kiosk, CheckinRequest(photos["wolfowitz"][3], idempotency_key="k-1"), None
+    )
+    assert again.replayed and again.faces[0].student == first.faces[0].student
+    assert len(rows(world)) == 1
+
+
+async def test_concurrent_retries_of_one_key_run_the_pipeline_once(
+    enrolled: World, stores: BiometricStores, settings: Settings, photos: dict[str, list[bytes]]
+) -> None:
+    """Three copies of one request with one key at once: one runs (one detection), the others wait for its
+    answer and replay it."""
+    world = enrolled
+    world.lesson()
+    service = kiosk_service(stores, settings)
+    request = CheckinRequest(photos["lopez"][3], idempotency_key="burst-retry")
+    before = detect_calls()
+    answers = await asyncio.gather(*(service.check_in(world.kiosk, request, None) for _ in range(3)))
+    assert detect_calls() - before == 1
+    assert sorted(answer.replayed for answer in answers) == [False, True, True]
+    dumps = {answer.model_dump_json(exclude={"replayed"}) for answer in answers}
+    assert len(dumps) == 1
+    assert len(rows(world)) == 1
 
 
 async def test_retries_never_double_count(

@@ -400,7 +400,7 @@ async def test_withdrawal_erases_everywhere(
 ) -> None:
     student = world.students[0]
     await enrolled(student, "lagos")
-    stores.cache.remember(world.kiosk.id, "key-1", '{"cached": true}', [student.id])
+    stores.cache.remember(world.kiosk.id, "key-1", "fp-1", '{"cached": true}', [student.id])
     # a minor's own account may not withdraw the guardian's consent: refused before anything is erased
     with pytest.raises(Forbidden) as refused:
         await consent.withdraw_consent(
@@ -420,7 +420,7 @@ async def test_withdrawal_erases_everywhere(
     assert result.cache_entries_deleted == 1
     assert templates(world, student) == []
     assert vectors() == 0
-    assert stores.cache.answer(world.kiosk.id, "key-1") is None
+    assert stores.cache.claim(world.kiosk.id, "key-1", "fp-1").state == "claimed"  # the answer is gone
     world.db.refresh(student)
     assert student.enrollment_status is EnrollmentStatus.none
     assert consent.active_consent(world.db, student.id) is None
