@@ -8,6 +8,7 @@ and answered with a bare ``internal_error``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -127,8 +128,13 @@ def error_json(
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
-def install_error_handlers(app: FastAPI, retry_after_s: int) -> None:
-    """Register the handlers on ``app``; ``retry_after_s`` goes out with every 503."""
+def install_error_handlers(
+    app: FastAPI, retry_after_s: int, before_validation: Callable[[Request], Awaitable[None]] | None = None
+) -> None:
+    """Register the handlers on ``app``; ``retry_after_s`` goes out with every 503. ``before_validation``
+    runs before a validation error is answered and may raise instead (the caller's credentials and role:
+    FastAPI decodes a JSON body before it runs a route's dependencies, so without it a stranger sending
+    malformed JSON would learn about the body before being asked who they are)."""
 
     async def on_app_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, AppError)
@@ -144,8 +150,13 @@ def install_error_handlers(app: FastAPI, retry_after_s: int) -> None:
             response.headers["Retry-After"] = str(exc.retry_after_s)
         return response
 
-    async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:
+    async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
+        if before_validation is not None:
+            try:
+                await before_validation(request)
+            except AppError as refused:
+                return await on_app_error(request, refused)
         # Only location and message: echoing "input" could send a whole upload back.
         problems = [
             {

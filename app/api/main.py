@@ -31,7 +31,7 @@ from app.api.routes import (
     students,
     users,
 )
-from app.api.security import install_openapi_errors
+from app.api.security import check_caller_first, install_openapi_errors
 from app.api.web import install_web_app
 from app.container import Container
 
@@ -56,7 +56,7 @@ def create_app(container: Container) -> FastAPI:
         BodyLimitMiddleware, max_bytes=settings.max_request_bytes, retry_after_s=settings.retry_after_s
     )
     app.state.container = container
-    install_error_handlers(app, settings.retry_after_s)
+    install_error_handlers(app, settings.retry_after_s, check_caller_first)
     app.include_router(faces.router)
     app.include_router(galleries.router)
     app.include_router(health.router)

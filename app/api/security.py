@@ -173,6 +173,23 @@ def token_family(request: Request) -> str:
 TokenFamilyDep = Annotated[str, Depends(token_family)]
 
 
+async def check_caller_first(request: Request) -> None:
+    """The caller of a protected route must authenticate, and hold one of its roles, before anything about
+    its body is answered (``app.api.errors`` calls this before rendering a validation error)."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or (request.method, route.path) in PUBLIC_ROUTES:
+        return
+    bearer, api_key = await _bearer(request), await _api_key(request)
+    principal = _authenticate(request, security_services(request), bearer, api_key, allow_setup=True)
+    for names in _declared(route.dependant.dependencies):
+        if principal.role_name not in names:
+            raise Forbidden(
+                f"this needs one of the roles {', '.join(sorted(names))}",
+                code="forbidden",
+                role=principal.role_name,
+            )
+
+
 @dataclass(frozen=True, slots=True)
 class RoutePolicy:
     """One method of one route and the ``require`` policies declared on it (router-level ones included)."""

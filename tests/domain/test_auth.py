@@ -188,7 +188,7 @@ def test_admin_without_mfa_must_enrol_before_getting_a_session(auth_services, au
     with transaction(auth_services.auth.engine) as session:
         setup = auth_services.auth.mfa_setup(session, principal, "req")
     assert setup.otpauth_uri.startswith("otpauth://totp/")
-    with pytest.raises(InvalidInput), transaction(auth_services.auth.engine) as session:
+    with pytest.raises(Unauthenticated), transaction(auth_services.auth.engine) as session:
         auth_services.auth.mfa_activate(session, principal, "000000", IP, "req")
     with transaction(auth_services.auth.engine) as session:
         pair = auth_services.auth.mfa_activate(session, principal, totp_code(setup.secret), IP, "req")

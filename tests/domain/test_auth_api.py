@@ -31,8 +31,10 @@ def test_first_admin_sign_in_enrols_mfa_then_gets_a_session(auth_client, auth_wo
     setup = auth_client.post("/v1/auth/mfa/setup", headers=setup_headers)
     assert setup.status_code == 200
     secret = setup.json()["secret"]
-    wrong = auth_client.post("/v1/auth/mfa/activate", json={"code": "12345"}, headers=setup_headers)
-    assert wrong.status_code == 422
+    bad = "000000" if totp_code(secret) != "000000" else "111111"
+    wrong = auth_client.post("/v1/auth/mfa/activate", json={"code": bad}, headers=setup_headers)
+    # the same answer as a wrong code at sign-in (test_admin_sign_in_needs_the_code)
+    assert (wrong.status_code, wrong.json()["error"]["code"]) == (401, "invalid_mfa_code")
     done = auth_client.post("/v1/auth/mfa/activate", json={"code": totp_code(secret)}, headers=setup_headers)
     assert done.status_code == 200, done.text
     access = {"Authorization": f"Bearer {done.json()['access_token']}"}
@@ -45,6 +47,9 @@ def test_admin_sign_in_needs_the_code(auth_client, auth_world) -> None:
     missing = login(auth_client, auth_world.admin.email)
     assert missing.status_code == 401 and missing.json()["error"]["code"] == "mfa_required"
     assert "Bearer" in missing.headers["www-authenticate"]
+    bad = "000000" if current_code(auth_world) != "000000" else "111111"
+    wrong = login(auth_client, auth_world.admin.email, code=bad)
+    assert (wrong.status_code, wrong.json()["error"]["code"]) == (401, "invalid_mfa_code")
     ok = login(auth_client, auth_world.admin.email, code=current_code(auth_world))
     assert ok.status_code == 200 and ok.json()["token_type"] == "bearer"
     assert ok.json()["expires_in"] == 900
@@ -109,8 +114,9 @@ def test_kiosk_keys_over_http(auth_client, auth_services, auth_world) -> None:
     assert key not in listed.text and {k["room"] for k in listed.json()} == {"R101", "Gym"}
     me = auth_client.get("/v1/kiosks/me", headers={"X-API-Key": key}).json()
     assert me["room"] == "Gym" and me["school_id"] == str(auth_world.school.id)
-    # A kiosk may use the stateless face routes (here: refused for the missing image, not for the caller).
-    assert auth_client.post("/v1/faces/detect", headers={"X-API-Key": key}).status_code == 415
+    # A kiosk may not use the raw face routes (a stolen key is no face-comparison service): refused as a
+    # caller, before its missing image is noticed.
+    assert auth_client.post("/v1/faces/detect", headers={"X-API-Key": key}).status_code == 403
     revoked = auth_client.delete(f"/v1/kiosks/{issued.json()['id']}", headers=admin)
     assert revoked.json()["revoked_at"] is not None
     assert auth_client.get("/v1/kiosks/me", headers={"X-API-Key": key}).status_code == 401

@@ -379,6 +379,45 @@ def test_kiosk_keys_and_users_are_rate_limited(limited_client, auth_services, au
     assert limited_client.get("/v1/kiosks/me", headers={"X-API-Key": second.api_key}).status_code == 200
 
 
+def test_the_caller_is_checked_before_the_body_on_every_json_route(
+    auth_client, auth_services, auth_world: World
+) -> None:
+    """FastAPI decodes a JSON body before it runs a route's dependencies: malformed JSON must still meet
+    the caller check first. Every route with a JSON body (from the OpenAPI document): anonymous 401, the
+    wrong role 403, an allowed caller 422; a public route answers 422 to anyone."""
+    app = auth_client.app
+    policies = {(p.method, p.path): p for p in route_policies(app)}
+    callers = {
+        "student": bearer(auth_services, auth_world.student_user),
+        "teacher": bearer(auth_services, auth_world.teacher),
+        "admin": bearer(auth_services, auth_world.admin),
+    }
+    checked, wrong = 0, []
+    for path, operations in app.openapi()["paths"].items():
+        for method, operation in operations.items():
+            if "application/json" not in operation.get("requestBody", {}).get("content", {}):
+                continue
+            policy = policies[(method.upper(), path)]
+            url = re.sub(r"\{\w+\}", lambda _: str(uuid.uuid4()), path)
+            for caller, headers in {"anonymous": {}, **callers}.items():
+                if policy.public:
+                    expected = 422
+                elif caller == "anonymous":
+                    expected = 401
+                else:
+                    expected = 422 if caller in policy.policies[0] else 403
+                response = auth_client.request(
+                    method, url, content=b"{broken", headers={**headers, "Content-Type": "application/json"}
+                )
+                checked += 1
+                if response.status_code != expected:
+                    wrong.append(
+                        f"{method.upper()} {path} as {caller}: {response.status_code}, not {expected}"
+                    )
+    assert not wrong, "\n".join(wrong)
+    assert checked >= 4 * 20
+
+
 def test_every_multipart_route_refuses_uploads_over_the_limits(
     small_uploads_client, auth_services, auth_world: World
 ) -> None:

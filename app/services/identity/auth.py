@@ -421,7 +421,9 @@ class AuthService:
             raise Conflict("start with /v1/auth/mfa/setup", code="mfa_not_set_up")
         if not self._accept_code(user, code):
             metrics.sign_in_refused("invalid_mfa_code")
-            raise InvalidInput("the code is not valid", code="invalid_mfa_code")
+            # 401 as at sign-in: activation ends a sign-in (it answers the token pair), and the code is the
+            # factor it is refused on.
+            raise Unauthenticated("the code is not valid", code="invalid_mfa_code")
         user.mfa_enabled = True
         session.add(user)
         audit.record(session, principal, "auth.mfa_enable", f"user:{user.id}", "ok", request_id)
