@@ -8,12 +8,15 @@ Only common photo formats are accepted: each extra format is more decoder code e
 from __future__ import annotations
 
 import io
+import logging
 
 import cv2
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from models.errors import ImageError
+
+log = logging.getLogger(__name__)
 
 FORMATS = ("JPEG", "PNG", "WEBP", "BMP")
 
@@ -32,7 +35,9 @@ def decode_image(data: bytes, max_bytes: int, max_pixels: int) -> np.ndarray:
         image.load()
         rgb = _flatten(ImageOps.exif_transpose(image))
     except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError("corrupt", f"the image data is damaged or truncated: {exc}") from exc
+        # Pillow's own words stay in the log: they name its internals (decoder states, tile offsets).
+        log.debug("image data unreadable: %s", exc)
+        raise ImageError("corrupt", "the image data is damaged or truncated") from exc
     return cv2.cvtColor(np.asarray(rgb), cv2.COLOR_RGB2BGR)
 
 
@@ -46,7 +51,8 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
     except Image.DecompressionBombError as exc:  # Pillow's own, looser limit, checked while opening
         raise ImageError("too_many_pixels", f"the image has more than {max_pixels} pixels") from exc
     except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError("corrupt", f"the image header is damaged: {exc}") from exc
+        log.debug("image header unreadable: %s", exc)
+        raise ImageError("corrupt", "the image header is damaged") from exc
     width, height = image.size
     if width * height > max_pixels:
         raise ImageError(

@@ -16,9 +16,10 @@ import redis.exceptions
 import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from app.core.error_codes import ERROR_CODES, openapi_description
 from app.core.errors import (
@@ -36,6 +37,8 @@ from app.core.errors import (
 )
 
 log = logging.getLogger(__name__)
+#: The status recorded for a request its client gave up on (nginx's "client closed request"); never sent.
+CLIENT_CLOSED = 499
 
 #: A store that is down, restarting or overloaded: PostgreSQL (connection refused or lost, statement
 #: timeout, pool exhausted, deadlock) or Redis. The request's transaction was rolled back, so answering 503
@@ -197,7 +200,13 @@ def install_error_handlers(
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return error_json(500, "internal_error", "an internal error occurred", None, retry_after_s)
 
+    async def on_client_gone(request: Request, exc: Exception) -> Response:
+        # Nobody is left to answer: not an error of ours, and not a 500 in the metrics or the logs.
+        log.info("client closed %s %s before the answer", request.method, request.url.path)
+        return Response(status_code=CLIENT_CLOSED)
+
     app.add_exception_handler(AppError, on_app_error)
+    app.add_exception_handler(ClientDisconnect, on_client_gone)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     for category in DEPENDENCY_DOWN:

@@ -4,6 +4,7 @@ as labels, and the mirror into Ray's metrics API."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -93,6 +94,52 @@ def test_unmatched_routes_are_counted_under_one_label(client: TestClient) -> Non
     test_outcome_metrics.py; the middleware counts what every request has."""
     assert client.get("/nowhere").status_code == 404
     assert sample("rollcall_http_requests_total", route="unmatched", method="GET", status="404") >= 1
+
+
+def test_a_request_the_client_left_is_no_500(logs: io.StringIO) -> None:
+    """A client that disconnects while its body is read, or whose request the server cancels (Serve's proxy
+    does when the client goes): counted and logged as 499, never as a 500 or an error with a trace."""
+    app = FastAPI()
+    install_error_handlers(app, 5)
+
+    @app.post("/v1/upload")
+    async def upload(request: Request) -> None:
+        await request.body()
+
+    @app.get("/v1/slow")
+    async def slow() -> None:
+        raise asyncio.CancelledError
+
+    install_observability(app)
+    gone_before = sample("rollcall_http_requests_total", route="/v1/upload", method="POST", status="499")
+
+    async def disconnected() -> dict[str, object]:
+        return {"type": "http.disconnect"}
+
+    sent: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    async def call(method: str, path: str) -> None:
+        scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(),
+                 "headers": [], "query_string": b"", "scheme": "http", "server": ("127.0.0.1", 80),
+                 "client": ("127.0.0.1", 1), "http_version": "1.1", "root_path": "", "app": app}  # fmt: skip
+        await app(scope, disconnected, send)
+
+    asyncio.run(call("POST", "/v1/upload"))
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(call("GET", "/v1/slow"))
+    assert (
+        sample("rollcall_http_requests_total", route="/v1/upload", method="POST", status="499")
+        == gone_before + 1
+    )
+    assert sample("rollcall_http_requests_total", route="/v1/slow", method="GET", status="499") >= 1
+    assert sample("rollcall_http_requests_total", route="/v1/upload", method="POST", status="500") == 0
+    assert sample("rollcall_http_requests_total", route="/v1/slow", method="GET", status="500") == 0
+    lines = [json.loads(line) for line in logs.getvalue().splitlines()]
+    assert not [line for line in lines if line["level"] in ("error", "critical")], lines
+    assert {line["status"] for line in lines if line["event"] == "request"} == {499}
 
 
 class ListBackend:

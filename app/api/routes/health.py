@@ -33,7 +33,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.deps import FaceServiceDep, SettingsDep
-from app.api.errors import error_responses
+from app.api.errors import CLIENT_CLOSED, error_responses
 from app.core import metrics
 from app.core.errors import Unauthenticated
 from app.core.logging import bind_request, unbind_request
@@ -203,6 +203,9 @@ class ObservabilityMiddleware:
         metrics.HTTP_IN_FLIGHT.inc()
         try:
             await self.app(scope, receive, send_and_watch)
+        except asyncio.CancelledError:  # the client left and the server (Serve's proxy) cancelled the work
+            status = CLIENT_CLOSED
+            raise
         finally:
             metrics.HTTP_IN_FLIGHT.inc(-1)
             elapsed = time.perf_counter() - started
