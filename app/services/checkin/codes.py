@@ -108,7 +108,7 @@ def redeem_code(session: Session, principal: Principal, code: str, request_id: s
         ).first()
         if record is None:
             raise Conflict("the code was already used", code="code_used")
-        return _answer(record_answer(record, ref, created=False))
+        return _answer(record_answer(record, ref, False, None))
     if entry.expires_at <= now:
         raise Conflict("the code has expired", code="code_expired")
     lesson_room = lesson.room if lesson.room is not None else klass.room  # as open_lessons: COALESCE
@@ -135,7 +135,7 @@ def redeem_code(session: Session, principal: Principal, code: str, request_id: s
         status=record.status.value,
         created=created,
     )
-    return _answer(record_answer(record, ref, created))
+    return _answer(record_answer(record, ref, created, None))
 
 
 def _answer(face: CheckinFace) -> CheckinAnswer:

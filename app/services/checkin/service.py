@@ -533,7 +533,7 @@ class CheckinService:
                 confidence=face.score,
                 idempotency_key=key,
             )
-            answers.append(record_answer(record, ref, created, box=face.box))
+            answers.append(record_answer(record, ref, created, face.score, box=face.box))
             if created:
                 log_action(
                     session,
@@ -552,15 +552,20 @@ class CheckinService:
 
 
 def record_answer(
-    record: Attendance, student: StudentRef, created: bool, box: list[float] | None = None
+    record: Attendance,
+    student: StudentRef,
+    created: bool,
+    confidence: float | None,
+    box: list[float] | None = None,
 ) -> CheckinFace:
-    """How a recorded (or already recorded) attendance is answered: the stored record speaks, so a retry
-    gets the same status and confidence as the first request did."""
+    """How a recorded (or already recorded) attendance is answered: the stored record gives the status (a
+    retry is as late as the first try was), this request's match gives the confidence (``None`` for a code):
+    a kiosk shows how sure it is of the face in front of it, not of an earlier one."""
     return CheckinFace(
         outcome="recorded" if created else "already_recorded",
         student=student,
         status=record.status,
-        confidence=record.confidence,
+        confidence=confidence,
         lesson_id=record.lesson_id,
         attendance_id=record.id,
         box=box,

@@ -148,7 +148,9 @@ def test_enroll_and_check_in_over_http(
     )
     assert error_code(too_long, 422) == "invalid_range"
 
-    caller.principal = world.student_user  # withdraws their own consent
+    caller.principal = world.student_user  # a minor: the guardian's consent is not theirs to withdraw
+    assert error_code(client.delete(f"/v1/students/{student.id}/consents"), 403) == "guardian_required"
+    caller.principal = world.teacher  # the school office withdraws it at the student's request
     withdrawn = client.delete(f"/v1/students/{student.id}/consents")
     assert withdrawn.status_code == 200, withdrawn.text
     assert (withdrawn.json()["templates_deleted"], withdrawn.json()["vectors_deleted"]) == (3, 3)

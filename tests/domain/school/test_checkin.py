@@ -154,13 +154,18 @@ async def test_retries_never_double_count(
     again = await service.check_in(world.kiosk, request, None)
     assert again.replayed and not first.replayed
     assert again.model_dump(exclude={"replayed"}) == first.model_dump(exclude={"replayed"})
-    # a retry without the key (or with another) runs again and finds the record: same status, same confidence
+    # a retry without the key (or with another) runs again and finds the record: the first status, and the
+    # confidence of the face it saw (another photo: another score, not the stored one)
     other = await service.check_in(world.kiosk, CheckinRequest(photos["wolfowitz"][3]), None)
     assert other.faces[0].outcome == "already_recorded"
     assert (other.faces[0].status, other.faces[0].confidence) == (
         first.faces[0].status,
         first.faces[0].confidence,
     )
+    later = await service.check_in(world.kiosk, CheckinRequest(photos["wolfowitz"][2]), None)
+    assert later.faces[0].outcome == "already_recorded" and later.faces[0].status == first.faces[0].status
+    assert later.faces[0].confidence is not None
+    assert later.faces[0].confidence != first.faces[0].confidence
     # concurrent identical requests: still one record
     burst = await asyncio.gather(
         *(service.check_in(world.kiosk, CheckinRequest(photos["lagos"][3]), None) for _ in range(3))
