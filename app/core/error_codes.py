@@ -104,6 +104,7 @@ ERROR_CODES: Final[Mapping[str, str]] = {
     # Check-in.
     "no_open_lesson": "No lesson is open in the kiosk's room now.",
     "lesson_not_open": "The lesson does not take check-ins now.",
+    "lesson_overlaps": "Another lesson of the class overlaps it in the same room (see allow_overlap).",
     "not_in_class": "The student is not in the lesson's class.",
     "wrong_room": "The lesson is in another room than the kiosk's.",
     "attendance_not_found": "No such attendance record.",

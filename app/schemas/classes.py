@@ -50,6 +50,9 @@ class LessonCreate(BaseModel):
     ends_at: AwareDatetime
     grace_minutes: int = Field(5, ge=0, le=120)
     room: Code | None = Field(None, description="Defaults to the class's room.")
+    allow_overlap: bool = Field(
+        False, description="Create it even though another lesson of the class overlaps it in the same room."
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> LessonCreate:
@@ -64,6 +67,9 @@ class LessonUpdate(BaseModel):
     ends_at: AwareDatetime | None = None
     grace_minutes: int | None = Field(None, ge=0, le=120)
     room: Code | None = None
+    allow_overlap: bool = Field(
+        False, description="Keep the change even though another lesson of the class then overlaps it."
+    )
 
 
 class LessonPublic(Public):

@@ -30,13 +30,16 @@ def paginate(
     return Page(items=[convert(row) for row in rows], total=total, limit=params.limit, offset=params.offset)
 
 
-def apply_update(row: SQLModel, update: BaseModel, *, required: Collection[str] = ()) -> dict[str, Any]:
-    """Set the fields the client sent (an explicit null clears a field, unless it is ``required``).
+def apply_update(
+    row: SQLModel, update: BaseModel, *, required: Collection[str] = (), options: Collection[str] = ()
+) -> dict[str, Any]:
+    """Set the fields the client sent (an explicit null clears a field, unless it is ``required``);
+    ``options`` are fields of the request that are not the row's (how to apply it, e.g. ``allow_overlap``).
 
     Returns what changed as ``{field: new value}`` (for the audit trail); ``updated_at`` is touched when the
     row has one and anything changed.
     """
-    sent = update.model_dump(exclude_unset=True)
+    sent = update.model_dump(exclude_unset=True, exclude=set(options))
     nulls = sorted(name for name, value in sent.items() if value is None and name in required)
     if nulls:
         raise InvalidInput(f"{', '.join(nulls)} cannot be empty", code="invalid_request", fields=nulls)

@@ -136,7 +136,7 @@ async def enrolled_school(
             students[key] = student.id
         db.commit()
     admin = Principal("user", user.id, school.id, Role.admin)
-    enrollment = EnrollmentService(site.stores, site.face_service, site.settings)
+    enrollment = EnrollmentService(site.stores, site.face_service, site.settings.enrollment)
     for key, student_id in students.items():
         with Session(site.engine) as db:
             consent.grant_consent(

@@ -81,10 +81,22 @@ def add_class(admin: httpx.Client, room: str, student_ids: Iterable[str]) -> tup
     return klass, kiosk_key
 
 
-def open_lesson(admin: httpx.Client, class_id: str, started_min_ago: float = 2, minutes: int = 45) -> dict:
-    """A session of the class that started ``started_min_ago`` minutes ago: open for check-in now."""
+def open_lesson(
+    admin: httpx.Client,
+    class_id: str,
+    started_min_ago: float = 2,
+    minutes: int = 45,
+    *,
+    allow_overlap: bool = False,
+) -> dict:
+    """A lesson of the class that started ``started_min_ago`` minutes ago: open for check-in now
+    (``allow_overlap``: beside others of the class that overlap it, on purpose)."""
     start = datetime.now(UTC) - timedelta(minutes=started_min_ago)
-    body = {"starts_at": start.isoformat(), "ends_at": (start + timedelta(minutes=minutes)).isoformat()}
+    body = {
+        "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(minutes=minutes)).isoformat(),
+        "allow_overlap": allow_overlap,
+    }
     return ok(admin.post(f"/v1/classes/{class_id}/lessons", json=body), 201)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app.core.errors import Conflict, InvalidInput
-from app.db.tables import Attendance, CheckinCode, Lesson, utcnow
+from app.db.tables import Attendance, CheckinCode, Lesson, SchoolClass, utcnow
 from app.notifications import events
 from app.schemas.classes import LessonCreate, LessonPublic, LessonUpdate, check_times
 from app.schemas.common import Page, PageParams
@@ -56,6 +56,8 @@ def create_lesson(
         grace_minutes=data.grace_minutes,
         room=data.room or klass.room,
     )
+    if not data.allow_overlap:
+        _refuse_overlap(session, lesson)
     session.add(lesson)
     session.flush()
     log_action(
@@ -73,7 +75,11 @@ def update_lesson(
         check_times(data.starts_at or lesson.starts_at, data.ends_at or lesson.ends_at)
     except ValueError as exc:
         raise InvalidInput(str(exc), code="invalid_request", field="ends_at") from exc
-    changes = apply_update(lesson, data, required=("starts_at", "ends_at", "grace_minutes"))
+    changes = apply_update(
+        lesson, data, required=("starts_at", "ends_at", "grace_minutes"), options=("allow_overlap",)
+    )
+    if changes.keys() & {"starts_at", "ends_at", "room"} and not data.allow_overlap:
+        _refuse_overlap(session, lesson)
     session.flush()
     if changes:
         log_action(
@@ -85,6 +91,31 @@ def update_lesson(
             fields=sorted(changes),
         )
     return lesson
+
+
+def _refuse_overlap(session: Session, lesson: Lesson) -> None:
+    """409 ``lesson_overlaps`` when another lesson of the class, in the same room, shares some of its time:
+    a double-booked class would take each check-in twice over (a duplicate made by a double click, or a
+    timetable import run twice). ``allow_overlap`` is the way to mean it. The class row is locked first, so
+    two such requests at once cannot both pass."""
+    session.execute(
+        select(col(SchoolClass.id)).where(col(SchoolClass.id) == lesson.class_id).with_for_update()
+    )
+    clash = session.scalars(
+        select(Lesson).where(
+            col(Lesson.class_id) == lesson.class_id,
+            col(Lesson.id) != lesson.id,
+            col(Lesson.room).is_not_distinct_from(lesson.room),
+            col(Lesson.starts_at) < lesson.ends_at,
+            col(Lesson.ends_at) > lesson.starts_at,
+        )
+    ).first()
+    if clash is not None:
+        raise Conflict(
+            "another lesson of this class overlaps it in the same room; send allow_overlap to mean it",
+            code="lesson_overlaps",
+            lesson_id=str(clash.id),
+        )
 
 
 def close_lesson(

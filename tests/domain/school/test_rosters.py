@@ -216,6 +216,46 @@ def test_sessions_are_the_teachers_to_run(world: World) -> None:
         lessons.get_lesson(world.db, world.teacher, lesson.id)
 
 
+def test_overlapping_lessons_of_a_class_in_one_room_are_refused_unless_meant(world: World) -> None:
+    first = lessons.create_lesson(world.db, world.teacher, world.klass.id, _times(), None)
+    commit(world)
+    later = datetime(2026, 9, 1, 8, 30, tzinfo=UTC)  # starts before the first ends
+    with pytest.raises(Conflict) as clash:
+        lessons.create_lesson(world.db, world.teacher, world.klass.id, _times(later), None)
+    assert (clash.value.code, clash.value.details["lesson_id"]) == ("lesson_overlaps", str(first.id))
+    world.db.rollback()
+    # back to back is no overlap; another room is another lesson; allow_overlap means it
+    after = lessons.create_lesson(
+        world.db, world.teacher, world.klass.id, _times(datetime(2026, 9, 1, 8, 45, tzinfo=UTC)), None
+    )
+    elsewhere = LessonCreate(starts_at=later, ends_at=later + timedelta(minutes=45), room="GYM")
+    lessons.create_lesson(world.db, world.teacher, world.klass.id, elsewhere, None)
+    meant = LessonCreate(starts_at=later, ends_at=later + timedelta(minutes=45), allow_overlap=True)
+    lessons.create_lesson(world.db, world.teacher, world.klass.id, meant, None)
+    commit(world)
+    # moving a lesson onto another is refused the same way
+    with pytest.raises(Conflict) as moved:
+        lessons.update_lesson(
+            world.db,
+            world.teacher,
+            after.id,
+            LessonUpdate(starts_at=datetime(2026, 9, 1, 8, 10, tzinfo=UTC)),
+            None,
+        )
+    assert moved.value.code == "lesson_overlaps"
+    world.db.rollback()
+    # ...unless meant; and a change of grace alone is never checked
+    lessons.update_lesson(world.db, world.teacher, after.id, LessonUpdate(grace_minutes=2), None)
+    lessons.update_lesson(
+        world.db,
+        world.teacher,
+        after.id,
+        LessonUpdate(starts_at=datetime(2026, 9, 1, 8, 10, tzinfo=UTC), allow_overlap=True),
+        None,
+    )
+    commit(world)
+
+
 def test_session_listing_filters_by_the_schools_local_dates(world: World) -> None:
     # 23:30 UTC on 1 Sept is already 2 Sept in Berlin (the school's zone)
     late = datetime(2026, 9, 1, 23, 30, tzinfo=UTC)
