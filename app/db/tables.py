@@ -140,7 +140,7 @@ class ClassMember(SQLModel, table=True):
 
 
 class Lesson(SQLModel, table=True):
-    """One lesson of a class: attendance is recorded per session."""
+    """One lesson of a class: attendance is recorded per lesson."""
 
     __tablename__ = "lesson"
     __table_args__ = (Index("ix_lesson_class_start", "class_id", "starts_at"),)
@@ -152,6 +152,12 @@ class Lesson(SQLModel, table=True):
     grace_minutes: int = Field(default=5, ge=0, le=120)  # arriving later than this is "late"
     room: str | None = Field(default=None, max_length=64)
     closed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+    @property
+    def over_at(self) -> datetime:
+        """When the lesson stopped taking attendance: closed early, or its end. Who joined the class later
+        was never expected at it (reports, absence notices)."""
+        return min(self.ends_at, self.closed_at) if self.closed_at is not None else self.ends_at
 
 
 class Consent(SQLModel, table=True):

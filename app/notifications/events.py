@@ -143,7 +143,7 @@ def lesson_over(session: Session, lesson: Lesson, now: datetime | None = None) -
     new = 0
     absent = 0
     for student_id, added_at in members:
-        if student_id in recorded or added_at > lesson.ends_at:
+        if student_id in recorded or added_at > lesson.over_at:
             continue  # present, late, excused... or joined the class after this lesson
         absent += 1
         new += publish(

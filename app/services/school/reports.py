@@ -1,9 +1,10 @@
-"""Attendance reports: one session, one class over dates, one student over dates; and their tables.
+"""Attendance reports: one lesson, one class over dates, one student over dates; and their tables.
 
 Counting rules (the same in every report, in ``_decide``): a record counts with its status; no record counts
 as absent once the lesson is over (ended or closed); a lesson without a record that is still running or
 not begun counts for nothing yet ("pending"). A student is counted for a class's lessons from the moment
-they joined it; a former member only for the lessons they have records in. Dates are the school's local
+they joined it (a lesson that was over before they joined does not list them); a former member only for the
+lessons they have records in. Dates are the school's local
 dates. Who may read: a lesson's or class's report is for the class's teacher and admins; a student's
 report for the student themself, admins, and teachers (limited to the classes they teach).
 """
@@ -63,6 +64,8 @@ def lesson_report(
     rows = []
     for student in students:
         record = records.get(student.id)
+        if record is None and joined[student.id] > lesson.over_at:
+            continue  # joined the class after this lesson: never expected at it, not "pending"
         rows.append(
             LessonRow(
                 student_id=student.id,
@@ -291,7 +294,7 @@ def _decide(
     if record is not None:
         return record.status.value
     over = lesson.closed_at is not None or lesson.ends_at <= now
-    member_then = joined_at is not None and joined_at <= lesson.ends_at
+    member_then = joined_at is not None and joined_at <= lesson.over_at
     return ABSENT if over and member_then else None
 
 

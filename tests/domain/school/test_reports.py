@@ -10,11 +10,12 @@ from datetime import date, timedelta
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from app.core.enums import AttendanceStatus, CheckinMethod
 from app.core.errors import Forbidden, InvalidInput
-from app.db.tables import Attendance, ClassMember, Lesson, utcnow
+from app.db.tables import Attendance, ClassMember, Lesson, NotificationEvent, utcnow
+from app.notifications import events
 from app.services.school import reports
 from app.services.school.exports import csv_chunks, xlsx_chunks
 from tests.domain.school.conftest import World
@@ -82,6 +83,32 @@ def test_session_report(term: Term) -> None:
     assert running.totals.counted == 1
     with pytest.raises(Forbidden):
         reports.lesson_report(world.db, world.other_teacher, s1.id)
+
+
+def test_who_joined_after_a_lesson_was_over_is_not_expected_at_it(term: Term) -> None:
+    """A student added to the class after a lesson ended is not listed in it (not "pending", not absent);
+    one added after a lesson was closed early neither, and gets no absence notice; the running lesson
+    expects them."""
+    world = term.world
+    _, s2, s3, _ = term.lessons
+    early = world.lesson(started_min_ago=30, minutes=45)  # would end in 15 minutes...
+    early.closed_at = utcnow() - timedelta(minutes=10)  # ...closed 10 minutes ago
+    world.db.add(early)
+    world.db.commit()
+    newcomer = world.student("newcomer", member_of=world.klass)  # joins now
+    for lesson in (s2, early):
+        rows = reports.lesson_report(world.db, world.teacher, lesson.id).rows
+        assert "Newcomer T." not in [row.display_name for row in rows]
+    running = reports.lesson_report(world.db, world.teacher, s3.id).rows
+    assert ("Newcomer T.", "pending") in [(row.display_name, row.status) for row in running]
+    events.lesson_over(world.db, early)
+    world.db.commit()
+    absent = world.db.scalars(
+        select(NotificationEvent.student_id).where(
+            NotificationEvent.lesson_id == early.id, NotificationEvent.kind == events.ABSENT
+        )
+    ).all()
+    assert newcomer.id not in absent and len(absent) == 3
 
 
 def test_class_report_rates_and_late_counts(term: Term) -> None:
