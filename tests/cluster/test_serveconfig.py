@@ -80,6 +80,17 @@ def test_production_keeps_two_replicas_of_every_deployment(rendered, overlay):
         assert deployment["autoscaling_config"]["min_replicas"] >= 2, deployment["name"]
 
 
+@pytest.mark.parametrize("overlay", ["dev", "prod", "prod-gpu"])
+def test_every_cluster_and_the_local_run_keep_two_ingress_replicas(rendered, overlay):
+    """A lone Ingress that dies leaves nothing of the app to answer: Serve's proxy answers bare 500s until a
+    new one is up. The local run and the tests (serve_config.yaml itself) and every overlay keep two."""
+    source = {d["name"]: d for d in _load_serve_config()["applications"][0]["deployments"]}
+    assert source["Ingress"]["autoscaling_config"]["min_replicas"] >= 2
+    config = validate._parse_serve(find(rendered[overlay], "RayService"))
+    ingress = next(d for d in config["applications"][0]["deployments"] if d["name"] == "Ingress")
+    assert ingress["autoscaling_config"]["min_replicas"] >= 2
+
+
 @pytest.fixture
 def cluster_copy(tmp_path: Path) -> tuple[Path, Path]:
     """A copy of serve_config.yaml and the cluster directory's override and generated files."""

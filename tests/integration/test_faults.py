@@ -353,6 +353,7 @@ def test_check_ins_survive(
     unavailable = [a for a in burst.attempts if a.status in (429, 503)]
     last_refusal = max((a.sent_s + a.took_s for a in unavailable), default=fault.started_s)
     after = [a.sent_s + a.took_s for a in burst.attempts if a.status == 200 and a.sent_s >= last_refusal]
+    slowest = max(burst.attempts, key=lambda a: a.took_s)
     RESULTS.append(
         {
             "scenario": fault.name,
@@ -366,7 +367,8 @@ def test_check_ins_survive(
             "fault_took_s": round(fault.ended_s - fault.started_s, 2),
             "recovered_after_s": round(min(after, default=float("nan")) - fault.started_s, 2),
             "burst_s": round(max(a.sent_s + a.took_s for a in burst.attempts), 2),
-            "slowest_answer_s": round(max(a.took_s for a in burst.attempts), 2),
+            "slowest_answer_s": round(slowest.took_s, 2),
+            "slowest_answer": {"status": slowest.status, "sent_at_s": round(slowest.sent_s, 2)},
             "healthy_after_s": round(healthy_after_s, 2),
         }
     )

@@ -20,8 +20,10 @@ from typing import Any, Literal, cast
 import redis
 
 _PREFIX = "rollcall:checkin"
-#: How long a claimed key waits for its answer before another try may run the request (a replica that died).
-RUNNING_TTL_S = 30
+#: How long a claim lives unrenewed: a replica that died holding one blocks its retries this long at most.
+#: The holder renews it every ``RENEW_S`` while it works (``renew``), so a slow check-in keeps its claim.
+RUNNING_TTL_S = 5
+RENEW_S = 1.5
 #: KEYS: the key's hash. ARGV: the request's fingerprint, the claim's life. Returns {state, first answer}.
 _CLAIM = """
 local fp = redis.call('HGET', KEYS[1], 'fp')
@@ -34,6 +36,13 @@ if fp ~= ARGV[1] then return {'reused', ''} end
 local answer = redis.call('HGET', KEYS[1], 'answer')
 if answer then return {'done', answer} end
 return {'running', ''}
+"""
+#: KEYS: the key's hash. ARGV: the fingerprint that claimed it, the claim's life. Extends it while unanswered.
+_RENEW = """
+if redis.call('HGET', KEYS[1], 'fp') == ARGV[1] and redis.call('HEXISTS', KEYS[1], 'answer') == 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
+return 0
 """
 #: KEYS: the key's hash. ARGV: the fingerprint that claimed it. Deletes it only while unanswered and ours.
 _RELEASE = """
@@ -61,6 +70,7 @@ class CheckinCache:
         self._ttl_s = ttl_s
         self._claim = client.register_script(_CLAIM)
         self._release = client.register_script(_RELEASE)
+        self._renew = client.register_script(_RENEW)
 
     def ping(self) -> None:
         """Raise if Redis cannot be reached (callers check before writing anything elsewhere)."""
@@ -68,7 +78,8 @@ class CheckinCache:
 
     def claim(self, kiosk_id: uuid.UUID, key: str, fingerprint: str) -> Claim:
         """Take ``key`` for the request ``fingerprint`` names, atomically across replicas: ``claimed`` (run
-        it; the claim lapses after ``RUNNING_TTL_S`` if this replica dies), ``done`` with the first answer,
+        it, renewing the claim; it lapses ``RUNNING_TTL_S`` after the last renewal if this replica dies),
+        ``done`` with the first answer,
         ``running`` (the same request is being answered elsewhere: wait and ask again), or ``reused`` (the key
         was given to a different request: refused)."""
         state, answer = cast(
@@ -76,6 +87,10 @@ class CheckinCache:
             self._claim(keys=[self._answer_key(kiosk_id, key)], args=[fingerprint, RUNNING_TTL_S]),
         )
         return Claim(cast("ClaimState", state), answer or None)
+
+    def renew(self, kiosk_id: uuid.UUID, key: str, fingerprint: str) -> None:
+        """Keep a claim alive while its request is still being answered."""
+        self._renew(keys=[self._answer_key(kiosk_id, key)], args=[fingerprint, RUNNING_TTL_S])
 
     def release(self, kiosk_id: uuid.UUID, key: str, fingerprint: str) -> None:
         """Give a claim back unanswered (the request failed): a retry may run it again."""

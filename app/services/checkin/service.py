@@ -71,7 +71,7 @@ from app.schemas.attendance import (
 from app.services.biometrics.face_service import DetectedFace, FaceService
 from app.services.biometrics.ports import Embeddings
 from app.services.biometrics.stores import BiometricStores, gallery_of, label_of, templates_of
-from app.services.checkin.cache import RUNNING_TTL_S
+from app.services.checkin.cache import RENEW_S
 from app.services.checkin.challenges import ChallengeLedger, Redemption
 from app.services.checkin.review_frames import FAILED_OUTCOMES, keep_failed_frame
 from app.services.identity.principal import Principal
@@ -82,8 +82,10 @@ from models.liveness import INSTRUCTIONS, ColourSequence, random_sequence
 
 log = logging.getLogger(__name__)
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
-#: How often a concurrent retry asks whether the first request has answered.
+#: How often a concurrent retry asks whether the first request has answered, and how long it waits for it
+#: (below the Serve proxy's 30 s request timeout). A holder that died lets go within ``RUNNING_TTL_S``.
 CLAIM_POLL_S = 0.05
+CLAIM_WAIT_S = 25.0
 #: A frame time as the kiosk sends it: a non-negative decimal number of ms (JavaScript's own formatting).
 FRAME_TIME = re.compile(r"[0-9]{1,9}(\.[0-9]{1,9})?(e-[0-9]{1,3})?")
 
@@ -265,18 +267,30 @@ class CheckinService:
         replay = await self._claim(kiosk, key, fingerprint)
         if replay is not None:
             return replay
+        renewing = asyncio.create_task(self._keep_claim(kiosk, key, fingerprint))
         try:
             return await self._answer(kiosk, request, _Keyed(key, fingerprint), request_id)
         except BaseException:
             with contextlib.suppress(redis.RedisError):  # unanswered: the claim lapses by itself anyway
                 await asyncio.to_thread(cache.release, kiosk.id, key, fingerprint)
             raise
+        finally:
+            renewing.cancel()
+
+    async def _keep_claim(self, kiosk: Principal, key: str, fingerprint: str) -> None:
+        """Renew the claim while the request runs (a check-in far slower than ``RUNNING_TTL_S`` keeps it)."""
+        while True:
+            await asyncio.sleep(RENEW_S)
+            try:
+                await asyncio.to_thread(self._stores.cache.renew, kiosk.id, key, fingerprint)
+            except redis.RedisError as exc:  # the answer is stored at the end either way
+                log.warning("could not renew an idempotency claim: %s", type(exc).__name__)
 
     async def _claim(self, kiosk: Principal, key: str, fingerprint: str) -> CheckinAnswer | None:
         """``None`` once this request holds ``key``; the first answer when it was answered already. The same
         request still running elsewhere (a concurrent retry) is waited for, never run twice."""
         cache = self._stores.cache
-        deadline = time.monotonic() + RUNNING_TTL_S + 5
+        deadline = time.monotonic() + CLAIM_WAIT_S
         while True:
             claim = await asyncio.to_thread(cache.claim, kiosk.id, key, fingerprint)
             if claim.state == "claimed":

@@ -143,6 +143,21 @@ async def test_concurrent_retries_of_one_key_run_the_pipeline_once(
     assert len(rows(world)) == 1
 
 
+async def test_a_retry_outlives_a_claim_whose_holder_died(
+    enrolled: World, stores: BiometricStores, settings: Settings, photos: dict[str, list[bytes]]
+) -> None:
+    """A replica that died after claiming a key renews it no more: the kiosk's retry waits for the claim to
+    lapse (``RUNNING_TTL_S``), then runs the check-in itself."""
+    world = enrolled
+    world.lesson()
+    request = CheckinRequest(photos["lopez"][3], idempotency_key="held-by-the-dead")
+    assert stores.cache.claim(
+        world.kiosk.id, "held-by-the-dead", request.fingerprint(world.kiosk.id)
+    ).state == ("claimed")  # ...and the holder is gone
+    answer = await kiosk_service(stores, settings).check_in(world.kiosk, request, None)
+    assert not answer.replayed and answer.faces[0].outcome == "recorded"
+
+
 async def test_retries_never_double_count(
     enrolled: World, stores: BiometricStores, settings: Settings, photos: dict[str, list[bytes]]
 ) -> None:
