@@ -29,11 +29,13 @@ class LocalRollcall:
 @contextlib.contextmanager
 def local_rollcall(state: Path, milvus: Milvus = "server", **overrides: Any) -> Iterator[LocalRollcall]:
     """Everything under ``state``; ``overrides`` are Settings fields (on top of the stores' URLs)."""
+    from app.core.config import ensure_dev_secrets
     from cluster.local.ray_head import start_local_ray
     from cluster.local.stack import local_stores
     from cluster.local.stores import free_port
     from loadtests.milvus_server import LoopbackMilvus
 
+    ensure_dev_secrets(state / "data")  # as the local run makes them: settings only read secrets
     with contextlib.ExitStack() as stack:
         stores = stack.enter_context(local_stores(state / "stores"))
         if milvus == "server":

@@ -20,6 +20,12 @@ import secrets
 from pathlib import Path
 
 LOOPBACK = "127.0.0.1"
+#: Ray Serve's throughput-optimized mode (gRPC between replicas, direct ingress, a GC freeze): a deployment
+#: hop costs ~3 ms of CPU instead of 7-10 (../shared/FIELD_NOTES.md, docs/BENCHMARKS.md). Its request-path log
+#: buffer stays at one line: buffered, Serve's replica logs reach their file only per 1,000 lines or on an
+#: ERROR, so a quiet school's logs would sit in memory (and be lost with a crashed replica). HAProxy mode is
+#: not used: it binds Serve's HTTP ports to every interface.
+SERVE_MODE = {"RAY_SERVE_THROUGHPUT_OPTIMIZED": "1", "RAY_SERVE_REQUEST_PATH_LOG_BUFFER_SIZE": "1"}
 log = logging.getLogger(__name__)
 
 
@@ -36,6 +42,8 @@ def loopback_environment(token_path: Path) -> dict[str, str]:
         "RAY_AUTH_TOKEN_PATH": str(token_path),
     }
     os.environ.update(env)
+    for name, value in SERVE_MODE.items():  # one already in the environment wins (the bench's default rows)
+        env[name] = os.environ.setdefault(name, value)
     return env
 
 

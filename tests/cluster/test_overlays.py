@@ -39,6 +39,21 @@ def test_rayservice_shape(rendered, overlay):
     assert rs["spec"]["excludeHeadPodFromServeSvc"] is True
 
 
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_ray_pod_runs_serve_in_the_local_runs_mode(rendered, overlay):
+    """The throughput-optimized mode (and its one-line log buffer) on the head and every worker group, as the
+    local run and the tests have it (cluster.local.ray_head.SERVE_MODE); HAProxy ingress nowhere."""
+    from cluster.local.ray_head import SERVE_MODE
+
+    cluster = find(rendered[overlay], "RayService")["spec"]["rayClusterConfig"]
+    groups = [cluster["headGroupSpec"], *cluster["workerGroupSpecs"]]
+    for group in groups:
+        for container in group["template"]["spec"]["containers"]:
+            env = {item["name"]: item.get("value") for item in container.get("env", [])}
+            assert {name: env.get(name) for name in SERVE_MODE} == SERVE_MODE, group.get("groupName", "head")
+            assert "RAY_SERVE_ENABLE_HA_PROXY" not in env
+
+
 def test_gpu_group_only_where_serve_asks_for_gpus(rendered):
     for overlay, docs in rendered.items():
         rs = find(docs, "RayService")
