@@ -5,6 +5,8 @@ is synthetic (``models.eval.clips.lit_burst``): no recording can carry one of a 
 
 from __future__ import annotations
 
+import random
+
 import cv2
 import numpy as np
 import pytest
@@ -15,11 +17,12 @@ from app.core.errors import InvalidInput
 from app.db.tables import AuditEvent
 from app.services.biometrics.face_service import FaceService
 from app.services.biometrics.stores import BiometricStores
+from app.services.checkin import service as checkin_service
 from app.services.checkin.service import CheckinRequest, CheckinService
 from models.detectors.yunet import YunetDetector
 from models.eval.clips import CLIP_NAMES, challenge_burst, encode_jpeg, lit_burst
 from models.liveness import ColourSequence
-from models.liveness.colours import PALETTE
+from models.liveness.colours import PALETTE, random_sequence
 from tests.domain.school.conftest import World, enroll_clip_person, live_checkin
 from tests.domain.school.test_api import Caller, app_client
 
@@ -89,8 +92,15 @@ async def test_a_live_face_lit_by_the_issued_sequence_checks_in(
 
 
 async def test_without_the_reflection_or_with_another_sequences_the_burst_is_refused(
-    student_in_clip: World, service: CheckinService
+    student_in_clip: World, service: CheckinService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The issued sequences come from a seeded generator here: an unlit burst passes a random sequence by
+    chance now and then (the colour layer's APCER for `unlit`, docs/COLOUR_CHALLENGE.md), and a refusal test
+    must not depend on that draw (it did: 1 failure in ~10 CI runs)."""
+    draws = random.Random(20261202)
+    monkeypatch.setattr(
+        checkin_service, "random_sequence", lambda slots, slot_ms: random_sequence(slots, slot_ms, draws)
+    )
     world = student_in_clip
     count = 13
     times = kiosk_times(count, 120)
