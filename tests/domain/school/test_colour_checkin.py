@@ -96,7 +96,7 @@ async def test_without_the_reflection_or_with_another_sequences_the_burst_is_ref
 ) -> None:
     """The issued sequences come from a seeded generator here: an unlit burst passes a random sequence by
     chance now and then (the colour layer's APCER for `unlit`, docs/COLOUR_CHALLENGE.md), and a refusal test
-    must not depend on that draw (it did: 1 failure in ~10 CI runs)."""
+    must not depend on that draw (one CI run failed on such a draw)."""
     draws = random.Random(20261202)
     monkeypatch.setattr(
         checkin_service, "random_sequence", lambda slots, slot_ms: random_sequence(slots, slot_ms, draws)
