@@ -146,12 +146,7 @@ def require(*allowed: Allowed, setup_token: bool = False) -> Callable[..., Princ
     # A default, not Annotated: annotations are strings here and ``base`` is local, so FastAPI could not
     # resolve it from one.
     def check_role(principal: Principal = Depends(base)) -> Principal:  # noqa: B008
-        if principal.role_name not in names:
-            raise Forbidden(
-                f"this needs one of the roles {', '.join(sorted(names))}",
-                code="forbidden",
-                role=principal.role_name,
-            )
+        _require_one_of(principal, names)
         return principal
 
     check_role.allowed_roles = names  # type: ignore[attr-defined]
@@ -186,12 +181,17 @@ async def check_caller_first(request: Request) -> None:
         bearer, api_key = await _bearer(request), await _api_key(request)
         principal = _authenticate(request, security_services(request), bearer, api_key, allow_setup=True)
     for names in _declared(route.dependant.dependencies):
-        if principal.role_name not in names:
-            raise Forbidden(
-                f"this needs one of the roles {', '.join(sorted(names))}",
-                code="forbidden",
-                role=principal.role_name,
-            )
+        _require_one_of(principal, names)
+
+
+def _require_one_of(principal: Principal, names: frozenset[str]) -> None:
+    """403 unless the caller holds one of the roles ``names`` (a route's policy)."""
+    if principal.role_name not in names:
+        raise Forbidden(
+            f"this needs one of the roles {', '.join(sorted(names))}",
+            code="forbidden",
+            role=principal.role_name,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.processes import processes_naming
 
 #: The owner: starts the stores under argv[1], prints their ports, then ends as argv[2] says.
 OWNER = textwrap.dedent(
@@ -42,21 +43,6 @@ def listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def processes_under(root: Path) -> list[str]:
-    """Command lines of live processes naming ``root`` (PostgreSQL's postmaster names its data directory)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if str(root) in line and "pytest" not in line:
-            found.append(line)
-    return found
-
-
 @pytest.mark.parametrize("how", ["normally", "error", "SIGINT", "SIGTERM", "SIGHUP"])
 def test_the_local_stores_stop_however_their_owner_ends(tmp_path: Path, how: str) -> None:
     root = tmp_path / "stores"
@@ -76,8 +62,8 @@ def test_the_local_stores_stop_however_their_owner_ends(tmp_path: Path, how: str
     assert owner.returncode != 0 if how != "normally" else owner.returncode == 0, err
     deadline = time.monotonic() + 10  # the servers' own exit, after their owner's
     while time.monotonic() < deadline and (
-        any(listening(p) for p in ports.values()) or processes_under(root)
+        any(listening(p) for p in ports.values()) or processes_naming(str(root))
     ):
         time.sleep(0.2)
     assert not [name for name, port in ports.items() if listening(port)], (how, err)
-    assert not processes_under(root), how
+    assert not processes_naming(str(root)), how

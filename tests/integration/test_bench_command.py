@@ -8,31 +8,17 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.processes import processes_naming
 
 pytestmark = pytest.mark.integration
 
 
-def bench_processes() -> list[str]:
-    """Live processes whose command line names a bench's state directory (PostgreSQL names its data)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            if "rollcall-bench-" in line:
-                found.append(line)
-    return found
-
-
 def test_the_bench_runs_in_one_command_and_leaves_nothing_behind() -> None:
-    before = bench_processes()
+    before = processes_naming("rollcall-bench-")
     done = subprocess.run(
         [
             sys.executable, "-m", "loadtests.bench", "--seconds", "2", "--concurrency", "2", "--people", "3",
@@ -50,4 +36,4 @@ def test_the_bench_runs_in_one_command_and_leaves_nothing_behind() -> None:
     runs = json.loads(line)["runs"]
     rollcall = [run for run in runs if run["system"] == "rollcall"]
     assert rollcall and all(run["requests"] > 0 and run["errors"] == 0 for run in rollcall), rollcall
-    assert bench_processes() == before, "the bench left servers running"
+    assert processes_naming("rollcall-bench-") == before, "the bench left servers running"

@@ -79,9 +79,8 @@ class CheckinCache:
     def claim(self, kiosk_id: uuid.UUID, key: str, fingerprint: str) -> Claim:
         """Take ``key`` for the request ``fingerprint`` names, atomically across replicas: ``claimed`` (run
         it, renewing the claim; it lapses ``RUNNING_TTL_S`` after the last renewal if this replica dies),
-        ``done`` with the first answer,
-        ``running`` (the same request is being answered elsewhere: wait and ask again), or ``reused`` (the key
-        was given to a different request: refused)."""
+        ``done`` with the first answer, ``running`` (the same request is being answered elsewhere: wait and
+        ask again), or ``reused`` (the key was given to a different request: refused)."""
         state, answer = cast(
             "list[str]",
             self._claim(keys=[self._answer_key(kiosk_id, key)], args=[fingerprint, RUNNING_TTL_S]),
