@@ -22,6 +22,7 @@ from app.db.session import make_engine
 from app.services.biometrics.face_index import FaceIndex
 from app.services.biometrics.face_service import FaceService
 from app.services.biometrics.stores import BiometricStores, TemplateCipher
+from app.services.checkin import lesson_cache
 from app.services.checkin.anomaly import FailedMatchMonitor
 from app.services.checkin.cache import CheckinCache
 from app.services.checkin.challenges import ChallengeLedger
@@ -88,6 +89,8 @@ def build_container(
     client = make_redis(settings.redis_url, settings.redis_timeout_s) if settings.redis_url else None
     if engine is None or client is None:
         return Container(settings, face_service, engine, client, security=None, stores=None, school=None)
+    # Committed changes to lessons, classes and rosters raise the lesson cache's version in Redis.
+    engine = lesson_cache.track_changes(engine, client)
     limiter = RateLimiter(client, settings.redis_url)
     security = SecurityServices(
         AuthService(settings.sign_in, settings.keyring(), engine, client, limiter),
@@ -108,6 +111,7 @@ def build_container(
         settings.checkin,
         ChallengeLedger(client, settings.challenge_ttl_s),
         watch=FailedMatchMonitor(settings.failed_matches, engine, client, limiter),
+        lessons=lesson_cache.LessonCache(settings.lesson_cache_s),
     )
     school = SchoolServices(stores, EnrollmentService(stores, face_service, settings.enrollment), checkin)
     return Container(settings, face_service, engine, client, security, stores, school)

@@ -1,4 +1,5 @@
-"""The Detector deployment: finds faces in decoded BGR images, batching concurrent requests into one call.
+"""The Detector deployment: finds faces in decoded BGR images with their aligned crops and quality measures,
+batching concurrent requests (a single photo, or a whole check-in burst in one call) into one model call.
 
 ``user_config`` (serve_config.yaml) picks the profile ("fast" YuNet, "accurate" MTCNN), the score floor and
 the batch size/wait; a change applies live: a new profile is loaded, then swapped in atomically, so batches
@@ -16,9 +17,10 @@ from ray import serve
 
 from app.core.setting_groups import LogOptions, ModelRuntime
 from deployments.metrics import ReplicaMetrics, setup_replica
+from models.detection import FoundFaces, find_faces
 from models.detectors import PROFILES, load_detector
 from models.runtime import RuntimeOptions
-from models.types import Face, FaceDetector
+from models.types import FaceDetector
 
 log = logging.getLogger("ray.serve")
 
@@ -55,25 +57,33 @@ class Detector:
         self._detect_batch.set_batch_wait_timeout_s(config.batch_wait_timeout_s)  # type: ignore[attr-defined]
         self._config = config
 
-    async def detect(self, image: np.ndarray) -> list[Face]:
-        """Faces in one image with score >= ``min_score``, best first."""
-        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            # Refused here, alone: inside a batch it would fail every request batched with it.
-            raise ValueError(f"expected a uint8 BGR image (H, W, 3), got {image.dtype} {image.shape}")
+    async def detect(self, images: list[np.ndarray]) -> list[FoundFaces]:
+        """Faces with score >= ``min_score`` in each image (one photo, or a burst's frames), best first,
+        aligned and measured: the caller needs no image work of its own before the next stage."""
+        for image in images:
+            if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+                # Refused here, alone: inside a batch it would fail every request batched with it.
+                raise ValueError(f"expected uint8 BGR images (H, W, 3), got {image.dtype} {image.shape}")
+        if not images:
+            return []
         with self._metrics.request():
-            return await self._detect_batch(image)
+            return await self._detect_batch(images)
 
     def ping(self) -> str:
         return self._configured()[0].profile
 
     @serve.batch  # its size and wait are the user_config's (reconfigure)
-    async def _detect_batch(self, images: list[np.ndarray]) -> list[list[Face]]:
+    async def _detect_batch(self, requests: list[list[np.ndarray]]) -> list[list[FoundFaces]]:
         config, detector = self._configured()  # one consistent snapshot per batch
-        min_score = config.min_score
+        images = [image for request in requests for image in request]
         # Off the event loop, so requests keep queueing into the next batch while this one runs.
-        with self._metrics.batch(len(images)):
-            found = await asyncio.to_thread(detector.detect_batch, images)
-        return [[face for face in faces if face.score >= min_score] for faces in found]
+        with self._metrics.batch(len(requests)):
+            found = await asyncio.to_thread(find_faces, detector, images, config.min_score)
+        answers, start = [], 0
+        for request in requests:
+            answers.append(found[start : start + len(request)])
+            start += len(request)
+        return answers
 
     def _configured(self) -> tuple[DetectorConfig, FaceDetector]:
         if self._config is None or self._detector is None:

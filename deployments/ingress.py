@@ -30,10 +30,10 @@ from app.services.biometrics.face_index import FaceIndex
 from app.services.biometrics.face_service import FaceService, ImageLimits
 from app.services.biometrics.ports import Embeddings, ModelInfo
 from deployments.metrics import setup_replica
+from models.detection import FoundFaces
 from models.gallery import GalleryError, Match
-from models.liveness import Burst, BurstResult, ColourSequence
+from models.liveness import BurstResult, ColourSequence
 from models.quality import QualityPolicy
-from models.types import Face
 
 log = logging.getLogger("ray.serve")
 _T = TypeVar("_T")
@@ -82,8 +82,8 @@ class ServeModels:
         self._notifier = notifier
         self._model: ModelInfo | None = None
 
-    async def detect(self, image: np.ndarray) -> list[Face]:
-        return await _remote(self._detector.detect.remote(image), "detector")
+    async def detect(self, images: list[np.ndarray]) -> list[FoundFaces]:
+        return await _remote(self._detector.detect.remote(images), "detector")
 
     async def embed(self, crops: np.ndarray) -> Embeddings:
         vectors, model_id = await _remote(self._embedder.embed.remote(crops), "embedder")
@@ -97,10 +97,17 @@ class ServeModels:
             self._model = ModelInfo(str(info["model_id"]), int(info["dim"]))
         return self._model
 
-    async def check_liveness(
-        self, action: str, burst: Burst, colours: ColourSequence | None = None
+    async def check_burst(
+        self,
+        action: str,
+        frames: list[np.ndarray],
+        times_ms: list[float] | None = None,
+        colours: ColourSequence | None = None,
     ) -> BurstResult:
-        call = self._liveness.check.remote(action, burst, colours)
+        # Model composition: the Detector's answer is handed to Liveness as a DeploymentResponse, so Serve
+        # passes it on when it is ready and the Ingress never awaits, unpickles or re-sends the crops.
+        found = self._detector.detect.remote(frames)
+        call = self._liveness.check.remote(action, frames, found, times_ms, colours)
         return await _remote(call, "liveness", code="liveness_unavailable")
 
     async def check(self) -> dict[str, str]:

@@ -22,6 +22,7 @@ from ray.serve.handle import DeploymentHandle
 
 from app.core.setting_groups import LogOptions
 from deployments.metrics import ReplicaMetrics, setup_replica
+from models.detection import FoundFaces
 from models.liveness import Action, Burst, BurstResult, ColourSequence, LivenessLimits, check_burst
 
 log = logging.getLogger("ray.serve")
@@ -48,9 +49,18 @@ class Liveness:
     def ping(self) -> str:
         return "ok"
 
-    async def check(self, action: str, burst: Burst, colours: ColourSequence | None = None) -> BurstResult:
-        """``colours``: the screen's sequence the challenge's nonce bound (from the Ingress's ledger, never
-        from the kiosk's request); ``None`` skips the colour layer (the school switched it off)."""
+    async def check(
+        self,
+        action: str,
+        frames: list[np.ndarray],
+        found: list[FoundFaces],
+        times_ms: list[float] | None = None,
+        colours: ColourSequence | None = None,
+    ) -> BurstResult:
+        """``found``: the Detector's answer for ``frames`` (Serve resolves the Ingress's DeploymentResponse
+        into it); ``colours``: the screen's sequence the challenge's nonce bound (from the Ingress's ledger,
+        never from the kiosk's request); ``None`` skips the colour layer (the school switched it off)."""
+        burst = Burst.of(frames, found, times_ms)  # a frame/detection count mismatch is a ValueError
         with self._metrics.request(), self._metrics.batch(1):  # one burst per call: no batching
             return await check_burst(Action(action), burst, self._embed, self._limits, colours)
 

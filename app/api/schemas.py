@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from app.services.biometrics.face_service import DetectedFace, Identification
+from app.services.biometrics.face_service import Identification
+from models.detection import DetectedFace
 from models.gallery import NAME_RULE
 
 

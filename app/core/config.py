@@ -188,6 +188,9 @@ class Settings(BaseSettings):
     checkin_early_minutes: int = Field(15, ge=0, le=240, description="A lesson takes check-ins this early.")
     checkin_code_ttl_minutes: int = Field(60, ge=1, le=1440, description="Life of a one-time check-in code.")
     idempotency_ttl_s: int = Field(86_400, ge=60, description="How long a check-in answer is replayed.")
+    lesson_cache_s: float = Field(
+        10.0, ge=0, le=300, description="How long an Ingress replica keeps a room's lessons and rosters."
+    )
     import_max_rows: int = Field(5000, ge=1, description="Rows one CSV import may hold.")
 
     # Liveness (docs/LIVENESS.md): a kiosk asks for a challenge, then sends a burst of frames answering it.
@@ -377,6 +380,7 @@ class Settings(BaseSettings):
         return CheckinPolicy(
             liveness_mode=self.liveness_mode,
             early_minutes=self.checkin_early_minutes,
+            lesson_cache_s=self.lesson_cache_s,
             challenge_ttl_s=self.challenge_ttl_s,
             burst_min_frames=self.burst_min_frames,
             burst_max_frames=self.burst_max_frames,

@@ -200,7 +200,7 @@ HTTP_IN_FLIGHT = Gauge(
 # -- the face pipeline, as the Ingress sees it (time in each stage, handle call included) ---------------
 STAGE_SECONDS = Histogram(
     "rollcall_stage_duration_seconds",
-    "Time of one pipeline stage called by the Ingress (decode, detect, embed, liveness, search, record).",
+    "Time of one pipeline stage called by the Ingress (detect, embed, burst, search, enroll, delete).",
     ("stage",),
 )
 MATCH_SCORE = Histogram(

@@ -104,6 +104,7 @@ class CheckinPolicy(_Group):
 
     liveness_mode: Literal["challenge", "off"]
     early_minutes: int
+    lesson_cache_s: float
     challenge_ttl_s: int
     burst_min_frames: int
     burst_max_frames: int

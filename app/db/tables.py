@@ -241,16 +241,22 @@ class CheckinCode(SQLModel, table=True):
     used_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
 
+#: ``AuditEvent.chain`` values (``app.services.privacy.audit``).
+AUDIT_CHAIN_SCHOOL = "school"
+AUDIT_CHAIN_GLOBAL = "global"
+
+
 class AuditEvent(SQLModel, table=True):
     """Append-only, hash-chained: each row's ``hash`` covers its content and the previous row's hash."""
 
     __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_school_seq", "school_id", "seq"),)
 
     seq: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True), index=True)
     # Whose log it is (admins read their school's only); None for system events. No foreign key on purpose:
     # the audit trail is append-only and must neither block nor follow a school's deletion.
-    school_id: uuid.UUID | None = Field(default=None, index=True)
+    school_id: uuid.UUID | None = None  # indexed with seq: a school's chain in order
     actor: str = Field(max_length=64)  # "user:<uuid>", "kiosk:<uuid>", "system"
     action: str = Field(max_length=64, index=True)  # e.g. "enrollment.create", "checkin.face"
     target: str | None = Field(default=None, max_length=128)  # student ids are keyed-HMAC hashed
@@ -259,6 +265,9 @@ class AuditEvent(SQLModel, table=True):
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
+    # Which chain ``prev_hash`` links into: the school's own ("school"), or, for events written before
+    # per-school chains, the one line through every school ("global"); not covered by the hash.
+    chain: str = Field(default=AUDIT_CHAIN_SCHOOL, max_length=8)
 
 
 # ---------------------------------------------------------------------- notifications (app.notifications)

@@ -12,6 +12,7 @@ from typing import cast
 import cv2
 import numpy as np
 
+from models.detection import DetectedFace, FoundFaces
 from models.fusion import fuse
 from models.liveness.challenge import Action
 from models.liveness.colours import ColourSequence
@@ -36,12 +37,22 @@ class Burst:
     faces: list[list[Face]]
     crops: list[np.ndarray]
     times_ms: list[float] | None = None
+    #: Each face's detection with its quality measures, when the Detector gave them (the probe's come back)
+    found: list[FoundFaces] | None = None
+
+    @classmethod
+    def of(cls, frames: list[np.ndarray], found: list[FoundFaces], times_ms: list[float] | None) -> Burst:
+        """The burst of ``frames`` as one Detector call found them (``models.detection.find_faces``)."""
+        faces = [[detected.face for detected in one.faces] for one in found]
+        return cls(frames, faces, [one.crops for one in found], times_ms, found)
 
     def __post_init__(self) -> None:
         if not len(self.frames) == len(self.faces) == len(self.crops):
             raise ValueError(
                 f"frames: {len(self.frames)} images, {len(self.faces)} of faces, {len(self.crops)} of crops"
             )
+        if self.found is not None and len(self.found) != len(self.frames):
+            raise ValueError(f"{len(self.found)} detections for {len(self.frames)} frames")
         if self.times_ms is not None and len(self.times_ms) != len(self.frames):
             raise ValueError(f"{len(self.times_ms)} frame times for {len(self.frames)} frames")
 
@@ -53,6 +64,7 @@ class BurstResult:
     face: int | None  # the subject's position among that frame's faces
     vector: np.ndarray | None  # (1, dim) the probe's fused embedding, reused for matching
     model_id: str | None
+    subject: DetectedFace | None = None  # the probe face with its quality, when the burst had them
 
 
 async def check_burst(
@@ -84,7 +96,9 @@ async def check_burst(
     fused = [row[i] for i in track.fused_frames]
     scores = np.array([cast(Face, track.subjects[i]).score for i in track.fused_frames])
     probe_vector = fuse(vectors[fused], scores)[None, :]
-    return BurstResult(verdict, track.probe, track.indices[track.probe], probe_vector, model_id)
+    face = track.indices[track.probe]
+    subject = None if burst.found is None or face is None else burst.found[track.probe].faces[face]
+    return BurstResult(verdict, track.probe, face, probe_vector, model_id, subject)
 
 
 def _measure(burst: Burst, subjects: list[Face | None], first: int) -> tuple[float | None, ScreenCues]:

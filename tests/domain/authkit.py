@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -30,6 +31,7 @@ from app.schemas.kiosks import KioskKeyCreate
 from app.services.biometrics.face_index import FaceIndex
 from app.services.biometrics.face_service import FaceService, ImageLimits
 from app.services.identity.principal import Principal
+from models.detection import FoundFaces
 
 PASSWORD = "correct horse battery staple"
 #: argon2 at its cheapest: the tests check behaviour, not cost (production refuses these values).
@@ -60,8 +62,8 @@ def make_settings(
 class EmptyPipeline:
     """A face pipeline that finds nobody and stores nothing: auth tests call face routes without faces."""
 
-    async def detect(self, image: object) -> list:
-        return []
+    async def detect(self, images: list[object]) -> list[FoundFaces]:
+        return [FoundFaces([], np.empty((0, 112, 112, 3), np.uint8)) for _ in images]
 
     async def delete(self, gallery: str, label: str) -> int:
         return 0

@@ -1,5 +1,6 @@
-"""The audit trail on real PostgreSQL: one hash chain under concurrency, tampering found, students
-pseudonymised, each school's admins reading only their own events."""
+"""The audit trail on real PostgreSQL: one hash chain per school under concurrency, each verified alone and
+never waiting for another school's writes, tampering found, events from before per-school chains still
+verified, students pseudonymised, each school's admins reading only their own events."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ import threading
 import uuid
 
 import pytest
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlmodel import col, select
 
 from app.db.session import transaction
-from app.db.tables import AuditEvent
+from app.db.tables import AUDIT_CHAIN_GLOBAL, AuditEvent
 from app.services.privacy import audit
 from tests.domain.authkit import bearer
 
@@ -34,18 +36,93 @@ def trail(auth_services, auth_world):
     return student_id
 
 
-def all_events(engine) -> list[AuditEvent]:
+def all_events(engine, school_id: uuid.UUID | str | None = "all") -> list[AuditEvent]:
+    """Every event in order, or one school's (``None``: the events of no school)."""
+    query = select(AuditEvent).order_by(col(AuditEvent.seq))
+    if school_id is None:
+        query = query.where(col(AuditEvent.school_id).is_(None))
+    elif school_id != "all":
+        query = query.where(col(AuditEvent.school_id) == school_id)
     with transaction(engine) as session:
-        return list(session.exec(select(AuditEvent).order_by(col(AuditEvent.seq))))
+        return list(session.exec(query))
 
 
-def test_the_chain_verifies_and_links_every_event(auth_services, trail) -> None:
-    events = all_events(auth_services.auth.engine)
-    assert events[0].prev_hash == audit.GENESIS_HASH
-    assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(events))
-    with transaction(auth_services.auth.engine) as session:
-        report = audit.verify_chain(session)
-    assert report.ok and report.events == len(events) and report.head_hash == events[-1].hash
+def verify(engine, school_id: uuid.UUID | None) -> audit.ChainReport:
+    with transaction(engine) as session:
+        return audit.verify_chain(session, school_id)
+
+
+def test_each_school_has_its_own_chain_and_it_verifies(auth_services, auth_world, trail) -> None:
+    engine = auth_services.auth.engine
+    other = auth_world.principal(auth_world.other_admin)
+    with transaction(engine) as session:
+        audit.record(session, other, "user.update", "user:x", "ok", None)
+    for school_id in (auth_world.school.id, auth_world.other_school.id, None):
+        events = all_events(engine, school_id)
+        assert events[0].prev_hash == audit.GENESIS_HASH
+        assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(events))
+        report = verify(engine, school_id)
+        assert report.ok and report.events == len(events) and report.head_hash == events[-1].hash
+    assert verify(engine, auth_world.school.id).events < len(all_events(engine))  # not the global count
+
+
+def test_tampering_in_one_school_leaves_the_other_schools_chain_intact(
+    auth_services, auth_world, trail
+) -> None:
+    engine = auth_services.auth.engine
+    other = auth_world.principal(auth_world.other_admin)
+    with transaction(engine) as session:
+        audit.record(session, other, "user.update", "user:x", "ok", None)
+        audit.record(session, other, "user.update", "user:y", "ok", None)
+    victim = all_events(engine, auth_world.other_school.id)[-2]
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_event WHERE seq = :seq"), {"seq": victim.seq})
+    broken = verify(engine, auth_world.other_school.id)
+    assert not broken.ok and "link" in (broken.problem or "")
+    assert verify(engine, auth_world.school.id).ok and verify(engine, None).ok
+
+
+def test_a_school_appends_while_another_school_holds_its_chain(auth_services, auth_world) -> None:
+    """The lock is the school's: an open transaction of one school never holds up another school's event,
+    and does hold up its own school's next one (which would otherwise fork the chain)."""
+    engine = auth_services.auth.engine
+    admin, other = (auth_world.principal(user) for user in (auth_world.admin, auth_world.other_admin))
+    with transaction(engine) as holding:
+        audit.record(holding, admin, "hold.chain", None, "ok", None)  # holds its school's lock till commit
+        with transaction(engine) as session:
+            session.execute(text("SET LOCAL lock_timeout = '3s'"))
+            audit.record(session, other, "other.school", None, "ok", None)
+        with pytest.raises(sa_exc.OperationalError, match="lock timeout"), transaction(engine) as session:
+            session.execute(text("SET LOCAL lock_timeout = '200ms'"))
+            audit.record(session, admin, "same.school", None, "ok", None)
+    assert verify(engine, auth_world.school.id).ok and verify(engine, auth_world.other_school.id).ok
+
+
+def test_events_from_before_per_school_chains_still_verify(auth_services, auth_world, trail) -> None:
+    """Events of the one global line (written before migration 0010) are checked against that line; a
+    school's first per-school event links to its last such event."""
+    engine = auth_services.auth.engine
+    with engine.begin() as connection:  # what the migration leaves: everything so far on one line
+        connection.execute(text("UPDATE audit_event SET chain = :chain"), {"chain": AUDIT_CHAIN_GLOBAL})
+        rows = connection.execute(text("SELECT seq FROM audit_event ORDER BY seq")).scalars().all()
+    keys = audit.keys_of(engine)
+    previous = audit.GENESIS_HASH
+    with transaction(engine) as session:
+        for seq in rows:
+            event = session.get(AuditEvent, seq)
+            assert event is not None
+            event.prev_hash = previous
+            event.hash = audit.chain_hash(keys.chain, event)
+            previous = event.hash
+    legacy = all_events(engine, auth_world.school.id)
+    with transaction(engine) as session:
+        audit.record(session, auth_world.principal(auth_world.admin), "after.migration", None, "ok", None)
+    assert all_events(engine, auth_world.school.id)[-1].prev_hash == legacy[-1].hash
+    for school_id in (auth_world.school.id, auth_world.other_school.id, None):
+        assert verify(engine, school_id).ok, school_id
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_event WHERE seq = :seq"), {"seq": legacy[-2].seq})
+    assert verify(engine, auth_world.school.id).first_broken_seq == legacy[-1].seq
 
 
 def test_student_ids_never_appear_in_clear(auth_services, auth_world, trail) -> None:
@@ -72,13 +149,12 @@ def test_student_ids_never_appear_in_clear(auth_services, auth_world, trail) -> 
 )
 def test_tampering_is_found_where_it_happened(auth_services, trail, statement: str, problem: str) -> None:
     engine = auth_services.auth.engine
-    victim = all_events(engine)[-3].seq
+    victim = all_events(engine)[-3]  # the school's student.update, followed by its class.add_students
     with engine.begin() as connection:
-        connection.execute(text(statement), {"seq": victim})
-    with transaction(engine) as session:
-        report = audit.verify_chain(session)
+        connection.execute(text(statement), {"seq": victim.seq})
+    report = verify(engine, victim.school_id)
     assert not report.ok and problem in (report.problem or "")
-    assert report.first_broken_seq == (victim if "UPDATE" in statement else victim + 1)
+    assert report.first_broken_seq == (victim.seq if "UPDATE" in statement else victim.seq + 1)
 
 
 def test_recomputing_a_plain_hash_does_not_hide_an_edit(auth_services, trail) -> None:
@@ -91,11 +167,10 @@ def test_recomputing_a_plain_hash_does_not_hide_an_edit(auth_services, trail) ->
             text("UPDATE audit_event SET result = 'error', hash = :hash WHERE seq = :seq"),
             {"hash": forged, "seq": victim.seq},
         )
-    with transaction(engine) as session:
-        assert audit.verify_chain(session).first_broken_seq == victim.seq
+    assert verify(engine, victim.school_id).first_broken_seq == victim.seq
 
 
-def test_concurrent_appends_keep_one_chain(auth_services, auth_world) -> None:
+def test_concurrent_appends_keep_one_chain_per_school(auth_services, auth_world) -> None:
     engine = auth_services.auth.engine
     admin = auth_world.principal(auth_world.admin)
     errors: list[BaseException] = []
@@ -116,9 +191,9 @@ def test_concurrent_appends_keep_one_chain(auth_services, auth_world) -> None:
     assert not errors
     events = all_events(engine)
     assert sum(event.action == "load.test" for event in events) == 32
-    assert len({event.prev_hash for event in events}) == len(events)  # nobody forked the chain
-    with transaction(engine) as session:
-        assert audit.verify_chain(session).ok
+    school = all_events(engine, auth_world.school.id)
+    assert len({event.prev_hash for event in school}) == len(school)  # nobody forked the chain
+    assert verify(engine, auth_world.school.id).ok
 
 
 def test_a_rolled_back_command_leaves_no_event(auth_services, auth_world) -> None:
@@ -131,7 +206,8 @@ def test_a_rolled_back_command_leaves_no_event(auth_services, auth_world) -> Non
     audit_ok_after = all_events(engine)
     with transaction(engine) as session:
         audit.record(session, "system", "after.rollback", None, "ok", None)
-        assert audit.verify_chain(session).ok
+        assert audit.verify_chain(session, None).ok
+        assert audit.verify_chain(session, auth_world.school.id).ok
     assert len(all_events(engine)) == len(audit_ok_after) + 1
 
 
@@ -157,4 +233,6 @@ def test_admins_read_their_own_school_only(auth_client, auth_services, auth_worl
         len(page.json()["items"]) == 2 and page.json()["next_before_seq"] == page.json()["items"][-1]["seq"]
     )
     status = auth_client.get("/v1/audit/verify", headers=bearer(auth_services, auth_world.admin)).json()
-    assert status["ok"] is True and status["events"] >= 5
+    own = all_events(auth_services.auth.engine, auth_world.school.id)
+    assert status["ok"] is True and status["events"] == len(own)  # its own count, not the installation's
+    assert status["head_hash"] == own[-1].hash

@@ -17,6 +17,7 @@ from app.core.config import Settings
 from app.core.enums import Role
 from app.services.biometrics.ports import Embeddings, ModelInfo
 from app.services.identity.principal import Principal
+from models.detection import FoundFaces, measured
 from models.gallery import GalleryUnavailableError, Match
 from models.types import Face
 from tests.domain.authkit import TEST_SECRETS
@@ -33,15 +34,19 @@ class FakePipeline:
         self.down = False
         self.explode = False
 
-    async def detect(self, image: np.ndarray) -> list[Face]:
+    async def detect(self, images: list[np.ndarray]) -> list[FoundFaces]:
         if self.explode:
             raise RuntimeError("secret internal detail")
-        count = max(image.shape[1] - 100, 0)
         landmarks = np.array([[38, 52], [74, 52], [56, 72], [42, 92], [70, 92]], dtype=np.float32)
-        return [
-            Face(box=np.array([0, 0, 112, 112], np.float32), landmarks=landmarks, score=0.9)
-            for _ in range(count)
-        ]
+        found = []
+        for image in images:
+            count = max(image.shape[1] - 100, 0)
+            faces = [
+                Face(box=np.array([0, 0, 112, 112], np.float32), landmarks=landmarks, score=0.9)
+                for _ in range(count)
+            ]
+            found.append(measured(image, faces))
+        return found
 
     async def embed(self, crops: np.ndarray) -> Embeddings:
         means = crops.reshape(len(crops), -1, 3).mean(axis=1)

@@ -48,10 +48,11 @@ def list_events(
     )
 
 
-@router.get("/verify", summary="Check the hash chain of the whole trail", response_model=ChainStatus)
+@router.get("/verify", summary="Check the hash chain of this school's trail", response_model=ChainStatus)
 def verify(admin: AdminOnly, session: DbDep) -> ChainStatus:
-    """Any edited, deleted or reordered event breaks the chain; `first_broken_seq` names where."""
-    report = audit.verify_chain(session)
+    """Any edited, deleted or reordered event of the school breaks its chain; `first_broken_seq` names
+    where. The count and head are this school's own: other schools' activity is not revealed."""
+    report = audit.verify_chain(session, admin.school_id)
     return ChainStatus(
         ok=report.ok,
         events=report.events,

@@ -1,9 +1,10 @@
 """Face use cases: detect, verify two photos, enroll into a gallery, identify, judge a live burst.
 
 Policy lives here, not in routers or deployments: which requests need exactly one face, how a score becomes a
-decision, which failures the client sees. Each image is decoded once (with size and pixel limits), aligned
-crops (not frames) go to the embedder, and CPU work (decode, warp, quality) runs off the event loop so one
-large upload does not stall every other request in the ingress.
+decision, which failures the client sees. Each image is decoded once (with size and pixel limits, off the
+event loop, so one large upload does not stall every other request in the ingress); the Detector answers with
+aligned crops and quality measures, so nothing here touches pixels after decoding, and only crops (not
+frames) go to the embedder. A burst is one Detector call whose answer goes straight on to Liveness.
 """
 
 from __future__ import annotations
@@ -17,13 +18,12 @@ import numpy as np
 from app.core.errors import InvalidInput, TooLarge, Unavailable
 from app.services.biometrics.face_index import FaceIndex, check_name
 from app.services.biometrics.ports import Embeddings, FaceModels, ModelInfo, Timed
-from models.alignment import align_faces
+from models.detection import DetectedFace
 from models.errors import ImageError
 from models.gallery import Match
 from models.imaging import decode_image
-from models.liveness import Burst, ColourSequence, LivenessVerdict
-from models.quality import FaceQuality, QualityPolicy, measure_quality
-from models.types import Face
+from models.liveness import ColourSequence, LivenessVerdict
+from models.quality import QualityPolicy
 
 #: ImageError codes that mean "too big" rather than "not usable".
 _TOO_LARGE_CODES = frozenset({"too_large", "too_many_pixels"})
@@ -39,12 +39,6 @@ class ImageLimits:
 
 
 @dataclass(frozen=True, slots=True)
-class DetectedFace:
-    face: Face
-    quality: FaceQuality
-
-
-@dataclass(frozen=True, slots=True)
 class ImageFaces:
     """The faces of one decoded image, with their aligned crops (row i belongs to faces[i])."""
 
@@ -52,7 +46,6 @@ class ImageFaces:
     height: int
     faces: list[DetectedFace]
     crops: np.ndarray
-    image: np.ndarray | None = None  # the decoded BGR image, when asked for (liveness reads its pixels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,23 +157,16 @@ class FaceService:
         colours: ColourSequence | None = None,
     ) -> LiveCapture:
         """Judge a burst of frames answering the challenge ``action`` (``times_ms``: when each was taken;
-        ``colours``: what the kiosk's screen showed meanwhile, from the challenge). Frames are decoded and
-        detected together (so the Detector batches them); the probe face's vector comes back with the
-        verdict."""
+        ``colours``: what the kiosk's screen showed meanwhile, from the challenge). Frames are decoded here
+        and detected in one Detector call, whose answer goes on to Liveness without coming back here; the
+        probe face (with its quality) and its vector come back with the verdict."""
         pixels = self._limits.frame_max_pixels
-        found = await asyncio.gather(*(self._faces(data, keep=True, max_pixels=pixels) for data in frames))
-        burst = Burst(
-            frames=[cast(np.ndarray, f.image) for f in found],  # asked for above: one per frame, never None
-            faces=[[d.face for d in f.faces] for f in found],
-            crops=[f.crops for f in found],
-            times_ms=times_ms,
-        )
-        result = await self._models.check_liveness(action, burst, colours)
-        if result.probe is None or result.face is None or result.vector is None or result.model_id is None:
+        images = await asyncio.gather(*(asyncio.to_thread(self._decode, data, pixels) for data in frames))
+        result = await self._models.check_burst(action, list(images), times_ms, colours)
+        if result.subject is None or result.vector is None or result.model_id is None:
             return LiveCapture(result.verdict, None, None)
         model = ModelInfo(result.model_id, int(result.vector.shape[1]))
-        face = found[result.probe].faces[result.face]
-        return LiveCapture(result.verdict, face, Embeddings(result.vector, model))
+        return LiveCapture(result.verdict, result.subject, Embeddings(result.vector, model))
 
     async def embed(self, crops: np.ndarray) -> Embeddings:
         """Vectors for aligned crops from ``detect``: for use cases that keep the vectors themselves
@@ -193,14 +179,11 @@ class FaceService:
 
     # ------------------------------------------------------------------ steps
 
-    async def _faces(self, data: bytes, *, keep: bool = False, max_pixels: int | None = None) -> ImageFaces:
-        image = await asyncio.to_thread(self._decode, data, max_pixels or self._limits.max_pixels)
-        faces = await self._models.detect(image)
-        crops, qualities = await asyncio.to_thread(_crops_and_quality, image, faces)
-        detected = [DetectedFace(face, quality) for face, quality in zip(faces, qualities, strict=True)]
+    async def _faces(self, data: bytes) -> ImageFaces:
+        image = await asyncio.to_thread(self._decode, data, self._limits.max_pixels)
+        (found,) = await self._models.detect([image])
         height, width = image.shape[:2]
-        kept = image if keep else None
-        return ImageFaces(width=width, height=height, faces=detected, crops=crops, image=kept)
+        return ImageFaces(width=width, height=height, faces=found.faces, crops=found.crops)
 
     def _decode(self, data: bytes, max_pixels: int) -> np.ndarray:
         try:
@@ -210,11 +193,6 @@ class FaceService:
             raise error(
                 exc.message, code=exc.code, max_bytes=self._limits.max_bytes, max_pixels=max_pixels
             ) from exc
-
-
-def _crops_and_quality(image: np.ndarray, faces: list[Face]) -> tuple[np.ndarray, list[FaceQuality]]:
-    crops = align_faces(image, faces)
-    return crops, [measure_quality(crop, face) for crop, face in zip(crops, faces, strict=True)]
 
 
 def _exactly_one(found: ImageFaces, field: str) -> DetectedFace:

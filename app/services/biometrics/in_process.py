@@ -12,9 +12,10 @@ import asyncio
 import numpy as np
 
 from app.services.biometrics.ports import Embeddings, ModelInfo
+from models.detection import FoundFaces, find_faces
 from models.gallery import FaceGallery, Match
 from models.liveness import Action, Burst, BurstResult, ColourSequence, LivenessLimits, check_burst
-from models.types import Face, FaceDetector, FaceEmbedder
+from models.types import FaceDetector, FaceEmbedder
 
 
 class InProcessPipeline:
@@ -40,17 +41,21 @@ class InProcessPipeline:
         self.roster_threshold = roster_threshold
         self.liveness = liveness or LivenessLimits()
 
-    async def detect(self, image: np.ndarray) -> list[Face]:
-        (faces,) = await asyncio.to_thread(self._detector.detect_batch, [image])
-        return [face for face in faces if face.score >= self.min_score]
+    async def detect(self, images: list[np.ndarray]) -> list[FoundFaces]:
+        return await asyncio.to_thread(find_faces, self._detector, images, self.min_score)
 
     async def embed(self, crops: np.ndarray) -> Embeddings:
         vectors = await asyncio.to_thread(self._embedder.embed, crops)
         return Embeddings(vectors, ModelInfo(self._embedder.model_id, self._embedder.dim))
 
-    async def check_liveness(
-        self, action: str, burst: Burst, colours: ColourSequence | None = None
+    async def check_burst(
+        self,
+        action: str,
+        frames: list[np.ndarray],
+        times_ms: list[float] | None = None,
+        colours: ColourSequence | None = None,
     ) -> BurstResult:
+        burst = Burst.of(frames, await self.detect(frames), times_ms)
         return await check_burst(Action(action), burst, self._embed_with_id, self.liveness, colours)
 
     async def _embed_with_id(self, crops: np.ndarray) -> tuple[np.ndarray, str]:

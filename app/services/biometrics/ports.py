@@ -16,9 +16,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from app.core import metrics
+from models.detection import FoundFaces
 from models.gallery import Match
-from models.liveness import Burst, BurstResult, ColourSequence
-from models.types import Face
+from models.liveness import BurstResult, ColourSequence
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,20 +41,24 @@ class Embeddings:
 class FaceModels(Protocol):
     """The model stages as async calls: detection, embedding, liveness."""
 
-    async def detect(self, image: np.ndarray) -> list[Face]:
-        """Faces in one BGR image, best score first."""
+    async def detect(self, images: list[np.ndarray]) -> list[FoundFaces]:
+        """Faces in each BGR image, best score first, with their aligned crops and quality measures."""
         ...
 
     async def embed(self, crops: np.ndarray) -> Embeddings:
         """Unit vectors ``(N, dim)`` for aligned ``(N, 112, 112, 3)`` BGR crops, with their model."""
         ...
 
-    async def check_liveness(
-        self, action: str, burst: Burst, colours: ColourSequence | None = None
+    async def check_burst(
+        self,
+        action: str,
+        frames: list[np.ndarray],
+        times_ms: list[float] | None = None,
+        colours: ColourSequence | None = None,
     ) -> BurstResult:
-        """Judge a burst answering ``action`` (its frames, their detections and aligned crops) and, when
-        the challenge had them, the screen's ``colours``. The result carries the probe face's vector for
-        matching."""
+        """Detect the faces of a burst's frames (taken at ``times_ms``) and judge them answering ``action``
+        and, when the challenge had them, the screen's ``colours``. The result carries the probe face, its
+        quality and its vector for matching."""
         ...
 
     async def check(self) -> dict[str, str]:
@@ -94,7 +98,7 @@ class VectorIndex(Protocol):
 PIPELINE_STAGES = {
     "detect": "detect",
     "embed": "embed",
-    "check_liveness": "liveness",
+    "check_burst": "burst",
     "search": "search",
     "add": "enroll",
     "delete": "delete",

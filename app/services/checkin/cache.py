@@ -19,6 +19,8 @@ from typing import Any, Literal, cast
 
 import redis
 
+from app.services.checkin.lesson_cache import VERSION_KEY as LESSONS_VERSION_KEY
+
 _PREFIX = "rollcall:checkin"
 #: How long a claim lives unrenewed: a replica that died holding one blocks its retries this long at most.
 #: The holder renews it every ``RENEW_S`` while it works (``renew``), so a slow check-in keeps its claim.
@@ -64,6 +66,15 @@ class Claim:
     answer: str | None = None  # the first answer's JSON, when ``done``
 
 
+@dataclass(frozen=True, slots=True)
+class Begun:
+    """A check-in's first Redis round trip: its claim on the Idempotency-Key (``None`` without one) and the
+    lesson cache's version (``app.services.checkin.lesson_cache``)."""
+
+    claim: Claim | None
+    lessons_version: str
+
+
 class CheckinCache:
     def __init__(self, client: redis.Redis, ttl_s: int) -> None:
         self._client = client
@@ -72,9 +83,21 @@ class CheckinCache:
         self._release = client.register_script(_RELEASE)
         self._renew = client.register_script(_RENEW)
 
-    def ping(self) -> None:
-        """Raise if Redis cannot be reached (callers check before writing anything elsewhere)."""
-        self._client.ping()
+    def begin(self, kiosk_id: uuid.UUID, key: str | None, fingerprint: str | None) -> Begun:
+        """One round trip for what a check-in needs from Redis before any work: the claim (``claim``) when
+        it has a key, and the lesson cache's version. Raises if Redis is down, before anything is written."""
+        pipe = self._client.pipeline(transaction=False)
+        pipe.get(LESSONS_VERSION_KEY)
+        if key is not None and fingerprint is not None:
+            self._claim(
+                keys=[self._answer_key(kiosk_id, key)], args=[fingerprint, RUNNING_TTL_S], client=pipe
+            )
+        results = pipe.execute()
+        version = str(results[0] or "0")
+        if len(results) == 1:
+            return Begun(None, version)
+        state, answer = cast("list[str]", results[1])
+        return Begun(Claim(cast("ClaimState", state), answer or None), version)
 
     def claim(self, kiosk_id: uuid.UUID, key: str, fingerprint: str) -> Claim:
         """Take ``key`` for the request ``fingerprint`` names, atomically across replicas: ``claimed`` (run
@@ -105,15 +128,43 @@ class CheckinCache:
     ) -> None:
         """Keep the answer for replays of the same request; index it under each student it mentions (for
         erasure)."""
-        answer_key = self._answer_key(kiosk_id, key)
         pipe = self._client.pipeline(transaction=True)
+        self._queue_answer(pipe, kiosk_id, key, fingerprint, answer_json, student_ids)
+        pipe.execute()
+
+    def _queue_answer(
+        self,
+        pipe: Any,
+        kiosk_id: uuid.UUID,
+        key: str,
+        fingerprint: str,
+        answer_json: str,
+        student_ids: Iterable[uuid.UUID],
+    ) -> None:
+        answer_key = self._answer_key(kiosk_id, key)
         pipe.hset(answer_key, mapping={"fp": fingerprint, "answer": answer_json})
         pipe.expire(answer_key, self._ttl_s)
         for student_id in set(student_ids):
             index = self._student_key(student_id)
             pipe.sadd(index, answer_key)
             pipe.expire(index, self._ttl_s)
-        pipe.execute()
+
+    def finish(
+        self,
+        lesson_id: uuid.UUID,
+        unknown: int,
+        replay: tuple[uuid.UUID, str, str, str, Iterable[uuid.UUID]] | None,
+    ) -> None:
+        """After a check-in committed, in one round trip: count its ``unknown`` faces against the lesson
+        and, with ``replay`` (kiosk, key, fingerprint, answer JSON, students named), keep the answer (as
+        ``remember`` does)."""
+        pipe = self._client.pipeline(transaction=True)
+        if unknown > 0:
+            self._queue_unknown(pipe, lesson_id, unknown)
+        if replay is not None:
+            self._queue_answer(pipe, *replay)
+        if pipe:
+            pipe.execute()
 
     def forget_student(self, student_id: uuid.UUID) -> int:
         """Delete every cached answer that mentions the student; returns how many there were."""
@@ -129,11 +180,14 @@ class CheckinCache:
     def count_unknown(self, lesson_id: uuid.UUID, faces: int) -> None:
         if faces <= 0:
             return
-        key = self._unknown_key(lesson_id)
         pipe = self._client.pipeline(transaction=True)
+        self._queue_unknown(pipe, lesson_id, faces)
+        pipe.execute()
+
+    def _queue_unknown(self, pipe: Any, lesson_id: uuid.UUID, faces: int) -> None:
+        key = self._unknown_key(lesson_id)
         pipe.incrby(key, faces)
         pipe.expire(key, UNKNOWN_TTL_S)
-        pipe.execute()
 
     def unknown_count(self, lesson_id: uuid.UUID) -> int:
         value = cast("str | None", self._client.get(self._unknown_key(lesson_id)))

@@ -68,16 +68,18 @@ from app.schemas.attendance import (
     Liveness,
     StudentRef,
 )
-from app.services.biometrics.face_service import DetectedFace, FaceService
+from app.services.biometrics.face_service import FaceService
 from app.services.biometrics.ports import Embeddings
 from app.services.biometrics.stores import BiometricStores, gallery_of, label_of, templates_of
-from app.services.checkin.cache import RENEW_S
+from app.services.checkin.cache import RENEW_S, Begun
 from app.services.checkin.challenges import ChallengeLedger, Redemption
+from app.services.checkin.lesson_cache import LessonCache, LessonsHere, OpenLesson
 from app.services.checkin.review_frames import FAILED_OUTCOMES, keep_failed_frame
 from app.services.identity.principal import Principal
 from app.services.privacy.activity import log_action, target
 from app.services.school.attendance import record_once
 from app.services.uow import in_transaction
+from models.detection import DetectedFace
 from models.liveness import INSTRUCTIONS, ColourSequence, random_sequence
 
 log = logging.getLogger(__name__)
@@ -138,14 +140,6 @@ class _Keyed:
     fingerprint: str
 
 
-@dataclass(frozen=True, slots=True)
-class OpenLesson:
-    """A lesson the kiosk can check students in to, with its class's members."""
-
-    lesson: Lesson
-    members: frozenset[uuid.UUID]
-
-
 @dataclass(slots=True)
 class _Seen:
     """One face's identity decision before anything is recorded."""
@@ -192,13 +186,17 @@ class CheckinService:
         challenges: ChallengeLedger,
         watch: CheckinWatch | None = None,
         clock: Callable[[], datetime] = utcnow,
+        lessons: LessonCache | None = None,
     ) -> None:
+        """``lessons``: the replica's lesson cache (``app.services.checkin.lesson_cache``; the engine must
+        track changes for it); without one every check-in reads its lessons from PostgreSQL."""
         self._stores = stores
         self._face_service = face_service
         self._policy = policy
         self._challenges = challenges
         self._watch = watch
         self._clock = clock
+        self._lessons = lessons or LessonCache(0)
 
     async def challenge(self, kiosk: Principal, lesson_id: uuid.UUID | None) -> ChallengeIssued:
         """A challenge for the next check-in at this kiosk. The lesson is checked now, so a kiosk in a
@@ -208,10 +206,8 @@ class CheckinService:
         if self._policy.liveness_mode == "off":
             raise Conflict("liveness checks are switched off; send a single frame", code="liveness_off")
         policy = self._policy
-        early = policy.early_minutes
-        lit = await in_transaction(
-            self._stores.engine, _challenge_context, kiosk, lesson_id, self._clock(), early
-        )
+        begun = await asyncio.to_thread(self._stores.cache.begin, kiosk.id, None, None)
+        _, lit = await self._open_lessons(kiosk, lesson_id, self._clock(), begun.lessons_version)
         colours = random_sequence(policy.colour_slots, policy.colour_slot_ms) if lit else None
         issued = await asyncio.to_thread(self._challenges.issue, str(kiosk.id), None, colours)
         return ChallengeIssued(
@@ -261,15 +257,15 @@ class CheckinService:
         # Redis is asked first, even without a key: if it is down the request fails (503) before anything is
         # written, rather than recording attendance and then failing on the counters.
         if key is None:
-            await asyncio.to_thread(cache.ping)
-            return await self._answer(kiosk, request, None, request_id)
+            begun = await asyncio.to_thread(cache.begin, kiosk.id, None, None)
+            return await self._answer(kiosk, request, None, request_id, begun.lessons_version)
         fingerprint = request.fingerprint(kiosk.id)
-        replay = await self._claim(kiosk, key, fingerprint)
+        replay, version = await self._claim(kiosk, key, fingerprint)
         if replay is not None:
             return replay
         renewing = asyncio.create_task(self._keep_claim(kiosk, key, fingerprint))
         try:
-            return await self._answer(kiosk, request, _Keyed(key, fingerprint), request_id)
+            return await self._answer(kiosk, request, _Keyed(key, fingerprint), request_id, version)
         except BaseException:
             with contextlib.suppress(redis.RedisError):  # unanswered: the claim lapses by itself anyway
                 await asyncio.to_thread(cache.release, kiosk.id, key, fingerprint)
@@ -286,17 +282,21 @@ class CheckinService:
             except redis.RedisError as exc:  # the answer is stored at the end either way
                 log.warning("could not renew an idempotency claim: %s", type(exc).__name__)
 
-    async def _claim(self, kiosk: Principal, key: str, fingerprint: str) -> CheckinAnswer | None:
-        """``None`` once this request holds ``key``; the first answer when it was answered already. The same
-        request still running elsewhere (a concurrent retry) is waited for, never run twice."""
+    async def _claim(self, kiosk: Principal, key: str, fingerprint: str) -> tuple[CheckinAnswer | None, str]:
+        """``(None, lesson cache version)`` once this request holds ``key``; the first answer when it was
+        answered already. The same request still running elsewhere (a concurrent retry) is waited for, never
+        run twice."""
         cache = self._stores.cache
         deadline = time.monotonic() + CLAIM_WAIT_S
         while True:
-            claim = await asyncio.to_thread(cache.claim, kiosk.id, key, fingerprint)
+            begun: Begun = await asyncio.to_thread(cache.begin, kiosk.id, key, fingerprint)
+            claim = begun.claim
+            assert claim is not None  # asked with a key
             if claim.state == "claimed":
-                return None
+                return None, begun.lessons_version
             if claim.state == "done" and claim.answer is not None:
-                return CheckinAnswer.model_validate_json(claim.answer).model_copy(update={"replayed": True})
+                answer = CheckinAnswer.model_validate_json(claim.answer)
+                return answer.model_copy(update={"replayed": True}), begun.lessons_version
             if claim.state == "reused":
                 raise InvalidInput(
                     "this Idempotency-Key was used for a different check-in; send a new key",
@@ -309,19 +309,17 @@ class CheckinService:
             await asyncio.sleep(CLAIM_POLL_S)
 
     async def _answer(
-        self, kiosk: Principal, request: CheckinRequest, keyed: _Keyed | None, request_id: str | None
+        self,
+        kiosk: Principal,
+        request: CheckinRequest,
+        keyed: _Keyed | None,
+        request_id: str | None,
+        lessons_version: str,
     ) -> CheckinAnswer:
         """Run the check-in: open lessons, liveness and identity, the records, then the answer's keeping."""
         key = keyed.key if keyed is not None else None
         now = self._clock()
-        lessons = await in_transaction(
-            self._stores.engine,
-            open_lessons,
-            kiosk,
-            request.lesson_id,
-            now,
-            self._policy.early_minutes,
-        )
+        lessons, _ = await self._open_lessons(kiosk, request.lesson_id, now, lessons_version)
         if self._policy.liveness_mode == "challenge":
             liveness, probes = await self._live_probe(kiosk, request, key, request_id)
         else:
@@ -354,14 +352,28 @@ class CheckinService:
     ) -> None:
         """Count unknown faces and keep the answer for replays. The attendance is committed by now, so a
         Redis failure here must not turn the answer into an error (a retry would still find the records)."""
-        cache = self._stores.cache
+        replay = None
+        if keyed is not None:
+            students = [face.student.id for face in answer.faces if face.student is not None]
+            replay = (kiosk.id, keyed.key, keyed.fingerprint, answer.model_dump_json(), students)
         try:
-            cache.count_unknown(lesson_id, answer.unknown)
-            if keyed is not None:
-                students = [face.student.id for face in answer.faces if face.student is not None]
-                cache.remember(kiosk.id, keyed.key, keyed.fingerprint, answer.model_dump_json(), students)
+            self._stores.cache.finish(lesson_id, answer.unknown, replay)
         except redis.RedisError as exc:
             log.warning("check-in recorded, but Redis failed afterwards: %s", type(exc).__name__)
+
+    async def _open_lessons(
+        self, kiosk: Principal, lesson_id: uuid.UUID | None, now: datetime, version: str
+    ) -> tuple[list[OpenLesson], bool]:
+        """The lessons open at the kiosk now and whether its school's colour layer is on, from the replica's
+        lesson cache when its entry is current (``version``), else from PostgreSQL."""
+        key = (kiosk.school_id, kiosk.room, lesson_id)
+        here = self._lessons.get(key, version)
+        if here is None:
+            loaded_at = self._lessons.now()
+            horizon = timedelta(minutes=self._policy.early_minutes, seconds=self._lessons.ttl_s)
+            here = await in_transaction(self._stores.engine, lessons_here, kiosk, lesson_id, now, horizon)
+            self._lessons.put(key, version, here, loaded_at)
+        return open_at(here.lessons, lesson_id, now, self._policy.early_minutes, kiosk), here.colour_challenge
 
     # ------------------------------------------------------------------ identity
 
@@ -586,17 +598,18 @@ def record_answer(
     )
 
 
-def open_lessons(
-    session: Session, kiosk: Principal, lesson_id: uuid.UUID | None, now: datetime, early_minutes: int
-) -> list[OpenLesson]:
-    """The lessons this kiosk checks into now, latest start first (see the module docstring)."""
+def lessons_here(
+    session: Session, kiosk: Principal, lesson_id: uuid.UUID | None, now: datetime, horizon: timedelta
+) -> LessonsHere:
+    """The kiosk's lesson ``lesson_id`` (checked to be its school's and room's), else its room's lessons
+    not closed that are open now or open within ``horizon`` (a check-in's ``early_minutes`` plus the lesson
+    cache's life), latest start first, with their classes' members; and the school's colour flag."""
     room = func.coalesce(Lesson.room, SchoolClass.room)
     query = (
         select(Lesson, room)
         .join(SchoolClass, col(SchoolClass.id) == Lesson.class_id)
         .where(col(SchoolClass.school_id) == kiosk.school_id)
     )
-    early = timedelta(minutes=early_minutes)
     if lesson_id is not None:
         row = session.execute(query.where(col(Lesson.id) == lesson_id)).first()
         if row is None:
@@ -604,8 +617,6 @@ def open_lessons(
         lesson, lesson_room = row
         if lesson_room != kiosk.room:
             raise Forbidden("the lesson is not in this kiosk's room", code="wrong_room", room=lesson_room)
-        if lesson.closed_at is not None or not lesson.starts_at - early <= now < lesson.ends_at:
-            raise Conflict("the lesson is not open for check-in now", code="lesson_not_open")
         lessons = [lesson]
     else:
         lessons = list(
@@ -614,32 +625,47 @@ def open_lessons(
                 .where(
                     room == kiosk.room,
                     col(Lesson.closed_at).is_(None),
-                    col(Lesson.starts_at) <= now + early,
+                    col(Lesson.starts_at) <= now + horizon,
                     col(Lesson.ends_at) > now,
                 )
                 .order_by(col(Lesson.starts_at).desc())
             )
         )
-        if not lessons:
-            raise Conflict(f"no lesson is open in room {kiosk.room!r} now", code="no_open_lesson")
     members: dict[uuid.UUID, set[uuid.UUID]] = {lesson.class_id: set() for lesson in lessons}
-    for class_id, student_id in session.execute(
-        select(col(ClassMember.class_id), col(ClassMember.student_id)).where(
-            col(ClassMember.class_id).in_(members)
-        )
-    ):
-        members[class_id].add(student_id)
-    return [OpenLesson(lesson, frozenset(members[lesson.class_id])) for lesson in lessons]
-
-
-def _challenge_context(
-    session: Session, kiosk: Principal, lesson_id: uuid.UUID | None, now: datetime, early_minutes: int
-) -> bool:
-    """Check the kiosk has a lesson open (so it learns before the student performs anything) and say
-    whether its school's colour layer is on."""
-    open_lessons(session, kiosk, lesson_id, now, early_minutes)
+    if members:
+        for class_id, student_id in session.execute(
+            select(col(ClassMember.class_id), col(ClassMember.student_id)).where(
+                col(ClassMember.class_id).in_(members)
+            )
+        ):
+            members[class_id].add(student_id)
     school = session.get(School, kiosk.school_id)
-    return school is None or school.colour_challenge
+    return LessonsHere(
+        [OpenLesson(lesson, frozenset(members[lesson.class_id])) for lesson in lessons],
+        school is None or school.colour_challenge,
+    )
+
+
+def open_at(
+    lessons: list[OpenLesson],
+    lesson_id: uuid.UUID | None,
+    now: datetime,
+    early_minutes: int,
+    kiosk: Principal,
+) -> list[OpenLesson]:
+    """Which of ``lessons`` (from ``lessons_here``) take check-ins at ``now``: from ``early_minutes`` before
+    their start until their end, not closed (see the module docstring)."""
+    early = timedelta(minutes=early_minutes)
+    open_now = [
+        here
+        for here in lessons
+        if here.lesson.closed_at is None and here.lesson.starts_at - early <= now < here.lesson.ends_at
+    ]
+    if lesson_id is not None and not open_now:
+        raise Conflict("the lesson is not open for check-in now", code="lesson_not_open")
+    if not open_now:
+        raise Conflict(f"no lesson is open in room {kiosk.room!r} now", code="no_open_lesson")
+    return open_now
 
 
 def _frame_times(sent: tuple[str, ...], frames: int, limit_ms: float) -> list[float] | None:

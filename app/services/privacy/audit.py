@@ -9,9 +9,16 @@ key (derived from ``id_hash_key``) is not in the database, so someone with write
 recompute a consistent chain after tampering. Truncating the newest events leaves a valid shorter chain:
 ``verify_chain`` reports the head hash and count so an external monitor can pin them.
 
-Concurrency: appends take a transaction-level advisory lock before reading the previous hash, so concurrent
-transactions append one after another (the lock is held until commit or rollback) and the chain stays one
-line. A rolled-back append leaves a gap in ``seq`` but no broken link.
+One chain per school (and one for events of no school): an event links to the previous event of its own
+school, so a check-in in one school never waits for a write in another, and a school's admins verify their
+own chain without reading anyone else's. Events written before per-school chains (``chain = "global"``,
+migration 0010) stay linked as they were, one line through every school; ``verify_chain`` checks those
+links too, and a school's first per-school event links to its last such event.
+
+Concurrency: appends take a transaction-level advisory lock of their school's chain before reading its
+previous hash, so concurrent transactions of one school append one after another (the lock is held until
+commit or rollback) and each chain stays one line. A rolled-back append leaves a gap in ``seq`` but no broken
+link.
 
 Pseudonyms: a ``target`` of the form ``student:<uuid>`` and detail values under ``student_id``,
 ``student_ids`` or any key ending in ``_student_id`` are replaced by ``student:<hmac>`` (``pseudonym``), the
@@ -35,16 +42,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, func, text
 from sqlmodel import Session, col, select
 
 from app.core.crypto import IdHasher
-from app.db.tables import AuditEvent, KioskKey, User, utcnow
+from app.db.tables import AUDIT_CHAIN_GLOBAL, AUDIT_CHAIN_SCHOOL, AuditEvent, KioskKey, User, utcnow
 from app.services.identity.principal import Principal
 
 GENESIS_HASH = "0" * 64
-#: pg_advisory_xact_lock key of the audit chain ("audit" in ASCII): one lock for the one chain.
-CHAIN_LOCK_KEY = 0x6175646974
+#: First key of a chain's pg_advisory_xact_lock(int, int) ("audt" in ASCII); the second is the school's hash.
+CHAIN_LOCK_CLASS = 0x61756474
 SYSTEM_ACTOR = "system"
 _STUDENT_TARGET = re.compile(r"^student:([0-9a-fA-F-]{32,36})$")
 _ACTOR = re.compile(r"^(user|kiosk):([0-9a-fA-F-]{32,36})$")
@@ -111,11 +118,17 @@ def record(
         actor_name = actor
         school_id = school_id or _school_of_actor(session, actor)
     clean = _json_safe(_pseudonymised(details, audit_keys.ids))
-    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
-    previous = session.exec(select(AuditEvent.hash).order_by(col(AuditEvent.seq).desc()).limit(1)).first()
+    school = uuid.UUID(str(school_id)) if school_id else None
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(:chain, hashtext(:school))"),
+        {"chain": CHAIN_LOCK_CLASS, "school": str(school)},
+    )
+    previous = session.exec(
+        select(AuditEvent.hash).where(_of_school(school)).order_by(col(AuditEvent.seq).desc()).limit(1)
+    ).first()
     event = AuditEvent(
         at=utcnow(),
-        school_id=uuid.UUID(str(school_id)) if school_id else None,
+        school_id=school,
         actor=actor_name[:64],
         action=action[:64],
         target=_pseudonymised_target(target, audit_keys.ids),
@@ -124,6 +137,7 @@ def record(
         details=clean,
         prev_hash=previous or GENESIS_HASH,
         hash="",
+        chain=AUDIT_CHAIN_SCHOOL,
     )
     event.hash = chain_hash(audit_keys.chain, event)
     session.add(event)
@@ -158,20 +172,50 @@ class ChainReport:
     problem: str | None = None
 
 
-def verify_chain(session: Session, batch: int = 1000) -> ChainReport:
-    """Walk the whole trail in order and check every link and every hash."""
+def verify_chain(session: Session, school_id: uuid.UUID | None, batch: int = 1000) -> ChainReport:
+    """Walk one school's chain (``None``: the events of no school) in order and check every link and every
+    hash; its events from before per-school chains are checked against the one line they were written in."""
     chain_key = keys_of(session).chain
+    global_prev = _global_links(session, school_id)
     expected_prev = GENESIS_HASH
     count = 0
-    rows = session.exec(select(AuditEvent).order_by(col(AuditEvent.seq))).yield_per(batch)
+    rows = session.exec(
+        select(AuditEvent).where(_of_school(school_id)).order_by(col(AuditEvent.seq))
+    ).yield_per(batch)
     for event in rows:
         count += 1
-        if event.prev_hash != expected_prev:
+        linked_to = global_prev.get(event.seq) if event.chain == AUDIT_CHAIN_GLOBAL else expected_prev
+        if event.prev_hash != linked_to:
             return ChainReport(False, count, expected_prev, event.seq, "the link to the previous event broke")
         if not hmac.compare_digest(event.hash, chain_hash(chain_key, event)):
             return ChainReport(False, count, expected_prev, event.seq, "the event's content was changed")
         expected_prev = event.hash
     return ChainReport(True, count, expected_prev)
+
+
+def _global_links(session: Session, school_id: uuid.UUID | None) -> dict[int | None, str]:
+    """``seq -> hash of the event before it`` for the school's events of the one global line (written before
+    per-school chains), from a window over that whole line: only hashes of other schools' events are read."""
+    line = (
+        select(
+            col(AuditEvent.seq),
+            col(AuditEvent.school_id),
+            func.coalesce(func.lag(AuditEvent.hash).over(order_by=col(AuditEvent.seq)), GENESIS_HASH).label(
+                "before"
+            ),
+        )
+        .where(col(AuditEvent.chain) == AUDIT_CHAIN_GLOBAL)
+        .subquery()
+    )
+    school = line.c.school_id.is_(None) if school_id is None else line.c.school_id == school_id
+    return {seq: before for seq, before in session.execute(select(line.c.seq, line.c.before).where(school))}
+
+
+def _of_school(school_id: uuid.UUID | None) -> Any:
+    """The filter of one school's events (``None``: events of no school)."""
+    return (
+        col(AuditEvent.school_id).is_(None) if school_id is None else col(AuditEvent.school_id) == school_id
+    )
 
 
 @dataclass(frozen=True, slots=True)
