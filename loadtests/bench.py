@@ -16,7 +16,11 @@ In one process tree on this machine, one system at a time (so neither steals the
 Each (system, workload, concurrency) runs for ``--seconds`` after a warm-up: throughput, p50/p95/p99 latency,
 errors, and the ratio Rollcall / baseline at each concurrency. Where time goes: the Ingress' own per-stage
 histograms (``rollcall_stage_duration_seconds`` on ``/metrics``, wall time), read before and after each run,
-and the CPU each process of the bench's tree spent per request (``loadtests.cpu``). Prints
+and the CPU each process of the bench's tree spent per request (``loadtests.cpu``), split into the models'
+share (the same inputs through the same model code in this process, ``loadtests.model_cpu``, plus Milvus)
+and serving's (everything else). ``--mode default --mode throughput`` measures Rollcall under Ray Serve's
+default and its throughput-optimized mode (``RAY_SERVE_THROUGHPUT_OPTIMIZED``), each in a child bench of its
+own (Ray reads the setting once per process), as rows of their own. Prints
 tables; ``--json`` adds one JSON document, ``--plot`` writes a latency-vs-concurrency PNG. Nothing leaves
 127.0.0.1.
 """
@@ -45,6 +49,7 @@ from rich.table import Table
 
 from loadtests import cpu
 from loadtests.faces import Person, roster
+from loadtests.model_cpu import ModelWork, cpu_ms_per_call
 
 app = typer.Typer(add_completion=False)
 console = Console(stderr=True, soft_wrap=True)
@@ -52,6 +57,9 @@ GALLERY = "bench"
 BATCHED = ("Detector", "Embedder")
 STAGE_METRIC = "rollcall_stage_duration_seconds"
 WORKLOADS = ["identify", "checkin"]
+#: Ray Serve's modes and the value of RAY_SERVE_THROUGHPUT_OPTIMIZED each stands for.
+MODES = {"default": "0", "throughput": "1"}
+MODE_ENV = "RAY_SERVE_THROUGHPUT_OPTIMIZED"
 
 #: One request of a workload: returns the status code of the request whose latency counts, and that latency.
 Call = Callable[[httpx.AsyncClient, int], Awaitable[tuple[int, float]]]
@@ -73,6 +81,19 @@ class Run:
     stages_ms: dict[str, float] = field(default_factory=dict)
     #: CPU milliseconds per request of each process role during this run (``loadtests.cpu``).
     cpu_ms: dict[str, float] = field(default_factory=dict)
+    #: Ray Serve's mode (``MODES``); empty for the baseline.
+    mode: str = ""
+    #: CPU ms the models' own work costs per request of this workload (``loadtests.model_cpu``).
+    model_cpu_ms: float | None = None
+
+    def split(self) -> tuple[float, float] | None:
+        """(models, serving) CPU ms per request: the models' own work plus Milvus, and everything else of
+        the tree but the bench's client."""
+        if self.model_cpu_ms is None or not self.cpu_ms:
+            return None
+        models = self.model_cpu_ms + self.cpu_ms.get("Milvus", 0.0)
+        served = sum(ms for role, ms in self.cpu_ms.items() if role != cpu.CLIENT)
+        return round(models, 1), round(max(served - models, 0.0), 1)
 
 
 async def load(call: Call, base_url: str, headers: dict[str, str], concurrency: int, seconds: float) -> Run:
@@ -127,13 +148,16 @@ def checkin_call(live: dict[str, list[bytes]] | None, stills: list[bytes]) -> Ca
         if challenge.status_code != 201:
             return challenge.status_code, 0.0
         issued = challenge.json()
-        burst = live[issued["action"]]
-        count = issued["frames"]["min"]
-        frames = [burst[round(k * (len(burst) - 1) / max(count - 1, 1))] for k in range(count)]
+        frames = burst_frames(live[issued["action"]], issued["frames"]["default"])
         files = [("frames", (f"{k}.jpg", data, "image/jpeg")) for k, data in enumerate(frames)]
         return await _timed(client.post("/v1/checkins", data={"nonce": issued["nonce"]}, files=files))
 
     return call
+
+
+def burst_frames(clip: list[bytes], count: int) -> list[bytes]:
+    """``count`` frames spread evenly over a clip's (the kiosk's default burst)."""
+    return [clip[round(k * (len(clip) - 1) / max(count - 1, 1))] for k in range(count)]
 
 
 def stage_totals(base_url: str) -> dict[str, tuple[float, float]]:
@@ -191,6 +215,7 @@ def measure(
     headers: dict[str, str],
     concurrency: list[int],
     seconds: float,
+    model_cpu_ms: float | None = None,
 ) -> list[Run]:
     asyncio.run(load(call, base_url, headers, 2, min(5.0, seconds)))  # warm-up: replicas, caches, pools
     runs = []
@@ -208,6 +233,8 @@ def measure(
                     "batching": batching,
                     "stages_ms": stages,
                     "cpu_ms": cpu_ms,
+                    "mode": "throughput" if os.environ.get(MODE_ENV, "1") == "1" else "default",
+                    "model_cpu_ms": model_cpu_ms,
                 }
             )
         )
@@ -259,15 +286,29 @@ def bench_rollcall(
         live = {a: [Path(p).read_bytes() for p in paths] for a, paths in manifest.live.items()}
         stills = [(Path(manifest.faces_dir) / p[0]).read_bytes() for _, p in school.classes[0].students]
         checkin = checkin_call(live if liveness == "challenge" else None, stills)
+        work = ModelWork(unbatched()["Detector"]["user_config"]["min_score"], rollcall.settings.model_cache)
+        models_identify = cpu_ms_per_call([lambda p=p: work.identify(p) for p in probes[:12]])
+        if liveness == "challenge":
+            default = rollcall.settings.burst_default_frames
+            bursts = [(a, burst_frames(clip, default)) for a, clip in live.items()]
+            models_checkin = cpu_ms_per_call([lambda a=a, f=f: work.burst(a, f) for a, f in bursts], 2)
+        else:
+            models_checkin = cpu_ms_per_call([lambda p=p: work.identify(p) for p in stills[:12]])
 
         base, runs = rollcall.base_url, []
         if "identify" in workloads:
-            runs += measure("rollcall", "identify", "on", identify, base, admin, concurrency, seconds)
+            runs += measure(
+                "rollcall", "identify", "on", identify, base, admin, concurrency, seconds, models_identify
+            )
         if "checkin" in workloads:
-            runs += measure("rollcall", "checkin", "on", checkin, base, kiosk, concurrency, seconds)
+            runs += measure(
+                "rollcall", "checkin", "on", checkin, base, kiosk, concurrency, seconds, models_checkin
+            )
         if batching_off and "identify" in workloads:
             rollcall.redeploy(unbatched())
-            runs += measure("rollcall", "identify", "off", identify, base, admin, concurrency, seconds)
+            runs += measure(
+                "rollcall", "identify", "off", identify, base, admin, concurrency, seconds, models_identify
+            )
     return runs
 
 
@@ -385,24 +426,37 @@ def main(
     ] = "server",
     workload: Annotated[list[str], typer.Option(help="identify and/or checkin (repeat)")] = WORKLOADS,
     batching_off: Annotated[bool, typer.Option(help="also identify with Serve batching off")] = True,
+    mode: Annotated[
+        list[str], typer.Option(help="Ray Serve mode(s) to measure Rollcall in: default, throughput (repeat)")
+    ] = ["throughput"],  # noqa: B006
     baseline: Annotated[bool, typer.Option(help="also measure the face_recognition baseline")] = True,
     plot_to: Annotated[
         Path | None, typer.Option("--plot", help="write a latency/throughput PNG here")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
+    unknown = [m for m in mode if m not in MODES]
+    if unknown:
+        raise typer.BadParameter(f"unknown mode {unknown[0]!r}; known: {', '.join(MODES)}")
     roster_people = [p for p in roster(people * 2) if len(p.photos) >= 2][:people]
     with tempfile.TemporaryDirectory(prefix="rollcall-bench-") as state:
-        runs = bench_rollcall(
-            Path(state) / "rollcall",
-            roster_people,
-            liveness,
-            milvus,
-            concurrency,
-            seconds,
-            workload,
-            batching_off,
-        )
+        if len(mode) == 1:
+            os.environ[MODE_ENV] = MODES[mode[0]]  # Ray is not imported yet: it reads this when it is
+            runs = bench_rollcall(
+                Path(state) / "rollcall",
+                roster_people,
+                liveness,
+                milvus,
+                concurrency,
+                seconds,
+                workload,
+                batching_off,
+            )
+        else:
+            forwarded = [f"--concurrency={c}" for c in concurrency] + [f"--workload={w}" for w in workload]
+            forwarded += [f"--seconds={seconds}", f"--people={people}", f"--liveness={liveness}"]
+            forwarded += [f"--milvus={milvus}", "--batching-off" if batching_off else "--no-batching-off"]
+            runs = [run for m in mode for run in _child_bench(m, forwarded, Path(state))]
         if baseline:
             runs += bench_baseline(Path(state), roster_people, concurrency, seconds)
     report(runs, as_json)
@@ -414,6 +468,18 @@ def main(
     if any(r.errors for r in runs):
         console.print("[red]some requests failed: the figures above include failures[/red]")
         raise typer.Exit(1)
+
+
+def _child_bench(mode: str, forwarded: list[str], state: Path) -> list[Run]:
+    """Rollcall's rows in ``mode``, from a bench of its own (a fresh process, so Ray reads the mode)."""
+    out = state / f"runs-{mode}.json"
+    command = [sys.executable, "-m", "loadtests.bench", *forwarded, f"--mode={mode}", "--no-baseline"]
+    with out.open("w") as sink:
+        done = subprocess.run([*command, "--json"], stdout=sink, check=False)  # noqa: S603 - our own argv
+    lines = [line for line in out.read_text().splitlines() if line.startswith('{"runs"')]
+    if not lines:
+        raise RuntimeError(f"the {mode} bench ended ({done.returncode}) without its figures")
+    return [Run(**run) for run in json.loads(lines[-1])["runs"]]
 
 
 def report(runs: list[Run], as_json: bool) -> None:
@@ -445,6 +511,18 @@ def report(runs: list[Run], as_json: bool) -> None:
             )
     if names:
         out.print(stages)
+    split = Table(title="CPU ms per request: the models' own work (and Milvus) vs serving (the rest)")
+    for column in ("mode", "workload", "batching", "concurrency", "models", "serving", "serving/models"):
+        split.add_column(column, justify="right")
+    for run in runs:
+        shares = run.split()
+        if shares is not None:
+            models, serving = shares
+            ratio_ = f"{serving / models:.2f}" if models else ""
+            cells = (run.mode, run.workload, run.batching, str(run.concurrency), str(models), str(serving))
+            split.add_row(*cells, ratio_)
+    if any(run.split() for run in runs):
+        out.print(split)
     # One line a run: the processes are too many for a table's width.
     spent = [run for run in runs if run.cpu_ms]
     if spent:
@@ -452,7 +530,7 @@ def report(runs: list[Run], as_json: bool) -> None:
     for run in spent:
         parts = ", ".join(f"{role} {ms}" for role, ms in run.cpu_ms.items() if ms >= 0.5)
         out.print(
-            f"  {run.system} {run.workload} batching={run.batching} c={run.concurrency}: "
+            f"  {run.system} {run.mode} {run.workload} batching={run.batching} c={run.concurrency}: "
             f"{round(sum(run.cpu_ms.values()), 1)} in all; {parts}"
         )
     if as_json:

@@ -15,6 +15,7 @@ from pathlib import Path
 PROC = Path("/proc")
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 BASELINE = "baseline (uvicorn)"
+CLIENT = "client (the bench)"
 #: Substrings of a command line and the role they stand for; the first match wins.
 _ROLES = (
     ("ProxyActor", "Serve proxy"),
@@ -61,7 +62,7 @@ def snapshot(root: int | None = None) -> Snapshot:
     for pid, (parent, _) in stats.items():
         children.setdefault(parent, []).append(pid)
     taken: Snapshot = {}
-    pending: list[tuple[int, str | None]] = [(root, "client (the bench)")]
+    pending: list[tuple[int, str | None]] = [(root, CLIENT)]
     while pending:
         pid, inherited = pending.pop()
         if pid not in stats:

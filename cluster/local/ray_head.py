@@ -24,8 +24,16 @@ LOOPBACK = "127.0.0.1"
 #: hop costs ~3 ms of CPU instead of 7-10 (../shared/FIELD_NOTES.md, docs/BENCHMARKS.md). Its request-path log
 #: buffer stays at one line: buffered, Serve's replica logs reach their file only per 1,000 lines or on an
 #: ERROR, so a quiet school's logs would sit in memory (and be lost with a crashed replica). HAProxy mode is
-#: not used: it binds Serve's HTTP ports to every interface.
-SERVE_MODE = {"RAY_SERVE_THROUGHPUT_OPTIMIZED": "1", "RAY_SERVE_REQUEST_PATH_LOG_BUFFER_SIZE": "1"}
+#: not used: it binds Serve's HTTP ports to every interface. Between replicas the mode sends arguments over
+#: gRPC, whose replicas accept 4 MiB messages by default: a single 1080p frame is 6 MiB of pixels, so the
+#: limit is raised to what the Ingress' own input limits let through (a 40 MP photo, or a burst of 16 frames
+#: of 2.1 MP: ~120 MB; tests/unit/test_ray_environment.py checks the settings stay under it).
+REPLICA_MESSAGE_BYTES = 256 * 1024 * 1024
+SERVE_MODE = {
+    "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1",
+    "RAY_SERVE_REQUEST_PATH_LOG_BUFFER_SIZE": "1",
+    "RAY_SERVE_REPLICA_GRPC_MAX_MESSAGE_LENGTH": str(REPLICA_MESSAGE_BYTES),
+}
 log = logging.getLogger(__name__)
 
 

@@ -25,3 +25,16 @@ def test_a_mode_already_chosen_is_kept(tmp_path: Path, monkeypatch: pytest.Monke
     env = loopback_environment(tmp_path / "token")
     assert env["RAY_SERVE_THROUGHPUT_OPTIMIZED"] == "0"
     assert env["RAY_SERVE_REQUEST_PATH_LOG_BUFFER_SIZE"] == "1"
+
+
+def test_replicas_accept_the_largest_request_the_ingress_lets_through() -> None:
+    """Arguments travel between replicas over gRPC: the Ingress' input limits must fit its message limit
+    (a burst of the most frames of the largest frame size, or one photo of the most pixels, as BGR arrays)."""
+    from app.core.config import Settings
+    from cluster.local.ray_head import REPLICA_MESSAGE_BYTES
+
+    fields = Settings.model_fields
+    burst = fields["burst_max_frames"].default * fields["burst_max_frame_pixels"].default * 3
+    photo = fields["max_pixels"].default * 3
+    assert max(burst, photo) * 1.05 < REPLICA_MESSAGE_BYTES  # 5 %: pickling and the call's other arguments
+    assert int(SERVE_MODE["RAY_SERVE_REPLICA_GRPC_MAX_MESSAGE_LENGTH"]) == REPLICA_MESSAGE_BYTES
