@@ -100,6 +100,19 @@ def test_detect_one_face_with_landmarks_and_quality(client: httpx.Client, photo)
     assert set(face["quality"]) == measures
 
 
+def test_a_large_photo_crosses_the_replicas(client: httpx.Client, photo) -> None:
+    """A 7 MP photo is 22 MB of pixels between the Ingress and the Detector: past gRPC's default 4 MiB
+    message limit in Serve's throughput mode (cluster.local.ray_head.REPLICA_MESSAGE_BYTES)."""
+    image = cv2.imdecode(np.frombuffer(photo(OBAMA), np.uint8), cv2.IMREAD_COLOR)
+    large = cv2.resize(image, (2400, 3000), interpolation=cv2.INTER_CUBIC)
+    ok, data = cv2.imencode(".jpg", large, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    assert ok
+    response = client.post("/v1/faces/detect", files={"image": ("large.jpg", data.tobytes(), "image/jpeg")})
+    assert response.status_code == 200, response.text
+    assert response.json()["image"] == {"width": 2400, "height": 3000}
+    assert len(response.json()["faces"]) == 1
+
+
 def test_detect_group_photo(client: httpx.Client, photo) -> None:
     response = client.post("/v1/faces/detect", files={"image": jpeg("group.jpg", photo(GROUP))})
     assert response.status_code == 200, response.text
