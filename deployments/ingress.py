@@ -1,8 +1,10 @@
 """The Ingress deployment: the FastAPI app (``app.api``) over ``FaceModels`` and a ``VectorIndex`` made of
 deployment handles.
 
-Requests are decoded once here; numpy arrays travel to the model deployments (the object store passes them
-without copies on one node) and only aligned crops go to the Embedder. The domain logic is in
+Requests are decoded once here; numpy arrays travel to the model deployments (over gRPC between replicas in
+Serve's throughput mode, up to ``cluster.local.ray_head.REPLICA_MESSAGE_BYTES``), the Detector answers with
+aligned crops and quality measures, and only crops go to the Embedder. A burst is one Detector call whose
+answer Serve hands on to Liveness without it coming back here. The domain logic is in
 ``app.services``; this module only wires handles to it and turns Ray's failures into the app's errors.
 """
 

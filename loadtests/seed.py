@@ -213,7 +213,7 @@ def _write_burst(folder: Path, action: str, settings: Settings) -> list[str]:
 
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    for i, frame in enumerate(challenge_burst(action, frames=settings.burst_min_frames)):
+    for i, frame in enumerate(challenge_burst(action, frames=settings.burst_default_frames)):
         path = folder / f"{i:02d}.jpg"
         path.write_bytes(frame)
         paths.append(str(path))

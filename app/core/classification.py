@@ -277,6 +277,7 @@ CLASSIFICATION: dict[str, dict[str, Classified]] = {
         "details": c(INT, "counts and codes; student ids pseudonymised"),
         "prev_hash": c(INT),
         "hash": c(INT),
+        "chain": c(INT, "the school's own chain, or the one line of events from before per-school chains"),
     },
     "erasure_tombstone": {
         "id": c(INT, "receipt id"),

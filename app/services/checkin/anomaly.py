@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import cast
 
 import redis
 from sqlalchemy import Engine
@@ -51,18 +50,18 @@ class FailedMatchMonitor:
         self._client = client
         self._limiter = limiter
 
-    def guard(self, kiosk: Principal) -> None:
-        """429 while the kiosk is cooling down after an alert."""
-        try:
-            remaining = int(cast("int", self._client.ttl(_COOLDOWN_KEY.format(kiosk.id))))
-        except redis.RedisError as exc:
-            log.warning("failed-match monitor unavailable (%s); check-in let through", type(exc).__name__)
-            return
-        if remaining > 0:
+    def cooldown_key(self, kiosk: Principal) -> str:
+        """The Redis key whose time to live is the kiosk's remaining cool-down: the check-in reads it in its
+        first round trip (``CheckinCache.begin``) and hands the figure to ``guard``."""
+        return _COOLDOWN_KEY.format(kiosk.id)
+
+    def guard(self, remaining_s: int) -> None:
+        """429 while the kiosk is cooling down after an alert (``remaining_s`` > 0)."""
+        if remaining_s > 0:
             raise RateLimited(
                 "too many faces failed to match at this kiosk; face check-in pauses for a while",
                 code="kiosk_cooling_down",
-                retry_after_s=remaining,
+                retry_after_s=remaining_s,
             )
 
     async def observe(self, kiosk: Principal, failures: int, request_id: str | None) -> bool:

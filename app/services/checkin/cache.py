@@ -73,6 +73,7 @@ class Begun:
 
     claim: Claim | None
     lessons_version: str
+    cooldown_s: int = 0  # the kiosk's remaining cool-down (``FailedMatchMonitor``), 0 when none
 
 
 class CheckinCache:
@@ -83,21 +84,24 @@ class CheckinCache:
         self._release = client.register_script(_RELEASE)
         self._renew = client.register_script(_RENEW)
 
-    def begin(self, kiosk_id: uuid.UUID, key: str | None, fingerprint: str | None) -> Begun:
+    def begin(
+        self, kiosk_id: uuid.UUID, key: str | None, fingerprint: str | None, cooldown_key: str | None = None
+    ) -> Begun:
         """One round trip for what a check-in needs from Redis before any work: the claim (``claim``) when
-        it has a key, and the lesson cache's version. Raises if Redis is down, before anything is written."""
+        it has a key, the lesson cache's version and, with ``cooldown_key``, the kiosk's remaining
+        cool-down. Raises if Redis is down, before anything is written."""
         pipe = self._client.pipeline(transaction=False)
         pipe.get(LESSONS_VERSION_KEY)
+        pipe.ttl(cooldown_key or f"{_PREFIX}:no-cooldown")
         if key is not None and fingerprint is not None:
-            self._claim(
-                keys=[self._answer_key(kiosk_id, key)], args=[fingerprint, RUNNING_TTL_S], client=pipe
-            )
+            answer_key = self._answer_key(kiosk_id, key)
+            self._claim(keys=[answer_key], args=[fingerprint, RUNNING_TTL_S], client=pipe)
         results = pipe.execute()
-        version = str(results[0] or "0")
-        if len(results) == 1:
-            return Begun(None, version)
-        state, answer = cast("list[str]", results[1])
-        return Begun(Claim(cast("ClaimState", state), answer or None), version)
+        version, cooldown = str(results[0] or "0"), max(int(results[1]), 0)
+        if len(results) == 2:
+            return Begun(None, version, cooldown)
+        state, answer = cast("list[str]", results[2])
+        return Begun(Claim(cast("ClaimState", state), answer or None), version, cooldown)
 
     def claim(self, kiosk_id: uuid.UUID, key: str, fingerprint: str) -> Claim:
         """Take ``key`` for the request ``fingerprint`` names, atomically across replicas: ``claimed`` (run

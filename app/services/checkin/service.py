@@ -101,7 +101,9 @@ class CheckinWatch(Protocol):
     """Watches a kiosk's face check-ins (``app.services.checkin.anomaly.FailedMatchMonitor``): refuses a
     kiosk that must wait, and counts each answer's failed matches."""
 
-    def guard(self, kiosk: Principal) -> None: ...
+    def cooldown_key(self, kiosk: Principal) -> str: ...
+
+    def guard(self, remaining_s: int) -> None: ...
 
     async def observe(self, kiosk: Principal, failures: int, request_id: str | None) -> bool: ...
 
@@ -231,8 +233,6 @@ class CheckinService:
     ) -> CheckinAnswer:
         if kiosk.kind != "kiosk":
             raise Forbidden("check-in by face is done at a kiosk", code="forbidden")
-        if self._watch is not None:
-            await asyncio.to_thread(self._watch.guard, kiosk)
         try:
             answer = await self._check_in(kiosk, request, request_id)
         except InvalidInput as exc:
@@ -257,7 +257,7 @@ class CheckinService:
         # Redis is asked first, even without a key: if it is down the request fails (503) before anything is
         # written, rather than recording attendance and then failing on the counters.
         if key is None:
-            begun = await asyncio.to_thread(cache.begin, kiosk.id, None, None)
+            begun = await self._begin(kiosk, None, None)
             return await self._answer(kiosk, request, None, request_id, begun.lessons_version)
         fingerprint = request.fingerprint(kiosk.id)
         replay, version = await self._claim(kiosk, key, fingerprint)
@@ -282,14 +282,22 @@ class CheckinService:
             except redis.RedisError as exc:  # the answer is stored at the end either way
                 log.warning("could not renew an idempotency claim: %s", type(exc).__name__)
 
+    async def _begin(self, kiosk: Principal, key: str | None, fingerprint: str | None) -> Begun:
+        """The check-in's first Redis round trip (``CheckinCache.begin``: the claim, the lesson cache's
+        version, the kiosk's cool-down); a kiosk cooling down is refused here (429), before any work."""
+        cooldown = self._watch.cooldown_key(kiosk) if self._watch is not None else None
+        begun = await asyncio.to_thread(self._stores.cache.begin, kiosk.id, key, fingerprint, cooldown)
+        if self._watch is not None:
+            self._watch.guard(begun.cooldown_s)
+        return begun
+
     async def _claim(self, kiosk: Principal, key: str, fingerprint: str) -> tuple[CheckinAnswer | None, str]:
         """``(None, lesson cache version)`` once this request holds ``key``; the first answer when it was
         answered already. The same request still running elsewhere (a concurrent retry) is waited for, never
         run twice."""
-        cache = self._stores.cache
         deadline = time.monotonic() + CLAIM_WAIT_S
         while True:
-            begun: Begun = await asyncio.to_thread(cache.begin, kiosk.id, key, fingerprint)
+            begun = await self._begin(kiosk, key, fingerprint)
             claim = begun.claim
             assert claim is not None  # asked with a key
             if claim.state == "claimed":
