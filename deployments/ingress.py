@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import Any, Literal, TypeVar
 
 import numpy as np
+import ray
 from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ray import serve
@@ -82,6 +83,11 @@ class ServeModels:
         self._embedder = embedder
         self._liveness = liveness
         self._notifier = notifier
+        # A burst is megabytes of pixels (13 frames of 512x512 are 10 MB): it goes to the Detector and to
+        # Liveness through Ray's object store (shared memory on a node, one copy for both) instead of being
+        # pickled into each gRPC message, as throughput mode sends arguments by default.
+        self._burst_detector = detector.options(_by_reference=True)
+        self._burst_liveness = liveness.options(_by_reference=True)
         self._model: ModelInfo | None = None
 
     async def detect(self, images: list[np.ndarray]) -> list[FoundFaces]:
@@ -108,8 +114,9 @@ class ServeModels:
     ) -> BurstResult:
         # Model composition: the Detector's answer is handed to Liveness as a DeploymentResponse, so Serve
         # passes it on when it is ready and the Ingress never awaits, unpickles or re-sends the crops.
-        found = self._detector.detect.remote(frames)
-        call = self._liveness.check.remote(action, frames, found, times_ms, colours)
+        pixels = ray.put(frames)  # one copy in the object store, read by both replicas
+        found = self._burst_detector.detect.remote(pixels)
+        call = self._burst_liveness.check.remote(action, pixels, found, times_ms, colours)
         return await _remote(call, "liveness", code="liveness_unavailable")
 
     async def check(self) -> dict[str, str]:

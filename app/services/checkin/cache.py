@@ -67,6 +67,17 @@ class Claim:
 
 
 @dataclass(frozen=True, slots=True)
+class Replay:
+    """An answer kept for replays of its request, with the students it names (erasure deletes it)."""
+
+    kiosk_id: uuid.UUID
+    key: str
+    fingerprint: str
+    answer_json: str
+    student_ids: Iterable[uuid.UUID]
+
+
+@dataclass(frozen=True, slots=True)
 class Begun:
     """A check-in's first Redis round trip: its claim on the Idempotency-Key (``None`` without one) and the
     lesson cache's version (``app.services.checkin.lesson_cache``)."""
@@ -87,9 +98,14 @@ class CheckinCache:
     def begin(
         self, kiosk_id: uuid.UUID, key: str | None, fingerprint: str | None, cooldown_key: str | None = None
     ) -> Begun:
-        """One round trip for what a check-in needs from Redis before any work: the claim (``claim``) when
-        it has a key, the lesson cache's version and, with ``cooldown_key``, the kiosk's remaining
-        cool-down. Raises if Redis is down, before anything is written."""
+        """One round trip for what a check-in needs from Redis before any work: with a ``key``, its claim;
+        the lesson cache's version; with ``cooldown_key``, the kiosk's remaining cool-down. Raises if Redis is
+        down, before anything is written.
+
+        The claim takes ``key`` for the request ``fingerprint`` names, atomically across replicas:
+        ``claimed`` (run it, renewing the claim; it lapses ``RUNNING_TTL_S`` after the last renewal if this
+        replica dies), ``done`` with the first answer, ``running`` (the same request is being answered
+        elsewhere: wait and ask again), or ``reused`` (the key was given to a different request: refused)."""
         pipe = self._client.pipeline(transaction=False)
         pipe.get(LESSONS_VERSION_KEY)
         pipe.ttl(cooldown_key or f"{_PREFIX}:no-cooldown")
@@ -103,17 +119,6 @@ class CheckinCache:
         state, answer = cast("list[str]", results[2])
         return Begun(Claim(cast("ClaimState", state), answer or None), version, cooldown)
 
-    def claim(self, kiosk_id: uuid.UUID, key: str, fingerprint: str) -> Claim:
-        """Take ``key`` for the request ``fingerprint`` names, atomically across replicas: ``claimed`` (run
-        it, renewing the claim; it lapses ``RUNNING_TTL_S`` after the last renewal if this replica dies),
-        ``done`` with the first answer, ``running`` (the same request is being answered elsewhere: wait and
-        ask again), or ``reused`` (the key was given to a different request: refused)."""
-        state, answer = cast(
-            "list[str]",
-            self._claim(keys=[self._answer_key(kiosk_id, key)], args=[fingerprint, RUNNING_TTL_S]),
-        )
-        return Claim(cast("ClaimState", state), answer or None)
-
     def renew(self, kiosk_id: uuid.UUID, key: str, fingerprint: str) -> None:
         """Keep a claim alive while its request is still being answered."""
         self._renew(keys=[self._answer_key(kiosk_id, key)], args=[fingerprint, RUNNING_TTL_S])
@@ -122,51 +127,24 @@ class CheckinCache:
         """Give a claim back unanswered (the request failed): a retry may run it again."""
         self._release(keys=[self._answer_key(kiosk_id, key)], args=[fingerprint])
 
-    def remember(
-        self,
-        kiosk_id: uuid.UUID,
-        key: str,
-        fingerprint: str,
-        answer_json: str,
-        student_ids: Iterable[uuid.UUID],
-    ) -> None:
-        """Keep the answer for replays of the same request; index it under each student it mentions (for
-        erasure)."""
-        pipe = self._client.pipeline(transaction=True)
-        self._queue_answer(pipe, kiosk_id, key, fingerprint, answer_json, student_ids)
-        pipe.execute()
-
-    def _queue_answer(
-        self,
-        pipe: Any,
-        kiosk_id: uuid.UUID,
-        key: str,
-        fingerprint: str,
-        answer_json: str,
-        student_ids: Iterable[uuid.UUID],
-    ) -> None:
-        answer_key = self._answer_key(kiosk_id, key)
-        pipe.hset(answer_key, mapping={"fp": fingerprint, "answer": answer_json})
+    def _queue_answer(self, pipe: Any, replay: Replay) -> None:
+        answer_key = self._answer_key(replay.kiosk_id, replay.key)
+        pipe.hset(answer_key, mapping={"fp": replay.fingerprint, "answer": replay.answer_json})
         pipe.expire(answer_key, self._ttl_s)
-        for student_id in set(student_ids):
+        for student_id in set(replay.student_ids):
             index = self._student_key(student_id)
             pipe.sadd(index, answer_key)
             pipe.expire(index, self._ttl_s)
 
-    def finish(
-        self,
-        lesson_id: uuid.UUID,
-        unknown: int,
-        replay: tuple[uuid.UUID, str, str, str, Iterable[uuid.UUID]] | None,
-    ) -> None:
+    def finish(self, lesson_id: uuid.UUID | None, unknown: int, replay: Replay | None) -> None:
         """After a check-in committed, in one round trip: count its ``unknown`` faces against the lesson
-        and, with ``replay`` (kiosk, key, fingerprint, answer JSON, students named), keep the answer (as
-        ``remember`` does)."""
+        and, with ``replay``, keep the answer for replays of the same request, indexed under each student it
+        mentions (for erasure)."""
         pipe = self._client.pipeline(transaction=True)
-        if unknown > 0:
+        if lesson_id is not None and unknown > 0:
             self._queue_unknown(pipe, lesson_id, unknown)
         if replay is not None:
-            self._queue_answer(pipe, *replay)
+            self._queue_answer(pipe, replay)
         if pipe:
             pipe.execute()
 
@@ -180,13 +158,6 @@ class CheckinCache:
         pipe.delete(index)
         results = pipe.execute()
         return int(results[0]) if keys else 0
-
-    def count_unknown(self, lesson_id: uuid.UUID, faces: int) -> None:
-        if faces <= 0:
-            return
-        pipe = self._client.pipeline(transaction=True)
-        self._queue_unknown(pipe, lesson_id, faces)
-        pipe.execute()
 
     def _queue_unknown(self, pipe: Any, lesson_id: uuid.UUID, faces: int) -> None:
         key = self._unknown_key(lesson_id)

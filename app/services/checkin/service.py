@@ -71,7 +71,7 @@ from app.schemas.attendance import (
 from app.services.biometrics.face_service import FaceService
 from app.services.biometrics.ports import Embeddings
 from app.services.biometrics.stores import BiometricStores, gallery_of, label_of, templates_of
-from app.services.checkin.cache import RENEW_S, Begun
+from app.services.checkin.cache import RENEW_S, Begun, Replay
 from app.services.checkin.challenges import ChallengeLedger, Redemption
 from app.services.checkin.lesson_cache import LessonCache, LessonsHere, OpenLesson
 from app.services.checkin.review_frames import FAILED_OUTCOMES, keep_failed_frame
@@ -363,7 +363,7 @@ class CheckinService:
         replay = None
         if keyed is not None:
             students = [face.student.id for face in answer.faces if face.student is not None]
-            replay = (kiosk.id, keyed.key, keyed.fingerprint, answer.model_dump_json(), students)
+            replay = Replay(kiosk.id, keyed.key, keyed.fingerprint, answer.model_dump_json(), students)
         try:
             self._stores.cache.finish(lesson_id, answer.unknown, replay)
         except redis.RedisError as exc:

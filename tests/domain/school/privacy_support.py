@@ -29,6 +29,7 @@ from app.db.tables import (
 )
 from app.schemas.consent import ConsentCreate
 from app.services.biometrics.stores import BiometricStores
+from app.services.checkin.cache import Replay
 from app.services.enrollment.service import EnrollmentService
 from app.services.identity.auth import TokenFamilies
 from app.services.identity.principal import Principal
@@ -138,9 +139,8 @@ async def make_subject(
     db.add(user)
     db.commit()
     TokenFamilies(client, 3600).open(user.id)
-    stores.cache.remember(
-        world.kiosk.id, "frame-1", "fp-1", json.dumps({"student": str(student.id)}), [student.id]
-    )
+    answer = json.dumps({"student": str(student.id)})
+    stores.cache.finish(None, 0, Replay(world.kiosk.id, "frame-1", "fp-1", answer, [student.id]))
     disclosure.record(db, world.admin, student, action="view", full=True, categories=["profile"],
                       purpose="checking the guardian's address", request_id=None)  # fmt: skip
     db.commit()

@@ -151,9 +151,8 @@ async def test_a_retry_outlives_a_claim_whose_holder_died(
     world = enrolled
     world.lesson()
     request = CheckinRequest(photos["lopez"][3], idempotency_key="held-by-the-dead")
-    assert stores.cache.claim(
-        world.kiosk.id, "held-by-the-dead", request.fingerprint(world.kiosk.id)
-    ).state == ("claimed")  # ...and the holder is gone
+    claimed = stores.cache.begin(world.kiosk.id, "held-by-the-dead", request.fingerprint(world.kiosk.id))
+    assert claimed.claim is not None and claimed.claim.state == "claimed"  # ...and the holder is gone
     answer = await kiosk_service(stores, settings).check_in(world.kiosk, request, None)
     assert not answer.replayed and answer.faces[0].outcome == "recorded"
 

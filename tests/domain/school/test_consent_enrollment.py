@@ -23,6 +23,7 @@ from app.db.tables import AuditEvent, FaceTemplate, Student
 from app.schemas.consent import ConsentCreate
 from app.services.biometrics.face_service import FaceService
 from app.services.biometrics.stores import BiometricStores, gallery_of, label_of, rebuild_school
+from app.services.checkin.cache import Replay
 from app.services.enrollment.service import EnrollmentService
 from app.services.privacy import consent
 from app.services.privacy.audit import pseudonym
@@ -400,7 +401,7 @@ async def test_withdrawal_erases_everywhere(
 ) -> None:
     student = world.students[0]
     await enrolled(student, "lagos")
-    stores.cache.remember(world.kiosk.id, "key-1", "fp-1", '{"cached": true}', [student.id])
+    stores.cache.finish(None, 0, Replay(world.kiosk.id, "key-1", "fp-1", '{"cached": true}', [student.id]))
     # a minor's own account may not withdraw the guardian's consent: refused before anything is erased
     with pytest.raises(Forbidden) as refused:
         await consent.withdraw_consent(
@@ -420,7 +421,8 @@ async def test_withdrawal_erases_everywhere(
     assert result.cache_entries_deleted == 1
     assert templates(world, student) == []
     assert vectors() == 0
-    assert stores.cache.claim(world.kiosk.id, "key-1", "fp-1").state == "claimed"  # the answer is gone
+    begun = stores.cache.begin(world.kiosk.id, "key-1", "fp-1")
+    assert begun.claim is not None and begun.claim.state == "claimed"  # the answer is gone
     world.db.refresh(student)
     assert student.enrollment_status is EnrollmentStatus.none
     assert consent.active_consent(world.db, student.id) is None
