@@ -4,8 +4,10 @@ deployment handles.
 Requests are decoded once here; numpy arrays travel to the model deployments (over gRPC between replicas in
 Serve's throughput mode, up to ``cluster.local.ray_head.REPLICA_MESSAGE_BYTES``), the Detector answers with
 aligned crops and quality measures, and only crops go to the Embedder. A burst is one Detector call whose
-answer Serve hands on to Liveness without it coming back here. The domain logic is in
-``app.services``; this module only wires handles to it and turns Ray's failures into the app's errors.
+answer Serve hands on to Liveness without it coming back here; its frames go through Ray's object store, one
+copy for both (docs/BENCHMARKS.md: pickled into each message they cost the Ingress ~40 % more CPU). The
+domain logic is in ``app.services``; this module only wires handles to it and turns Ray's failures into the
+app's errors.
 """
 
 from __future__ import annotations
