@@ -285,10 +285,16 @@ class CheckinService:
     async def _begin(self, kiosk: Principal, key: str | None, fingerprint: str | None) -> Begun:
         """The check-in's first Redis round trip (``CheckinCache.begin``: the claim, the lesson cache's
         version, the kiosk's cool-down); a kiosk cooling down is refused here (429), before any work."""
+        cache = self._stores.cache
         cooldown = self._watch.cooldown_key(kiosk) if self._watch is not None else None
-        begun = await asyncio.to_thread(self._stores.cache.begin, kiosk.id, key, fingerprint, cooldown)
-        if self._watch is not None:
-            self._watch.guard(begun.cooldown_s)
+        begun = await asyncio.to_thread(cache.begin, kiosk.id, key, fingerprint, cooldown)
+        if self._watch is None or begun.cooldown_s <= 0:
+            return begun
+        if key is not None and fingerprint is not None and begun.claim and begun.claim.state == "claimed":
+            # taken in the same round trip: given back, so the kiosk's retry after the pause runs at once
+            with contextlib.suppress(redis.RedisError):
+                await asyncio.to_thread(cache.release, kiosk.id, key, fingerprint)
+        self._watch.guard(begun.cooldown_s)
         return begun
 
     async def _claim(self, kiosk: Principal, key: str, fingerprint: str) -> tuple[CheckinAnswer | None, str]:
