@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -43,6 +44,13 @@ def listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def default_signals() -> None:
+    """The owner starts as from a terminal: a suite run in the background (``cmd &``, ``nohup``) ignores
+    SIGINT and SIGHUP, and children inherit that, so the owner would never see the signal it is sent."""
+    for signum in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("how", ["normally", "error", "SIGINT", "SIGTERM", "SIGHUP"])
 def test_the_local_stores_stop_however_their_owner_ends(tmp_path: Path, how: str) -> None:
     root = tmp_path / "stores"
@@ -53,6 +61,7 @@ def test_the_local_stores_stop_however_their_owner_ends(tmp_path: Path, how: str
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_signals,
     )
     try:
         out, err = owner.communicate(timeout=120)
