@@ -43,10 +43,10 @@ from typing import Annotated, Any, Literal
 import httpx
 import numpy as np
 import typer
-import yaml
 from rich.console import Console
 from rich.table import Table
 
+from deployments.serve_file import user_config
 from loadtests import cpu
 from loadtests.faces import Person, roster
 from loadtests.model_cpu import ModelWork, cpu_ms_per_call
@@ -199,11 +199,7 @@ def stage_means(
 
 def unbatched() -> dict[str, dict[str, Any]]:
     """The configured user_config of each batched deployment with ``max_batch_size`` forced to 1."""
-    from deployments.app import DEFAULT_CONFIG
-
-    config = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
-    entries = {d["name"]: d for d in config["applications"][0]["deployments"]}
-    return {name: {"user_config": {**entries[name]["user_config"], "max_batch_size": 1}} for name in BATCHED}
+    return {name: {"user_config": {**user_config(name), "max_batch_size": 1}} for name in BATCHED}
 
 
 def measure(
@@ -286,7 +282,7 @@ def bench_rollcall(
         live = {a: [Path(p).read_bytes() for p in paths] for a, paths in manifest.live.items()}
         stills = [(Path(manifest.faces_dir) / p[0]).read_bytes() for _, p in school.classes[0].students]
         checkin = checkin_call(live if liveness == "challenge" else None, stills)
-        work = ModelWork(unbatched()["Detector"]["user_config"]["min_score"], rollcall.settings.model_cache)
+        work = ModelWork(user_config("Detector"), rollcall.settings.model_cache)
         models_identify = cpu_ms_per_call([lambda p=p: work.identify(p) for p in probes[:12]])
         if liveness == "challenge":
             default = rollcall.settings.burst_default_frames

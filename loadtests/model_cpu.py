@@ -14,6 +14,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -23,17 +24,18 @@ from models.embedder import SfaceEmbedder
 from models.imaging import decode_image
 from models.liveness import Action, Burst, LivenessLimits, check_burst
 
-#: The Detector's score floor (serve_config.yaml's) is applied as it is there.
+#: Decoding limits well above the bench's inputs: only the decode's cost is measured, not its refusals.
 _MAX_BYTES, _MAX_PIXELS = 20_000_000, 40_000_000
 
 
 class ModelWork:
-    """The fast profile and SFace, loaded once (from the installed model cache, as the replicas load them)."""
+    """The Detector's profile and score floor (its ``user_config``) and SFace, loaded once from the installed
+    model cache, as the replicas load them."""
 
-    def __init__(self, min_score: float, model_cache: Path | None = None) -> None:
-        self._detector = load_detector("fast", model_cache)
+    def __init__(self, detector: dict[str, Any], model_cache: Path | None = None) -> None:
+        self._detector = load_detector(str(detector["profile"]), model_cache)
         self._embedder = SfaceEmbedder.load(model_cache)
-        self._min_score = min_score
+        self._min_score = float(detector["min_score"])
 
     def identify(self, image: bytes) -> None:
         """One photo: decode, detect, align and measure, embed every face (also a single-frame check-in)."""

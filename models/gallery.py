@@ -164,10 +164,6 @@ class FaceGallery:
         self._hnsw = {"M": hnsw_m, "efConstruction": hnsw_ef_construction}
         self._search_ef = search_ef
         self._delete_visible_timeout_s = delete_visible_timeout_s
-        # Milvus Lite (pymilvus' own rule for a URI) searches the rows it has not yet flushed exhaustively: at
-        # a school's 10 k vectors 295 ms of CPU a search, 13 ms once every insert is flushed (27 ms an
-        # enrollment; loadtests.embedded_search, docs/BENCHMARKS.md). A server seals and indexes by itself.
-        self._flush_inserts = uri.endswith(".db")
         self._client: MilvusClient | None = None
         self._lock = threading.Lock()
 
@@ -182,7 +178,10 @@ class FaceGallery:
             return []
         data = [{"gallery": gallery, "label": label, "model": self.model_id, "vector": row} for row in rows]
         result = self._call(lambda client: client.insert(self.collection, data, timeout=self._timeout_s))
-        if self._flush_inserts:
+        # Milvus Lite searches the rows it has not yet flushed exhaustively: at a school's 10 k vectors 295 ms
+        # of CPU a search, 13 ms once every insert is flushed (27 ms an enrollment; loadtests.embedded_search,
+        # docs/BENCHMARKS.md). A server seals and indexes by itself.
+        if self.is_lite:
             try:
                 self._connect().flush(self.collection, timeout=self._timeout_s)
             except Exception as exc:  # the rows are stored: an unflushed insert costs search time only
@@ -360,7 +359,7 @@ class FaceGallery:
             if self._client is not None:
                 return self._client
             try:
-                if self.uri.endswith(".db"):  # Milvus Lite (pymilvus' own rule): its directory must exist
+                if self.is_lite:  # its directory must exist
                     Path(self.uri).parent.mkdir(parents=True, exist_ok=True)
                 client = MilvusClient(
                     uri=self.uri, token=self._token, timeout=self._timeout_s, grpc_options=_GRPC_OPTIONS

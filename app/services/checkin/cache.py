@@ -108,16 +108,20 @@ class CheckinCache:
         elsewhere: wait and ask again), or ``reused`` (the key was given to a different request: refused)."""
         pipe = self._client.pipeline(transaction=False)
         pipe.get(LESSONS_VERSION_KEY)
-        pipe.ttl(cooldown_key or f"{_PREFIX}:no-cooldown")
+        claiming = False
         if key is not None and fingerprint is not None:
             answer_key = self._answer_key(kiosk_id, key)
             self._claim(keys=[answer_key], args=[fingerprint, RUNNING_TTL_S], client=pipe)
+            claiming = True
+        if cooldown_key is not None:
+            pipe.ttl(cooldown_key)
         results = pipe.execute()
-        version, cooldown = str(results[0] or "0"), max(int(results[1]), 0)
-        if len(results) == 2:
-            return Begun(None, version, cooldown)
-        state, answer = cast("list[str]", results[2])
-        return Begun(Claim(cast("ClaimState", state), answer or None), version, cooldown)
+        claim = None
+        if claiming:
+            state, answer = cast("list[str]", results[1])
+            claim = Claim(cast("ClaimState", state), answer or None)
+        cooldown = max(int(results[-1]), 0) if cooldown_key is not None else 0
+        return Begun(claim, str(results[0] or "0"), cooldown)
 
     def renew(self, kiosk_id: uuid.UUID, key: str, fingerprint: str) -> None:
         """Keep a claim alive while its request is still being answered."""

@@ -2,15 +2,15 @@
 
 A live check-in asked PostgreSQL for them twice (the challenge, then the check-in itself), and every
 check-in of a class asks for the same rows. Each replica keeps what it loaded for ``ttl_s``, tagged with a
-version counter in Redis that every committed change to a lesson, a class or a class's members raises
-(``track_changes``: SQLAlchemy session events, so no service has to remember to). A check-in reads the
+version counter in Redis that every committed change to a lesson, a class, a class's members or a school
+raises (``track_changes``: SQLAlchemy session events, so no service has to remember to). A check-in reads the
 counter in the Redis round trip it makes anyway (``CheckinCache.begin``); a changed counter, or an entry
 older than ``ttl_s``, means loading again. So a roster edit on one replica is seen by the next check-in on
 every replica; only if Redis failed right after such a commit can an entry outlive it, by ``ttl_s`` at most.
 
-What is kept are the lessons that are, or will become, open within ``ttl_s`` (``lesson_candidates``); which
-of them are open is decided again at each check-in's own time (``open_at``), so a lesson opens and ends on
-time however old the entry is.
+What is kept are the lessons that are, or will become, open within ``ttl_s``
+(``app.services.checkin.service.lessons_here``); which of them are open is decided again at each check-in's
+own time (``open_at``), so a lesson opens and ends on time however old the entry is.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from app.db.tables import ClassMember, Lesson, School, SchoolClass
 
 log = logging.getLogger(__name__)
 
-#: The counter every committed change to what ``open_lessons`` reads raises.
+#: The counter every committed change to what ``lessons_here`` reads raises.
 VERSION_KEY = "rollcall:lessons:version"
 #: The engine execution option that carries the Redis client to raise it with.
 CLIENT_OPTION = "rollcall_lesson_changes"
