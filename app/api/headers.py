@@ -3,15 +3,18 @@
 The API answers JSON (and CSV/XLSX downloads) to kiosks, staff apps and scripts; no answer of it should ever
 be framed, sniffed into another type, cached by a shared cache or sent along as a referrer. Every answer gets
 ``default-src 'none'`` unless it is a page: the interactive docs (``/docs``, ``/redoc``) load Swagger UI's
-script and style from a CDN and get a policy that allows those; a small HTML page of the API (the unsubscribe
-page) may post its own form. Headers a response sets itself win (the web app sets its own policy,
-``app.api.web``): this middleware only fills in what is missing.
+and ReDoc's script and style from this origin (``app.api.docs``) and get a policy that allows those (each
+page adds the hashes of its own inline scripts); a small HTML page of the API (the unsubscribe page) may post
+its own form. Headers a response sets itself win (the web app sets its own policy, ``app.api.web``): this
+middleware only fills in what is missing.
 
 CORS is off unless ``cors_origins`` names origins (a kiosk or staff web app served elsewhere): only those get
 ``Access-Control-Allow-Origin``; never ``*``, since requests carry credentials.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from fastapi import FastAPI
 from starlette.datastructures import MutableHeaders
@@ -37,14 +40,23 @@ PAGE_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; "
     "form-action 'self'"
 )
-#: What FastAPI's /docs and /redoc pages load (Swagger UI / ReDoc from jsDelivr, FastAPI's favicon).
-DOCS_CSP = (
-    "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com "
-    "https://cdn.redoc.ly; connect-src 'self'; worker-src blob:; frame-ancestors 'none'"
-)
 DOCS_PATHS = ("/docs", "/redoc")
+
+
+def docs_policy(script_hashes: Iterable[str] = ()) -> str:
+    """What the docs pages (``app.api.docs``) load, all from this origin: Swagger UI's and ReDoc's bundles,
+    the OpenAPI document, inline styles (both inject them), ``data:`` icons and ReDoc's ``blob:`` worker;
+    inline scripts only by the SHA-256 (base64) of each the page holds."""
+    allowed = "".join(f" 'sha256-{digest}'" for digest in script_hashes)
+    return (
+        f"default-src 'none'; script-src 'self'{allowed}; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; connect-src 'self'; worker-src blob:; frame-ancestors 'none'; "
+        "base-uri 'none'; form-action 'none'"
+    )
+
+
+#: Anything else under the docs' paths (their assets, a 404 there): no inline script at all.
+DOCS_CSP = docs_policy()
 
 
 class SecurityHeadersMiddleware:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from app.api.docs import install_docs
 from app.api.errors import install_error_handlers
 from app.api.headers import install_browser_protections
 from app.api.middleware import BodyLimitMiddleware
@@ -49,6 +50,8 @@ def create_app(container: Container) -> FastAPI:
         title="Rollcall",
         version="0.1.0",
         description=DESCRIPTION,
+        docs_url=None,  # FastAPI's pages load from a CDN: app.api.docs serves them from this app
+        redoc_url=None,
     )
     # The whole body is limited (Content-Length first, then while it streams in) before multipart parsing
     # spools it anywhere; each image part is then checked against max_upload_bytes.
@@ -67,6 +70,7 @@ def create_app(container: Container) -> FastAPI:
         app.include_router(module.router)
     app.include_router(privacy.router)  # erasure, export, disclosure log (docs/PRIVACY.md)
     install_openapi_errors(app)
+    install_docs(app)  # /docs, /redoc and their assets, with nothing from outside
     install_browser_protections(app, settings)
     app.include_router(notifications.router)
     health.install_observability(app)  # last: the outermost middleware ids and times everything

@@ -133,6 +133,8 @@ CLASSIFICATION: dict[str, dict[str, Classified]] = {
         "name": c(PUB, "the school's name"),
         "timezone": c(INT),
         "colour_challenge": c(INT, "whether kiosks light faces with a colour sequence (liveness setting)"),
+        "liveness": c(INT, "whether kiosks check liveness (the admin's switch)"),
+        "suspended_at": c(INT, "when the installation's operator suspended the school"),
         "created_at": _CREATED,
     },
     "app_user": {
@@ -228,6 +230,7 @@ CLASSIFICATION: dict[str, dict[str, Classified]] = {
         "status": c(CONF, "education record", personal=True),
         "method": c(CONF, personal=True),
         "confidence": c(CONF, "match score (derived from the face)", personal=True),
+        "liveness_checked": c(CONF, "whether the face check-in passed liveness", personal=True),
         "recorded_at": c(CONF, personal=True),
         "recorded_by": c(INT, "user or kiosk"),
         "idempotency_key": c(INT),
@@ -278,6 +281,7 @@ CLASSIFICATION: dict[str, dict[str, Classified]] = {
         "prev_hash": c(INT),
         "hash": c(INT),
         "chain": c(INT, "the school's own chain, or the one line of events from before per-school chains"),
+        "school_seq": c(INT, "the event's number in its school's own trail"),
     },
     "erasure_tombstone": {
         "id": c(INT, "receipt id"),

@@ -55,6 +55,8 @@ ERROR_CODES: Final[Mapping[str, str]] = {
     "forbidden": "The caller's role may not do this.",
     # Users and schools.
     "already_bootstrapped": "The first school and admin exist already.",
+    "school_suspended": "The installation's operator suspended this school: no sign-ins, kiosks refused.",
+    "confirmation_mismatch": "The confirmation does not match (deleting a school asks for its exact name).",
     "duplicate": "A user with this email exists already.",
     "last_admin": "The school's last active admin cannot be removed or demoted.",
     "cannot_remove_self": "An admin cannot deactivate or demote themself.",
@@ -108,7 +110,7 @@ ERROR_CODES: Final[Mapping[str, str]] = {
     "not_in_class": "The student is not in the lesson's class.",
     "wrong_room": "The lesson is in another room than the kiosk's.",
     "attendance_not_found": "No such attendance record.",
-    "liveness_off": "Liveness is off: send a single frame instead of a challenge's burst.",
+    "liveness_off": "Liveness is off (the school's or the installation's setting): send a single frame.",
     "challenge_required": "A challenge nonce and its burst of frames are needed.",
     "nonce_invalid": "The challenge is unknown, expired, or another kiosk's.",
     "nonce_used": "The challenge was answered already (a replay).",

@@ -59,6 +59,12 @@ class School(SQLModel, table=True):
     # The kiosk screen's colour sequence as a liveness layer (docs/COLOUR_CHALLENGE.md); admins may switch
     # it off, e.g. for kiosks whose screens cannot light a face.
     colour_challenge: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
+    # The admin's run-time switch for the kiosk's liveness checks (on unless switched off, audited); the
+    # installation's ``liveness_mode: off`` overrides it for every school.
+    liveness: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
+    # Set by the installation's operator (``python -m app.tenants suspend``): nobody of the school signs in,
+    # its kiosks are refused, its data is kept.
+    suspended_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
 
 class User(SQLModel, table=True):
@@ -208,6 +214,8 @@ class Attendance(SQLModel, table=True):
     status: AttendanceStatus = Field(sa_type=enum_type(AttendanceStatus))
     method: CheckinMethod = Field(sa_type=enum_type(CheckinMethod))
     confidence: float | None = None
+    # Face check-ins: whether liveness ran and passed (False when switched off); None for codes and marks.
+    liveness_checked: bool | None = None
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
     recorded_by: str = Field(max_length=64)  # "user:<uuid>" or "kiosk:<uuid>"
     idempotency_key: str | None = Field(default=None, max_length=128, index=True)
@@ -250,7 +258,10 @@ class AuditEvent(SQLModel, table=True):
     """Append-only, hash-chained: each row's ``hash`` covers its content and the previous row's hash."""
 
     __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_event_school_seq", "school_id", "seq"),)
+    __table_args__ = (
+        Index("ix_audit_event_school_seq", "school_id", "seq"),
+        Index("ux_audit_event_school_school_seq", "school_id", "school_seq", unique=True),
+    )
 
     seq: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True), index=True)
@@ -268,6 +279,10 @@ class AuditEvent(SQLModel, table=True):
     # Which chain ``prev_hash`` links into: the school's own ("school"), or, for events written before
     # per-school chains, the one line through every school ("global"); not covered by the hash.
     chain: str = Field(default=AUDIT_CHAIN_SCHOOL, max_length=8)
+    # The event's number in its school's own trail (1, 2, ... without gaps), what the school is shown instead
+    # of ``seq``, whose gaps would reveal other schools' activity; None for events of no school. Not covered
+    # by the hash either (``prev_hash`` already fixes the order).
+    school_seq: int | None = None
 
 
 # ---------------------------------------------------------------------- notifications (app.notifications)

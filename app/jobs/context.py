@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from app.container import build_container
+from app.container import Container, build_container
 from app.core.config import Settings
 from app.core.crypto import IdHasher
 from app.db.session import transaction
@@ -82,21 +82,27 @@ def index_for(settings: Settings, engine: Engine) -> Iterator[IndexJobs]:
 
 
 @contextlib.contextmanager
-def stores_for(settings: Settings) -> Iterator[tuple[BiometricStores, IndexJobs]]:
-    """Every biometric store, as the app has them (the container's, over the index instead of the models:
-    erasures run the same command here)."""
+def indexed_container(settings: Settings) -> Iterator[tuple[Container, IndexPipeline]]:
+    """The app's container over the index instead of the models (jobs erase with the app's own commands),
+    and that index."""
     if not settings.redis_url:
         raise JobError("ROLLCALL_REDIS_URL is not set")
     with engine_for(settings) as engine:
         pipeline = _open_index(settings, engine)
     container = build_container(settings, index=FaceIndex(pipeline))
     try:
-        assert container.engine is not None and container.stores is not None  # both URLs are set
-        stores = container.stores
-        yield stores, IndexJobs(container.engine, pipeline, stores.cipher)
+        yield container, pipeline
     finally:
         container.close()
         pipeline.close()
+
+
+@contextlib.contextmanager
+def stores_for(settings: Settings) -> Iterator[tuple[BiometricStores, IndexJobs]]:
+    """Every biometric store, as the app has them (see ``indexed_container``)."""
+    with indexed_container(settings) as (container, pipeline):
+        assert container.engine is not None and container.stores is not None  # both URLs are set
+        yield container.stores, IndexJobs(container.engine, pipeline, container.stores.cipher)
 
 
 @contextlib.contextmanager

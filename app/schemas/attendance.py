@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.core.enums import AttendanceStatus, CheckinMethod
 from app.schemas.common import Public, Reason
@@ -19,6 +19,34 @@ class AttendanceMark(BaseModel):
 
     status: AttendanceStatus
     reason: Reason
+
+
+#: More marks than any class has students is a mistake, and would hold the lesson's rows locked for long.
+MAX_BULK_MARKS = 200
+
+
+class StudentMark(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    student_id: uuid.UUID
+    status: AttendanceStatus
+    reason: Reason | None = Field(None, description="This student's own reason; default: the request's.")
+
+
+class AttendanceBulkMark(BaseModel):
+    """Several students of one lesson at once, each marked as its own ``AttendanceMark`` would be, in one
+    transaction: one mark refused refuses them all."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason = Field(description="Kept with every change whose mark has no reason of its own.")
+    marks: list[StudentMark] = Field(min_length=1, max_length=MAX_BULK_MARKS)
+
+    @model_validator(mode="after")
+    def _once_each(self) -> AttendanceBulkMark:
+        if len({mark.student_id for mark in self.marks}) != len(self.marks):
+            raise ValueError("each student may appear once")
+        return self
 
 
 class AttendancePublic(Public):
@@ -53,6 +81,9 @@ class CodeIssued(BaseModel):
 
     code: str = Field(description="Typed at a kiosk or in the student's app; one use.")
     qr: str = Field(description="The same code as a URI, to render as a QR code.")
+    qr_svg: str = Field(
+        description="qr as a QR code: a whole SVG document (show it inline or as a data: URI)."
+    )
     lesson_id: uuid.UUID
     student_id: uuid.UUID
     expires_at: datetime
@@ -85,7 +116,10 @@ class CheckinFace(BaseModel):
 
 
 class Liveness(BaseModel):
-    checked: bool = Field(description="False when liveness checks are switched off (liveness_mode: off).")
+    checked: bool = Field(
+        description="False when liveness checks are switched off (the school's setting, or the "
+        "installation's liveness_mode: off)."
+    )
     passed: bool
     score: float | None = Field(None, description="0..1; 0.5 is the challenge threshold.")
     action: str | None = Field(None, description="The challenge answered, e.g. turn_left.")

@@ -50,6 +50,9 @@ class MfaSetupRequired(BaseModel):
 class MfaSetup(BaseModel):
     secret: str = Field(description="Base32 TOTP secret; shown once.")
     otpauth_uri: str = Field(description="The same secret as an otpauth:// URI (render as a QR code).")
+    qr_svg: str = Field(
+        description="otpauth_uri as a QR code: a whole SVG document (show it inline or as a data: URI)."
+    )
 
 
 class MfaActivate(BaseModel):
@@ -86,6 +89,13 @@ class UserUpdate(BaseModel):
     password: Password | None = None
     unlock: bool = Field(False, description="Stop slowing sign-ins of this account (from every address).")
     reset_mfa: bool = Field(False, description="Remove the user's TOTP (they enrol again at next sign-in).")
+
+
+class TemporaryPassword(BaseModel):
+    """An admin's password reset: the new password is in this answer only (a hash is stored)."""
+
+    user_id: uuid.UUID
+    password: str = Field(description="Shown once: hand it to the user, who signs in with it.")
 
 
 class UserPublic(Public):

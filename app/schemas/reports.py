@@ -1,4 +1,8 @@
-"""Attendance reports: per session, per class over dates, per student; and their filters."""
+"""Attendance reports: per session, per class over dates, per student; and their filters.
+
+Every report is in its school's time zone, named in ``timezone`` (IANA): its times carry the school's UTC
+offset (``2026-11-02T23:30:00-05:00``), and its dates and weeks are the school's calendar days.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +31,9 @@ class Totals(BaseModel):
     rate: float | None = Field(description="(present + late) / counted; None when nothing was counted.")
 
 
+_TIMEZONE = "The school's time zone (IANA name): the report's times carry its offset, its dates are its days."
+
+
 class LessonRow(BaseModel):
     student_id: uuid.UUID
     student_number: str
@@ -35,12 +42,17 @@ class LessonRow(BaseModel):
     method: str | None
     recorded_at: datetime | None
     confidence: float | None
+    liveness_checked: bool | None = Field(
+        None, description="Face check-ins: False when the school had liveness switched off; None otherwise."
+    )
 
 
 class LessonReport(BaseModel):
     lesson_id: uuid.UUID
     class_id: uuid.UUID
     class_code: str
+    class_name: str
+    timezone: str = Field(description=_TIMEZONE)
     starts_at: datetime
     ends_at: datetime
     unknown_faces: int | None = Field(description="Faces nobody matched at the kiosk (None: not available).")
@@ -55,13 +67,22 @@ class ClassStudentRow(BaseModel):
     totals: Totals
 
 
+class WeekTotals(BaseModel):
+    week_start: date = Field(description="The week's Monday (weeks run Monday to Sunday, the school's days).")
+    lessons: int
+    totals: Totals
+
+
 class ClassReport(BaseModel):
     class_id: uuid.UUID
     class_code: str
+    class_name: str
+    timezone: str = Field(description=_TIMEZONE)
     date_from: date
     date_to: date
     lessons: int
     totals: Totals
+    weeks: list[WeekTotals] = Field(description="The range's weeks that have lessons, oldest first.")
     rows: list[ClassStudentRow]
 
 
@@ -79,6 +100,7 @@ class StudentReport(BaseModel):
     student_id: uuid.UUID
     student_number: str
     display_name: str
+    timezone: str = Field(description=_TIMEZONE)
     date_from: date
     date_to: date
     totals: Totals

@@ -37,6 +37,12 @@ class SchoolUpdate(BaseModel):
     colour_challenge: StrictBool | None = Field(
         None, description="Kiosks light the face with a random colour sequence, checked for its reflection."
     )
+    liveness: StrictBool | None = Field(
+        None,
+        description="Kiosks check that a live person performs the challenge (default on). Off, a single "
+        "frame checks a student in, its records and reports say so: for a trial or a kiosk without a camera "
+        "good enough for the head turn, never to be left on by accident (the change is audited).",
+    )
 
 
 class SchoolPublic(Public):
@@ -44,4 +50,5 @@ class SchoolPublic(Public):
     name: str
     timezone: str
     colour_challenge: bool
+    liveness: bool
     created_at: datetime

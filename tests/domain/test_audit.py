@@ -193,6 +193,7 @@ def test_concurrent_appends_keep_one_chain_per_school(auth_services, auth_world)
     assert sum(event.action == "load.test" for event in events) == 32
     school = all_events(engine, auth_world.school.id)
     assert len({event.prev_hash for event in school}) == len(school)  # nobody forked the chain
+    assert [event.school_seq for event in school] == list(range(1, len(school) + 1))  # one number each
     assert verify(engine, auth_world.school.id).ok
 
 

@@ -134,3 +134,37 @@ def test_summaries_queued_before_the_rename_name_their_lessons(tmp_path):
         with engine.connect() as db:
             assert db.execute(payload, {"id": summary}).scalar_one()["sessions"] == 3
         engine.dispose()
+
+
+def test_existing_audit_events_are_numbered_per_school(tmp_path):
+    """0012: each school's events from before it are numbered 1, 2, ... in their ``seq`` order, whatever other
+    schools wrote in between; events of no school stay unnumbered; a downgrade drops the numbers."""
+    north, south = uuid.uuid4(), uuid.uuid4()
+    written = [north, south, None, north, south, north]  # interleaved, as the one global sequence had them
+    with EmbeddedPostgres(tmp_path / "pg") as server:
+        config = alembic_config(server.url)
+        command.upgrade(config, "0011_school_lifecycle")
+        engine = create_engine(server.url)
+        with engine.begin() as db:
+            for n, school in enumerate(written):
+                db.execute(
+                    text(
+                        "INSERT INTO audit_event (at, school_id, actor, action, result, details, prev_hash,"
+                        " hash, chain) VALUES (now(), :school, 'system', 'old', 'ok', '{}', :prev, :hash,"
+                        " 'school')"
+                    ),
+                    {"school": school, "prev": "0" * 64, "hash": f"{n:064d}"},
+                )
+        command.upgrade(config, "heads")
+        numbered = text("SELECT school_id, school_seq FROM audit_event ORDER BY seq")
+        with engine.connect() as db:
+            assert [tuple(row) for row in db.execute(numbered)] == [
+                (north, 1), (south, 1), (None, None), (north, 2), (south, 2), (north, 3),
+            ]  # fmt: skip
+        command.downgrade(config, "0011_school_lifecycle")
+        with engine.connect() as db:
+            columns = db.execute(
+                text("SELECT column_name FROM information_schema.columns WHERE table_name = 'audit_event'")
+            ).scalars()
+            assert "school_seq" not in set(columns)
+        engine.dispose()

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 
 from app.api.deps import DbDep
 from app.api.security import AdminOnly
-from app.schemas.audit import AuditEventPublic, AuditPage, ChainStatus
+from app.schemas.audit import AuditPage, ChainStatus
 from app.services.privacy import audit
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -27,9 +27,10 @@ def list_events(
     result: Annotated[str | None, Query(max_length=16)] = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    before_seq: Annotated[int | None, Query(ge=1)] = None,
+    before_seq: Annotated[int | None, Query(ge=1, description="The school's event number (seq).")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AuditPage:
+    """Numbered in the school's own sequence; actors and targets of this school are named."""
     where = audit.EventFilter(
         action=action,
         actor=actor,
@@ -41,22 +42,20 @@ def list_events(
         before_seq=before_seq,
         limit=limit,
     )
-    events = audit.list_events(session, admin, where)
-    return AuditPage(
-        items=[AuditEventPublic.model_validate(event) for event in events],
-        next_before_seq=events[-1].seq if len(events) == limit else None,
-    )
+    items = audit.shown_events(session, admin, where)
+    return AuditPage(items=items, next_before_seq=items[-1].seq if len(items) == limit else None)
 
 
 @router.get("/verify", summary="Check the hash chain of this school's trail", response_model=ChainStatus)
 def verify(admin: AdminOnly, session: DbDep) -> ChainStatus:
     """Any edited, deleted or reordered event of the school breaks its chain; `first_broken_seq` names
-    where. The count and head are this school's own: other schools' activity is not revealed."""
+    where, by the school's own number. The count and head are this school's own: other schools' activity
+    is not revealed."""
     report = audit.verify_chain(session, admin.school_id)
     return ChainStatus(
         ok=report.ok,
         events=report.events,
         head_hash=report.head_hash,
-        first_broken_seq=report.first_broken_seq,
+        first_broken_seq=report.first_broken_school_seq,
         problem=report.problem,
     )

@@ -13,7 +13,15 @@ from app.api.deps import DbDep, RequestIdDep
 from app.api.errors import error_responses
 from app.api.school_deps import PageDep
 from app.api.security import AdminOnly, AnyUser, Staff
-from app.schemas.classes import ClassCreate, ClassPublic, ClassUpdate, LessonCreate, LessonPublic
+from app.schemas.classes import (
+    ClassCreate,
+    ClassPublic,
+    ClassUpdate,
+    LessonCreate,
+    LessonPublic,
+    LessonSeriesCreate,
+    LessonSeriesReport,
+)
 from app.schemas.common import Page
 from app.schemas.students import StudentPublic
 from app.services.school import classes, lessons
@@ -133,3 +141,18 @@ def create_lesson(
     class_id: uuid.UUID, body: LessonCreate, staff: Staff, session: DbDep, request_id: RequestIdDep
 ) -> LessonPublic:
     return LessonPublic.model_validate(lessons.create_lesson(session, staff, class_id, body, request_id))
+
+
+@router.post(
+    "/{class_id}/lessons/recurring",
+    summary="Schedule a weekly series of lessons: every date, or none",
+    response_model=LessonSeriesReport,
+    responses=error_responses(403, 404, 409, 422),
+)
+def create_series(
+    class_id: uuid.UUID, body: LessonSeriesCreate, staff: Staff, session: DbDep, request_id: RequestIdDep
+) -> LessonSeriesReport:
+    """The school's wall-clock time on each date (its time zone, daylight saving included). A clash with
+    another lesson of the class in the same room on any date answers 409 `lesson_overlaps` with the whole
+    report in `details` (each date's `overlaps`), and nothing is created; `dry_run` only reports."""
+    return lessons.create_series(session, staff, class_id, body, request_id)

@@ -1,4 +1,5 @@
-"""One class session: read, change, close, delete; its attendance (list, mark, correct); one-time codes."""
+"""One class session: read, change, close, delete; its attendance (list, mark, correct, in bulk); one-time
+codes."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ from fastapi import APIRouter, Response
 from app.api.deps import DbDep, RequestIdDep, SettingsDep
 from app.api.errors import error_responses
 from app.api.security import AnyUser, Staff
-from app.schemas.attendance import AttendanceMark, AttendancePublic, CodeIssued, CodeRequest
+from app.schemas.attendance import (
+    AttendanceBulkMark,
+    AttendanceMark,
+    AttendancePublic,
+    CodeIssued,
+    CodeRequest,
+)
 from app.schemas.classes import LessonPublic, LessonUpdate
 from app.services.checkin import codes
 from app.services.school import attendance, lessons
@@ -67,6 +74,22 @@ def delete_lesson(lesson_id: uuid.UUID, staff: Staff, session: DbDep, request_id
 )
 def list_attendance(lesson_id: uuid.UUID, staff: Staff, session: DbDep) -> list[AttendancePublic]:
     return [AttendancePublic.model_validate(r) for r in attendance.lesson_records(session, staff, lesson_id)]
+
+
+@router.post(
+    "/{lesson_id}/attendance",
+    summary="Mark or correct several students at once: all of them, or none",
+    response_model=list[AttendancePublic],
+    responses=error_responses(403, 404, 409, 422),
+)
+def mark_attendance_in_bulk(
+    lesson_id: uuid.UUID, body: AttendanceBulkMark, staff: Staff, session: DbDep, request_id: RequestIdDep
+) -> list[AttendancePublic]:
+    """Each mark is kept like a single one (its change, with the reason, in the record's history); the
+    first one refused answers its error (e.g. 409 `not_in_class` with the `student_id`) and none is kept.
+    The records come back in the order of `marks`."""
+    records = attendance.mark_many(session, staff, lesson_id, body, request_id)
+    return [AttendancePublic.model_validate(record) for record in records]
 
 
 @router.put(

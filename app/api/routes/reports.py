@@ -1,10 +1,11 @@
-"""Attendance reports as JSON, or exported as CSV (streamed row by row) or XLSX."""
+"""Attendance reports as JSON, or exported as CSV (streamed row by row) or XLSX, in the school's time zone."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
@@ -105,10 +106,10 @@ def _answer(
         return report
     reports.audit_export(session, principal, report, export.value, request_id)
     header, rows = reports.table(report)
-    stem = reports.file_stem(report)
+    stem, zone = reports.file_stem(report), ZoneInfo(report.timezone)
     if export is ExportFormat.csv:
-        chunks, media_type = csv_chunks(header, rows), CSV_MEDIA_TYPE
+        chunks, media_type = csv_chunks(header, rows, zone), CSV_MEDIA_TYPE
     else:
-        chunks, media_type = xlsx_chunks(stem[:31], header, rows), XLSX_MEDIA_TYPE
+        chunks, media_type = xlsx_chunks(reports.title(report), header, rows, zone), XLSX_MEDIA_TYPE
     disposition = f'attachment; filename="{stem}.{export.value}"'
     return StreamingResponse(chunks, media_type=media_type, headers={"Content-Disposition": disposition})

@@ -1,4 +1,5 @@
-"""Users of the admin's school: create, list, read, change, deactivate."""
+"""Users of the admin's school: create, list, read, change (role, unlock, MFA reset), reset the password,
+deactivate."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from app.api.deps import DbDep, RequestIdDep
 from app.api.errors import error_responses
 from app.api.security import AdminOnly, ServicesDep
 from app.core.enums import Role
-from app.schemas.auth import UserCreate, UserPublic, UserUpdate
+from app.schemas.auth import TemporaryPassword, UserCreate, UserPublic, UserUpdate
 from app.schemas.common import Page, PageParams
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
@@ -65,6 +66,20 @@ def update_user(
 ) -> UserPublic:
     """Changing what the user may do (role, active, password, MFA) signs them out everywhere."""
     return services.auth.update_user(session, admin, user_id, body, request_id)
+
+
+@router.post(
+    "/{user_id}/password-reset",
+    summary="Give a user a new random password (shown once)",
+    response_model=TemporaryPassword,
+    responses=error_responses(404),
+)
+def reset_password(
+    user_id: uuid.UUID, admin: AdminOnly, services: ServicesDep, session: DbDep, request_id: RequestIdDep
+) -> TemporaryPassword:
+    """The password is in this answer only; the user's sign-ins end. To set a chosen password instead,
+    PATCH `password`; `unlock` and `reset_mfa` are PATCH fields too."""
+    return services.auth.reset_password(session, admin, user_id, request_id)
 
 
 @router.delete(

@@ -20,6 +20,7 @@ from sqlmodel import Session, col
 
 from app.core.enums import CheckinMethod, Role
 from app.core.errors import Conflict, Forbidden, NotFound
+from app.core.qr import qr_svg
 from app.db.tables import Attendance, CheckinCode, Lesson, SchoolClass, Student, utcnow
 from app.schemas.attendance import CheckinAnswer, CheckinFace, CodeIssued, Liveness, StudentRef
 from app.services.checkin.service import record_answer
@@ -71,10 +72,11 @@ def issue_code(
         request_id,
         lesson_id=str(lesson_id),
     )
-    shown = f"{code[:5]}-{code[5:]}"
+    shown, uri = f"{code[:5]}-{code[5:]}", QR_PREFIX + code
     return CodeIssued(
         code=shown,
-        qr=QR_PREFIX + code,
+        qr=uri,
+        qr_svg=qr_svg(uri, "One-time check-in code"),
         lesson_id=lesson_id,
         student_id=student_id,
         expires_at=expires_at,

@@ -96,9 +96,10 @@ class OpenLesson:
 @dataclass(frozen=True, slots=True)
 class LessonsHere:
     """What a kiosk's check-ins read from PostgreSQL: its room's lessons (open now or within the cache's
-    life, latest start first) and whether its school lights faces with colours."""
+    life, latest start first), whether its school checks liveness and whether it lights faces with colours."""
 
     lessons: list[OpenLesson]
+    liveness: bool
     colour_challenge: bool
 
 

@@ -10,13 +10,16 @@ The flow, in order (each step can end it):
    lesson open in the kiosk's room now (from ``checkin_early_minutes`` before its start until its end, not
    closed). Back-to-back lessons can overlap in that window; each recognised student is then checked in to the
    latest-starting one whose class they are in.
-3. Liveness (``liveness_mode: challenge``, the default): the request's challenge nonce is redeemed (single
+3. Liveness (on unless the school's admin switched it off, ``School.liveness``, or the installation runs with
+   ``liveness_mode: off``): the request's challenge nonce is redeemed (single
    use, this kiosk's, not expired), then the Liveness deployment judges the burst of frames: the subject
    turned the asked way in 3-D, one continuous person, nothing flat, and (when the school's colour layer is
    on) the face reflected the colour sequence the nonce bound, at the frames' times. A failure ends the flow
    before any identification, is audited, and names its reasons. The burst's most frontal face (the probe)
-   is then quality-checked with the lenient check-in limits. With ``liveness_mode: off`` a single frame is
-   taken as is (every face in it, for group check-in) and the answer says ``checked: false``.
+   is then quality-checked with the lenient check-in limits. Switched off, a single frame is taken as is
+   (every face in it, for group check-in), the answer says ``checked: false`` and so do the records
+   (``Attendance.liveness_checked``); the challenge route answers 409 ``liveness_off``, which tells the
+   kiosk to send one frame and show that liveness is off.
 4. Identification (1:N) of the probe (or of each face of the single frame), or verification (1:1) when the
    request claims a ``student_id``.
 5. Recording, in one transaction: one attendance row per recognised eligible student (``record_once``),
@@ -206,10 +209,15 @@ class CheckinService:
         if kiosk.kind != "kiosk":
             raise Forbidden("challenges are issued to kiosks", code="forbidden")
         if self._policy.liveness_mode == "off":
-            raise Conflict("liveness checks are switched off; send a single frame", code="liveness_off")
+            raise _liveness_off()
         policy = self._policy
         begun = await asyncio.to_thread(self._stores.cache.begin, kiosk.id, None, None)
-        _, lit = await self._open_lessons(kiosk, lesson_id, self._clock(), begun.lessons_version)
+        now = self._clock()
+        here = await self._here(kiosk, lesson_id, now, begun.lessons_version)
+        if not here.liveness:
+            raise _liveness_off()
+        open_at(here.lessons, lesson_id, now, policy.early_minutes, kiosk)
+        lit = here.colour_challenge
         colours = random_sequence(policy.colour_slots, policy.colour_slot_ms) if lit else None
         issued = await asyncio.to_thread(self._challenges.issue, str(kiosk.id), None, colours)
         return ChallengeIssued(
@@ -333,8 +341,9 @@ class CheckinService:
         """Run the check-in: open lessons, liveness and identity, the records, then the answer's keeping."""
         key = keyed.key if keyed is not None else None
         now = self._clock()
-        lessons, _ = await self._open_lessons(kiosk, request.lesson_id, now, lessons_version)
-        if self._policy.liveness_mode == "challenge":
+        here = await self._here(kiosk, request.lesson_id, now, lessons_version)
+        lessons = open_at(here.lessons, request.lesson_id, now, self._policy.early_minutes, kiosk)
+        if self._policy.liveness_mode == "challenge" and here.liveness:
             liveness, probes = await self._live_probe(kiosk, request, key, request_id)
         else:
             liveness, probes = Liveness(checked=False, passed=True), await self._frame_faces(request)
@@ -344,7 +353,7 @@ class CheckinService:
         else:
             seen = await self._identify(kiosk, lessons, probes)
         faces = await in_transaction(
-            self._stores.engine, self._record, kiosk, seen, mode, now, key, request_id
+            self._stores.engine, self._record, kiosk, seen, mode, now, key, liveness.checked, request_id
         )
         unknown = sum(face.outcome == "unknown" for face in faces)
         answer = CheckinAnswer(
@@ -375,11 +384,11 @@ class CheckinService:
         except redis.RedisError as exc:
             log.warning("check-in recorded, but Redis failed afterwards: %s", type(exc).__name__)
 
-    async def _open_lessons(
+    async def _here(
         self, kiosk: Principal, lesson_id: uuid.UUID | None, now: datetime, version: str
-    ) -> tuple[list[OpenLesson], bool]:
-        """The lessons open at the kiosk now and whether its school's colour layer is on, from the replica's
-        lesson cache when its entry is current (``version``), else from PostgreSQL."""
+    ) -> LessonsHere:
+        """The kiosk's lessons and its school's liveness switches, from the replica's lesson cache when its
+        entry is current (``version``), else from PostgreSQL."""
         key = (kiosk.school_id, kiosk.room, lesson_id)
         here = self._lessons.get(key, version)
         if here is None:
@@ -387,7 +396,7 @@ class CheckinService:
             horizon = timedelta(minutes=self._policy.early_minutes, seconds=self._lessons.ttl_s)
             here = await in_transaction(self._stores.engine, lessons_here, kiosk, lesson_id, now, horizon)
             self._lessons.put(key, version, here, loaded_at)
-        return open_at(here.lessons, lesson_id, now, self._policy.early_minutes, kiosk), here.colour_challenge
+        return here
 
     # ------------------------------------------------------------------ identity
 
@@ -533,8 +542,11 @@ class CheckinService:
         mode: Literal["identify", "verify"],
         now: datetime,
         key: str | None,
+        live: bool,
         request_id: str | None,
     ) -> list[CheckinFace]:
+        """One transaction: a record per recognised eligible student (``live``: whether liveness ran, kept
+        on the record for reports), an audit event per face decision."""
         ids = {face.student_id for face in seen if face.student_id is not None}
         students = {
             student.id: student
@@ -572,6 +584,7 @@ class CheckinService:
                 recorded_by=kiosk.actor,
                 confidence=face.score,
                 idempotency_key=key,
+                liveness_checked=live,
             )
             answers.append(record_answer(record, ref, created, face.score, box=face.box))
             if created:
@@ -584,6 +597,7 @@ class CheckinService:
                     lesson_id=str(record.lesson_id),
                     status=record.status.value,
                     confidence=round(face.score or 0.0, 4),
+                    liveness=live,
                 )
         unknown = sum(answer.outcome == "unknown" for answer in answers)
         if unknown:
@@ -656,8 +670,13 @@ def lessons_here(
     school = session.get(School, kiosk.school_id)
     return LessonsHere(
         [OpenLesson(lesson, frozenset(members[lesson.class_id])) for lesson in lessons],
-        school is None or school.colour_challenge,
+        liveness=school is None or school.liveness,
+        colour_challenge=school is None or school.colour_challenge,
     )
+
+
+def _liveness_off() -> Conflict:
+    return Conflict("liveness checks are switched off; send a single frame", code="liveness_off")
 
 
 def open_at(

@@ -31,6 +31,7 @@ from typing import Any, cast
 
 import redis
 from pwdlib import PasswordHash
+from pydantic import ValidationError
 from sqlalchemy import Engine, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -38,7 +39,8 @@ from sqlmodel import Session, col, select
 from app.core import metrics
 from app.core.crypto import CryptoError, Keyring
 from app.core.enums import Role
-from app.core.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
+from app.core.errors import Conflict, Forbidden, InvalidInput, RateLimited, Unauthenticated
+from app.core.qr import qr_svg
 from app.core.redis import OneTimeValues, RateLimiter
 from app.core.security import (
     TokenClaims,
@@ -53,8 +55,17 @@ from app.core.security import (
 from app.core.setting_groups import PasswordPolicy, SignInPolicy
 from app.db.session import transaction
 from app.db.tables import School, Student, User
-from app.schemas.auth import MfaSetup, MfaSetupRequired, TokenPair, UserCreate, UserPublic, UserUpdate
+from app.schemas.auth import (
+    MfaSetup,
+    MfaSetupRequired,
+    TemporaryPassword,
+    TokenPair,
+    UserCreate,
+    UserPublic,
+    UserUpdate,
+)
 from app.schemas.common import Page, PageParams
+from app.schemas.schools import SchoolCreate
 from app.services.identity.access import in_school, require_role
 from app.services.identity.principal import Principal
 from app.services.identity.throttle import SignInThrottle
@@ -270,6 +281,11 @@ class AuthService:
         if not valid:
             _audit_login(session, user, "denied", request_id, client_ip, reason="bad_password")
             return _Refusal(Unauthenticated("wrong email or password", code="invalid_credentials"))
+        school = session.get(School, user.school_id)
+        if school is None or school.suspended_at is not None:
+            # Told only to someone who knows the password: a suspended school is no secret from its staff.
+            _audit_login(session, user, "denied", request_id, client_ip, reason="school_suspended")
+            return _Refusal(Forbidden("this school's account is suspended", code="school_suspended"))
         if user.mfa_enabled:
             if not totp_code:
                 # The password was right: no failure counted; the client asks for the code and retries.
@@ -406,7 +422,8 @@ class AuthService:
         user.totp_secret_enc = self.keyring.seal(secret.encode(), _totp_aad(user.id))
         session.add(user)
         audit.record(session, principal, "auth.mfa_setup", f"user:{user.id}", "ok", request_id)
-        return MfaSetup(secret=secret, otpauth_uri=totp_uri(secret, user.email))
+        uri = totp_uri(secret, user.email)
+        return MfaSetup(secret=secret, otpauth_uri=uri, qr_svg=qr_svg(uri, "TOTP enrolment"))
 
     def mfa_activate(
         self, session: Session, principal: Principal, code: str, client_ip: str, request_id: str | None
@@ -513,9 +530,12 @@ class AuthService:
         data: UserUpdate,
         request_id: str | None,
     ) -> UserPublic:
-        """Apply the fields sent. The school always keeps one active admin; any change to what the user may
-        do (role, activity, password, MFA) ends their sign-ins."""
+        """Apply the fields sent. The school always keeps one active admin, and no admin deactivates
+        themself (they could not sign in to undo it); any change to what the user may do (role, activity,
+        password, MFA) ends their sign-ins."""
         user = self._user_row(session, principal, user_id)
+        if user.id == principal.id and data.is_active is False:
+            raise Conflict("you cannot remove your own account", code="cannot_remove_self")
         changed: dict[str, Any] = {}
         if data.full_name is not None and data.full_name != user.full_name:
             user.full_name = changed["full_name"] = data.full_name
@@ -551,12 +571,20 @@ class AuthService:
             self.families.revoke_user(user.id)
         return UserPublic.model_validate(user)
 
+    def reset_password(
+        self, session: Session, principal: Principal, user_id: uuid.UUID, request_id: str | None
+    ) -> TemporaryPassword:
+        """A new random password for a user who lost theirs, for the admin to hand over: like a password the
+        admin types (``update_user``), it is audited as ``password_reset`` and ends every sign-in of the
+        user. Only its hash is kept."""
+        password = temporary_password(self.policy.passwords.min_length)
+        user = self.update_user(session, principal, user_id, UserUpdate(password=password), request_id)
+        return TemporaryPassword(user_id=user.id, password=password)
+
     def deactivate_user(
         self, session: Session, principal: Principal, user_id: uuid.UUID, request_id: str | None
     ) -> UserPublic:
         """What DELETE means for a user: records they made keep naming them, so the row stays, inactive."""
-        if user_id == principal.id:
-            raise Conflict("you cannot remove your own account", code="cannot_remove_self")
         return self.update_user(session, principal, user_id, UserUpdate(is_active=False), request_id)
 
     @staticmethod
@@ -570,6 +598,16 @@ class AuthService:
         ).all()
         if not [admin for admin in admins if admin != leaving.id]:
             raise Conflict("the school must keep at least one active admin", code="last_admin")
+
+
+#: Letters and digits nobody misreads on a screen or over the phone (no 0/o, 1/l/i).
+_READABLE = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+def temporary_password(min_length: int) -> str:
+    """Random groups of five readable characters, at least ``min_length`` and 20 of them (99 bits or more)."""
+    groups = -(-max(min_length, 20) // 5)
+    return "-".join("".join(secrets.choice(_READABLE) for _ in range(5)) for _ in range(groups))
 
 
 def new_password_hash(passwords: PasswordPolicy, hasher: PasswordHash, password: str, email: str = "") -> str:
@@ -597,7 +635,31 @@ def bootstrap(
     The admin enrols TOTP at first sign-in (login answers with a setup token). Needs no Redis."""
     if session.exec(select(func.count()).select_from(User)).one():
         raise Conflict("users already exist; sign in as an admin instead", code="already_bootstrapped")
-    school = School(name=school_name.strip(), timezone=timezone)
+    return found_school(
+        session, passwords, "bootstrap", school_name=school_name, timezone=timezone, email=email,
+        full_name=full_name, password=password,
+    )  # fmt: skip
+
+
+def found_school(
+    session: Session,
+    passwords: PasswordPolicy,
+    action: str,
+    *,
+    school_name: str,
+    timezone: str,
+    email: str,
+    full_name: str,
+    password: str,
+) -> tuple[School, User]:
+    """A school with its first admin, audited as ``action`` by the system (the bootstrap, or the
+    installation's operator adding a school: ``app.services.operations.tenancy``)."""
+    try:
+        wanted = SchoolCreate(name=school_name.strip(), timezone=timezone)
+    except ValidationError as exc:
+        problems = [str(error["msg"]) for error in exc.errors()]
+        raise InvalidInput("; ".join(problems), code="invalid_input") from exc
+    school = School(name=wanted.name, timezone=wanted.timezone)
     session.add(school)
     _flush_unique(session, "that school already exists")
     admin = User(
@@ -609,9 +671,7 @@ def bootstrap(
     )
     session.add(admin)
     _flush_unique(session, "that email already exists")
-    audit.record(
-        session, audit.SYSTEM_ACTOR, "bootstrap", f"user:{admin.id}", "ok", None, school_id=school.id
-    )
+    audit.record(session, audit.SYSTEM_ACTOR, action, f"user:{admin.id}", "ok", None, school_id=school.id)
     return school, admin
 
 

@@ -19,6 +19,7 @@ import logging
 import re
 import secrets
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import cast
 
@@ -28,11 +29,11 @@ from sqlmodel import Session, col, select
 
 from app.core import metrics
 from app.core.enums import Role
-from app.core.errors import Unauthenticated
+from app.core.errors import Forbidden, Unauthenticated
 from app.core.security import password_hasher
 from app.core.setting_groups import PasswordPolicy
 from app.db.session import transaction
-from app.db.tables import KioskKey, utcnow
+from app.db.tables import KioskKey, School, utcnow
 from app.schemas.kiosks import KioskKeyCreate, KioskKeyIssued, KioskKeyPublic
 from app.services.identity.access import in_school, require_role
 from app.services.identity.principal import Principal
@@ -133,6 +134,9 @@ class KioskService:
             row = session.exec(select(KioskKey).where(KioskKey.prefix == prefix)).first()
             if row is None or row.revoked_at is not None or not self.hasher.verify(secret, row.key_hash):
                 raise invalid
+            school = session.get(School, row.school_id)
+            if school is None or school.suspended_at is not None:
+                raise Forbidden("this school's account is suspended", code="school_suspended")
             session.execute(update(KioskKey).where(col(KioskKey.id) == row.id).values(last_used_at=utcnow()))
         self._remember(prefix, _CachedKey(row.id, row.school_id, row.room, _digest(api_key.strip())))
         return Principal(kind="kiosk", id=row.id, school_id=row.school_id, room=row.room)
@@ -153,6 +157,12 @@ class KioskService:
             return None
         data = json.loads(raw)
         return _CachedKey(uuid.UUID(data["id"]), uuid.UUID(data["school_id"]), data["room"], data["digest"])
+
+    def forget(self, prefixes: Iterable[str]) -> None:
+        """Drop these keys' cache entries, so their next request is checked against PostgreSQL (a school
+        suspended by the operator: ``app.services.operations.tenancy``)."""
+        for prefix in prefixes:
+            self._forget(prefix)
 
     def _forget(self, prefix: str) -> None:
         """Drop a revoked key from the cache. Revoking must work while Redis is down (a stolen key is an

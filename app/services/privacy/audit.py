@@ -20,6 +20,14 @@ previous hash, so concurrent transactions of one school append one after another
 commit or rollback) and each chain stays one line. A rolled-back append leaves a gap in ``seq`` but no broken
 link.
 
+Numbering: ``seq`` is the installation's one sequence, so its gaps would tell a school how busy the others
+are. Each event of a school also gets ``school_seq``, the previous event's plus one, read under the same lock:
+the school's own count, without gaps (a rolled-back append gives its number back). Schools see, page and
+verify by it; events of no school have none (migration 0012 numbered the events before it).
+
+Reading: admins see actors and targets by name (``names_of``), resolved in their own school only, so an id of
+another school, or of a row since deleted, stays as written, and an erased student is only "erased student".
+
 Pseudonyms: a ``target`` of the form ``student:<uuid>`` and detail values under ``student_id``,
 ``student_ids`` or any key ending in ``_student_id`` are replaced by ``student:<hmac>`` (``pseudonym``), the
 same token for the same student, so an admin can still ask for one student's events.
@@ -41,12 +49,26 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, text
 from sqlmodel import Session, col, select
 
 from app.core.crypto import IdHasher
-from app.db.tables import AUDIT_CHAIN_GLOBAL, AUDIT_CHAIN_SCHOOL, AuditEvent, KioskKey, User, utcnow
+from app.db.tables import (
+    AUDIT_CHAIN_GLOBAL,
+    AUDIT_CHAIN_SCHOOL,
+    AuditEvent,
+    ErasureTombstone,
+    KioskKey,
+    Lesson,
+    School,
+    SchoolClass,
+    Student,
+    User,
+    utcnow,
+)
+from app.schemas.audit import AuditEventPublic
 from app.services.identity.principal import Principal
 
 GENESIS_HASH = "0" * 64
@@ -124,8 +146,12 @@ def record(
         {"chain": CHAIN_LOCK_CLASS, "school": str(school)},
     )
     previous = session.exec(
-        select(AuditEvent.hash).where(_of_school(school)).order_by(col(AuditEvent.seq).desc()).limit(1)
+        select(AuditEvent.hash, AuditEvent.school_seq)
+        .where(_of_school(school))
+        .order_by(col(AuditEvent.seq).desc())
+        .limit(1)
     ).first()
+    previous_hash, previous_number = previous if previous is not None else (GENESIS_HASH, 0)
     event = AuditEvent(
         at=utcnow(),
         school_id=school,
@@ -135,9 +161,10 @@ def record(
         result=result[:16],
         request_id=request_id[:64] if request_id else None,
         details=clean,
-        prev_hash=previous or GENESIS_HASH,
+        prev_hash=previous_hash,
         hash="",
         chain=AUDIT_CHAIN_SCHOOL,
+        school_seq=(previous_number or 0) + 1 if school is not None else None,
     )
     event.hash = chain_hash(audit_keys.chain, event)
     session.add(event)
@@ -146,8 +173,8 @@ def record(
 
 
 def chain_hash(key: bytes, event: AuditEvent) -> str:
-    """HMAC-SHA256 over the previous hash and the event's canonical JSON (``seq`` excluded: the link to the
-    previous hash already fixes the order)."""
+    """HMAC-SHA256 over the previous hash and the event's canonical JSON (``seq`` and ``school_seq``
+    excluded: the link to the previous hash already fixes the order)."""
     content = {
         "at": event.at.astimezone(UTC).isoformat(timespec="microseconds"),
         "school_id": str(event.school_id) if event.school_id else None,
@@ -169,12 +196,16 @@ class ChainReport:
     events: int
     head_hash: str
     first_broken_seq: int | None = None
+    #: The same event by its number in the school's trail (what the school is shown); None for no school.
+    first_broken_school_seq: int | None = None
     problem: str | None = None
 
 
 def verify_chain(session: Session, school_id: uuid.UUID | None, batch: int = 1000) -> ChainReport:
     """Walk one school's chain (``None``: the events of no school) in order and check every link and every
-    hash; its events from before per-school chains are checked against the one line they were written in."""
+    hash; its events from before per-school chains are checked against the one line they were written in.
+    A school's events must also be numbered 1, 2, ... in that order (``school_seq``, which the hash does not
+    cover): pages by number must show every event once."""
     chain_key = keys_of(session).chain
     global_prev = _global_links(session, school_id)
     expected_prev = GENESIS_HASH
@@ -185,10 +216,15 @@ def verify_chain(session: Session, school_id: uuid.UUID | None, batch: int = 100
     for event in rows:
         count += 1
         linked_to = global_prev.get(event.seq) if event.chain == AUDIT_CHAIN_GLOBAL else expected_prev
+        problem = None
         if event.prev_hash != linked_to:
-            return ChainReport(False, count, expected_prev, event.seq, "the link to the previous event broke")
-        if not hmac.compare_digest(event.hash, chain_hash(chain_key, event)):
-            return ChainReport(False, count, expected_prev, event.seq, "the event's content was changed")
+            problem = "the link to the previous event broke"
+        elif not hmac.compare_digest(event.hash, chain_hash(chain_key, event)):
+            problem = "the event's content was changed"
+        elif school_id is not None and event.school_seq != count:
+            problem = "the school's numbering of its events broke"
+        if problem is not None:
+            return ChainReport(False, count, expected_prev, event.seq, event.school_seq, problem)
         expected_prev = event.hash
     return ChainReport(True, count, expected_prev)
 
@@ -227,12 +263,13 @@ class EventFilter:
     result: str | None = None
     since: datetime | None = None
     until: datetime | None = None
-    before_seq: int | None = None
+    before_seq: int | None = None  # the school's number (``school_seq``)
     limit: int = 100
 
 
 def list_events(session: Session, principal: Principal, where: EventFilter) -> list[AuditEvent]:
-    """The caller's school's events, newest first (page on with ``before_seq`` = the last ``seq`` seen)."""
+    """The caller's school's events, newest first (page on with ``before_seq`` = the last ``school_seq``
+    seen)."""
     query = select(AuditEvent).where(AuditEvent.school_id == principal.school_id)
     if where.action:
         query = query.where(AuditEvent.action == where.action)
@@ -249,8 +286,122 @@ def list_events(session: Session, principal: Principal, where: EventFilter) -> l
     if where.until:
         query = query.where(AuditEvent.at < where.until)
     if where.before_seq is not None:
-        query = query.where(col(AuditEvent.seq) < where.before_seq)
-    return list(session.exec(query.order_by(col(AuditEvent.seq).desc()).limit(where.limit)))
+        query = query.where(col(AuditEvent.school_seq) < where.before_seq)
+    return list(session.exec(query.order_by(col(AuditEvent.school_seq).desc()).limit(where.limit)))
+
+
+def shown_events(session: Session, principal: Principal, where: EventFilter) -> list[AuditEventPublic]:
+    """``list_events`` as the school's admins see them: numbered by ``school_seq`` (never the installation's
+    ``seq``), actors and targets named (``names_of``)."""
+    events = list_events(session, principal, where)
+    names = names_of(session, principal.school_id, [ref for e in events for ref in (e.actor, e.target)])
+    return [_shown(event, names) for event in events]
+
+
+def _shown(event: AuditEvent, names: dict[str, str]) -> AuditEventPublic:
+    if event.school_seq is None:  # record() numbers every event of a school, migration 0012 the older ones
+        raise RuntimeError(f"audit event {event.seq} of a school has no school_seq")
+    return AuditEventPublic(
+        seq=event.school_seq,
+        at=event.at,
+        school_id=event.school_id,
+        actor=event.actor,
+        actor_name=names.get(event.actor),
+        action=event.action,
+        target=event.target,
+        target_name=names.get(event.target) if event.target else None,
+        result=event.result,
+        request_id=event.request_id,
+        details=event.details,
+        prev_hash=event.prev_hash,
+        hash=event.hash,
+    )
+
+
+#: How the events of an erased student name them: the id is gone, and a pseudonym means nothing to a reader.
+ERASED_STUDENT = "erased student"
+_REFERENCE = re.compile(r"^(user|kiosk|student|class|lesson|school):(.+)$")
+
+
+def names_of(session: Session, school_id: uuid.UUID, references: Iterable[str | None]) -> dict[str, str]:
+    """Readable names of actor and target references (``user:<id>``, ``kiosk:<id>``, ``student:<pseudonym>``,
+    ``class:<id>``, ``lesson:<id>``, ``school:<id>``) for the school's admins: users' full names, kiosks'
+    names and rooms, students' display names, class codes and names, a lesson's class and local start, the
+    school's name. Only rows of ``school_id`` are read, so a reference to anything else gets no entry, and an
+    erased student (found by the tombstone of their pseudonym) gets ``ERASED_STUDENT``, never a name."""
+    wanted: dict[str, set[str]] = {}
+    for reference in references:
+        match = _REFERENCE.match(reference or "")
+        if match is not None:
+            wanted.setdefault(match.group(1), set()).add(match.group(2))
+    ids = {kind: _uuids(values) for kind, values in wanted.items() if kind != "student"}
+    found: dict[str, str] = {}
+    if ids.get("user"):
+        query = select(User.id, User.full_name).where(
+            col(User.id).in_(ids["user"]), User.school_id == school_id
+        )
+        found |= {f"user:{row_id}": name for row_id, name in session.exec(query)}
+    if ids.get("kiosk"):
+        kiosks = select(KioskKey.id, KioskKey.name, KioskKey.room).where(
+            col(KioskKey.id).in_(ids["kiosk"]), KioskKey.school_id == school_id
+        )
+        found |= {f"kiosk:{row_id}": f"{name} ({room})" for row_id, name, room in session.exec(kiosks)}
+    if ids.get("class"):
+        classes = select(SchoolClass.id, SchoolClass.code, SchoolClass.name).where(
+            col(SchoolClass.id).in_(ids["class"]), SchoolClass.school_id == school_id
+        )
+        found |= {f"class:{row_id}": _class_name(code, name) for row_id, code, name in session.exec(classes)}
+    school = session.get(School, school_id)
+    if school is not None and school_id in ids.get("school", set()):
+        found[f"school:{school_id}"] = school.name
+    if school is not None and ids.get("lesson"):
+        lessons = (
+            select(Lesson.id, Lesson.starts_at, SchoolClass.code)
+            .join(SchoolClass, col(SchoolClass.id) == Lesson.class_id)
+            .where(col(Lesson.id).in_(ids["lesson"]), SchoolClass.school_id == school_id)
+        )
+        zone = ZoneInfo(school.timezone)
+        found |= {
+            f"lesson:{row_id}": f"{code} {starts.astimezone(zone):%Y-%m-%d %H:%M}"
+            for row_id, starts, code in session.exec(lessons)
+        }
+    if wanted.get("student"):
+        found |= _student_names(session, school_id, wanted["student"])
+    return found
+
+
+def _student_names(session: Session, school_id: uuid.UUID, pseudonyms: set[str]) -> dict[str, str]:
+    """Pseudonyms can only be matched forwards: each student of the school is hashed (one HMAC each, the
+    keyed hash that made the pseudonyms) and kept if wanted; the rest are looked up among the tombstones."""
+    ids = keys_of(session).ids
+    found: dict[str, str] = {}
+    students = select(Student.id, Student.display_name).where(Student.school_id == school_id)
+    for student_id, display_name in session.exec(students):
+        token = ids.hash_id(student_id)
+        if token in pseudonyms:
+            found[f"student:{token}"] = display_name
+    rest = pseudonyms - {reference.removeprefix("student:") for reference in found}
+    if rest:
+        erased = select(ErasureTombstone.subject).where(
+            col(ErasureTombstone.subject).in_(rest), ErasureTombstone.school_id == school_id
+        )
+        found |= {f"student:{subject}": ERASED_STUDENT for subject in session.exec(erased)}
+    return found
+
+
+def _class_name(code: str, name: str) -> str:
+    return code if name == code else f"{code} ({name})"
+
+
+def _uuids(values: Iterable[str]) -> set[uuid.UUID]:
+    """The values that are ids (anything else in a reference cannot name a row)."""
+    parsed = set()
+    for value in values:
+        try:
+            parsed.add(uuid.UUID(value))
+        except ValueError:
+            continue
+    return parsed
 
 
 def _school_of_actor(session: Session, actor: str) -> uuid.UUID | None:

@@ -204,7 +204,7 @@ async def erase_everywhere(
     (``actor="system"``: the retention job, with an admin principal of the student's school). The audit event
     names ``actor`` when given. A student acting on their own record must be an adult (``age_of_majority``;
     without it, no student may)."""
-    if principal.kind != "user":
+    if principal.kind == "kiosk":
         raise Forbidden("a kiosk cannot withdraw consent", code="forbidden")
     own = principal.role is Role.student and principal.student_id == student_id
     milvus_touched = False

@@ -124,7 +124,7 @@ def _erase_rows(
 
     erased.accounts = purge_student(session, student, erased.rows, end_sign_ins)
     # Keys named by an id: rate-limit counters, caches the check-in index does not list.
-    erased.redis_keys = _purge_redis_keys(client, [student.id, *erased.accounts])
+    erased.redis_keys = purge_redis_keys(client, [student.id, *erased.accounts])
     session.add(
         ErasureTombstone(
             id=erased.receipt_id,
@@ -147,13 +147,13 @@ def purge_student(
     also re-applied after a restore (``services.operations.backup``). Returns the ids of the sign-in accounts
     removed."""
     rows["disclosure_log (pseudonymised)"] += disclosure.pseudonymise(session, student.id)
-    _purge_dependents(session, _table_of(Student), col(Student.id) == student.id, rows, skip={"app_user"})
+    purge_dependents(session, table_of(Student), col(Student.id) == student.id, rows, skip={"app_user"})
     accounts = []
     for account in list(session.scalars(select(User).where(col(User.student_id) == student.id))):
         accounts.append(account.id)
         if on_account is not None:
             on_account(account.id)
-        _purge_dependents(session, _table_of(User), col(User.id) == account.id, rows, skip={"student"})
+        purge_dependents(session, table_of(User), col(User.id) == account.id, rows, skip={"student"})
         _remove_account(session, account, rows)
     session.delete(student)
     session.flush()
@@ -191,13 +191,13 @@ def dependents(table: Table) -> list[tuple[Table, Any, Any]]:
     return found
 
 
-def _table_of(model: type[SQLModel]) -> Table:
+def table_of(model: type[SQLModel]) -> Table:
     """The model's table (SQLModel does not declare ``__table__`` to the type checker)."""
     table: Table = model.__table__  # type: ignore[attr-defined]
     return table
 
 
-def _purge_dependents(
+def purge_dependents(
     session: Session, table: Table, where: ColumnElement[bool], rows: Counter[str], *, skip: set[str]
 ) -> None:
     """Delete every row that depends on the rows of ``table`` matching ``where``, children first."""
@@ -205,7 +205,7 @@ def _purge_dependents(
         if child.name in skip:
             continue
         child_where = column.in_(select(referenced).where(where))
-        _purge_dependents(session, child, child_where, rows, skip=skip | {table.name})
+        purge_dependents(session, child, child_where, rows, skip=skip | {table.name})
         deleted = session.execute(delete(child).where(child_where))
         rows[child.name] += int(getattr(deleted, "rowcount", 0) or 0)
 
@@ -224,12 +224,12 @@ def student_rows(session: Session, student_id: uuid.UUID) -> dict[str, int]:
             )
             count(child, child_where, seen | {table.name})
 
-    count(_table_of(Student), col(Student.id) == student_id, set())
+    count(table_of(Student), col(Student.id) == student_id, set())
     counts["student"] += int(session.scalar(select(func.count()).where(col(Student.id) == student_id)) or 0)
     return {name: n for name, n in counts.items() if n}
 
 
-def _purge_redis_keys(client: redis.Redis, ids: Iterable[uuid.UUID]) -> int:
+def purge_redis_keys(client: redis.Redis, ids: Iterable[uuid.UUID]) -> int:
     """Delete every key whose name carries one of ``ids`` (SCAN, so Redis is never blocked)."""
     deleted = 0
     for value in ids:

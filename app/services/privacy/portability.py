@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Table, func, select
 from sqlmodel import Session, col
@@ -68,18 +69,24 @@ TEMPLATE_STATEMENT = (
     "data that only this system's model can use, and the photos they were computed from were not kept. "
     "Withdrawing the consent, or asking the school to erase the student's data, deletes them everywhere."
 )
-ATTENDANCE_HEADER = [
-    "lesson_start",
-    "class_code",
-    "class_name",
-    "status",
-    "method",
-    "confidence",
-    "recorded_at",
-    "recorded_by",
-    "archived",
-    "corrections",
-]
+
+
+def attendance_header(zone: str) -> list[str]:
+    """attendance.csv's columns; the time columns name the school's zone their values are in."""
+    return [
+        f"lesson_start ({zone})",
+        "class_code",
+        "class_name",
+        "status",
+        "method",
+        "confidence",
+        f"recorded_at ({zone})",
+        "recorded_by",
+        "archived",
+        "corrections",
+    ]
+
+
 README = """Rollcall export of one student's data
 =====================================
 
@@ -90,7 +97,8 @@ student.json    everything held about the student: record, account, classes, con
 attendance.csv  the attendance history, one row per lesson (archived records included).
 
 Values marked "[withheld: restricted]" are secrets or biometric templates, which are never exported.
-Times are UTC (ISO 8601). Questions, corrections or erasure: contact the school's office.
+Times in student.json are UTC (ISO 8601); attendance.csv gives them in the school's time zone, named in
+its column headers, with their offset. Questions, corrections or erasure: contact the school's office.
 """
 
 
@@ -111,6 +119,8 @@ def export_student(
     if principal.role not in (Role.admin, Role.student):
         raise Forbidden("exports are made by the school office or the student", code="forbidden")
     student = access.get_student(session, principal, student_id)
+    school = session.get(School, student.school_id)
+    zone = ZoneInfo(school.timezone if school is not None else "UTC")
     now = datetime.now(UTC)
     document = _document(session, student, purpose, now)
     rows = _attendance_rows(session, student.id)
@@ -128,7 +138,8 @@ def export_student(
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("student.json", json.dumps(document, indent=2, ensure_ascii=False, default=_json))
-        archive.writestr("attendance.csv", b"".join(csv_chunks(ATTENDANCE_HEADER, rows)))
+        header = attendance_header(zone.key)
+        archive.writestr("attendance.csv", b"".join(csv_chunks(header, rows, zone)))
         archive.writestr("README.txt", README)
     return Export(f"student-{student.id}-{now:%Y%m%d}.zip", buffer.getvalue())
 

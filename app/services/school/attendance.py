@@ -20,7 +20,7 @@ from app.core.enums import AttendanceStatus, CheckinMethod, Role
 from app.core.errors import Conflict, NotFound
 from app.db.tables import Attendance, AttendanceChange, Lesson, SchoolClass, utcnow
 from app.notifications import events
-from app.schemas.attendance import AttendanceMark
+from app.schemas.attendance import AttendanceBulkMark, AttendanceMark
 from app.services.identity import access
 from app.services.identity.principal import Principal
 from app.services.privacy.activity import log_action, target
@@ -44,6 +44,7 @@ def record_once(
     recorded_by: str,
     confidence: float | None = None,
     idempotency_key: str | None = None,
+    liveness_checked: bool | None = None,
 ) -> tuple[Attendance, bool]:
     """The student's record for the session, and whether this call created it."""
     new_id = session.scalar(
@@ -55,6 +56,7 @@ def record_once(
             status=arrival_status(lesson, at),
             method=method,
             confidence=confidence,
+            liveness_checked=liveness_checked,
             recorded_at=at,
             recorded_by=recorded_by,
             idempotency_key=idempotency_key,
@@ -131,6 +133,31 @@ def mark(
         new_status=data.status.value,
     )
     return record
+
+
+def mark_many(
+    session: Session,
+    principal: Principal,
+    lesson_id: uuid.UUID,
+    data: AttendanceBulkMark,
+    request_id: str | None,
+) -> list[Attendance]:
+    """``mark`` for each student of ``data``, in the caller's one transaction: every change is kept and
+    audited as a single mark's is, and the first mark refused (not in the class, unknown student) raises,
+    so nothing of the request stays. Students are marked in id order, so two bulk marks of one lesson lock
+    its rows in the same order and cannot deadlock; the records come back in the request's order."""
+    marked = {
+        item.student_id: mark(
+            session,
+            principal,
+            lesson_id,
+            item.student_id,
+            AttendanceMark(status=item.status, reason=item.reason or data.reason),
+            request_id,
+        )
+        for item in sorted(data.marks, key=lambda item: item.student_id)
+    }
+    return [marked[item.student_id] for item in data.marks]
 
 
 def lesson_records(session: Session, principal: Principal, lesson_id: uuid.UUID) -> list[Attendance]:

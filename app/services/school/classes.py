@@ -138,6 +138,13 @@ def remove_member(
 
 
 def _check_teacher(session: Session, principal: Principal, user_id: uuid.UUID) -> None:
+    """A class is taught by an active teacher (or admin) of the school: a deactivated account could never
+    sign in to run its lessons."""
     user = session.get(User, user_id)
-    if user is None or user.school_id != principal.school_id or user.role not in (Role.teacher, Role.admin):
+    if (
+        user is None
+        or user.school_id != principal.school_id
+        or user.role not in (Role.teacher, Role.admin)
+        or not user.is_active
+    ):
         raise NotFound(f"no teacher {user_id}", code="teacher_not_found", id=str(user_id))

@@ -30,6 +30,13 @@ def local_range(timezone: str, date_from: date | None, date_to: date | None) -> 
     return start, end
 
 
+def local_instant(zone: ZoneInfo, day: date, at: time) -> datetime:
+    """The UTC instant the school's clocks show ``at`` on ``day``, by RFC 5545's rule for the two hours a
+    year that are not one instant: a time the clocks skip (spring forward) is read with the offset before
+    the change (02:30 becomes 03:30), a time they show twice (fall back) is its first occurrence."""
+    return datetime.combine(day, at, zone).astimezone(UTC)  # fold=0 is exactly that rule
+
+
 def report_range(
     timezone: str, date_from: date | None, date_to: date | None, max_days: int, default_days: int = 30
 ) -> tuple[date, date]:

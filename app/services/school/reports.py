@@ -4,9 +4,15 @@ Counting rules (the same in every report, in ``_decide``): a record counts with 
 as absent once the lesson is over (ended or closed); a lesson without a record that is still running or
 not begun counts for nothing yet ("pending"). A student is counted for a class's lessons from the moment
 they joined it (a lesson that was over before they joined does not list them); a former member only for the
-lessons they have records in. Dates are the school's local
-dates. Who may read: a lesson's or class's report is for the class's teacher and admins; a student's
-report for the student themself, admins, and teachers (limited to the classes they teach).
+lessons they have records in.
+
+Time zones: a report is in its school's zone (``School.timezone``), named in the report. Its date range and
+weeks are the school's calendar days (a lesson at 23:30 in New York is on that day, not on the next day as in
+UTC), its times are given with the school's offset, and the CSV/XLSX tables head their time columns with the
+zone (XLSX cells hold the school's wall-clock time: Excel has no time zones).
+
+Who may read: a lesson's or class's report is for the class's teacher and admins; a student's report for the
+student themself, admins, and teachers (limited to the classes they teach).
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ import logging
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import redis
 from sqlalchemy import or_, select
@@ -31,12 +38,14 @@ from app.schemas.reports import (
     StudentLessonRow,
     StudentReport,
     Totals,
+    WeekTotals,
 )
 from app.services.checkin.cache import CheckinCache
 from app.services.identity import access
 from app.services.identity.principal import Principal
 from app.services.privacy.activity import log_action, target
 from app.services.school.dates import local_range, report_range
+from app.services.school.exports import sheet_title
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +59,8 @@ def lesson_report(
     session: Session, principal: Principal, lesson_id: uuid.UUID, cache: CheckinCache | None = None
 ) -> LessonReport:
     lesson, klass = access.get_lesson(session, principal, lesson_id, manage=True)
+    timezone = access.school(session, principal).timezone
+    zone = ZoneInfo(timezone)
     now = utcnow()
     records = {
         r.student_id: r
@@ -73,16 +84,19 @@ def lesson_report(
                 display_name=student.display_name,
                 status=_decide(record, lesson, now, joined.get(student.id)) or PENDING,
                 method=record.method.value if record else None,
-                recorded_at=record.recorded_at if record else None,
+                recorded_at=record.recorded_at.astimezone(zone) if record else None,
                 confidence=record.confidence if record else None,
+                liveness_checked=record.liveness_checked if record else None,
             )
         )
     return LessonReport(
         lesson_id=lesson.id,
         class_id=klass.id,
         class_code=klass.code,
-        starts_at=lesson.starts_at,
-        ends_at=lesson.ends_at,
+        class_name=klass.name,
+        timezone=timezone,
+        starts_at=lesson.starts_at.astimezone(zone),
+        ends_at=lesson.ends_at.astimezone(zone),
         unknown_faces=_unknown_faces(cache, lesson.id),
         totals=_totals(row.status for row in rows),
         rows=rows,
@@ -111,10 +125,18 @@ def class_report(
         .order_by(col(Student.last_name), col(Student.first_name), col(Student.id))
     ).all()
     now = utcnow()
+    zone = ZoneInfo(timezone)
+    week_of = {lesson.id: _monday(lesson.starts_at.astimezone(zone).date()) for lesson in lessons}
+    weeks: dict[date, list[str]] = {monday: [] for monday in sorted(set(week_of.values()))}
     rows = []
     everyone: list[str] = []
     for student in students:
-        statuses = _statuses(lessons, records, student.id, joined.get(student.id), now)
+        statuses = []
+        for lesson in lessons:
+            status = _decide(records.get((lesson.id, student.id)), lesson, now, joined.get(student.id))
+            if status is not None:
+                statuses.append(status)
+                weeks[week_of[lesson.id]].append(status)
         everyone.extend(statuses)
         rows.append(
             ClassStudentRow(
@@ -124,13 +146,20 @@ def class_report(
                 totals=_totals(statuses),
             )
         )
+    lessons_in = Counter(week_of.values())
     return ClassReport(
         class_id=klass.id,
         class_code=klass.code,
+        class_name=klass.name,
+        timezone=timezone,
         date_from=first,
         date_to=last,
         lessons=len(lessons),
         totals=_totals(everyone),
+        weeks=[
+            WeekTotals(week_start=monday, lessons=lessons_in[monday], totals=_totals(statuses))
+            for monday, statuses in weeks.items()
+        ],
         rows=rows,
     )
 
@@ -171,6 +200,7 @@ def student_report(
     classes = {klass.id: klass for klass in session.scalars(class_query)}
     lessons = _lessons(session, list(classes), timezone, first, last)
     records = _records(session, [lesson.id for lesson in lessons], student_id)
+    zone = ZoneInfo(timezone)
     now = utcnow()
     rows = []
     for lesson in lessons:
@@ -183,16 +213,17 @@ def student_report(
                 lesson_id=lesson.id,
                 class_id=lesson.class_id,
                 class_code=classes[lesson.class_id].code,
-                starts_at=lesson.starts_at,
+                starts_at=lesson.starts_at.astimezone(zone),
                 status=status or PENDING,
                 method=record.method.value if record else None,
-                recorded_at=record.recorded_at if record else None,
+                recorded_at=record.recorded_at.astimezone(zone) if record else None,
             )
         )
     return StudentReport(
         student_id=student.id,
         student_number=student.student_number,
         display_name=student.display_name,
+        timezone=timezone,
         date_from=first,
         date_to=last,
         totals=_totals(row.status for row in rows),
@@ -209,18 +240,50 @@ def audit_export(
 
 
 def table(report: Report) -> tuple[list[str], list[list[object]]]:
-    """The report as a header and rows (CSV/XLSX): one row per student (or per session, for a student)."""
+    """The report as a header and rows (CSV/XLSX): one row per student (or per lesson, for a student). Time
+    columns are headed with the school's zone, e.g. ``recorded_at (Europe/Paris)``."""
     if isinstance(report, LessonReport):
-        header = ["student_number", "display_name", "status", "method", "recorded_at", "confidence"]
+        recorded = f"recorded_at ({report.timezone})"
+        header = [
+            "student_number",
+            "display_name",
+            "status",
+            "method",
+            recorded,
+            "confidence",
+            "liveness_checked",
+        ]
         return header, [
-            [r.student_number, r.display_name, r.status, r.method, r.recorded_at, r.confidence]
+            [
+                r.student_number,
+                r.display_name,
+                r.status,
+                r.method,
+                r.recorded_at,
+                r.confidence,
+                r.liveness_checked,
+            ]
             for r in report.rows
         ]
     if isinstance(report, ClassReport):
         header = ["student_number", "display_name", "counted", "present", "late", "absent", "excused", "rate"]
         return header, [[r.student_number, r.display_name, *_totals_cells(r.totals)] for r in report.rows]
-    header = ["class_code", "starts_at", "status", "method", "recorded_at"]
+    zone = report.timezone
+    header = ["class_code", f"starts_at ({zone})", "status", "method", f"recorded_at ({zone})"]
     return header, [[r.class_code, r.starts_at, r.status, r.method, r.recorded_at] for r in report.rows]
+
+
+def title(report: Report) -> str:
+    """The XLSX sheet's title: who or what the report is about and its dates (the school's), e.g.
+    ``7B Maths 2026-11-02..2026-11-06``; a lesson's is its class and day."""
+    if isinstance(report, LessonReport):
+        return sheet_title(
+            _class_label(report.class_code, report.class_name), report.starts_at.date().isoformat()
+        )
+    period = f"{report.date_from.isoformat()}..{report.date_to.isoformat()}"
+    if isinstance(report, ClassReport):
+        return sheet_title(_class_label(report.class_code, report.class_name), period)
+    return sheet_title(report.display_name, period)
 
 
 def file_stem(report: Report) -> str:
@@ -276,15 +339,13 @@ def _records(
     return {(r.lesson_id, r.student_id): r for r in session.scalars(query)}
 
 
-def _statuses(
-    lessons: Iterable[Lesson],
-    records: dict[tuple[uuid.UUID, uuid.UUID], Attendance],
-    student_id: uuid.UUID,
-    joined_at: datetime | None,
-    now: datetime,
-) -> list[str]:
-    decided = (_decide(records.get((lesson.id, student_id)), lesson, now, joined_at) for lesson in lessons)
-    return [status for status in decided if status is not None]
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _class_label(code: str, name: str) -> str:
+    """``7B Maths``; just the name when it already holds the code (``Class 7B``)."""
+    return name if code in name else f"{code} {name}"
 
 
 def _decide(

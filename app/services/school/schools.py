@@ -39,9 +39,12 @@ def update_school(
 ) -> School:
     require_role(principal, Role.admin)
     school = get_school(session, principal, school_id)
-    changes = apply_update(school, data, required=("name", "timezone", "colour_challenge"))
+    changes = apply_update(school, data, required=("name", "timezone", "colour_challenge", "liveness"))
     flush_or_conflict(session, f"a school named {school.name!r}")
     if changes:
+        # The switches' new values are in the trail: who turned liveness off, and when, is the question an
+        # inquiry into a proxy check-in asks first.
+        switches = {name: changes[name] for name in ("liveness", "colour_challenge") if name in changes}
         log_action(
             session,
             principal,
@@ -49,6 +52,7 @@ def update_school(
             target("school", school.id),
             request_id,
             fields=sorted(changes),
+            **switches,
         )
     return school
 

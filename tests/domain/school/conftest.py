@@ -26,6 +26,7 @@ from app.services.biometrics.face_service import FaceService
 from app.services.biometrics.stores import BiometricStores, TemplateCipher
 from app.services.checkin.cache import CheckinCache
 from app.services.checkin.challenges import ChallengeLedger
+from app.services.checkin.lesson_cache import LessonCache
 from app.services.checkin.service import CheckinService
 from app.services.enrollment.service import EnrollmentService
 from app.services.identity.principal import Principal
@@ -243,12 +244,13 @@ def photos(faces_dir: Path) -> dict[str, list[bytes]]:
     return load_photos(faces_dir)
 
 
-def live_checkin(stores: BiometricStores, settings: Settings) -> CheckinService:
+def live_checkin(
+    stores: BiometricStores, settings: Settings, lessons: LessonCache | None = None
+) -> CheckinService:
     """Check-in with the liveness challenge on (the integration suite's settings switch it off)."""
     live = settings.model_copy(update={"liveness_mode": "challenge"})
-    return CheckinService(
-        stores, stores.face_service, live.checkin, ChallengeLedger(stores.cache._client, live.challenge_ttl_s)
-    )
+    ledger = ChallengeLedger(stores.cache._client, live.challenge_ttl_s)
+    return CheckinService(stores, stores.face_service, live.checkin, ledger, lessons=lessons)
 
 
 async def enroll_clip_person(world: World, settings: Settings, stores: BiometricStores) -> World:

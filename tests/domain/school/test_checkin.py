@@ -29,6 +29,7 @@ from models.detectors import load_detector
 from models.embedder import SfaceEmbedder
 from models.gallery import FaceGallery
 from tests.domain.school.conftest import World, grant
+from tests.domain.test_qr import decoded
 from tests.school_faces import PEOPLE, side_by_side
 from tests.serving import serving_face_service, serving_pipeline
 
@@ -302,6 +303,7 @@ async def test_one_time_codes(world: World, settings: Settings) -> None:
     issued = codes.issue_code(world.db, world.teacher, lesson.id, student.id, ttl_minutes=30, request_id=None)
     world.db.commit()
     assert issued.qr.endswith(issued.code.replace("-", ""))
+    assert decoded(issued.qr_svg) == issued.qr  # the QR picture reads as the code's URI
     stored = world.db.scalars(select(CheckinCode)).one()
     assert issued.code.replace("-", "") not in stored.code_hash  # only a hash is kept
     with pytest.raises(NotFound):  # another student cannot use it

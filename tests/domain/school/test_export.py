@@ -9,6 +9,8 @@ import io
 import json
 import zipfile
 from collections.abc import Iterator
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 import redis
@@ -119,6 +121,9 @@ async def test_the_export_holds_everything_but_the_templates(
         ("late", "False", "1"),
     ]
     assert rows[1]["class_code"] == "7B" and rows[1]["recorded_by"] == "kiosk"
+    # Times in the school's zone (the world's school is in Berlin), named in the header, with the offset.
+    recorded = rows[1]["recorded_at (Europe/Berlin)"]
+    assert datetime.fromisoformat(recorded).utcoffset() == ZoneInfo("Europe/Berlin").utcoffset(datetime.now())
 
     # FERPA: the export is in the disclosure log, with its purpose; and in the audit trail.
     world.db.expire_all()
