@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import os
 import sys
 from typing import Annotated, Any
 
@@ -21,7 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from app.bootstrap import PASSWORD_ENV
+from app.bootstrap import EmailOption, FullNameOption, SchoolOption, TimezoneOption, new_school
 from app.container import Container, SecurityServices
 from app.core.config import Settings, get_settings
 from app.core.errors import AppError
@@ -69,24 +68,19 @@ def _print(data: dict[str, Any], as_json: bool) -> None:
 
 @cli.command()
 def create(
-    school: Annotated[str, typer.Option(help="The school's name.")],
-    email: Annotated[str, typer.Option(help="Its first admin's email (their sign-in).")],
-    full_name: Annotated[str, typer.Option(help="The admin's name.")] = "Administrator",
-    timezone: Annotated[str, typer.Option(help="The school's IANA time zone, e.g. Europe/Paris.")] = "UTC",
+    school: SchoolOption,
+    email: EmailOption,
+    full_name: FullNameOption = "Administrator",
+    timezone: TimezoneOption = "UTC",
     as_json: JsonOption = False,
 ) -> None:
     """Add a school and its first admin (who enrols TOTP at first sign-in)."""
     settings = _settings()
-    password = os.environ.get(PASSWORD_ENV) or typer.prompt(
-        "Admin password", hide_input=True, confirmation_prompt=True
-    )
+    new = new_school(school, email, full_name, timezone)
     upgrade_head(settings.database_url)
     try:
         with engine_for(settings) as engine, transaction(engine) as session:
-            created, admin = tenancy.add_school(
-                session, settings.passwords, name=school, timezone=timezone, email=email,
-                full_name=full_name, password=password,
-            )  # fmt: skip
+            created, admin = tenancy.add_school(session, settings.passwords, new)
     except (AppError, JobError) as error:
         raise _refused(error) from error
     _print(

@@ -41,16 +41,16 @@ def admin_headers(settings: Settings, school: str = "Integration School") -> dic
     """
     from app.container import build_container
     from app.db.session import transaction
-    from app.services.identity.auth import bootstrap
+    from app.services.identity.auth import NewSchool, bootstrap
 
     container = build_container(settings)  # the replicas' keys, so the trail they continue stays one chain
     assert container.engine is not None and container.security is not None, "needs PostgreSQL and Redis"
     try:
         with transaction(container.engine) as session:
-            _, admin = bootstrap(
-                session, settings.passwords, school_name=school, timezone="UTC",
-                email="admin@integration.example.org", full_name="Admin", password=secrets.token_urlsafe(16),
-            )  # fmt: skip
+            first = NewSchool(
+                school, "UTC", "admin@integration.example.org", "Admin", secrets.token_urlsafe(16)
+            )
+            _, admin = bootstrap(session, settings.passwords, first)
         token = container.security.auth.issue_tokens(admin)
     finally:
         container.close()

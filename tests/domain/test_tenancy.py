@@ -17,6 +17,7 @@ from app.core.config import ensure_dev_secrets, get_settings
 from app.core.errors import Forbidden
 from app.db.session import transaction
 from app.db.tables import AuditEvent, User
+from app.services.identity.auth import NewSchool
 from app.services.operations import tenancy
 from tests.domain.authkit import PASSWORD, World, bearer
 
@@ -30,10 +31,8 @@ def test_a_second_school_gets_its_own_admin_who_sees_only_it(
     auth_client: TestClient, auth_services: SecurityServices, auth_world: World, auth_settings
 ) -> None:
     with transaction(auth_services.auth.engine) as session:
-        school, admin = tenancy.add_school(
-            session, auth_settings.passwords, name="West Academy", timezone="Europe/Paris",
-            email="Head@West.example.org", full_name="Head West", password=PASSWORD,
-        )  # fmt: skip
+        west = NewSchool("West Academy", "Europe/Paris", "Head@West.example.org", "Head West", PASSWORD)
+        school, admin = tenancy.add_school(session, auth_settings.passwords, west)
         listed = {row.name: row for row in tenancy.list_schools(session)}
     assert listed["West Academy"].admins == 1 and listed["West Academy"].state == "active"
     assert listed["North High"].students == 1 and listed["North High"].kiosks == 1

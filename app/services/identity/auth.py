@@ -621,41 +621,32 @@ def new_password_hash(passwords: PasswordPolicy, hasher: PasswordHash, password:
     return hasher.hash(password)
 
 
-def bootstrap(
-    session: Session,
-    passwords: PasswordPolicy,
-    *,
-    school_name: str,
-    timezone: str,
-    email: str,
-    full_name: str,
-    password: str,
-) -> tuple[School, User]:
+@dataclass(frozen=True, slots=True)
+class NewSchool:
+    """A school to found and its first admin (the bootstrap, or the operator's ``python -m app.tenants``)."""
+
+    name: str
+    timezone: str
+    email: str
+    full_name: str
+    password: str
+
+
+def bootstrap(session: Session, passwords: PasswordPolicy, new: NewSchool) -> tuple[School, User]:
     """The first school and its first admin, on a database without users (``python -m app.bootstrap``).
     The admin enrols TOTP at first sign-in (login answers with a setup token). Needs no Redis."""
     if session.exec(select(func.count()).select_from(User)).one():
         raise Conflict("users already exist; sign in as an admin instead", code="already_bootstrapped")
-    return found_school(
-        session, passwords, "bootstrap", school_name=school_name, timezone=timezone, email=email,
-        full_name=full_name, password=password,
-    )  # fmt: skip
+    return found_school(session, passwords, new, "bootstrap")
 
 
 def found_school(
-    session: Session,
-    passwords: PasswordPolicy,
-    action: str,
-    *,
-    school_name: str,
-    timezone: str,
-    email: str,
-    full_name: str,
-    password: str,
+    session: Session, passwords: PasswordPolicy, new: NewSchool, action: str
 ) -> tuple[School, User]:
-    """A school with its first admin, audited as ``action`` by the system (the bootstrap, or the
+    """The school with its first admin, audited as ``action`` by the system (the bootstrap, or the
     installation's operator adding a school: ``app.services.operations.tenancy``)."""
     try:
-        wanted = SchoolCreate(name=school_name.strip(), timezone=timezone)
+        wanted = SchoolCreate(name=new.name.strip(), timezone=new.timezone)
     except ValidationError as exc:
         problems = [str(error["msg"]) for error in exc.errors()]
         raise InvalidInput("; ".join(problems), code="invalid_input") from exc
@@ -664,10 +655,10 @@ def found_school(
     _flush_unique(session, "that school already exists")
     admin = User(
         school_id=school.id,
-        email=normalise_email(email),
-        full_name=full_name.strip(),
+        email=normalise_email(new.email),
+        full_name=new.full_name.strip(),
         role=Role.admin,
-        password_hash=new_password_hash(passwords, password_hasher(passwords), password, email),
+        password_hash=new_password_hash(passwords, password_hasher(passwords), new.password, new.email),
     )
     session.add(admin)
     _flush_unique(session, "that email already exists")

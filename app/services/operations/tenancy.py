@@ -38,7 +38,7 @@ from app.core.setting_groups import PasswordPolicy
 from app.db.session import transaction
 from app.db.tables import KioskKey, School, Student, User, utcnow
 from app.services.biometrics.stores import BiometricStores
-from app.services.identity.auth import TokenFamilies, found_school
+from app.services.identity.auth import NewSchool, TokenFamilies, found_school
 from app.services.identity.kiosks import KioskService
 from app.services.identity.principal import operator_of
 from app.services.privacy import audit, erasure
@@ -60,21 +60,9 @@ class SchoolState:
     created_at: datetime
 
 
-def add_school(
-    session: Session,
-    passwords: PasswordPolicy,
-    *,
-    name: str,
-    timezone: str,
-    email: str,
-    full_name: str,
-    password: str,
-) -> tuple[School, User]:
+def add_school(session: Session, passwords: PasswordPolicy, new: NewSchool) -> tuple[School, User]:
     """A new school and its first admin, who enrols TOTP at first sign-in (as after the bootstrap)."""
-    return found_school(
-        session, passwords, "school.create", school_name=name, timezone=timezone, email=email,
-        full_name=full_name, password=password,
-    )  # fmt: skip
+    return found_school(session, passwords, new, "school.create")
 
 
 def list_schools(session: Session) -> list[SchoolState]:
