@@ -62,7 +62,9 @@ def test_health_ready_and_metrics_after_traffic(client: httpx.Client, faces_dir:
                     routes.add(sample.labels["route"])
                 if sample.name == "ray_rollcall_batch_size_count":
                     model_stages.add(sample.labels["stage"])
-        if {"detect", "embed", "search", "enroll"} <= stages and "/v1/faces/detect" in routes:
+        # Each replica reports on its own interval: the Ingress' series can arrive before the models'.
+        ingress = {"detect", "embed", "search", "enroll"} <= stages and "/v1/faces/detect" in routes
+        if ingress and model_stages:
             break
         time.sleep(2)
     assert {"ray_rollcall_http_requests_total", "ray_rollcall_http_request_duration_seconds_bucket"} <= names
