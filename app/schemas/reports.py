@@ -94,6 +94,9 @@ class StudentLessonRow(BaseModel):
     status: str
     method: str | None
     recorded_at: datetime | None
+    attendance_id: uuid.UUID | None = Field(
+        None, description="The record, when there is one: its history is GET /v1/attendance/{id}/changes."
+    )
 
 
 class StudentReport(BaseModel):

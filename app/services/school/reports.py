@@ -217,6 +217,7 @@ def student_report(
                 status=status or PENDING,
                 method=record.method.value if record else None,
                 recorded_at=record.recorded_at.astimezone(zone) if record else None,
+                attendance_id=record.id if record else None,
             )
         )
     return StudentReport(

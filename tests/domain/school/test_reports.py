@@ -146,6 +146,8 @@ def test_student_report_for_the_student_themself(term: Term) -> None:
     report = reports.student_report(world.db, world.admin, wolfowitz.id, first, last, max_days=366)
     assert [r.status for r in report.rows] == [L, A, "pending", "pending"]
     assert (report.totals.counted, report.totals.rate) == (2, 0.5)
+    late = world.db.get(Attendance, report.rows[0].attendance_id)  # the row opens its record's history
+    assert late is not None and late.student_id == wolfowitz.id and report.rows[2].attendance_id is None
     own = reports.student_report(
         world.db, world.student_user, world.students[0].id, first, last, max_days=366
     )
