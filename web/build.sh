@@ -17,7 +17,7 @@ python="${ROLLCALL_PYTHON:-$PWD/../.venv/bin/python}"
 (cd .. && "$python" -m app.api.openapi) > openapi.json
 npx --no-install openapi-typescript openapi.json --output schema.d.ts.new >/dev/null
 if cmp -s schema.d.ts.new src/api/schema.d.ts; then rm schema.d.ts.new; else mv schema.d.ts.new src/api/schema.d.ts; fi
-if [ ! -f dist/index.html ] || [ -n "$(find src index.html package.json package-lock.json tsconfig.json vite.config.ts \
+if [ ! -f dist/index.html ] || [ -n "$(find src pwa index.html package.json package-lock.json tsconfig.json vite.config.ts \
         -newer dist/index.html -print -quit)" ]; then
     npm run build
 fi

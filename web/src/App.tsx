@@ -3,6 +3,7 @@
 import { Component, type ErrorInfo, type ReactNode } from "react";
 import { BrowserRouter, Navigate, Route, Routes } from "react-router-dom";
 import { Console } from "./console/Console";
+import { t, useLocale } from "./i18n";
 import { KioskPage } from "./kiosk/KioskPage";
 
 /** React Router 7's behaviour now, so the upgrade changes nothing. */
@@ -25,10 +26,10 @@ export class ErrorBoundary extends Component<{ children: ReactNode }, { error: E
     return (
       <main className="centered">
         <div className="card" role="alert">
-          <h1>Something went wrong</h1>
+          <h1>{t("app.crashed")}</h1>
           <p>{this.state.error.message}</p>
           <button type="button" className="primary" onClick={() => window.location.reload()}>
-            Reload
+            {t("app.reload")}
           </button>
         </div>
       </main>
@@ -37,6 +38,7 @@ export class ErrorBoundary extends Component<{ children: ReactNode }, { error: E
 }
 
 export function App() {
+  useLocale(); // a change of language renders every page again
   return (
     <ErrorBoundary>
       <BrowserRouter future={ROUTER_FUTURE}>

@@ -15,15 +15,19 @@ import contextlib
 import os
 import secrets
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import cv2
 import httpx
 import numpy as np
+import pyotp
 import pytest
+from playwright.sync_api import Page, expect
 
 from tests.conftest import REPO_ROOT, require
 
@@ -147,12 +151,25 @@ class BrowserSchool:
     admin_password: str
     api: httpx.Client
     base_url: str
+    #: The admin's TOTP secret once the first sign-in enrolled it (the browser modules share the school),
+    #: and the last code used, never sent twice.
+    totp_secret: str | None = None
+    last_totp: str | None = None
+
+    def totp_code(self) -> str:
+        assert self.totp_secret is not None
+        totp = pyotp.TOTP(self.totp_secret)
+        while (code := totp.now()) == self.last_totp:
+            time.sleep(1)
+        self.last_totp = code
+        return code
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def browser_school(serve_app) -> Iterator[BrowserSchool]:
-    """Liveness checks on (the app's default, which the integration suite switches off) for the module,
-    without the colour challenge: Chromium's fake camera plays a clip, which cannot reflect the screen."""
+    """Liveness checks on (the app's default, which the integration suite switches off) for the browser
+    tests, without the colour challenge: Chromium's fake camera plays a clip, which cannot reflect the screen.
+    Package-scoped: one redeploy for all the browser modules, each a slow restart of the replicas."""
     from app.container import build_container
     from app.core.enums import Role
     from app.db.session import transaction
@@ -189,9 +206,19 @@ def browser_school(serve_app) -> Iterator[BrowserSchool]:
 
 
 @contextlib.contextmanager
-def chromium(driver, artifacts: Path, name: str, camera: Path | None) -> Iterator[object]:
+def chromium(
+    driver,
+    artifacts: Path,
+    name: str,
+    camera: Path | None,
+    *,
+    viewport: tuple[int, int] = (1280, 900),
+    locale: str = "en-GB",
+    bypass_csp: bool = False,
+) -> Iterator[Page]:
     """A fresh Chromium (its own profile) whose camera shows ``camera``; None: a machine without a camera.
-    A failing step leaves ``<name>-failure.png`` behind."""
+    ``locale`` is the browser's language (navigator.languages); ``bypass_csp`` lets a test inject a script
+    of its own (axe-core) under the pages' script-src 'self'. A failing step leaves ``<name>-failure.png``."""
     args = list(CHROMIUM_ARGS)
     if camera is not None:
         args += [
@@ -200,7 +227,10 @@ def chromium(driver, artifacts: Path, name: str, camera: Path | None) -> Iterato
             f"--use-file-for-fake-video-capture={camera}",
         ]
     browser = driver.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    width, height = viewport
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, locale=locale, bypass_csp=bypass_csp
+    )
     page = context.new_page()
     page.set_default_timeout(90_000)
     try:
@@ -212,3 +242,51 @@ def chromium(driver, artifacts: Path, name: str, camera: Path | None) -> Iterato
     finally:
         context.close()
         browser.close()
+
+
+def shot(page: Page, artifacts: Path, name: str) -> None:
+    page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
+
+
+def sign_in_as_admin(page: Page, school: BrowserSchool) -> None:
+    """Sign in as the school's admin: the first time enrolling TOTP (an admin without MFA enrols it first),
+    later with a code from the secret enrolled then."""
+    page.goto(f"{school.base_url}/console")
+    page.get_by_label("Email").fill(school.admin_email)
+    page.get_by_label("Password").fill(school.admin_password)
+    page.get_by_role("button", name="Sign in").click()
+    if school.totp_secret is None:
+        school.totp_secret = page.get_by_test_id("totp-secret").inner_text()
+        page.get_by_label("Code from your authenticator app").fill(school.totp_code())
+        page.get_by_role("button", name="Turn on two-factor and sign in").click()
+    else:
+        page.get_by_label("Code from your authenticator app").fill(school.totp_code())
+        page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Classes")).to_be_visible()
+
+
+def kiosk_room(school: BrowserSchool, student_name: str | None = None) -> tuple[str, dict | None, str]:
+    """A class in a new room with an open lesson and a kiosk key (and one student, without consent)."""
+    room = f"R{uuid.uuid4().hex[:6]}"
+    klass = school.api.post("/v1/classes", json={"code": room, "name": "Kiosk class", "room": room}).json()
+    start = datetime.now(UTC) - timedelta(minutes=2)
+    lesson = school.api.post(
+        f"/v1/classes/{klass['id']}/lessons",
+        json={"starts_at": start.isoformat(), "ends_at": (start + timedelta(minutes=45)).isoformat()},
+    ).json()
+    student = None
+    if student_name:
+        first, last = student_name.split()
+        body = {"student_number": f"N{uuid.uuid4().hex[:6]}", "first_name": first, "last_name": last}
+        student = school.api.post("/v1/students", json=body).json()
+        school.api.put(f"/v1/classes/{klass['id']}/members/{student['id']}").raise_for_status()
+        student["lesson_id"] = lesson["id"]
+        student["class_id"] = klass["id"]
+    key = school.api.post("/v1/kiosks", json={"room": room, "name": "Door"}).json()["api_key"]
+    return room, student, key
+
+
+def set_up_kiosk(page: Page, school: BrowserSchool, key: str) -> None:
+    page.goto(f"{school.base_url}/kiosk")
+    page.get_by_label("Kiosk key").fill(key)
+    page.get_by_role("button", name="Save and start").click()

@@ -12,19 +12,21 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from datetime import UTC, datetime, timedelta
 
-import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.integration.browser.conftest import BrowserSchool, Cameras, chromium
+from tests.integration.browser.conftest import (
+    BrowserSchool,
+    Cameras,
+    chromium,
+    kiosk_room,
+    set_up_kiosk,
+    shot,
+    sign_in_as_admin,
+)
 
 pytestmark = pytest.mark.timeout(900)
-
-
-def shot(page: Page, artifacts, name: str) -> None:
-    page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
 
 
 #: Notes, in the page, when the check-in button is pressed, when the result card is shown, and each phase.
@@ -77,24 +79,13 @@ def check_in_timed(page: Page, artifacts) -> None:
     print(f"kiosk press-to-answer: {report['press_to_answer_ms']} ms ({json.dumps(report)})")
 
 
-def sign_in_enrolling_totp(page: Page, school: BrowserSchool) -> None:
-    page.goto(f"{school.base_url}/console")
-    page.get_by_label("Email").fill(school.admin_email)
-    page.get_by_label("Password").fill(school.admin_password)
-    page.get_by_role("button", name="Sign in").click()
-    secret = page.get_by_test_id("totp-secret").inner_text()  # an admin without MFA enrols it first
-    page.get_by_label("Code from your authenticator app").fill(pyotp.TOTP(secret).now())
-    page.get_by_role("button", name="Turn on two-factor and sign in").click()
-    expect(page.get_by_role("heading", name="Classes")).to_be_visible()
-
-
 def test_admin_enrolls_a_student_the_kiosk_checks_in_and_the_console_shows_present(
     playwright_driver, browser_school: BrowserSchool, cameras: Cameras, artifacts
 ) -> None:
     tag = uuid.uuid4().hex[:6]
     room, student_number = f"B{tag}", f"S{tag}"
     with chromium(playwright_driver, artifacts, "flow", cameras.live) as page:
-        sign_in_enrolling_totp(page, browser_school)
+        sign_in_as_admin(page, browser_school)
 
         form = page.get_by_role("form", name="New class")
         form.get_by_label("Code").fill(room)
@@ -176,36 +167,10 @@ def test_admin_enrolls_a_student_the_kiosk_checks_in_and_the_console_shows_prese
         shot(page, artifacts, "06-console-audit-log")
 
 
-def _kiosk_room(school: BrowserSchool, student_name: str | None = None) -> tuple[str, dict | None, str]:
-    """A class in a new room with an open lesson and a kiosk key (and one student, without consent)."""
-    room = f"R{uuid.uuid4().hex[:6]}"
-    klass = school.api.post("/v1/classes", json={"code": room, "name": "Kiosk class", "room": room}).json()
-    start = datetime.now(UTC) - timedelta(minutes=2)
-    lesson = school.api.post(
-        f"/v1/classes/{klass['id']}/lessons",
-        json={"starts_at": start.isoformat(), "ends_at": (start + timedelta(minutes=45)).isoformat()},
-    ).json()
-    student = None
-    if student_name:
-        first, last = student_name.split()
-        body = {"student_number": f"N{uuid.uuid4().hex[:6]}", "first_name": first, "last_name": last}
-        student = school.api.post("/v1/students", json=body).json()
-        school.api.put(f"/v1/classes/{klass['id']}/members/{student['id']}").raise_for_status()
-        student["lesson_id"] = lesson["id"]
-    key = school.api.post("/v1/kiosks", json={"room": room, "name": "Door"}).json()["api_key"]
-    return room, student, key
-
-
-def set_up_kiosk(page: Page, school: BrowserSchool, key: str) -> None:
-    page.goto(f"{school.base_url}/kiosk")
-    page.get_by_label("Kiosk key").fill(key)
-    page.get_by_role("button", name="Save and start").click()
-
-
 def test_a_photo_held_up_to_the_kiosk_is_refused_with_its_reason(
     playwright_driver, browser_school: BrowserSchool, cameras: Cameras, artifacts
 ) -> None:
-    _, _, key = _kiosk_room(browser_school)
+    _, _, key = kiosk_room(browser_school)
     with chromium(playwright_driver, artifacts, "still-photo", cameras.still) as page:
         set_up_kiosk(page, browser_school, key)
         kiosk = page.locator("main.kiosk")
@@ -221,7 +186,7 @@ def test_a_photo_held_up_to_the_kiosk_is_refused_with_its_reason(
 def test_a_kiosk_without_a_camera_says_so_and_takes_a_teachers_code(
     playwright_driver, browser_school: BrowserSchool, artifacts
 ) -> None:
-    _, student, key = _kiosk_room(browser_school, "Noor Nocamera")
+    _, student, key = kiosk_room(browser_school, "Noor Nocamera")
     assert student is not None
     issued = browser_school.api.post(
         f"/v1/lessons/{student['lesson_id']}/codes", json={"student_id": student["id"]}

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ApiError, buildUrl, call, explain, withRetry } from "./client";
+import { ApiError, buildUrl, call, withRetry } from "./client";
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...headers } });
@@ -69,14 +69,7 @@ describe("withRetry", () => {
   });
 });
 
-describe("explain", () => {
-  it("lists the fields of a validation error", () => {
-    const err = new ApiError(422, "invalid_request", "the request is not valid", {
-      problems: [{ loc: ["body", "code"], msg: "String should match pattern" }],
-    });
-    expect(explain(err)).toBe("the request is not valid (code: String should match pattern)");
-  });
-
+describe("buildUrl", () => {
   it("builds URLs without empty parameters", () => {
     expect(buildUrl("/v1/a", { x: null, y: 0, z: false })).toBe("/v1/a?y=0&z=false");
   });

@@ -72,7 +72,7 @@ export async function call<T>(path: string, options: RequestOptions = {}): Promi
     });
   } catch (err) {
     if (err instanceof DOMException && err.name === "AbortError") throw err;
-    throw new ApiError(0, "network_error", "The server could not be reached. Check the network connection.");
+    throw new ApiError(0, "network_error", "The server could not be reached.");
   }
   if (!response.ok) throw await toError(response);
   if (options.expect === "none" || response.status === 204) return undefined as T;
@@ -116,19 +116,4 @@ export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions =
       await sleep(Math.min(err.retryAfterS !== null ? err.retryAfterS * 1000 : 1000 * 2 ** (attempt - 1), 8000));
     }
   }
-}
-
-/** A friendly sentence for an error, with the API's own message when it has one. */
-export function explain(err: unknown): string {
-  if (err instanceof ApiError) {
-    if (err.status === 0) return err.message;
-    if (err.status === 422 && Array.isArray(err.details.problems)) {
-      const fields = (err.details.problems as { loc?: unknown[]; msg?: string }[])
-        .map((e) => `${(e.loc ?? []).filter((p) => p !== "body").join(".")}: ${e.msg ?? "invalid"}`)
-        .join("; ");
-      if (fields) return `${err.message} (${fields})`;
-    }
-    return err.message;
-  }
-  return err instanceof Error ? err.message : String(err);
 }

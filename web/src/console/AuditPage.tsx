@@ -3,7 +3,8 @@
 import { useState } from "react";
 import { api } from "../api/session";
 import type { AuditEvent, AuditPage as Page, ChainStatus } from "../api/types";
-import { ErrorNote, LoadState, formatTime, useApi } from "../ui/common";
+import { t } from "../i18n";
+import { ErrorNote, LoadState, TableScroll, formatTime, useApi } from "../ui/common";
 
 export function AuditPage() {
   const [action, setAction] = useState("");
@@ -22,20 +23,22 @@ export function AuditPage() {
   };
   return (
     <section>
-      <h1>Audit log</h1>
+      <h1>{t("audit.title")}</h1>
       <div className="inline-form">
         <label>
-          Action <input value={action} onChange={(e) => (setAction(e.target.value), setBefore(null))} placeholder="e.g. checkin" />
+          {t("audit.action")}{" "}
+          <input value={action} onChange={(e) => (setAction(e.target.value), setBefore(null))} placeholder={t("audit.action_placeholder")} />
         </label>
         <label>
-          Actor <input value={actor} onChange={(e) => (setActor(e.target.value), setBefore(null))} placeholder="user:…, kiosk:…" />
+          {t("audit.actor")}{" "}
+          <input value={actor} onChange={(e) => (setActor(e.target.value), setBefore(null))} placeholder="user:…, kiosk:…" />
         </label>
         <button type="button" onClick={() => void verify()}>
-          Verify the chain
+          {t("audit.verify")}
         </button>
         {chain && (
           <span className={`note ${chain.ok ? "ok" : "error"}`} role="status">
-            {chain.ok ? `Intact: ${chain.events} events` : `Broken at #${chain.first_broken_seq}: ${chain.problem}`}
+            {chain.ok ? t("audit.intact", { count: chain.events }) : t("audit.broken", { seq: chain.first_broken_seq ?? "?", problem: chain.problem ?? "" })}
           </span>
         )}
       </div>
@@ -43,16 +46,17 @@ export function AuditPage() {
       <LoadState state={page}>
         {(p) => (
           <>
-            <table aria-label="Audit events">
+            <TableScroll label={t("audit.table")}>
+            <table aria-label={t("audit.table")}>
               <thead>
                 <tr>
                   <th scope="col">#</th>
-                  <th scope="col">When</th>
-                  <th scope="col">Actor</th>
-                  <th scope="col">Action</th>
-                  <th scope="col">Target</th>
-                  <th scope="col">Result</th>
-                  <th scope="col">Details</th>
+                  <th scope="col">{t("audit.when")}</th>
+                  <th scope="col">{t("audit.actor")}</th>
+                  <th scope="col">{t("audit.action")}</th>
+                  <th scope="col">{t("audit.target")}</th>
+                  <th scope="col">{t("audit.result")}</th>
+                  <th scope="col">{t("audit.details")}</th>
                 </tr>
               </thead>
               <tbody>
@@ -69,15 +73,16 @@ export function AuditPage() {
                 ))}
               </tbody>
             </table>
+            </TableScroll>
             <p className="pager">
               {before !== null && (
                 <button type="button" onClick={() => setBefore(null)}>
-                  Newest
+                  {t("audit.newest")}
                 </button>
               )}{" "}
               {p.next_before_seq !== null && (
                 <button type="button" onClick={() => setBefore(p.next_before_seq)}>
-                  Older
+                  {t("audit.older")}
                 </button>
               )}
             </p>

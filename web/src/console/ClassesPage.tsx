@@ -2,27 +2,28 @@
 
 import { useState, type FormEvent } from "react";
 import { Link, useParams } from "react-router-dom";
-import { explain } from "../api/client";
 import { api } from "../api/session";
 import type { ClassPublic, Page, LessonPublic, StudentPublic } from "../api/types";
-import { Badge, ErrorNote, LoadState, formatTime, useApi } from "../ui/common";
+import { getLocale, t } from "../i18n";
+import { Badge, ErrorNote, LoadState, TableScroll, formatTime, useApi } from "../ui/common";
 
 export function ClassesPage({ isAdmin }: { isAdmin: boolean }) {
   const classes = useApi<Page<ClassPublic>>("/v1/classes", { limit: 200 });
   return (
     <section>
-      <h1>Classes</h1>
+      <h1>{t("classes.title")}</h1>
       <LoadState state={classes}>
         {(page) =>
           page.items.length === 0 ? (
-            <p className="muted">No classes yet.</p>
+            <p className="muted">{t("classes.none")}</p>
           ) : (
-            <table>
+            <TableScroll label={t("classes.table")}>
+            <table aria-label={t("classes.table")}>
               <thead>
                 <tr>
-                  <th scope="col">Code</th>
-                  <th scope="col">Name</th>
-                  <th scope="col">Room</th>
+                  <th scope="col">{t("classes.code")}</th>
+                  <th scope="col">{t("classes.name")}</th>
+                  <th scope="col">{t("classes.room")}</th>
                 </tr>
               </thead>
               <tbody>
@@ -37,6 +38,7 @@ export function ClassesPage({ isAdmin }: { isAdmin: boolean }) {
                 ))}
               </tbody>
             </table>
+            </TableScroll>
           )
         }
       </LoadState>
@@ -64,19 +66,19 @@ function NewClassForm({ onCreated }: { onCreated: () => void }) {
     }
   };
   return (
-    <form className="inline-form" onSubmit={(e) => void submit(e)} aria-label="New class">
-      <h2>New class</h2>
+    <form className="inline-form" onSubmit={(e) => void submit(e)} aria-label={t("classes.new")}>
+      <h2>{t("classes.new")}</h2>
       <label>
-        Code <input value={code} onChange={(e) => setCode(e.target.value)} required />
+        {t("classes.code")} <input value={code} onChange={(e) => setCode(e.target.value)} required />
       </label>
       <label>
-        Name <input value={name} onChange={(e) => setName(e.target.value)} required />
+        {t("classes.name")} <input value={name} onChange={(e) => setName(e.target.value)} required />
       </label>
       <label>
-        Room <input value={room} onChange={(e) => setRoom(e.target.value)} />
+        {t("classes.room")} <input value={room} onChange={(e) => setRoom(e.target.value)} />
       </label>
       <button type="submit" className="primary">
-        Create class
+        {t("classes.create")}
       </button>
       <ErrorNote error={error} />
     </form>
@@ -97,23 +99,23 @@ export function ClassPage({ isAdmin }: { isAdmin: boolean }) {
       <LoadState state={klass}>
         {(c) => (
           <h1>
-            {c.code} · {c.name} {c.room && <span className="muted">room {c.room}</span>}
+            {c.code} · {c.name} {c.room && <span className="muted">{t("classes.in_room", { room: c.room })}</span>}
           </h1>
         )}
       </LoadState>
-      <h2>Lessons</h2>
+      <h2>{t("classes.lessons")}</h2>
       <LoadState state={lessons}>
         {(page) =>
           page.items.length === 0 ? (
-            <p className="muted">No lessons scheduled.</p>
+            <p className="muted">{t("classes.no_lessons")}</p>
           ) : (
             <ul className="list">
               {page.items.map((s) => (
                 <li key={s.id}>
                   <Link to={`/console/lessons/${s.id}`}>
-                    {formatTime(s.starts_at)} – {new Date(s.ends_at).toLocaleTimeString(undefined, { timeStyle: "short" })}
+                    {formatTime(s.starts_at)} – {new Date(s.ends_at).toLocaleTimeString(getLocale(), { timeStyle: "short" })}
                   </Link>{" "}
-                  {s.room && <span className="muted">room {s.room}</span>} {isOpen(s) && <Badge value="open now" />}
+                  {s.room && <span className="muted">{t("classes.in_room", { room: s.room })}</span>} {isOpen(s) && <Badge value="open" />}
                   {s.closed_at && <Badge value="closed" />}
                 </li>
               ))}
@@ -122,7 +124,7 @@ export function ClassPage({ isAdmin }: { isAdmin: boolean }) {
         }
       </LoadState>
       {classId && <NewLessonForm classId={classId} onCreated={lessons.reload} />}
-      <h2>Students in this class</h2>
+      <h2>{t("classes.members")}</h2>
       <LoadState state={members}>
         {(page) => (
           <ul className="list">
@@ -131,7 +133,7 @@ export function ClassPage({ isAdmin }: { isAdmin: boolean }) {
                 <Link to={`/console/students/${s.id}`}>{s.display_name}</Link> <Badge value={s.enrollment_status} />
               </li>
             ))}
-            {page.items.length === 0 && <li className="muted">Nobody yet.</li>}
+            {page.items.length === 0 && <li className="muted">{t("classes.no_members")}</li>}
           </ul>
         )}
       </LoadState>
@@ -165,19 +167,19 @@ function NewLessonForm({ classId, onCreated }: { classId: string; onCreated: () 
     }
   };
   return (
-    <form className="inline-form" onSubmit={(e) => void submit(e)} aria-label="New lesson">
-      <h3>Schedule a lesson</h3>
+    <form className="inline-form" onSubmit={(e) => void submit(e)} aria-label={t("lessons.form")}>
+      <h3>{t("lessons.heading")}</h3>
       <label>
-        Starts <input type="datetime-local" value={start} onChange={(e) => setStart(e.target.value)} required />
+        {t("lessons.starts")} <input type="datetime-local" value={start} onChange={(e) => setStart(e.target.value)} required />
       </label>
       <label>
-        Minutes <input type="number" min={5} max={720} value={minutes} onChange={(e) => setMinutes(Number(e.target.value))} />
+        {t("lessons.minutes")} <input type="number" min={5} max={720} value={minutes} onChange={(e) => setMinutes(Number(e.target.value))} />
       </label>
       <label>
-        Grace (min) <input type="number" min={0} max={120} value={grace} onChange={(e) => setGrace(Number(e.target.value))} />
+        {t("lessons.grace")} <input type="number" min={0} max={120} value={grace} onChange={(e) => setGrace(Number(e.target.value))} />
       </label>
       <button type="submit" className="primary">
-        Schedule
+        {t("lessons.schedule")}
       </button>
       <ErrorNote error={error} />
     </form>
@@ -187,7 +189,7 @@ function NewLessonForm({ classId, onCreated }: { classId: string; onCreated: () 
 function AddMemberForm({ classId, onAdded }: { classId: string; onAdded: () => void }) {
   const students = useApi<Page<StudentPublic>>("/v1/students", { limit: 200 });
   const [studentId, setStudentId] = useState("");
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     try {
@@ -195,15 +197,15 @@ function AddMemberForm({ classId, onAdded }: { classId: string; onAdded: () => v
       setError(null);
       onAdded();
     } catch (err) {
-      setError(explain(err));
+      setError(err);
     }
   };
   return (
-    <form className="inline-form" onSubmit={(e) => void submit(e)} aria-label="Add student to class">
+    <form className="inline-form" onSubmit={(e) => void submit(e)} aria-label={t("members.form")}>
       <label>
-        Add student
+        {t("members.add_label")}
         <select value={studentId} onChange={(e) => setStudentId(e.target.value)} required>
-          <option value="">Choose…</option>
+          <option value="">{t("common.choose")}</option>
           {students.data?.items.map((s) => (
             <option key={s.id} value={s.id}>
               {s.display_name} ({s.student_number})
@@ -211,8 +213,8 @@ function AddMemberForm({ classId, onAdded }: { classId: string; onAdded: () => v
           ))}
         </select>
       </label>
-      <button type="submit">Add</button>
-      {error && <p className="note error" role="alert">{error}</p>}
+      <button type="submit">{t("members.add")}</button>
+      <ErrorNote error={error} />
     </form>
   );
 }

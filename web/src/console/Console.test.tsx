@@ -60,7 +60,7 @@ describe("sign-in", () => {
     await userEvent.type(await screen.findByLabelText("Email"), "a@school.org");
     await userEvent.type(screen.getByLabelText("Password"), "wrong");
     await userEvent.click(screen.getByRole("button", { name: "Sign in" }));
-    expect((await screen.findByRole("alert")).textContent).toBe("invalid credentials");
+    expect((await screen.findByRole("alert")).textContent).toBe("The email or password is wrong."); // by its code, not the server's words
   });
 });
 

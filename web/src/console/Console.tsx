@@ -3,6 +3,8 @@
 import { useEffect, useState, useSyncExternalStore } from "react";
 import { NavLink, Navigate, Route, Routes } from "react-router-dom";
 import { resumeSession, sessionState, signOut, subscribe } from "../api/session";
+import { t, useLocale } from "../i18n";
+import { LanguagePicker } from "../i18n/LanguagePicker";
 import { AuditPage } from "./AuditPage";
 import { ClassPage, ClassesPage } from "./ClassesPage";
 import { KiosksPage } from "./KiosksPage";
@@ -13,12 +15,20 @@ import { StudentPage } from "./StudentPage";
 import { StudentsPage } from "./StudentsPage";
 
 export function Console() {
+  useLocale(); // the whole console follows a change of language
   const state = useSyncExternalStore(subscribe, sessionState);
   const [resumed, setResumed] = useState(false);
   useEffect(() => {
     void resumeSession().finally(() => setResumed(true));
   }, []);
-  if (!resumed) return <p className="muted" role="status">Loading…</p>;
+  if (!resumed)
+    return (
+      <main className="content">
+        <p className="muted" role="status">
+          {t("common.loading")}
+        </p>
+      </main>
+    );
   if (state.status === "signed_out") return <LoginPage />;
   const user = state.user;
   const isAdmin = user?.role === "admin";
@@ -26,17 +36,20 @@ export function Console() {
     <div className="console">
       <header className="topbar">
         <strong className="brand">Rollcall</strong>
-        <nav aria-label="Console">
-          <NavLink to="/console/classes">Classes</NavLink>
-          <NavLink to="/console/students">Students</NavLink>
-          <NavLink to="/console/reports">Reports</NavLink>
-          {isAdmin && <NavLink to="/console/kiosks">Kiosks</NavLink>}
-          {isAdmin && <NavLink to="/console/audit">Audit log</NavLink>}
+        <nav aria-label={t("nav.label")}>
+          <NavLink to="/console/classes">{t("nav.classes")}</NavLink>
+          <NavLink to="/console/students">{t("nav.students")}</NavLink>
+          <NavLink to="/console/reports">{t("nav.reports")}</NavLink>
+          {isAdmin && <NavLink to="/console/kiosks">{t("nav.kiosks")}</NavLink>}
+          {isAdmin && <NavLink to="/console/audit">{t("nav.audit")}</NavLink>}
         </nav>
         <span className="who">
-          {user?.full_name} ({user?.role})
+          <LanguagePicker className="light" />
+          <span>
+            {user?.full_name} ({user ? t(`role.${user.role}`) : ""})
+          </span>
           <button type="button" className="link" onClick={() => void signOut()}>
-            Sign out
+            {t("nav.sign_out")}
           </button>
         </span>
       </header>
@@ -52,7 +65,14 @@ export function Console() {
           <Route path="reports" element={<ReportsPage />} />
           {isAdmin && <Route path="kiosks" element={<KiosksPage />} />}
           {isAdmin && <Route path="audit" element={<AuditPage />} />}
-          <Route path="*" element={<p>Nothing here. <NavLink to="/console/classes">Back to classes</NavLink></p>} />
+          <Route
+            path="*"
+            element={
+              <p>
+                {t("nav.nothing_here")} <NavLink to="/console/classes">{t("nav.back_to_classes")}</NavLink>
+              </p>
+            }
+          />
         </Routes>
       </main>
       {state.status === "expired" && <SessionExpiredDialog email={state.user?.email} />}

@@ -5,7 +5,8 @@ import { useNavigate } from "react-router-dom";
 import { storeKioskKey } from "../api/kiosk";
 import { api } from "../api/session";
 import type { KioskKey, KioskKeyIssued } from "../api/types";
-import { ConfirmDialog, ErrorNote, LoadState, formatTime, useApi } from "../ui/common";
+import { t } from "../i18n";
+import { ConfirmDialog, ErrorNote, LoadState, TableScroll, formatTime, useApi } from "../ui/common";
 
 export function KiosksPage() {
   const keys = useApi<KioskKey[]>("/v1/kiosks");
@@ -36,17 +37,20 @@ export function KiosksPage() {
   };
   return (
     <section>
-      <h1>Kiosks</h1>
+      <h1>{t("kiosks.title")}</h1>
       <LoadState state={keys}>
         {(list) => (
-          <table aria-label="Kiosk keys">
+          <TableScroll label={t("kiosks.table")}>
+          <table aria-label={t("kiosks.table")}>
             <thead>
               <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Room</th>
-                <th scope="col">Key starts</th>
-                <th scope="col">Last used</th>
-                <th scope="col" />
+                <th scope="col">{t("kiosks.name")}</th>
+                <th scope="col">{t("kiosks.room")}</th>
+                <th scope="col">{t("kiosks.prefix")}</th>
+                <th scope="col">{t("kiosks.last_used")}</th>
+                <th scope="col">
+                  <span className="visually-hidden">{t("kiosks.actions")}</span>
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -55,36 +59,35 @@ export function KiosksPage() {
                   <td>{k.name}</td>
                   <td>{k.room}</td>
                   <td className="mono">{k.prefix}</td>
-                  <td>{formatTime(k.last_used_at) || "never"}</td>
+                  <td>{formatTime(k.last_used_at) || t("kiosks.never")}</td>
                   <td>
                     <button type="button" className="link danger" onClick={() => setRevoking(k)}>
-                      Revoke
+                      {t("kiosks.revoke")}
                     </button>
                   </td>
                 </tr>
               ))}
             </tbody>
           </table>
+          </TableScroll>
         )}
       </LoadState>
-      <form className="inline-form" onSubmit={(e) => void issue(e)} aria-label="Issue a kiosk key">
-        <h2>New kiosk</h2>
+      <form className="inline-form" onSubmit={(e) => void issue(e)} aria-label={t("kiosks.issue_form")}>
+        <h2>{t("kiosks.new")}</h2>
         <label>
-          Room <input value={room} onChange={(e) => setRoom(e.target.value)} required />
+          {t("kiosks.room")} <input value={room} onChange={(e) => setRoom(e.target.value)} required />
         </label>
         <label>
-          Name <input value={name} onChange={(e) => setName(e.target.value)} placeholder="Tablet at the door" required />
+          {t("kiosks.name")} <input value={name} onChange={(e) => setName(e.target.value)} placeholder={t("kiosks.name_placeholder")} required />
         </label>
         <button type="submit" className="primary">
-          Issue key
+          {t("kiosks.issue")}
         </button>
       </form>
       <ErrorNote error={error} />
       {issued && (
         <div className="box" role="status">
-          <p>
-            Key for <strong>{issued.name}</strong> (room {issued.room}). It is shown only now:
-          </p>
+          <p>{t("kiosks.issued", { name: issued.name, room: issued.room })}</p>
           <p>
             <code className="secret" data-testid="kiosk-key">
               {issued.api_key}
@@ -98,13 +101,19 @@ export function KiosksPage() {
               navigate("/kiosk");
             }}
           >
-            Use this device as the kiosk
+            {t("kiosks.use_here")}
           </button>
         </div>
       )}
       {revoking && (
-        <ConfirmDialog title={`Revoke ${revoking.name}?`} confirmLabel="Revoke" danger onConfirm={() => void revoke(revoking)} onCancel={() => setRevoking(null)}>
-          <p>The kiosk stops working at once; issue a new key to set it up again.</p>
+        <ConfirmDialog
+          title={t("kiosks.revoke_title", { name: revoking.name })}
+          confirmLabel={t("kiosks.revoke")}
+          danger
+          onConfirm={() => void revoke(revoking)}
+          onCancel={() => setRevoking(null)}
+        >
+          <p>{t("kiosks.revoke_text")}</p>
         </ConfirmDialog>
       )}
     </section>

@@ -3,12 +3,14 @@
 
 import { useState, type FormEvent } from "react";
 import { Link, useParams } from "react-router-dom";
-import { explain } from "../api/client";
 import { api } from "../api/session";
 import type { LessonPublic, LessonReport, LessonRow } from "../api/types";
-import { Badge, ConfirmDialog, ErrorNote, LoadState, formatTime, percent, useApi, useInterval } from "../ui/common";
+import { getLocale, isMessageKey, t } from "../i18n";
+import { Badge, ConfirmDialog, ErrorNote, LoadState, TableScroll, formatTime, percent, useApi, useInterval } from "../ui/common";
 
 const LIVE_REFRESH_MS = 3000;
+/** The statuses a teacher may set by hand. */
+const MARKS = ["present", "late", "absent", "excused"] as const;
 
 export function LessonPage() {
   const { lessonId } = useParams();
@@ -35,21 +37,23 @@ export function LessonPage() {
         {(s) => (
           <header className="page-head">
             <h1>
-              Lesson {formatTime(s.starts_at)}{" "}
+              {t("lesson.title", { when: formatTime(s.starts_at) })}{" "}
               <Link className="small" to={`/console/classes/${s.class_id}`}>
-                (class)
+                {t("lesson.class_link")}
               </Link>
             </h1>
             {running ? (
-              <span className="live" aria-label="Live: updates every few seconds">
-                ● live
+              <span className="live">
+                <span aria-hidden="true">● </span>
+                {t("lesson.live")}
+                <span className="visually-hidden"> {t("lesson.live_note")}</span>
               </span>
             ) : (
               <Badge value={s.closed_at ? "closed" : "over"} />
             )}
             {running && (
               <button type="button" onClick={() => setClosing(true)}>
-                Close check-ins
+                {t("lesson.close")}
               </button>
             )}
           </header>
@@ -60,19 +64,22 @@ export function LessonPage() {
         {(r) => (
           <>
             <p className="totals" aria-live="polite">
-              <strong data-testid="present-count">{r.totals.present}</strong> present · <strong>{r.totals.late}</strong> late ·{" "}
-              <strong>{r.totals.absent}</strong> absent · {r.rows.filter((row) => row.status === "pending").length} not yet
-              {r.unknown_faces ? ` · ${r.unknown_faces} unrecognised face(s) at the kiosk` : ""} · rate {percent(r.totals.rate)}
+              {t("lesson.present")} <strong data-testid="present-count">{r.totals.present}</strong> · {t("lesson.late")}{" "}
+              <strong>{r.totals.late}</strong> · {t("lesson.absent")} <strong>{r.totals.absent}</strong> · {t("lesson.pending")}{" "}
+              {r.rows.filter((row) => row.status === "pending").length}
+              {r.unknown_faces ? ` · ${t("lesson.unknown_faces", { count: r.unknown_faces })}` : ""} ·{" "}
+              {t("lesson.rate", { rate: percent(r.totals.rate) })}
             </p>
-            <table aria-label="Attendance">
+            <TableScroll label={t("lesson.table")}>
+            <table aria-label={t("lesson.table")}>
               <thead>
                 <tr>
-                  <th scope="col">Student</th>
-                  <th scope="col">Number</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">How</th>
-                  <th scope="col">When</th>
-                  <th scope="col">Actions</th>
+                  <th scope="col">{t("lesson.student")}</th>
+                  <th scope="col">{t("lesson.number")}</th>
+                  <th scope="col">{t("lesson.status")}</th>
+                  <th scope="col">{t("lesson.how")}</th>
+                  <th scope="col">{t("lesson.when")}</th>
+                  <th scope="col">{t("lesson.actions")}</th>
                 </tr>
               </thead>
               <tbody>
@@ -81,12 +88,13 @@ export function LessonPage() {
                 ))}
               </tbody>
             </table>
+            </TableScroll>
           </>
         )}
       </LoadState>
       {closing && (
-        <ConfirmDialog title="Close check-ins?" confirmLabel="Close" onConfirm={() => void close()} onCancel={() => setClosing(false)}>
-          <p>Kiosks stop accepting check-ins for this lesson. Marks by hand stay possible.</p>
+        <ConfirmDialog title={t("lesson.close_title")} confirmLabel={t("lesson.close_confirm")} onConfirm={() => void close()} onCancel={() => setClosing(false)}>
+          <p>{t("lesson.close_text")}</p>
         </ConfirmDialog>
       )}
     </section>
@@ -96,16 +104,17 @@ export function LessonPage() {
 function AttendanceRow({ lessonId, row, onChanged }: { lessonId: string; row: LessonRow; onChanged: () => void }) {
   const [marking, setMarking] = useState(false);
   const [code, setCode] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
   const issueCode = async () => {
     try {
       const issued = await api<{ code: string }>(`/v1/lessons/${lessonId}/codes`, { json: { student_id: row.student_id } });
       setCode(issued.code);
       setError(null);
     } catch (err) {
-      setError(explain(err));
+      setError(err);
     }
   };
+  const method = row.method ? `method.${row.method}` : "";
   return (
     <tr data-student={row.display_name}>
       <th scope="row">{row.display_name}</th>
@@ -113,27 +122,27 @@ function AttendanceRow({ lessonId, row, onChanged }: { lessonId: string; row: Le
       <td>
         <Badge value={row.status} />
       </td>
-      <td>{row.method ?? ""}</td>
-      <td>{row.recorded_at ? new Date(row.recorded_at).toLocaleTimeString() : ""}</td>
+      <td>{isMessageKey(method) ? t(method) : (row.method ?? "")}</td>
+      <td>{row.recorded_at ? new Date(row.recorded_at).toLocaleTimeString(getLocale()) : ""}</td>
       <td>
         {marking ? (
           <MarkForm lessonId={lessonId} studentId={row.student_id} onDone={() => (setMarking(false), onChanged())} />
         ) : (
           <button type="button" className="link" onClick={() => setMarking(true)}>
-            Mark…
+            {t("lesson.mark")}
           </button>
         )}
         {row.status === "pending" && (
           <button type="button" className="link" onClick={() => void issueCode()}>
-            Code
+            {t("lesson.code")}
           </button>
         )}
         {code && (
           <span className="code" aria-live="polite">
-            Code: <strong>{code}</strong>
+            {t("lesson.code_is")} <strong>{code}</strong>
           </span>
         )}
-        {error && <span className="note error">{error}</span>}
+        <ErrorNote error={error} />
       </td>
     </tr>
   );
@@ -153,15 +162,23 @@ function MarkForm({ lessonId, studentId, onDone }: { lessonId: string; studentId
     }
   };
   return (
-    <form className="mark" onSubmit={(e) => void submit(e)} aria-label="Mark attendance">
-      <select value={status} onChange={(e) => setStatus(e.target.value)} aria-label="Status">
-        <option value="present">present</option>
-        <option value="late">late</option>
-        <option value="absent">absent</option>
-        <option value="excused">excused</option>
+    <form className="mark" onSubmit={(e) => void submit(e)} aria-label={t("lesson.mark_form")}>
+      <select value={status} onChange={(e) => setStatus(e.target.value)} aria-label={t("lesson.status")}>
+        {MARKS.map((mark) => (
+          <option key={mark} value={mark}>
+            {t(`badge.${mark}`)}
+          </option>
+        ))}
       </select>
-      <input value={reason} onChange={(e) => setReason(e.target.value)} placeholder="Reason (kept)" aria-label="Reason" minLength={3} required />
-      <button type="submit">Save</button>
+      <input
+        value={reason}
+        onChange={(e) => setReason(e.target.value)}
+        placeholder={t("lesson.reason_placeholder")}
+        aria-label={t("lesson.reason")}
+        minLength={3}
+        required
+      />
+      <button type="submit">{t("common.save")}</button>
       <ErrorNote error={error} />
     </form>
   );

@@ -2,9 +2,12 @@
 // without MFA enrols it here (secret shown once, first code activates it).
 
 import { useState, type FormEvent } from "react";
-import { ApiError, call, explain } from "../api/client";
+import { ApiError, call } from "../api/client";
 import { startSession } from "../api/session";
 import type { MfaSetup, MfaSetupRequired, TokenPair } from "../api/types";
+import { t } from "../i18n";
+import { explain } from "../i18n/errors";
+import { LanguagePicker } from "../i18n/LanguagePicker";
 
 type Step = { kind: "password" } | { kind: "code" } | { kind: "enrol"; setupToken: string; setup: MfaSetup | null };
 
@@ -13,7 +16,7 @@ export function LoginForm({ presetEmail, onDone }: { presetEmail?: string; onDon
   const [password, setPassword] = useState("");
   const [code, setCode] = useState("");
   const [step, setStep] = useState<Step>({ kind: "password" });
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
 
   const finish = async (pair: TokenPair) => {
@@ -46,7 +49,7 @@ export function LoginForm({ presetEmail, onDone }: { presetEmail?: string; onDon
         setStep({ kind: "code" });
         setError(null);
       } else {
-        setError(explain(err));
+        setError(err);
       }
     } finally {
       setBusy(false);
@@ -54,36 +57,33 @@ export function LoginForm({ presetEmail, onDone }: { presetEmail?: string; onDon
   };
 
   return (
-    <form className="login" onSubmit={(event) => void submit(event)} aria-label="Sign in">
+    <form className="login" onSubmit={(event) => void submit(event)} aria-label={t("login.form")}>
       {step.kind !== "enrol" && (
         <>
           <label>
-            Email
+            {t("login.email")}
             <input type="email" value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="username" required disabled={step.kind === "code"} />
           </label>
           <label>
-            Password
+            {t("login.password")}
             <input type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="current-password" required disabled={step.kind === "code"} />
           </label>
         </>
       )}
       {step.kind === "enrol" && step.setup && (
         <div className="mfa-setup">
+          <p>{t("login.mfa_intro")}</p>
           <p>
-            Administrators sign in with a second factor. Add this key to an authenticator app (TOTP, 6 digits, 30 s),
-            then enter the code it shows. The key is shown only now.
-          </p>
-          <p>
-            Key: <code data-testid="totp-secret">{step.setup.secret}</code>
+            {t("login.mfa_key")} <code data-testid="totp-secret">{step.setup.secret}</code>
           </p>
           <p className="muted small">
-            <a href={step.setup.otpauth_uri}>Open in an authenticator app</a>
+            <a href={step.setup.otpauth_uri}>{t("login.mfa_open")}</a>
           </p>
         </div>
       )}
       {step.kind !== "password" && (
         <label>
-          Code from your authenticator app
+          {t("login.code")}
           <input
             value={code}
             onChange={(e) => setCode(e.target.value)}
@@ -96,13 +96,13 @@ export function LoginForm({ presetEmail, onDone }: { presetEmail?: string; onDon
           />
         </label>
       )}
-      {error && (
+      {error ? (
         <p className="note error" role="alert">
-          {error}
+          {explain(error)}
         </p>
-      )}
+      ) : null}
       <button type="submit" className="primary" disabled={busy}>
-        {busy ? "Signing in…" : step.kind === "enrol" ? "Turn on two-factor and sign in" : "Sign in"}
+        {busy ? t("login.busy") : step.kind === "enrol" ? t("login.enrol_submit") : t("login.submit")}
       </button>
     </form>
   );
@@ -112,11 +112,12 @@ export function LoginPage() {
   return (
     <main className="login-page">
       <div className="card">
+        <LanguagePicker className="corner" />
         <h1>Rollcall</h1>
-        <p className="muted">Sign in to the attendance console.</p>
+        <p className="muted">{t("login.intro")}</p>
         <LoginForm />
         <p className="muted small">
-          Setting up a tablet at the door? <a href="/kiosk">Open the kiosk</a>.
+          {t("login.kiosk_question")} <a href="/kiosk">{t("login.kiosk_link")}</a>
         </p>
       </div>
     </main>
@@ -128,8 +129,8 @@ export function SessionExpiredDialog({ email }: { email?: string }) {
   return (
     <div className="backdrop">
       <div className="dialog" role="dialog" aria-modal="true" aria-labelledby="expired-title">
-        <h2 id="expired-title">Your session has ended</h2>
-        <p>Sign in again to continue; what you were working on is kept.</p>
+        <h2 id="expired-title">{t("login.expired_title")}</h2>
+        <p>{t("login.expired_intro")}</p>
         <LoginForm presetEmail={email} />
       </div>
     </div>

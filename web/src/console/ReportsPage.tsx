@@ -1,11 +1,11 @@
 // Attendance reports: rates per class and per week as bars, a class's students as a table, CSV/XLSX export.
 
-import { useEffect, useState } from "react";
-import { explain } from "../api/client";
+import { useEffect, useId, useState } from "react";
 import { api } from "../api/session";
 import type { ClassPublic, ClassReport, Page } from "../api/types";
 import { BarChart, type Bar } from "../ui/BarChart";
-import { ErrorNote, LoadState, percent, saveBlob, useApi } from "../ui/common";
+import { t } from "../i18n";
+import { ErrorNote, LoadState, TableScroll, percent, saveBlob, useApi } from "../ui/common";
 import { daysAgo, weeksBetween } from "./weeks";
 
 export function ReportsPage() {
@@ -17,7 +17,8 @@ export function ReportsPage() {
   const report = useApi<ClassReport>(selected ? `/v1/reports/classes/${selected.id}` : null, { from, to });
   const perClass = useRates(classes.data?.items ?? [], from, to);
   const perWeek = useWeekRates(selected, from, to);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const classField = useId();
 
   const download = async (format: "csv" | "xlsx") => {
     if (!selected) return;
@@ -26,57 +27,57 @@ export function ReportsPage() {
       saveBlob(blob, `attendance-${selected.code}-${from}-${to}.${format}`);
       setError(null);
     } catch (err) {
-      setError(explain(err));
+      setError(err);
     }
   };
 
   return (
     <section>
-      <h1>Reports</h1>
+      <h1>{t("reports.title")}</h1>
       <div className="inline-form">
         <label>
-          From <input type="date" value={from} onChange={(e) => setFrom(e.target.value)} />
+          {t("reports.from")} <input type="date" value={from} onChange={(e) => setFrom(e.target.value)} />
         </label>
         <label>
-          To <input type="date" value={to} onChange={(e) => setTo(e.target.value)} />
+          {t("reports.to")} <input type="date" value={to} onChange={(e) => setTo(e.target.value)} />
         </label>
-        <label>
-          Class
-          <select value={selected?.id ?? ""} onChange={(e) => setClassId(e.target.value)}>
+        {/* Labelled by id, not by wrapping: a wrapping label's name would include the chosen class. */}
+        <span className="field">
+          <label htmlFor={classField}>{t("reports.class")}</label>
+          <select id={classField} value={selected?.id ?? ""} onChange={(e) => setClassId(e.target.value)}>
             {classes.data?.items.map((c) => (
               <option key={c.id} value={c.id}>
                 {c.code} · {c.name}
               </option>
             ))}
           </select>
-        </label>
+        </span>
         <button type="button" onClick={() => void download("csv")} disabled={!selected}>
-          Export CSV
+          {t("reports.export_csv")}
         </button>
         <button type="button" onClick={() => void download("xlsx")} disabled={!selected}>
-          Export XLSX
+          {t("reports.export_xlsx")}
         </button>
       </div>
-      {error && <ErrorNote error={new Error(error)} />}
+      <ErrorNote error={error} />
       <div className="charts">
-        <BarChart title="Attendance rate per class" bars={perClass} />
-        {selected && <BarChart title={`${selected.code}: attendance rate per week`} bars={perWeek} />}
+        <BarChart title={t("reports.per_class")} bars={perClass} />
+        {selected && <BarChart title={t("reports.per_week", { code: selected.code })} bars={perWeek} />}
       </div>
       {selected && (
         <LoadState state={report}>
           {(r) => (
-            <table aria-label="Class report">
-              <caption>
-                {r.class_code}: {r.lessons} lesson(s), rate {percent(r.totals.rate)}
-              </caption>
+            <TableScroll label={t("reports.table")}>
+            <table aria-label={t("reports.table")}>
+              <caption>{t("reports.caption", { code: r.class_code, lessons: r.lessons, rate: percent(r.totals.rate) })}</caption>
               <thead>
                 <tr>
-                  <th scope="col">Student</th>
-                  <th scope="col">Present</th>
-                  <th scope="col">Late</th>
-                  <th scope="col">Absent</th>
-                  <th scope="col">Excused</th>
-                  <th scope="col">Rate</th>
+                  <th scope="col">{t("lesson.student")}</th>
+                  <th scope="col">{t("reports.present")}</th>
+                  <th scope="col">{t("reports.late")}</th>
+                  <th scope="col">{t("reports.absent")}</th>
+                  <th scope="col">{t("reports.excused")}</th>
+                  <th scope="col">{t("reports.rate")}</th>
                 </tr>
               </thead>
               <tbody>
@@ -92,6 +93,7 @@ export function ReportsPage() {
                 ))}
               </tbody>
             </table>
+            </TableScroll>
           )}
         </LoadState>
       )}
@@ -127,8 +129,8 @@ function useWeekRates(klass: ClassPublic | null, from: string, to: string): Bar[
     void Promise.all(
       weeksBetween(from, to).map((week) =>
         api<ClassReport>(`/v1/reports/classes/${klass.id}`, { query: { from: week.from, to: week.to } })
-          .then((r): Bar => ({ label: `wk ${week.from.slice(5)}`, value: r.totals.rate }))
-          .catch((): Bar => ({ label: `wk ${week.from.slice(5)}`, value: null })),
+          .then((r): Bar => ({ label: t("reports.week", { date: week.from.slice(5) }), value: r.totals.rate }))
+          .catch((): Bar => ({ label: t("reports.week", { date: week.from.slice(5) }), value: null })),
       ),
     ).then((all) => live && setBars(all));
     return () => {

@@ -3,11 +3,12 @@
 
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { useNavigate, useParams } from "react-router-dom";
-import { ApiError, explain } from "../api/client";
+import { ApiError } from "../api/client";
 import { api } from "../api/session";
 import type { EnrollmentResult, EnrollmentState, PhotoVerdict, StudentPublic } from "../api/types";
 import { grabFrame, openCamera, stopCamera } from "../kiosk/camera";
 import { describeCameraError } from "../kiosk/outcome";
+import { isMessageKey, t } from "../i18n";
 import { Badge, ConfirmDialog, ErrorNote, LoadState, formatTime, saveBlob, useApi } from "../ui/common";
 import { explainEnrollment, overrideFor, photoReasons, type Override } from "./enrollmentText";
 
@@ -26,8 +27,8 @@ export function StudentPage({ isAdmin }: { isAdmin: boolean }) {
             </h1>
             <p className="muted">
               {s.first_name} {s.last_name}
-              {s.birth_date && ` · born ${s.birth_date}`}
-              {s.guardian_email && ` · guardian ${s.guardian_email}`}
+              {s.birth_date && ` · ${t("student.born", { date: s.birth_date })}`}
+              {s.guardian_email && ` · ${t("student.guardian", { email: s.guardian_email })}`}
             </p>
           </>
         )}
@@ -39,7 +40,7 @@ export function StudentPage({ isAdmin }: { isAdmin: boolean }) {
             {state.consent && state.consent_current ? (
               <EnrollSection studentId={studentId!} state={state} isAdmin={isAdmin} onEnrolled={refresh} />
             ) : (
-              <p className="note">Enrollment needs a current consent first. Without one the student checks in with a code.</p>
+              <p className="note">{t("student.needs_consent")}</p>
             )}
           </>
         )}
@@ -75,46 +76,50 @@ function ConsentSection({ studentId, state, onChanged }: { studentId: string; st
   };
   return (
     <div className="box">
-      <h2>Biometric consent</h2>
+      <h2>{t("consent.title")}</h2>
       {state.consent ? (
         <p>
-          Given by {state.consent.granted_by_name} ({state.consent.granted_by_relation}) on {formatTime(state.consent.granted_at)}, text{" "}
-          {state.consent.version}
-          {!state.consent_current && <strong> — an older text: record consent to the current one.</strong>}{" "}
+          {t("consent.given", {
+            name: state.consent.granted_by_name,
+            relation: relationWord(state.consent.granted_by_relation),
+            when: formatTime(state.consent.granted_at),
+            version: state.consent.version,
+          })}
+          {!state.consent_current && <strong> — {t("consent.outdated")}</strong>}{" "}
           <button type="button" className="link danger" onClick={() => setWithdrawing(true)}>
-            Withdraw consent
+            {t("consent.withdraw")}
           </button>
         </p>
       ) : (
-        <p>No consent recorded.</p>
+        <p>{t("consent.none")}</p>
       )}
       {(!state.consent || !state.consent_current) && (
-        <form className="inline-form" onSubmit={(e) => void grant(e)} aria-label="Record consent">
+        <form className="inline-form" onSubmit={(e) => void grant(e)} aria-label={t("consent.record")}>
           <label>
-            Given by (full name) <input value={name} onChange={(e) => setName(e.target.value)} required />
+            {t("consent.given_by")} <input value={name} onChange={(e) => setName(e.target.value)} required />
           </label>
           <label>
-            Relation
+            {t("consent.relation")}
             <select value={relation} onChange={(e) => setRelation(e.target.value as "self" | "guardian")}>
-              <option value="guardian">guardian</option>
-              <option value="self">the student (adult)</option>
+              <option value="guardian">{t("relation.guardian")}</option>
+              <option value="self">{t("relation.self_adult")}</option>
             </select>
           </label>
           <button type="submit" className="primary">
-            Record consent
+            {t("consent.record")}
           </button>
         </form>
       )}
       <ErrorNote error={error} />
       {withdrawing && (
         <ConfirmDialog
-          title="Withdraw consent?"
-          confirmLabel="Withdraw and erase the face"
+          title={t("consent.withdraw_title")}
+          confirmLabel={t("consent.withdraw_confirm")}
           danger
           onConfirm={() => void withdraw()}
           onCancel={() => setWithdrawing(false)}
         >
-          <p>The student's face data is erased everywhere at once. Attendance records stay.</p>
+          <p>{t("consent.withdraw_text")}</p>
         </ConfirmDialog>
       )}
     </div>
@@ -164,8 +169,8 @@ function EnrollSection({
     try {
       const result = await api<EnrollmentResult>(`/v1/students/${studentId}/enrollment`, { form });
       setVerdicts(result.photos);
-      const replaced = result.replaced ? ", replacing the face enrolled before" : "";
-      setMessage({ tone: "ok", text: `Enrolled from ${result.templates} photo(s)${replaced}.` });
+      const text = result.replaced ? "enroll.done_replaced" : "enroll.done";
+      setMessage({ tone: "ok", text: t(text, { count: result.templates }) });
       onEnrolled();
     } catch (err) {
       if (err instanceof ApiError && Array.isArray(err.details.photos)) setVerdicts(err.details.photos as PhotoVerdict[]);
@@ -177,15 +182,16 @@ function EnrollSection({
   };
   return (
     <div className="box">
-      <h2>Face enrollment</h2>
+      <h2>{t("enroll.title")}</h2>
       <p>
-        Status: <Badge value={state.enrollment_status} />
-        {state.enrolled_at && ` since ${formatTime(state.enrolled_at)} (${state.templates} photos, ${state.model})`}
+        {t("enroll.status")} <Badge value={state.enrollment_status} />
+        {state.enrolled_at &&
+          ` ${t("enroll.since", { when: formatTime(state.enrolled_at), count: state.templates ?? 0, model: state.model ?? "" })}`}
       </p>
-      <p className="muted">3 to 5 different photos of the student alone, facing the camera, in good light. A new enrollment replaces the old one if it shows the same face.</p>
+      <p className="muted">{t("enroll.advice")}</p>
       <div className="photo-actions">
         <label className="button">
-          Choose photos
+          {t("enroll.choose")}
           <input
             type="file"
             accept="image/jpeg,image/png,image/webp"
@@ -199,24 +205,24 @@ function EnrollSection({
           />
         </label>
         <button type="button" onClick={() => setCamera((v) => !v)} aria-expanded={camera}>
-          {camera ? "Close camera" : "Use the camera"}
+          {camera ? t("enroll.camera_close") : t("enroll.camera_open")}
         </button>
         {photos.length > 0 && (
           <button type="button" onClick={() => (setPhotos([]), reset())}>
-            Clear
+            {t("enroll.clear")}
           </button>
         )}
       </div>
       {camera && <CameraShots onShot={(blob) => add([{ blob, name: `camera-${Date.now()}.jpg` }])} />}
-      <ol className="photos" aria-label="Photos to enroll">
+      <ol className="photos" aria-label={t("enroll.photos")}>
         {photos.map((p, i) => {
           const verdict = verdicts?.find((v) => v.index === i);
           return (
             <li key={p.url} className={verdict ? (verdict.accepted ? "accepted" : "rejected") : ""}>
-              <img src={p.url} alt={`Photo ${i + 1}`} />
+              <img src={p.url} alt={t("enroll.photo_alt", { n: i + 1 })} />
               {verdict && (
                 <p className="verdict" data-testid={`verdict-${i}`}>
-                  {verdict.accepted ? "✓ usable" : `✗ ${photoReasons(verdict).join("; ") || "not usable"}`}
+                  {verdict.accepted ? `✓ ${t("enroll.usable")}` : `✗ ${photoReasons(verdict).join("; ") || t("enroll.not_usable")}`}
                   {verdict.quality && <span className="quality">{describeQuality(verdict.quality)}</span>}
                 </p>
               )}
@@ -225,7 +231,7 @@ function EnrollSection({
         })}
       </ol>
       <button type="button" className="primary" disabled={photos.length === 0 || sending} onClick={() => void submit()}>
-        {sending ? "Enrolling…" : `Enroll ${photos.length} photo(s)`}
+        {sending ? t("enroll.sending") : t("enroll.submit", { count: photos.length })}
       </button>
       {message && (
         <p className={`note ${message.tone}`} role={message.tone === "error" ? "alert" : "status"}>
@@ -244,8 +250,17 @@ function EnrollSection({
 /** The measures the server judged the photo by (face size, sharpness, head turn...), rounded for people. */
 function describeQuality(quality: Record<string, number>): string {
   return Object.entries(quality)
-    .map(([name, value]) => `${name.replace(/_/g, " ")} ${Math.abs(value) >= 10 ? Math.round(value) : value.toFixed(2)}`)
+    .map(([name, value]) => {
+      const key = `quality.${name}`;
+      const label = isMessageKey(key) ? t(key) : name.replace(/_/g, " ");
+      return `${label} ${Math.abs(value) >= 10 ? Math.round(value) : value.toFixed(2)}`;
+    })
     .join(" · ");
+}
+
+function relationWord(relation: string): string {
+  const key = `relation.${relation}`;
+  return isMessageKey(key) ? t(key) : relation;
 }
 
 function CameraShots({ onShot }: { onShot: (blob: Blob) => void }) {
@@ -271,9 +286,9 @@ function CameraShots({ onShot }: { onShot: (blob: Blob) => void }) {
         </p>
       ) : (
         <>
-          <video ref={video} className="preview small" muted playsInline autoPlay aria-label="Camera preview" />
+          <video ref={video} className="preview small" muted playsInline autoPlay aria-label={t("kiosk.preview")} />
           <button type="button" onClick={() => video.current && void grabFrame(video.current, 1024).then(onShot)}>
-            Take photo
+            {t("enroll.take_photo")}
           </button>
         </>
       )}
@@ -284,10 +299,10 @@ function CameraShots({ onShot }: { onShot: (blob: Blob) => void }) {
 /** GDPR: a copy of everything held on the student, and erasure. Both are audited by the server. */
 function RightsSection({ student }: { student: StudentPublic }) {
   const navigate = useNavigate();
-  const [purpose, setPurpose] = useState("subject access request");
+  const [purpose, setPurpose] = useState(() => t("gdpr.purpose_default"));
   const [erasing, setErasing] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [done, setDone] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [done, setDone] = useState(false);
   const unavailable = (err: unknown) => err instanceof ApiError && err.status === 404 && err.code === "not_found";
 
   const exportData = async (event: FormEvent) => {
@@ -296,9 +311,9 @@ function RightsSection({ student }: { student: StudentPublic }) {
     try {
       const blob = await api<Blob>(`/v1/students/${student.id}/export`, { query: { purpose }, expect: "blob" });
       saveBlob(blob, `student-${student.student_number}-export.${blob.type.includes("zip") ? "zip" : "json"}`);
-      setDone("Export downloaded.");
+      setDone(true);
     } catch (err) {
-      setError(unavailable(err) ? "Data export is not available on this server yet." : explain(err));
+      setError(unavailable(err) ? new Error(t("gdpr.export_unavailable")) : err);
     }
   };
   const erase = async () => {
@@ -306,36 +321,40 @@ function RightsSection({ student }: { student: StudentPublic }) {
     setError(null);
     try {
       const receipt = await api<{ receipt_id: string; state: string }>(`/v1/students/${student.id}/erase`, { method: "POST" });
-      const notice = `${student.display_name} was erased (${receipt.state}; receipt ${receipt.receipt_id}).`;
+      const notice = t("gdpr.erased", { name: student.display_name, state: receipt.state, receipt: receipt.receipt_id });
       navigate("/console/students", { replace: true, state: { notice } });
     } catch (err) {
-      setError(unavailable(err) ? "Erasure is not available on this server yet." : explain(err));
+      setError(unavailable(err) ? new Error(t("gdpr.erase_unavailable")) : err);
     }
   };
   return (
     <div className="box">
-      <h2>Data protection (GDPR)</h2>
-      <form className="inline-form" onSubmit={(e) => void exportData(e)} aria-label="Export student data">
+      <h2>{t("gdpr.title")}</h2>
+      <form className="inline-form" onSubmit={(e) => void exportData(e)} aria-label={t("gdpr.export_form")}>
         <label>
-          Purpose <input value={purpose} onChange={(e) => setPurpose(e.target.value)} required minLength={3} />
+          {t("gdpr.purpose")} <input value={purpose} onChange={(e) => setPurpose(e.target.value)} required minLength={3} />
         </label>
-        <button type="submit">Export all data</button>
+        <button type="submit">{t("gdpr.export")}</button>
       </form>
       <button type="button" className="danger" onClick={() => setErasing(true)}>
-        Erase student…
+        {t("gdpr.erase")}
       </button>
-      {done && <p className="note ok" role="status">{done}</p>}
-      {error && <ErrorNote error={new Error(error)} />}
+      {done && (
+        <p className="note ok" role="status">
+          {t("gdpr.exported")}
+        </p>
+      )}
+      <ErrorNote error={error} />
       {erasing && (
         <ConfirmDialog
-          title={`Erase ${student.display_name}?`}
-          confirmLabel="Erase for good"
+          title={t("gdpr.erase_title", { name: student.display_name })}
+          confirmLabel={t("gdpr.erase_confirm")}
           confirmText={student.student_number}
           danger
           onConfirm={() => void erase()}
           onCancel={() => setErasing(false)}
         >
-          <p>Face data, consent and attendance records of this student are deleted everywhere. This cannot be undone.</p>
+          <p>{t("gdpr.erase_text")}</p>
         </ConfirmDialog>
       )}
     </div>

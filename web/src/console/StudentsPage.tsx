@@ -4,7 +4,8 @@ import { useEffect, useState, type FormEvent } from "react";
 import { Link, useLocation } from "react-router-dom";
 import { api } from "../api/session";
 import type { EnrollmentState, Page, StudentPublic } from "../api/types";
-import { Badge, ErrorNote, LoadState, useApi } from "../ui/common";
+import { isMessageKey, t } from "../i18n";
+import { Badge, ErrorNote, LoadState, TableScroll, useApi } from "../ui/common";
 
 const PAGE_SIZE = 25;
 
@@ -16,25 +17,27 @@ export function StudentsPage({ isAdmin }: { isAdmin: boolean }) {
   const notice = (useLocation().state as { notice?: string } | null)?.notice;
   return (
     <section>
-      <h1>Students</h1>
+      <h1>{t("students.title")}</h1>
       {notice && (
         <p className="note ok" role="status">
           {notice}
         </p>
       )}
       <label className="search">
-        Search <input type="search" value={q} onChange={(e) => (setQ(e.target.value), setOffset(0))} placeholder="name or number" />
+        {t("students.search")}{" "}
+        <input type="search" value={q} onChange={(e) => (setQ(e.target.value), setOffset(0))} placeholder={t("students.search_placeholder")} />
       </label>
       <LoadState state={students}>
         {(page) => (
           <>
-            <table aria-label="Students">
+            <TableScroll label={t("students.table")}>
+            <table aria-label={t("students.table")}>
               <thead>
                 <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Number</th>
-                  <th scope="col">Enrollment</th>
-                  <th scope="col">Consent</th>
+                  <th scope="col">{t("students.name")}</th>
+                  <th scope="col">{t("students.number")}</th>
+                  <th scope="col">{t("students.enrollment")}</th>
+                  <th scope="col">{t("students.consent")}</th>
                 </tr>
               </thead>
               <tbody>
@@ -42,7 +45,7 @@ export function StudentsPage({ isAdmin }: { isAdmin: boolean }) {
                   <tr key={s.id}>
                     <td>
                       <Link to={`/console/students/${s.id}`}>{s.display_name}</Link>
-                      {!s.active && <span className="muted"> (inactive)</span>}
+                      {!s.active && <span className="muted"> ({t("students.inactive")})</span>}
                     </td>
                     <td>{s.student_number}</td>
                     <td>
@@ -53,13 +56,14 @@ export function StudentsPage({ isAdmin }: { isAdmin: boolean }) {
                 ))}
               </tbody>
             </table>
+            </TableScroll>
             <p className="pager">
-              {page.total} student(s).{" "}
+              {t("students.total", { count: page.total })}{" "}
               <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE_SIZE))}>
-                Previous
+                {t("common.previous")}
               </button>{" "}
               <button type="button" disabled={offset + PAGE_SIZE >= page.total} onClick={() => setOffset(offset + PAGE_SIZE)}>
-                Next
+                {t("common.next")}
               </button>
             </p>
           </>
@@ -73,8 +77,10 @@ export function StudentsPage({ isAdmin }: { isAdmin: boolean }) {
 function consentWord(state: EnrollmentState | null | undefined): string {
   if (state === undefined) return "…";
   if (state === null) return "?";
-  if (!state.consent) return "none";
-  return state.consent_current ? `given (${state.consent.granted_by_relation})` : "outdated text";
+  if (!state.consent) return t("consent.none_short");
+  const relation = `relation.${state.consent.granted_by_relation}`;
+  const who = isMessageKey(relation) ? t(relation) : state.consent.granted_by_relation;
+  return state.consent_current ? t("consent.given_short", { relation: who }) : t("consent.outdated_short");
 }
 
 /** Consent lives with each student's enrollment state: one small request per listed student. */
@@ -117,25 +123,25 @@ function NewStudentForm({ onCreated }: { onCreated: () => void }) {
     }
   };
   return (
-    <form className="inline-form" onSubmit={(e) => void submit(e)} aria-label="New student">
-      <h2>New student</h2>
+    <form className="inline-form" onSubmit={(e) => void submit(e)} aria-label={t("students.new")}>
+      <h2>{t("students.new")}</h2>
       <label>
-        Student number <input {...field("student_number")} required />
+        {t("students.number_long")} <input {...field("student_number")} required />
       </label>
       <label>
-        First name <input {...field("first_name")} required />
+        {t("students.first_name")} <input {...field("first_name")} required />
       </label>
       <label>
-        Last name <input {...field("last_name")} required />
+        {t("students.last_name")} <input {...field("last_name")} required />
       </label>
       <label>
-        Birth date <input type="date" {...field("birth_date")} />
+        {t("students.birth_date")} <input type="date" {...field("birth_date")} />
       </label>
       <label>
-        Guardian email <input type="email" {...field("guardian_email")} />
+        {t("students.guardian_email")} <input type="email" {...field("guardian_email")} />
       </label>
       <button type="submit" className="primary">
-        Add student
+        {t("students.add")}
       </button>
       <ErrorNote error={error} />
     </form>

@@ -1,24 +1,25 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../api/client";
-import { ENROLL_ERRORS, explainEnrollment, overrideFor, photoReasons } from "./enrollmentText";
+import { t } from "../i18n";
+import { explainEnrollment, overrideFor, photoReasons } from "./enrollmentText";
 
 describe("enrollment codes in words", () => {
   it("names the identity guard's refusals", () => {
-    expect(explainEnrollment(new ApiError(409, "face_mismatch", "server words"))).toBe(ENROLL_ERRORS.face_mismatch);
-    expect(explainEnrollment(new ApiError(409, "face_already_enrolled", "server words"))).toBe(ENROLL_ERRORS.face_already_enrolled);
+    expect(explainEnrollment(new ApiError(409, "face_mismatch", "server words"))).toBe(t("enroll.face_mismatch"));
+    expect(explainEnrollment(new ApiError(409, "face_already_enrolled", "server words"))).toBe(t("enroll.face_already_enrolled"));
     const odd = new ApiError(422, "enrollment_rejected", "photos[2]: ...", { photos: [], not_same_person: [2] });
-    expect(explainEnrollment(odd)).toBe(ENROLL_ERRORS.not_same_person);
+    expect(explainEnrollment(odd)).toBe(t("enroll.not_same_person"));
     const few = new ApiError(422, "enrollment_rejected", "1 of 3 photos are usable", { photos: [] });
-    expect(explainEnrollment(few)).toBe(ENROLL_ERRORS.enrollment_rejected);
+    expect(explainEnrollment(few)).toBe(t("enroll.enrollment_rejected"));
   });
 
-  it("falls back to the server's sentence for a code it does not know", () => {
+  it("says other codes with their own message, never the server's sentence", () => {
     expect(explainEnrollment(new ApiError(409, "student_inactive", "the student is no longer active"))).toBe(
-      "the student is no longer active",
+      "The student is inactive.",
     );
   });
 
-  it("translates each photo's reasons by code, keeping the server's where no code is known", () => {
+  it("translates each photo's reasons by code, naming a code it does not know", () => {
     const verdict = {
       index: 1,
       accepted: false,
@@ -26,7 +27,10 @@ describe("enrollment codes in words", () => {
       codes: ["duplicate_photo", "brand_new_code"],
       quality: null,
     };
-    expect(photoReasons(verdict)).toEqual(["the same photo as another one here: take a different photo", "something new"]);
+    expect(photoReasons(verdict)).toEqual([
+      "the same photo as another one here: take a different photo",
+      "not usable (brand_new_code)",
+    ]);
   });
 
   it("offers an admin the confirmation a 409 allows, and nothing else", () => {

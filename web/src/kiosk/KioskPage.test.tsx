@@ -1,6 +1,7 @@
 import { render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { reloadLocale } from "../i18n";
 import { KioskPage } from "./KioskPage";
 
 const json = (status: number, body: unknown) =>
@@ -61,6 +62,23 @@ describe("KioskPage", () => {
     render(<KioskPage />);
     expect(await screen.findByText(/refused \(revoked or mistyped\)/)).toBeTruthy();
     expect(localStorage.getItem("rollcall.kioskKey")).toBeNull();
+  });
+
+  it("says it is offline, in the kiosk's language, and offers no check-in while the network is gone", async () => {
+    localStorage.setItem("rollcall.locale", "fr");
+    reloadLocale();
+    const fetch = server({ "GET /v1/kiosks/me": () => json(200, identity) });
+    vi.spyOn(navigator, "onLine", "get").mockReturnValue(false);
+    render(<KioskPage />);
+    expect((await screen.findByTestId("kiosk-offline")).textContent).toContain("Hors ligne");
+    expect(screen.queryByRole("button", { name: "Pointer" })).toBeNull();
+    expect(screen.queryByRole("button", { name: "Check in" })).toBeNull();
+    expect(document.documentElement.lang).toBe("fr");
+    vi.spyOn(navigator, "onLine", "get").mockReturnValue(true);
+    window.dispatchEvent(new Event("online")); // the network is back: the kiosk carries on by itself
+    await waitFor(() => expect(screen.queryByTestId("kiosk-offline")).toBeNull());
+    expect(fetch).toHaveBeenCalled();
+    vi.restoreAllMocks();
   });
 
   it("keeps trying an unreachable server with feedback rather than a blank screen", async () => {

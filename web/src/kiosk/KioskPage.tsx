@@ -3,7 +3,7 @@
 
 import { useCallback, useEffect, useRef, useState, type FormEvent } from "react";
 import { flushSync } from "react-dom";
-import { ApiError, explain, withRetry } from "../api/client";
+import { ApiError, withRetry } from "../api/client";
 import { attemptId, kioskCall, storeKioskKey, storedKioskKey } from "../api/kiosk";
 import type { Challenge, CheckinAnswer, ColourChallenge, KioskIdentity } from "../api/types";
 import { checkinForm, colourAt, planCapture, type Frame } from "./burst";
@@ -12,6 +12,10 @@ import { awaitPosition, captureTurn } from "./capture";
 import { assessPosition, guideEllipse } from "./facecheck";
 import { loadLandmarker, type Landmarker } from "./landmarks";
 import { describeAnswer, describeCameraError, describeError, type Outcome } from "./outcome";
+import { isMessageKey, t, useLocale, type MessageKey } from "../i18n";
+import { explain } from "../i18n/errors";
+import { LanguagePicker } from "../i18n/LanguagePicker";
+import { useOnline } from "../ui/online";
 
 export type Phase =
   | "starting"
@@ -37,30 +41,39 @@ const READY_FRESH_MS = 3000;
 /** Before the camera reports its size. */
 const DEFAULT_FRAME = { width: 640, height: 480 };
 
+/** While the kiosk cannot reach the server at start-up it says so, and tries again this often (and at once
+ * when the browser reports a network again). */
+const OFFLINE_RETRY_MS = 5000;
+
 export function KioskPage() {
+  useLocale(); // the whole kiosk follows a change of language
+  const online = useOnline();
   const [apiKey, setApiKey] = useState<string | null>(() => storedKioskKey());
   const [identity, setIdentity] = useState<KioskIdentity | null>(null);
-  const [setupError, setSetupError] = useState<string | null>(null);
+  const [setupError, setSetupError] = useState<unknown>(null);
+  const [tries, setTries] = useState(0);
 
   useEffect(() => {
-    if (!apiKey) return;
+    if (!apiKey || identity) return;
     let live = true;
+    let timer = 0;
     withRetry(() => kioskCall<KioskIdentity>(apiKey, "/v1/kiosks/me"), { attempts: 5 })
-      .then((me) => live && setIdentity(me))
+      .then((me) => live && (setIdentity(me), setSetupError(null)))
       .catch((err: unknown) => {
         if (!live) return;
         if (err instanceof ApiError && err.status === 401) {
           storeKioskKey(null);
           setApiKey(null);
-          setSetupError("This kiosk key was refused (revoked or mistyped). Enter a new one.");
         } else {
-          setSetupError(explain(err));
+          timer = window.setTimeout(() => setTries((n) => n + 1), OFFLINE_RETRY_MS);
         }
+        setSetupError(err);
       });
     return () => {
       live = false;
+      clearTimeout(timer);
     };
-  }, [apiKey]);
+  }, [apiKey, identity, tries, online]);
 
   if (!apiKey) {
     return (
@@ -75,46 +88,67 @@ export function KioskPage() {
     );
   }
   if (!identity) {
+    const unreachable = !online || (setupError instanceof ApiError && setupError.status === 0);
     return (
-      <main className="kiosk centered">
-        <p role="status" aria-live="polite" className="kiosk-big">
-          {setupError ?? "Starting the kiosk…"}
-        </p>
+      <main className="kiosk centered" data-phase={unreachable ? "offline" : "starting"}>
+        <div className="kiosk-start">
+          <LanguagePicker className="light" />
+          {unreachable ? (
+            <OfflineNotice />
+          ) : (
+            <p role="status" aria-live="polite" className="kiosk-big">
+              {setupError ? explain(setupError) : t("kiosk.starting")}
+            </p>
+          )}
+        </div>
       </main>
     );
   }
-  return <KioskScreen apiKey={apiKey} identity={identity} />;
+  return <KioskScreen apiKey={apiKey} identity={identity} online={online} />;
 }
 
-function KioskSetup({ error, onKey }: { error: string | null; onKey: (key: string) => void }) {
+/** No network, or no server: nobody can check in here, and the screen says so rather than pretend. */
+function OfflineNotice() {
+  return (
+    <div className="result error offline" role="status" aria-live="assertive" data-testid="kiosk-offline">
+      <p className="result-title">{t("kiosk.offline.title")}</p>
+      <p>{t("kiosk.offline.detail")}</p>
+      <p className="hint">{t("kiosk.offline.hint")}</p>
+    </div>
+  );
+}
+
+function KioskSetup({ error, onKey }: { error: unknown; onKey: (key: string) => void }) {
   const [key, setKey] = useState("");
   const submit = (event: FormEvent) => {
     event.preventDefault();
     if (key.trim()) onKey(key.trim());
   };
+  const refused = error instanceof ApiError && error.status === 401;
   return (
     <main className="kiosk centered">
       <form className="kiosk-card" onSubmit={submit} aria-labelledby="setup-title">
-        <h1 id="setup-title">Set up this kiosk</h1>
-        <p>An administrator issues a kiosk key in the console (Kiosks) and enters it here once.</p>
-        {error && (
+        <LanguagePicker />
+        <h1 id="setup-title">{t("kiosk.setup.title")}</h1>
+        <p>{t("kiosk.setup.intro")}</p>
+        {error ? (
           <p className="note error" role="alert">
-            {error}
+            {refused ? t("kiosk.setup.refused") : explain(error)}
           </p>
-        )}
+        ) : null}
         <label>
-          Kiosk key
+          {t("kiosk.setup.key")}
           <input value={key} onChange={(event) => setKey(event.target.value)} autoComplete="off" spellCheck={false} required />
         </label>
         <button type="submit" className="primary big">
-          Save and start
+          {t("kiosk.setup.save")}
         </button>
       </form>
     </main>
   );
 }
 
-function KioskScreen({ apiKey, identity }: { apiKey: string; identity: KioskIdentity }) {
+function KioskScreen({ apiKey, identity, online }: { apiKey: string; identity: KioskIdentity; online: boolean }) {
   const video = useRef<HTMLVideoElement>(null);
   const stream = useRef<MediaStream | null>(null);
   const startButton = useRef<HTMLButtonElement>(null);
@@ -124,14 +158,15 @@ function KioskScreen({ apiKey, identity }: { apiKey: string; identity: KioskIden
   /** When a look while waiting last found the face ready for the burst. */
   const readyAt = useRef(-Infinity);
   const [phase, setPhase] = useState<Phase>("starting");
-  const [cameraError, setCameraError] = useState<string | null>(null);
-  const [instruction, setInstruction] = useState<string>("");
-  const [prompt, setPrompt] = useState<string | null>(null);
+  const [cameraError, setCameraError] = useState<unknown>(null);
+  const [action, setAction] = useState<Challenge["action"] | null>(null);
+  const [prompt, setPrompt] = useState<MessageKey | null>(null);
   /** What a look while waiting found: null before any, "" when the face is ready, else what to do. */
-  const [idlePrompt, setIdlePrompt] = useState<string | null>(null);
+  const [idlePrompt, setIdlePrompt] = useState<MessageKey | "" | null>(null);
   const [lit, setLit] = useState(false);
   const [frame, setFrame] = useState(DEFAULT_FRAME);
-  const [retryNote, setRetryNote] = useState<string | null>(null);
+  /** "Retrying (2 of 3)" while a call is tried again. */
+  const [retryNote, setRetryNote] = useState<{ attempt: number; attempts: number } | null>(null);
   const [outcome, setOutcome] = useState<Outcome | null>(null);
   const [showCode, setShowCode] = useState(false);
 
@@ -154,7 +189,7 @@ function KioskScreen({ apiKey, identity }: { apiKey: string; identity: KioskIden
       })
       .catch((err: unknown) => {
         if (!live) return;
-        setCameraError(describeCameraError(err));
+        setCameraError(err ?? new Error("camera"));
         setPhase("no_camera");
       });
     return () => {
@@ -202,22 +237,22 @@ function KioskScreen({ apiKey, identity }: { apiKey: string; identity: KioskIden
     setPhase("result");
   }, []);
 
-  // The result stays up long enough to read, then the kiosk is ready for the next student.
+  // The result stays up long enough to read, then the kiosk is ready for the next student (without a camera,
+  // the code form is ready again).
   useEffect(() => {
-    if (phase !== "result") return;
+    if (!outcome) return;
     const timer = setTimeout(() => {
       setPhase(stream.current ? "ready" : "no_camera");
       setOutcome(null);
     }, RESULT_SHOWN_MS);
     return () => clearTimeout(timer);
-  }, [phase]);
+  }, [outcome]);
 
   useEffect(() => {
     if (phase === "ready") startButton.current?.focus();
   }, [phase]);
 
-  const onRetry = (attempt: number, attempts: number) =>
-    setRetryNote(`Connection problem, retrying (${attempt} of ${attempts})…`);
+  const onRetry = (attempt: number, attempts: number) => setRetryNote({ attempt, attempts });
 
   /** The burst for ``challenge``: the face placed first, then frames until the model sees the asked turn
    * (or a timed burst without the model), the screen lit with the challenge's colours meanwhile. */
@@ -229,9 +264,9 @@ function KioskScreen({ apiKey, identity }: { apiKey: string; identity: KioskIden
         await awaitPosition(() => look(camera), detect, setPrompt, POSITION_WAIT_MS);
         setPrompt(null);
       }
-      setInstruction(challenge.instruction);
+      setAction(challenge.action);
     } else {
-      setInstruction(challenge.instruction);
+      setAction(challenge.action);
       setPhase("instruct");
       await new Promise((resolve) => setTimeout(resolve, READ_INSTRUCTION_MS));
     }
@@ -277,91 +312,100 @@ function KioskScreen({ apiKey, identity }: { apiKey: string; identity: KioskIden
 
   const busy = ["challenge", "position", "instruct", "capturing", "sending"].includes(phase);
   const guide = guideEllipse(frame.width, frame.height);
+  const instruction = action ? challengeInstruction(action) : t("prompt.look");
   return (
     <main
       className={lit ? "kiosk lit" : "kiosk"}
       data-phase={phase}
       data-face-model={model?.backend ?? (modelFailed ? "none" : "loading")}
+      data-online={online}
       aria-busy={busy}
     >
       {/* Opaque and at full brightness, on purpose: the screen's light reflected by the face is what the server
           checks, and a dim or see-through layer barely reaches the face. */}
       <div ref={colourLayer} className="colour-layer" aria-hidden="true" />
       <header className="kiosk-bar">
-        <span>Rollcall · room {identity.room ?? "?"}</span>
+        <span>{t("kiosk.bar.room", { room: identity.room ?? "?" })}</span>
         <span className="kiosk-bar-actions">
+          <LanguagePicker className="light" />
           <button type="button" className="ghost" onClick={() => setShowCode((v) => !v)} aria-expanded={showCode}>
-            Use a code
+            {t("kiosk.bar.code")}
           </button>
           <button type="button" className="ghost" onClick={() => void document.documentElement.requestFullscreen?.()}>
-            Full screen
+            {t("kiosk.bar.fullscreen")}
           </button>
         </span>
       </header>
-      <section className="stage" aria-label="Camera">
-        <div className="preview-frame" hidden={phase === "no_camera"}>
-          <video
-            ref={video}
-            className="preview"
-            muted
-            playsInline
-            autoPlay
-            aria-label="Camera preview"
-            onLoadedMetadata={(event) => {
-              const { videoWidth: width, videoHeight: height } = event.currentTarget;
-              if (width && height) setFrame({ width, height });
-            }}
-          />
-          {/* In the picture's own pixels, over the whole preview: what the face check measures against. */}
-          <svg className="guide" viewBox={`0 0 ${frame.width} ${frame.height}`} preserveAspectRatio="none" aria-hidden="true">
-            <ellipse
-              cx={guide.cx}
-              cy={guide.cy}
-              rx={guide.rx}
-              ry={guide.ry}
-              className={busy ? "guide-busy" : phase === "ready" && idlePrompt === "" ? "guide-ready" : ""}
+      <div className="kiosk-body">
+        <section className="stage" aria-label={t("kiosk.camera")}>
+          <div className="preview-frame" hidden={phase === "no_camera"}>
+            <video
+              ref={video}
+              className="preview"
+              muted
+              playsInline
+              autoPlay
+              aria-label={t("kiosk.preview")}
+              onLoadedMetadata={(event) => {
+                const { videoWidth: width, videoHeight: height } = event.currentTarget;
+                if (width && height) setFrame({ width, height });
+              }}
             />
-          </svg>
-        </div>
-        {phase === "position" || phase === "instruct" || phase === "capturing" ? (
-          <p className="instruction" aria-live="assertive">
-            {phase === "position" ? (prompt ?? "Look at the camera") : instruction || "Look at the camera"}
-          </p>
-        ) : (
-          phase === "ready" && idlePrompt && <p className="instruction quiet">{idlePrompt}</p>
-        )}
-      </section>
-      <section className="panel">
-        <div role="status" aria-live="assertive" aria-atomic="true" className="result-region">
-          {phase === "result" && outcome && <ResultCard outcome={outcome} onCode={() => setShowCode(true)} />}
-          {phase === "no_camera" && cameraError && (
-            <div className="result error">
-              <p className="result-title">Camera unavailable</p>
-              <p>{cameraError}</p>
+            {/* In the picture's own pixels, over the whole preview: what the face check measures against. */}
+            <svg className="guide" viewBox={`0 0 ${frame.width} ${frame.height}`} preserveAspectRatio="none" aria-hidden="true">
+              <ellipse
+                cx={guide.cx}
+                cy={guide.cy}
+                rx={guide.rx}
+                ry={guide.ry}
+                className={busy ? "guide-busy" : phase === "ready" && idlePrompt === "" ? "guide-ready" : ""}
+              />
+            </svg>
+          </div>
+          {/* Without a camera the stage says why, and the panel keeps the code form and its result in view. */}
+          {phase === "no_camera" && cameraError ? (
+            <div className="camera-missing" role="alert">
+              <p className="result-title">{t("kiosk.camera_unavailable")}</p>
+              <p>{describeCameraError(cameraError)}</p>
             </div>
+          ) : null}
+          {phase === "position" || phase === "instruct" || phase === "capturing" ? (
+            <p className="instruction" aria-live="assertive">
+              {phase === "position" ? t(prompt ?? "prompt.look") : instruction}
+            </p>
+          ) : (
+            phase === "ready" && idlePrompt && <p className="instruction quiet">{t(idlePrompt)}</p>
           )}
-          {phase === "no_camera" && outcome && <ResultCard outcome={outcome} />}
-          {phase === "challenge" && <p className="kiosk-big">Getting ready…</p>}
-          {phase === "sending" && <p className="kiosk-big">Checking…</p>}
-          {retryNote && busy && <p className="note">{retryNote}</p>}
-        </div>
-        {phase === "starting" && <p className="kiosk-big">Starting the camera…</p>}
-        {(phase === "ready" || phase === "result") && (
-          <button
-            type="button"
-            ref={startButton}
-            className="primary huge"
-            onClick={() => void checkIn()}
-          >
-            {phase === "result" && outcome?.tone === "error" ? "Try again" : "Check in"}
-          </button>
-        )}
-        {(showCode || phase === "no_camera") && (
-          <CodeForm apiKey={apiKey} onResult={(result) => (stream.current ? show(result) : setOutcome(result))} />
-        )}
-      </section>
+        </section>
+        <section className="panel" aria-label={t("kiosk.checkin")}>
+          {!online && <OfflineNotice />}
+          {online && (phase === "ready" || phase === "result") && (
+            <button type="button" ref={startButton} className="primary huge" onClick={() => void checkIn()}>
+              {phase === "result" && outcome?.tone === "error" ? t("kiosk.try_again") : t("kiosk.check_in")}
+            </button>
+          )}
+          <div role="status" aria-live="assertive" aria-atomic="true" className="result-region">
+            {outcome && (phase === "result" || phase === "no_camera") && (
+              <ResultCard outcome={outcome} onCode={stream.current ? () => setShowCode(true) : undefined} />
+            )}
+            {phase === "challenge" && <p className="kiosk-big">{t("kiosk.getting_ready")}</p>}
+            {phase === "sending" && <p className="kiosk-big">{t("kiosk.checking")}</p>}
+            {retryNote && busy && <p className="note">{t("kiosk.retrying", retryNote)}</p>}
+          </div>
+          {phase === "starting" && <p className="kiosk-big">{t("kiosk.starting_camera")}</p>}
+          {online && (showCode || phase === "no_camera") && (
+            <CodeForm apiKey={apiKey} onResult={(result) => (stream.current ? show(result) : setOutcome(result))} />
+          )}
+        </section>
+      </div>
     </main>
   );
+}
+
+/** The challenge's action in the person's language (the server's ``instruction`` is English). */
+function challengeInstruction(action: Challenge["action"]): string {
+  const key = `challenge.${action}`;
+  return isMessageKey(key) ? t(key) : t("hint.turn_as_shown");
 }
 
 /** Lights the screen with ``colours`` from t0, the moment slot 0 is on the screen (the frame after the one that
@@ -414,7 +458,7 @@ function ResultCard({ outcome, onCode }: { outcome: Outcome; onCode?: () => void
       {outcome.hint && <p className="hint">{outcome.hint}</p>}
       {outcome.offerCode && onCode && (
         <button type="button" className="link light" onClick={onCode}>
-          Check in with a code instead
+          {t("kiosk.code_instead")}
         </button>
       )}
     </div>
@@ -442,9 +486,9 @@ export function CodeForm({ apiKey, onResult }: { apiKey: string; onResult: (outc
     }
   };
   return (
-    <form className="code-form" onSubmit={(event) => void submit(event)} aria-label="Check in with a code">
+    <form className="code-form" onSubmit={(event) => void submit(event)} aria-label={t("kiosk.code.form")}>
       <label>
-        Code from your teacher
+        {t("kiosk.code.label")}
         <input
           value={code}
           onChange={(event) => setCode(event.target.value)}
@@ -457,7 +501,7 @@ export function CodeForm({ apiKey, onResult }: { apiKey: string; onResult: (outc
         />
       </label>
       <button type="submit" className="primary big" disabled={sending}>
-        {sending ? "Checking…" : "Check in with code"}
+        {sending ? t("kiosk.checking") : t("kiosk.code.submit")}
       </button>
     </form>
   );

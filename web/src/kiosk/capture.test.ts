@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import type { CapturePlan } from "./burst";
 import { awaitPosition, captureTurn, type Detect } from "./capture";
+import { t } from "../i18n";
 import { face } from "../test/faces";
 
 const plan: CapturePlan = { count: 13, min: 5, max: 16, intervalMs: 15, waitMs: 600 };
@@ -96,7 +97,7 @@ describe("awaitPosition", () => {
     const faces = [null, face(0, { iod: 30 }), face(0)];
     const prompts: (string | null)[] = [];
     const detect = vi.fn(async () => faces.shift() ?? null);
-    const ready = await awaitPosition(() => ({ source: 0, width: 640, height: 480 }), detect, (p) => prompts.push(p), 5000);
+    const ready = await awaitPosition(() => ({ source: 0, width: 640, height: 480 }), detect, (p) => prompts.push(p && t(p)), 5000);
     expect(ready).toBe(true);
     expect(prompts).toEqual(["Look at the camera", "Move closer", null]);
   });

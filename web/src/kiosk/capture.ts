@@ -3,6 +3,7 @@
 // sent as soon as the asked turn is seen. Camera and model are passed in, so this is tested with fakes.
 
 import type { Challenge } from "../api/types";
+import type { MessageKey } from "../i18n";
 import type { CapturePlan, Frame } from "./burst";
 import { assessPosition, noseOffset, turnSeen, type FaceSample } from "./facecheck";
 
@@ -94,7 +95,7 @@ const LOOK_GAP_MS = 100;
 export async function awaitPosition<S>(
   look: () => { source: S; width: number; height: number },
   detect: Detect<S>,
-  onPrompt: (prompt: string | null) => void,
+  onPrompt: (prompt: MessageKey | null) => void,
   waitMs: number,
   now: () => number = () => performance.now(),
 ): Promise<boolean> {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { t } from "../i18n";
 import { face } from "../test/faces";
 import {
   assessPosition,
@@ -39,7 +40,7 @@ describe("assessPosition", () => {
   it("says what to do otherwise", () => {
     const prompt = (sample: FaceSample | null) => {
       const position = assessPosition(sample, 640, 480);
-      return position.ready ? "ready" : position.prompt;
+      return position.ready ? "ready" : t(position.prompt);
     };
     expect(prompt(null)).toBe("Look at the camera");
     expect(prompt(face(0, { iod: 30 }))).toBe("Move closer");

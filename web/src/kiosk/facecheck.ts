@@ -3,6 +3,7 @@
 // Every point is in the unmirrored camera picture (what is sent), in pixels.
 
 import type { Challenge } from "../api/types";
+import type { MessageKey } from "../i18n";
 
 export interface Point {
   x: number;
@@ -66,19 +67,20 @@ const POSITION = {
   maxFrontalOffset: 0.2,
 };
 
-export type Position = { ready: true } | { ready: false; prompt: string };
+/** ``prompt``: what to tell the student, as a message key (i18n/). */
+export type Position = { ready: true } | { ready: false; prompt: MessageKey };
 
 export function assessPosition(face: FaceSample | null, width: number, height: number): Position {
-  if (!face) return { ready: false, prompt: "Look at the camera" };
+  if (!face) return { ready: false, prompt: "prompt.look" };
   const iod = interOcular(face) / Math.min(width, height);
-  if (iod < POSITION.minIod) return { ready: false, prompt: "Move closer" };
-  if (iod > POSITION.maxIod) return { ready: false, prompt: "Move back a little" };
+  if (iod < POSITION.minIod) return { ready: false, prompt: "prompt.closer" };
+  if (iod > POSITION.maxIod) return { ready: false, prompt: "prompt.back" };
   const guide = guideEllipse(width, height);
   const centre = mean([face.leftEye, face.rightEye, face.noseTip]);
   if (Math.hypot((centre.x - guide.cx) / guide.rx, (centre.y - guide.cy) / guide.ry) > POSITION.maxOffCentre) {
-    return { ready: false, prompt: "Centre your face in the oval" };
+    return { ready: false, prompt: "prompt.centre" };
   }
-  if (Math.abs(noseOffset(face)) > POSITION.maxFrontalOffset) return { ready: false, prompt: "Look straight at the screen" };
+  if (Math.abs(noseOffset(face)) > POSITION.maxFrontalOffset) return { ready: false, prompt: "prompt.straight" };
   return { ready: true };
 }
 

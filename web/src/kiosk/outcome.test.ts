@@ -81,8 +81,8 @@ describe("describeError", () => {
     expect(both.hint).toBe("Turn the other way. Look at the camera and follow the instruction on the screen.");
   });
 
-  it("uses the server's hints for a quality problem", () => {
-    const err = new ApiError(422, "poor_quality", "x", { reasons: ["blurry"], hints: ["Hold still"] });
+  it("says a quality problem's hint by its reason code, not the server's sentence", () => {
+    const err = new ApiError(422, "poor_quality", "x", { reasons: ["blurry"], hints: ["Keep the camera steady"] });
     expect(describeError(err).hint).toBe("Hold still.");
   });
 
@@ -96,9 +96,14 @@ describe("describeError", () => {
     expect(out.offerCode).toBe(true);
   });
 
-  it("falls back to the server's message for unknown codes", () => {
+  it("names a code it does not know in a generic message, never the server's English", () => {
     const newer = "something_new" as ErrorCode; // a code a newer server answers with
-    expect(describeError(new ApiError(400, newer, "A new rule")).detail).toBe("A new rule");
+    expect(describeError(new ApiError(400, newer, "A new rule")).detail).toBe("Something went wrong (code: something_new).");
+  });
+
+  it("says a known error code in its own words", () => {
+    const out = describeError(new ApiError(409, "student_inactive", "server words"));
+    expect(out).toMatchObject({ title: "Check-in failed", detail: "The student is inactive." });
   });
 });
 

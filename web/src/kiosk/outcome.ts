@@ -1,8 +1,11 @@
 // What the kiosk says after a check-in: one large headline, a line of detail and, when it failed, what to do.
-// Pure functions of the API's answer or error, so every case is tested without a camera.
+// Pure functions of the API's answer or error, so every case is tested without a camera. Every word comes
+// from the catalogue (i18n/), by outcome, error code or reason code: never the server's English sentences.
 
 import { ApiError } from "../api/client";
 import type { CheckinAnswer, CheckinFace } from "../api/types";
+import { errorMessage } from "../i18n/errors";
+import { isMessageKey, t, type MessageKey } from "../i18n";
 
 export type Tone = "ok" | "warn" | "error";
 
@@ -16,7 +19,10 @@ export interface Outcome {
   offerCode?: boolean;
 }
 
-const STATUS_WORD: Record<string, string> = { present: "Present", late: "Late", absent: "Absent", excused: "Excused" };
+function statusWord(status: string | null | undefined): string {
+  const key = `status.${status ?? "present"}`;
+  return isMessageKey(key) ? t(key) : String(status);
+}
 
 function faceLine(face: CheckinFace): Outcome {
   const name = face.student?.display_name ?? "";
@@ -24,179 +30,135 @@ function faceLine(face: CheckinFace): Outcome {
     case "recorded":
       return {
         tone: face.status === "late" ? "warn" : "ok",
-        title: `Welcome, ${name}`,
-        detail: `Checked in: ${STATUS_WORD[face.status ?? "present"] ?? face.status}`,
+        title: t("outcome.recorded.title", { name }),
+        detail: t("outcome.recorded.detail", { status: statusWord(face.status) }),
       };
     case "already_recorded":
-      return { tone: "ok", title: `Hello again, ${name}`, detail: "You are already checked in for this lesson." };
+      return { tone: "ok", title: t("outcome.already_recorded.title", { name }), detail: t("outcome.already_recorded.detail") };
     case "not_in_lesson":
       return {
         tone: "error",
-        title: `${name}, this is not your class`,
-        detail: "You are not on the list of the lesson in this room.",
-        hint: "Check the room, or ask your teacher.",
+        title: t("outcome.not_in_lesson.title", { name }),
+        detail: t("outcome.not_in_lesson.detail"),
+        hint: t("outcome.not_in_lesson.hint"),
       };
     case "not_verified":
       return {
         tone: "error",
-        title: "Face did not match",
-        detail: "The face does not match the student chosen.",
-        hint: "Try again, or ask your teacher for a code.",
+        title: t("outcome.not_verified.title"),
+        detail: t("outcome.not_verified.detail"),
+        hint: t("outcome.not_verified.hint"),
         offerCode: true,
       };
     default:
       return {
         tone: "error",
-        title: "We could not recognise you",
-        detail: "Your face is not enrolled for this class, or the picture was unclear.",
-        hint: "Look straight at the camera and try again, or ask your teacher for a code.",
+        title: t("outcome.unknown.title"),
+        detail: t("outcome.unknown.detail"),
+        hint: t("outcome.unknown.hint"),
         offerCode: true,
       };
   }
 }
 
 export function describeAnswer(answer: CheckinAnswer): Outcome {
-  if (answer.faces.length === 0) {
-    return {
-      tone: "error",
-      title: "No face found",
-      detail: "The camera did not see a face.",
-      hint: "Stand in front of the camera, inside the oval, in good light.",
-    };
-  }
+  if (answer.faces.length === 0) return { tone: "error", ...refusal("no_face")! };
   const lines = answer.faces.map(faceLine);
   if (lines.length === 1) return lines[0];
   // A group in front of the kiosk: the first recognised person leads, the rest are summed up.
   const ok = lines.filter((line) => line.tone !== "error");
   const lead = ok[0] ?? lines[0];
-  return { ...lead, detail: `${lead.detail} (${ok.length} of ${lines.length} faces checked in)` };
+  return { ...lead, detail: t("outcome.group", { detail: lead.detail, ok: ok.length, faces: lines.length }) };
 }
 
-const ERRORS: Record<string, Omit<Outcome, "tone"> & { tone?: Tone }> = {
-  liveness_failed: {
-    title: "Please try again",
-    detail: "We could not confirm a live face.",
-    hint: "Follow the instruction on the screen: turn your head slowly the way it says.",
-  },
-  poor_quality: {
-    title: "Please try again",
-    detail: "The picture was not clear enough to recognise you.",
-    hint: "Face the camera in good light, inside the oval.",
-  },
-  no_face: {
-    title: "No face found",
-    detail: "The camera did not see a face.",
-    hint: "Stand in front of the camera, inside the oval, in good light.",
-  },
-  multiple_faces: {
-    title: "One at a time, please",
-    detail: "More than one face was in the picture.",
-    hint: "Step up alone and try again.",
-  },
-  no_open_lesson: {
-    title: "No lesson is open",
-    detail: "No class is taking attendance in this room right now.",
-    hint: "Ask your teacher.",
-  },
-  lesson_not_open: {
-    title: "No lesson is open",
-    detail: "This lesson is not taking attendance now.",
-    hint: "Ask your teacher.",
-  },
-  wrong_room: {
-    title: "Wrong room",
-    detail: "That lesson is taking attendance in another room.",
-    hint: "Check in at the kiosk of your lesson's room.",
-  },
-  nonce_invalid: { title: "That took too long", detail: "The check expired before it finished.", hint: "Try again." },
-  nonce_used: { title: "Please try again", detail: "That check was already used.", hint: "Try again." },
-  challenge_required: { title: "Please try again", detail: "The kiosk must ask for a challenge first.", hint: "Try again." },
-  too_few_frames: {
-    title: "The camera was too slow",
-    detail: "Too few pictures were taken.",
-    hint: "Try again; if it keeps happening, tell staff the camera is slow.",
-  },
-  too_many_frames: { title: "Please try again", detail: "Too many pictures were taken.", hint: "Try again." },
-  liveness_unavailable: {
-    title: "Check-in is paused",
-    detail: "The liveness check is not available right now.",
-    hint: "Wait a moment, or ask your teacher for a code.",
-    offerCode: true,
-  },
-  invalid_api_key: {
-    title: "Kiosk not authorised",
-    detail: "This kiosk's key was refused (revoked or mistyped).",
-    hint: "Ask an administrator to set up the kiosk again.",
-  },
-  code_not_found: { title: "Code not recognised", detail: "That code does not exist.", hint: "Check the code and type it again." },
-  code_used: { tone: "warn", title: "Code already used", detail: "That code was used before.", hint: "Ask your teacher for a new one." },
-  code_expired: { title: "Code expired", detail: "That code is no longer valid.", hint: "Ask your teacher for a new one." },
-  rate_limited: { title: "Too many tries", detail: "The kiosk is busy.", hint: "Wait a few seconds and try again." },
+/** The check-in refusals the kiosk explains itself (title, detail, hint in the catalogue under
+ * ``refusal.<code>``); other codes get a generic title and their error message. */
+const REFUSALS: Record<string, { tone?: Tone; offerCode?: boolean }> = {
+  liveness_failed: {},
+  poor_quality: {},
+  no_face: {},
+  multiple_faces: {},
+  no_open_lesson: {},
+  lesson_not_open: {},
+  wrong_room: {},
+  nonce_invalid: {},
+  nonce_used: {},
+  challenge_required: {},
+  too_few_frames: {},
+  too_many_frames: {},
+  liveness_unavailable: { offerCode: true },
+  kiosk_cooling_down: { offerCode: true },
+  invalid_api_key: {},
+  code_not_found: {},
+  code_used: { tone: "warn" },
+  code_expired: {},
+  rate_limited: {},
 };
 
-const COLOUR_HINT = "Stay close to the screen while it changes colour";
-const REPLAY_HINT = "Show your own face to the camera, not a picture or a screen";
-const GENERIC_LIVENESS_HINT = "Look at the camera and follow the instruction on the screen";
+function refusal(code: string): Omit<Outcome, "tone"> & { tone?: Tone } | null {
+  if (!Object.hasOwn(REFUSALS, code)) return null;
+  const part = (name: "title" | "detail" | "hint") => t(`refusal.${code}.${name}` as MessageKey);
+  return { ...REFUSALS[code], title: part("title"), detail: part("detail"), hint: part("hint") };
+}
 
-/** What the student should do about each liveness reason the server gives (codes: models/liveness/decision.py,
- * the colour challenge and the passive replay checks). The one place these codes are put in words. */
-export const LIVENESS_HINTS: Record<string, string> = {
-  no_face: "Look at the camera",
-  face_lost: "Stay in front of the camera while you turn",
-  multiple_faces: "One person at a time, please",
-  inconsistent_track: "Move slowly and stay in the frame",
-  different_faces: "One person at a time, please",
-  no_motion: "Turn your head as shown",
-  planar_motion: "Turn your head as shown",
-  wrong_direction: "Turn the other way",
-  challenge_not_performed: "Turn your head a little further",
-  nonce_used: "Start again",
-  colour_not_reflected: COLOUR_HINT,
-  colour_mismatch: COLOUR_HINT,
-  colour_timing: COLOUR_HINT,
-  screen_moire: REPLAY_HINT,
-  screen_border: REPLAY_HINT,
-  screen_glare: REPLAY_HINT,
-  screen_colour_cast: REPLAY_HINT,
-  replay_suspected: REPLAY_HINT,
+/** What the student should do about each reason code the server gives: liveness reasons
+ * (models/liveness/decision.py, the colour challenge, the passive replay checks) and the quality reasons of
+ * a picture. Several codes share one hint; a code without one gets the generic hint. */
+const HINT_OF_REASON: Record<string, MessageKey> = {
+  no_face: "hint.look",
+  face_lost: "hint.stay_in_front",
+  multiple_faces: "hint.one_person",
+  different_faces: "hint.one_person",
+  inconsistent_track: "hint.move_slowly",
+  no_motion: "hint.turn_as_shown",
+  planar_motion: "hint.turn_as_shown",
+  wrong_direction: "hint.other_way",
+  challenge_not_performed: "hint.turn_further",
+  nonce_used: "hint.start_again",
+  colour_not_reflected: "hint.colour",
+  colour_mismatch: "hint.colour",
+  colour_timing: "hint.colour",
+  screen_moire: "hint.replay",
+  screen_border: "hint.replay",
+  screen_glare: "hint.replay",
+  screen_colour_cast: "hint.replay",
+  replay_suspected: "hint.replay",
+  face_too_small: "hint.closer",
+  blurry: "hint.hold_still",
+  too_dark: "hint.more_light",
+  too_bright: "hint.less_light",
+  low_contrast: "hint.more_light",
+  turned: "hint.face_camera",
+  tilted: "hint.head_straight",
+  pitched: "hint.face_camera",
+  occluded: "hint.uncover",
 };
 
 const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v) => typeof v === "string") : []);
 
-/** A liveness failure's hints from its reason codes; the server's own hints only when it gave no codes. */
-function livenessHints(details: Record<string, unknown>): string[] {
-  const reasons = strings(details.reasons);
-  if (!reasons.length) return strings(details.hints);
-  return reasons.map((reason) => (Object.hasOwn(LIVENESS_HINTS, reason) ? LIVENESS_HINTS[reason] : GENERIC_LIVENESS_HINT));
+/** The hints for a refusal's reason codes, in order, each once. */
+export function reasonHints(reasons: string[]): string[] {
+  const keys = reasons.map((reason) => (Object.hasOwn(HINT_OF_REASON, reason) ? HINT_OF_REASON[reason] : "hint.generic"));
+  return [...new Set(keys)].map((key) => t(key));
 }
 
 export function describeError(err: unknown): Outcome {
   if (err instanceof ApiError) {
-    const known = ERRORS[err.code];
+    const known = refusal(err.code);
     // What went wrong with this attempt ("Turn the other way") says best what to do next.
-    const hints = [...new Set(err.code === "liveness_failed" ? livenessHints(err.details) : strings(err.details.hints))];
-    if (known) return { tone: "error", ...known, ...(hints.length ? { hint: hints.join(". ") + "." } : {}) };
+    const hints = reasonHints(strings(err.details.reasons));
+    const hint = hints.length ? hints.map((h) => `${h}.`).join(" ") : undefined;
+    if (known) return { tone: "error", ...known, ...(hint ? { hint } : {}) };
     if (err.status === 0) {
-      return {
-        tone: "error",
-        title: "No connection",
-        detail: "The kiosk cannot reach the server.",
-        hint: "Try again in a moment; tell staff if it keeps happening.",
-        offerCode: true,
-      };
+      return { tone: "error", title: t("outcome.offline.title"), detail: t("outcome.offline.detail"), hint: t("outcome.offline.hint"), offerCode: true };
     }
+    const detail = errorMessage(err.code, err.status);
     if (err.status >= 500) {
-      return {
-        tone: "error",
-        title: "Something went wrong",
-        detail: err.message,
-        hint: "Try again in a moment, or ask your teacher for a code.",
-        offerCode: true,
-      };
+      return { tone: "error", title: t("outcome.server.title"), detail, hint: t("outcome.server.hint"), offerCode: true };
     }
-    return { tone: "error", title: "Check-in failed", detail: err.message, hint: "Try again, or ask your teacher." };
+    return { tone: "error", title: t("outcome.failed.title"), detail, hint: hint ?? t("outcome.failed.hint") };
   }
-  return { tone: "error", title: "Check-in failed", detail: String(err), hint: "Try again." };
+  return { tone: "error", title: t("outcome.failed.title"), detail: String(err), hint: t("outcome.failed.hint") };
 }
 
 /** Camera failures in words a student or teacher can act on. */
@@ -205,16 +167,16 @@ export function describeCameraError(err: unknown): string {
   switch (name) {
     case "NotAllowedError":
     case "SecurityError":
-      return "Camera access was refused. Allow the camera for this page in the browser settings, or use a code.";
+      return t("camera.refused");
     case "NotFoundError":
     case "OverconstrainedError":
-      return "No camera was found on this device. Connect one, or use a code.";
+      return t("camera.missing");
     case "NotReadableError":
     case "AbortError":
-      return "The camera is busy or not working (another app may be using it). Restart the kiosk, or use a code.";
+      return t("camera.busy");
     case "Unsupported":
-      return "This browser cannot open the camera here (it needs HTTPS or localhost). Use a code.";
+      return t("camera.unsupported");
     default:
-      return `The camera could not be started${name ? ` (${name})` : ""}. Use a code instead.`;
+      return name ? t("camera.failed_named", { name }) : t("camera.failed");
   }
 }

@@ -1,5 +1,7 @@
 // Bars drawn in SVG (no chart library): attendance rates 0..100 %, labelled, with a table for screen readers.
 
+import { t } from "../i18n";
+
 export interface Bar {
   label: string;
   /** 0..1, or null when nothing was counted. */
@@ -40,7 +42,7 @@ export function BarChart({ title, bars }: { title: string; bars: Bar[] }) {
           {bars.map((bar, i) => (
             <tr key={bar.label + i}>
               <th scope="row">{bar.label}</th>
-              <td>{bar.value === null ? "nothing counted" : `${Math.round(bar.value * 100)}%`}</td>
+              <td>{bar.value === null ? t("chart.nothing_counted") : `${Math.round(bar.value * 100)}%`}</td>
             </tr>
           ))}
         </tbody>

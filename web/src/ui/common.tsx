@@ -1,14 +1,16 @@
 // Small shared pieces of the console: loading with retries, errors, badges, confirmations, downloads.
 
 import { useCallback, useEffect, useId, useRef, useState, type ReactNode } from "react";
-import { explain, withRetry, type Query } from "../api/client";
+import { withRetry, type Query } from "../api/client";
+import { getLocale, isMessageKey, t } from "../i18n";
+import { explain } from "../i18n/errors";
 import { api } from "../api/session";
 
 export interface Loaded<T> {
   data: T | null;
   error: unknown;
-  /** A sentence while a failed load is being retried ("retrying (2 of 3)"). */
-  retrying: string | null;
+  /** While a failed load is being retried: which attempt of how many. */
+  retrying: { attempt: number; attempts: number } | null;
   loading: boolean;
   reload: () => void;
 }
@@ -17,7 +19,7 @@ export interface Loaded<T> {
 export function useApi<T>(path: string | null, query?: Query): Loaded<T> {
   const [data, setData] = useState<T | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const [retrying, setRetrying] = useState<string | null>(null);
+  const [retrying, setRetrying] = useState<{ attempt: number; attempts: number } | null>(null);
   const [loading, setLoading] = useState(path !== null);
   const [tick, setTick] = useState(0);
   const queryKey = JSON.stringify(query ?? {});
@@ -26,7 +28,7 @@ export function useApi<T>(path: string | null, query?: Query): Loaded<T> {
     let live = true;
     setLoading(true);
     withRetry(() => api<T>(path, { query: JSON.parse(queryKey) as Query }), {
-      onRetry: (attempt, attempts) => live && setRetrying(`Connection problem, retrying (${attempt} of ${attempts})…`),
+      onRetry: (attempt, attempts) => live && setRetrying({ attempt, attempts }),
     })
       .then((value) => {
         if (!live) return;
@@ -67,7 +69,7 @@ export function ErrorNote({ error, onRetry }: { error: unknown; onRetry?: () => 
       <span>{explain(error)}</span>
       {onRetry && (
         <button type="button" className="link" onClick={onRetry}>
-          Try again
+          {t("common.try_again")}
         </button>
       )}
     </div>
@@ -76,9 +78,9 @@ export function ErrorNote({ error, onRetry }: { error: unknown; onRetry?: () => 
 
 /** Loading, retrying, error or the content: a load never leaves an empty screen. */
 export function LoadState<T>({ state, children }: { state: Loaded<T>; children: (data: T) => ReactNode }) {
-  if (state.retrying) return <p className="note" role="status">{state.retrying}</p>;
+  if (state.retrying) return <p className="note" role="status">{t("common.retrying", state.retrying)}</p>;
   if (state.error && state.data === null) return <ErrorNote error={state.error} onRetry={state.reload} />;
-  if (state.data === null) return <p className="muted" role="status">Loading…</p>;
+  if (state.data === null) return <p className="muted" role="status">{t("common.loading")}</p>;
   return (
     <>
       {state.error ? <ErrorNote error={state.error} onRetry={state.reload} /> : null}
@@ -98,8 +100,21 @@ const BADGE_TONE: Record<string, string> = {
   excused: "muted",
 };
 
+/** A status word (attendance, enrollment, a lesson's state) in the person's language; a value the catalogue
+ * does not know yet is shown as it is. */
 export function Badge({ value }: { value: string }) {
-  return <span className={`badge ${BADGE_TONE[value] ?? "muted"}`}>{value.replace(/_/g, " ")}</span>;
+  const key = `badge.${value}`;
+  return <span className={`badge ${BADGE_TONE[value] ?? "muted"}`}>{isMessageKey(key) ? t(key) : value.replace(/_/g, " ")}</span>;
+}
+
+/** A table that scrolls sideways inside its box on a narrow screen, not the whole page; focusable, so the
+ * keyboard can scroll it too. */
+export function TableScroll({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <div className="table-scroll" role="region" aria-label={label} tabIndex={0}>
+      {children}
+    </div>
+  );
 }
 
 /** A modal question; ``confirmText`` makes the person type something (a student number) before erasing. */
@@ -130,13 +145,13 @@ export function ConfirmDialog(props: {
         {props.children}
         {props.confirmText !== undefined && (
           <label>
-            Type <strong>{props.confirmText}</strong> to confirm
+            {t("common.type_to_confirm", { text: props.confirmText })}
             <input value={typed} onChange={(event) => setTyped(event.target.value)} autoComplete="off" />
           </label>
         )}
         <div className="actions">
           <button type="button" ref={cancel} onClick={props.onCancel}>
-            Cancel
+            {t("common.cancel")}
           </button>
           <button type="button" className={props.danger ? "danger" : "primary"} disabled={!ready} onClick={props.onConfirm}>
             {props.confirmLabel}
@@ -161,7 +176,7 @@ export function saveBlob(blob: Blob, filename: string): void {
 
 export function formatTime(iso: string | null): string {
   if (!iso) return "";
-  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  return new Date(iso).toLocaleString(getLocale(), { dateStyle: "medium", timeStyle: "short" });
 }
 
 export function percent(rate: number | null): string {
