@@ -113,7 +113,15 @@ def test_kiosk_keys_over_http(auth_client, auth_services, auth_world) -> None:
     listed = auth_client.get("/v1/kiosks", headers=admin)
     assert key not in listed.text and {k["room"] for k in listed.json()} == {"R101", "Gym"}
     me = auth_client.get("/v1/kiosks/me", headers={"X-API-Key": key}).json()
-    assert me["room"] == "Gym" and me["school_id"] == str(auth_world.school.id)
+    assert me["room"] == "Gym" and me["school_id"] == str(auth_world.school.id) and me["liveness"] is True
+    # The admin's liveness switch, at run time: the kiosk learns it from its own identity and says so.
+    school = f"/v1/schools/{auth_world.school.id}"
+    switched = auth_client.patch(school, json={"liveness": False}, headers=admin)
+    assert switched.status_code == 200 and switched.json()["liveness"] is False
+    assert auth_client.get("/v1/kiosks/me", headers={"X-API-Key": key}).json()["liveness"] is False
+    teacher = bearer(auth_services, auth_world.teacher)
+    assert auth_client.patch(school, json={"liveness": True}, headers=teacher).status_code == 403
+    assert auth_client.patch(school, json={"liveness": None}, headers=admin).status_code == 422
     # A kiosk may not use the raw face routes (a stolen key is no face-comparison service): refused as a
     # caller, before its missing image is noticed.
     assert auth_client.post("/v1/faces/detect", headers={"X-API-Key": key}).status_code == 403

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from app.api.deps import DbDep, RequestIdDep
+from app.api.deps import DbDep, RequestIdDep, SettingsDep
 from app.api.errors import error_responses
 from app.api.security import AdminOnly, KioskOnly, ServicesDep
 from app.schemas.kiosks import KioskKeyCreate, KioskKeyIssued, KioskKeyPublic
+from app.services.school import schools
 
 router = APIRouter(prefix="/v1/kiosks", tags=["kiosks"])
 
@@ -19,6 +20,10 @@ class KioskIdentity(BaseModel):
     kiosk_id: uuid.UUID
     school_id: uuid.UUID
     room: str | None
+    liveness: bool = Field(
+        description="Whether check-ins here pass liveness (off: the school's switch or the installation's); "
+        "the kiosk says so on screen."
+    )
 
 
 @router.get("", summary="List the school's kiosk keys", response_model=list[KioskKeyPublic])
@@ -43,8 +48,9 @@ def issue_key(
 
 
 @router.get("/me", summary="The calling kiosk (checks its key)", response_model=KioskIdentity)
-def whoami(kiosk: KioskOnly) -> KioskIdentity:
-    return KioskIdentity(kiosk_id=kiosk.id, school_id=kiosk.school_id, room=kiosk.room)
+def whoami(kiosk: KioskOnly, session: DbDep, settings: SettingsDep) -> KioskIdentity:
+    live = settings.liveness_mode == "challenge" and schools.checks_liveness(session, kiosk.school_id)
+    return KioskIdentity(kiosk_id=kiosk.id, school_id=kiosk.school_id, room=kiosk.room, liveness=live)
 
 
 @router.delete(

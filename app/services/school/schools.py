@@ -34,6 +34,12 @@ def get_school(session: Session, principal: Principal, school_id: uuid.UUID) -> 
     return school
 
 
+def checks_liveness(session: Session, school_id: uuid.UUID) -> bool:
+    """The school's liveness switch (the installation's ``liveness_mode: off`` overrides it)."""
+    school = session.get(School, school_id)
+    return school is None or school.liveness
+
+
 def update_school(
     session: Session, principal: Principal, school_id: uuid.UUID, data: SchoolUpdate, request_id: str | None
 ) -> School:

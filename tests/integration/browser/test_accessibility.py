@@ -104,6 +104,8 @@ def test_every_page_passes_axe_and_the_console_fits_a_phone(
         "reports": "/console/reports",
         "kiosks": "/console/kiosks",
         "audit": "/console/audit",
+        "users": "/console/users",
+        "school": "/console/school",
     }
     found: dict[str, list[dict]] = {}
     overflow: dict[str, int] = {}

@@ -64,9 +64,11 @@ export function AuditPage() {
                   <tr key={e.seq}>
                     <td>{e.seq}</td>
                     <td>{formatTime(e.at)}</td>
-                    <td>{e.actor}</td>
+                    <td title={e.actor}>{e.actor_name ?? e.actor}</td>
                     <td>{e.action}</td>
-                    <td className="mono">{e.target ?? ""}</td>
+                    <td className={e.target_name ? undefined : "mono"} title={e.target ?? undefined}>
+                      {e.target_name ?? e.target ?? ""}
+                    </td>
                     <td>{e.result}</td>
                     <td className="mono small">{Object.keys(e.details).length ? JSON.stringify(e.details) : ""}</td>
                   </tr>

@@ -10,9 +10,11 @@ import { ClassPage, ClassesPage } from "./ClassesPage";
 import { KiosksPage } from "./KiosksPage";
 import { LoginPage, SessionExpiredDialog } from "./Login";
 import { ReportsPage } from "./ReportsPage";
+import { SchoolPage } from "./SchoolPage";
 import { LessonPage } from "./LessonPage";
 import { StudentPage } from "./StudentPage";
 import { StudentsPage } from "./StudentsPage";
+import { UsersPage } from "./UsersPage";
 
 export function Console() {
   useLocale(); // the whole console follows a change of language
@@ -42,6 +44,8 @@ export function Console() {
           <NavLink to="/console/reports">{t("nav.reports")}</NavLink>
           {isAdmin && <NavLink to="/console/kiosks">{t("nav.kiosks")}</NavLink>}
           {isAdmin && <NavLink to="/console/audit">{t("nav.audit")}</NavLink>}
+          {isAdmin && <NavLink to="/console/users">{t("nav.users")}</NavLink>}
+          {isAdmin && <NavLink to="/console/school">{t("nav.school")}</NavLink>}
         </nav>
         <span className="who">
           <LanguagePicker className="light" />
@@ -65,6 +69,8 @@ export function Console() {
           <Route path="reports" element={<ReportsPage />} />
           {isAdmin && <Route path="kiosks" element={<KiosksPage />} />}
           {isAdmin && <Route path="audit" element={<AuditPage />} />}
+          {isAdmin && <Route path="users" element={<UsersPage />} />}
+          {isAdmin && <Route path="school" element={<SchoolPage />} />}
           <Route
             path="*"
             element={

@@ -4,9 +4,9 @@
 import { useState, type FormEvent } from "react";
 import { Link, useParams } from "react-router-dom";
 import { api } from "../api/session";
-import type { LessonPublic, LessonReport, LessonRow } from "../api/types";
+import type { CodeIssued, LessonPublic, LessonReport, LessonRow } from "../api/types";
 import { getLocale, isMessageKey, t } from "../i18n";
-import { Badge, ConfirmDialog, ErrorNote, LoadState, TableScroll, formatTime, percent, useApi, useInterval } from "../ui/common";
+import { Badge, ConfirmDialog, ErrorNote, LoadState, TableScroll, formatTime, percent, svgImage, useApi, useInterval } from "../ui/common";
 
 const LIVE_REFRESH_MS = 3000;
 /** The statuses a teacher may set by hand. */
@@ -103,12 +103,11 @@ export function LessonPage() {
 
 function AttendanceRow({ lessonId, row, onChanged }: { lessonId: string; row: LessonRow; onChanged: () => void }) {
   const [marking, setMarking] = useState(false);
-  const [code, setCode] = useState<string | null>(null);
+  const [code, setCode] = useState<CodeIssued | null>(null);
   const [error, setError] = useState<unknown>(null);
   const issueCode = async () => {
     try {
-      const issued = await api<{ code: string }>(`/v1/lessons/${lessonId}/codes`, { json: { student_id: row.student_id } });
-      setCode(issued.code);
+      setCode(await api<CodeIssued>(`/v1/lessons/${lessonId}/codes`, { json: { student_id: row.student_id } }));
       setError(null);
     } catch (err) {
       setError(err);
@@ -139,7 +138,8 @@ function AttendanceRow({ lessonId, row, onChanged }: { lessonId: string; row: Le
         )}
         {code && (
           <span className="code" aria-live="polite">
-            {t("lesson.code_is")} <strong>{code}</strong>
+            {t("lesson.code_is")} <strong>{code.code}</strong>
+            <img className="qr" src={svgImage(code.qr_svg)} alt={t("lesson.code_qr", { code: code.code })} width={128} height={128} />
           </span>
         )}
         <ErrorNote error={error} />

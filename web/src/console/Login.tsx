@@ -4,6 +4,7 @@
 import { useState, type FormEvent } from "react";
 import { ApiError, call } from "../api/client";
 import { startSession } from "../api/session";
+import { svgImage } from "../ui/common";
 import type { MfaSetup, MfaSetupRequired, TokenPair } from "../api/types";
 import { t } from "../i18n";
 import { explain } from "../i18n/errors";
@@ -73,6 +74,7 @@ export function LoginForm({ presetEmail, onDone }: { presetEmail?: string; onDon
       {step.kind === "enrol" && step.setup && (
         <div className="mfa-setup">
           <p>{t("login.mfa_intro")}</p>
+          <img className="qr" src={svgImage(step.setup.qr_svg)} alt={t("login.mfa_qr")} width={192} height={192} />
           <p>
             {t("login.mfa_key")} <code data-testid="totp-secret">{step.setup.secret}</code>
           </p>

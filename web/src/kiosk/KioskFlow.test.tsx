@@ -50,7 +50,7 @@ const challenge = {
 
 function serve(answers: Record<string, Response[]>) {
   const fetch = vi.fn(async (url: string, init: RequestInit) => {
-    if (url === "/v1/kiosks/me") return json(200, { kiosk_id: "k", school_id: "s", room: "A1" });
+    if (url === "/v1/kiosks/me") return json(200, { kiosk_id: "k", school_id: "s", room: "A1", liveness: true });
     const queue = answers[`${init.method} ${url}`];
     return queue?.shift() ?? json(500, { error: { code: "internal_error", message: "unexpected call" } });
   });

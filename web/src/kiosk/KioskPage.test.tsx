@@ -16,7 +16,7 @@ function server(routes: Record<string, (init: RequestInit) => Response>) {
   return fetch;
 }
 
-const identity = { kiosk_id: "k", school_id: "s", room: "A1" };
+const identity = { kiosk_id: "k", school_id: "s", room: "A1", liveness: true };
 
 beforeEach(() => localStorage.setItem("rollcall.kioskKey", "rk_test"));
 afterEach(() => vi.unstubAllGlobals());
@@ -55,6 +55,16 @@ describe("KioskPage", () => {
     const sent = fetch.mock.calls.find(([url]) => url === "/v1/checkins/code")!;
     expect((sent[1].headers as Record<string, string>)["X-API-Key"]).toBe("rk_test");
     expect(sent[1].body).toBe('{"code":"ABCD-2345"}');
+  });
+
+  it("says on screen when the school has switched liveness checks off", async () => {
+    server({ "GET /v1/kiosks/me": () => json(200, { ...identity, liveness: false }) });
+    vi.stubGlobal("navigator", {
+      ...navigator,
+      mediaDevices: { getUserMedia: vi.fn(async () => Promise.reject(new DOMException("denied", "NotAllowedError"))) },
+    });
+    render(<KioskPage />);
+    expect((await screen.findByTestId("liveness-off")).textContent).toContain("Liveness checks are off");
   });
 
   it("forgets a revoked key and asks for a new one", async () => {

@@ -169,6 +169,8 @@ function KioskScreen({ apiKey, identity, online }: { apiKey: string; identity: K
   const [retryNote, setRetryNote] = useState<{ attempt: number; attempts: number } | null>(null);
   const [outcome, setOutcome] = useState<Outcome | null>(null);
   const [showCode, setShowCode] = useState(false);
+  /** The school's liveness switch as last seen: from the kiosk's identity, then from each check-in. */
+  const [livenessOff, setLivenessOff] = useState(!identity.liveness);
 
   useEffect(() => {
     let live = true;
@@ -290,6 +292,7 @@ function KioskScreen({ apiKey, identity, online }: { apiKey: string; identity: K
     try {
       const challenge = await fetchChallenge(apiKey, onRetry);
       setRetryNote(null);
+      setLivenessOff(challenge === null);
       let form: FormData;
       if (challenge) {
         form = checkinForm(challenge.nonce, await takeBurst(camera, challenge));
@@ -336,6 +339,12 @@ function KioskScreen({ apiKey, identity, online }: { apiKey: string; identity: K
           </button>
         </span>
       </header>
+      {/* Said, not hidden: with liveness off a photo can check someone in, and everyone at the door should know. */}
+      {livenessOff && (
+        <p className="kiosk-notice" role="status" data-testid="liveness-off">
+          {t("kiosk.liveness_off")}
+        </p>
+      )}
       <div className="kiosk-body">
         <section className="stage" aria-label={t("kiosk.camera")}>
           <div className="preview-frame" hidden={phase === "no_camera"}>

@@ -174,6 +174,12 @@ export function saveBlob(blob: Blob, filename: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
+/** An SVG document the API rendered (a QR code) as an <img> source: a data: URI, which the page's policy
+ * allows for images, never markup put into the page. */
+export function svgImage(svg: string): string {
+  return `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
+}
+
 export function formatTime(iso: string | null): string {
   if (!iso) return "";
   return new Date(iso).toLocaleString(getLocale(), { dateStyle: "medium", timeStyle: "short" });
