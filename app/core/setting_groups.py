@@ -115,6 +115,12 @@ class CheckinPolicy(_Group):
     keep_failed_frames: bool
     review_frame_ttl_h: int
 
+    def checks_liveness(self, school_switch: bool) -> bool:
+        """Whether a school's check-ins pass liveness: its admin's switch (``School.liveness``), unless the
+        installation runs with ``liveness_mode: off`` (a trial, the single-frame benchmarks), which
+        overrides every school. The one place the two are combined."""
+        return self.liveness_mode == "challenge" and school_switch
+
 
 class FailedMatchPolicy(_Group):
     """How many failed face matches a kiosk may have in a window, and its cool-down past that."""

@@ -49,7 +49,7 @@ def issue_key(
 
 @router.get("/me", summary="The calling kiosk (checks its key)", response_model=KioskIdentity)
 def whoami(kiosk: KioskOnly, session: DbDep, settings: SettingsDep) -> KioskIdentity:
-    live = settings.liveness_mode == "challenge" and schools.checks_liveness(session, kiosk.school_id)
+    live = settings.checkin.checks_liveness(schools.liveness_switch(session, kiosk.school_id))
     return KioskIdentity(kiosk_id=kiosk.id, school_id=kiosk.school_id, room=kiosk.room, liveness=live)
 
 

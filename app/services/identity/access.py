@@ -59,6 +59,14 @@ def school(session: Session, principal: Principal) -> School:
     return found
 
 
+def refuse_suspended(session: Session, school_id: uuid.UUID) -> None:
+    """403 ``school_suspended`` when the operator suspended the school (or it is gone): what a sign-in and a
+    kiosk key checked against PostgreSQL both ask before they are let in."""
+    found = session.get(School, school_id)
+    if found is None or found.suspended_at is not None:
+        raise Forbidden("this school's account is suspended", code="school_suspended")
+
+
 def teaches(principal: Principal) -> ColumnElement[bool]:
     """SQL condition: the class (``SchoolClass``) is taught by this teacher."""
     return col(SchoolClass.teacher_id) == principal.id

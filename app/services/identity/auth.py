@@ -66,7 +66,7 @@ from app.schemas.auth import (
 )
 from app.schemas.common import Page, PageParams
 from app.schemas.schools import SchoolCreate
-from app.services.identity.access import in_school, require_role
+from app.services.identity.access import in_school, refuse_suspended, require_role
 from app.services.identity.principal import Principal
 from app.services.identity.throttle import SignInThrottle
 from app.services.privacy import audit
@@ -281,11 +281,12 @@ class AuthService:
         if not valid:
             _audit_login(session, user, "denied", request_id, client_ip, reason="bad_password")
             return _Refusal(Unauthenticated("wrong email or password", code="invalid_credentials"))
-        school = session.get(School, user.school_id)
-        if school is None or school.suspended_at is not None:
+        try:
+            refuse_suspended(session, user.school_id)
+        except Forbidden as refused:
             # Told only to someone who knows the password: a suspended school is no secret from its staff.
             _audit_login(session, user, "denied", request_id, client_ip, reason="school_suspended")
-            return _Refusal(Forbidden("this school's account is suspended", code="school_suspended"))
+            return _Refusal(refused)
         if user.mfa_enabled:
             if not totp_code:
                 # The password was right: no failure counted; the client asks for the code and retries.

@@ -29,13 +29,13 @@ from sqlmodel import Session, col, select
 
 from app.core import metrics
 from app.core.enums import Role
-from app.core.errors import Forbidden, Unauthenticated
+from app.core.errors import Unauthenticated
 from app.core.security import password_hasher
 from app.core.setting_groups import PasswordPolicy
 from app.db.session import transaction
-from app.db.tables import KioskKey, School, utcnow
+from app.db.tables import KioskKey, utcnow
 from app.schemas.kiosks import KioskKeyCreate, KioskKeyIssued, KioskKeyPublic
-from app.services.identity.access import in_school, require_role
+from app.services.identity.access import in_school, refuse_suspended, require_role
 from app.services.identity.principal import Principal
 from app.services.privacy import audit
 
@@ -134,9 +134,7 @@ class KioskService:
             row = session.exec(select(KioskKey).where(KioskKey.prefix == prefix)).first()
             if row is None or row.revoked_at is not None or not self.hasher.verify(secret, row.key_hash):
                 raise invalid
-            school = session.get(School, row.school_id)
-            if school is None or school.suspended_at is not None:
-                raise Forbidden("this school's account is suspended", code="school_suspended")
+            refuse_suspended(session, row.school_id)
             session.execute(update(KioskKey).where(col(KioskKey.id) == row.id).values(last_used_at=utcnow()))
         self._remember(prefix, _CachedKey(row.id, row.school_id, row.room, _digest(api_key.strip())))
         return Principal(kind="kiosk", id=row.id, school_id=row.school_id, room=row.room)

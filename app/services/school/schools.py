@@ -34,8 +34,8 @@ def get_school(session: Session, principal: Principal, school_id: uuid.UUID) -> 
     return school
 
 
-def checks_liveness(session: Session, school_id: uuid.UUID) -> bool:
-    """The school's liveness switch (the installation's ``liveness_mode: off`` overrides it)."""
+def liveness_switch(session: Session, school_id: uuid.UUID) -> bool:
+    """The school's own liveness switch (``CheckinPolicy.checks_liveness`` adds the installation's)."""
     school = session.get(School, school_id)
     return school is None or school.liveness
 
