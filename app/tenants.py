@@ -13,7 +13,7 @@ import asyncio
 import dataclasses
 import json
 import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import redis
 import typer
@@ -27,6 +27,7 @@ from app.core.errors import AppError
 from app.db.migrate import upgrade_head
 from app.db.session import transaction
 from app.jobs.context import JobError, engine_for, indexed_container
+from app.jobs.report import print_report
 from app.services.biometrics.stores import BiometricStores
 from app.services.operations import tenancy
 
@@ -57,15 +58,6 @@ def _operated(container: Container) -> tuple[BiometricStores, redis.Redis, Secur
     return container.stores, container.redis, container.security
 
 
-def _print(data: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
-        return
-    for key, value in data.items():
-        shown = json.dumps(value, default=str) if isinstance(value, dict | list) else str(value)
-        console.print(f"{key}: {shown}")
-
-
 @cli.command()
 def create(
     school: SchoolOption,
@@ -83,8 +75,10 @@ def create(
             created, admin = tenancy.add_school(session, settings.passwords, new)
     except (AppError, JobError) as error:
         raise _refused(error) from error
-    _print(
-        {"school_id": created.id, "name": created.name, "admin_id": admin.id, "admin": admin.email}, as_json
+    print_report(
+        "School created",
+        {"school_id": created.id, "name": created.name, "admin_id": admin.id, "admin": admin.email},
+        as_json,
     )
 
 
@@ -118,7 +112,11 @@ def suspend(school: SchoolArg, as_json: JsonOption = False) -> None:
             done = tenancy.suspend(stores.engine, client, security.kiosks, school)
     except (AppError, JobError) as error:
         raise _refused(error) from error
-    _print({"school_id": done.id, "name": done.name, "suspended_at": done.suspended_at}, as_json)
+    print_report(
+        "School suspended",
+        {"school_id": done.id, "name": done.name, "suspended_at": done.suspended_at},
+        as_json,
+    )
 
 
 @cli.command()
@@ -130,7 +128,7 @@ def resume(school: SchoolArg, as_json: JsonOption = False) -> None:
             done = tenancy.resume(session, school)
     except AppError as error:
         raise _refused(error) from error
-    _print({"school_id": done.id, "name": done.name, "state": "active"}, as_json)
+    print_report("School resumed", {"school_id": done.id, "name": done.name, "state": "active"}, as_json)
 
 
 @cli.command()
@@ -152,7 +150,7 @@ def delete(
             )  # fmt: skip
     except (AppError, JobError) as error:
         raise _refused(error) from error
-    _print(receipt, as_json)
+    print_report("School deleted", receipt, as_json)
 
 
 if __name__ == "__main__":

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from app.core.config import Settings, get_settings
 from app.core.crypto import new_keyring_text
@@ -28,6 +26,7 @@ from app.jobs.context import (
     reembed_stores,
     stores_for,
 )
+from app.jobs.report import print_report
 from app.services.biometrics.job_index import rebuild_index
 from app.services.biometrics.stores import TemplateCipher
 from app.services.enrollment.reembed import reembed
@@ -44,17 +43,6 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print the report as JS
 
 def _settings() -> Settings:
     return get_settings()
-
-
-def _report(title: str, data: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
-        return
-    table = Table(title=title, show_header=False)
-    for key, value in data.items():
-        shown = json.dumps(value, default=str) if isinstance(value, dict | list) else str(value)
-        table.add_row(key, shown)
-    Console().print(table)
 
 
 def _fail(error: Exception) -> None:
@@ -78,7 +66,7 @@ def retention_command(
             )
     except (JobError, OSError) as error:
         _fail(error)
-    _report("retention" + (" (dry run)" if dry_run else ""), report.as_dict(), as_json)
+    print_report("retention" + (" (dry run)" if dry_run else ""), report.as_dict(), as_json)
     if report.errors:
         raise typer.Exit(1)
 
@@ -100,7 +88,7 @@ def rotate_key_command(
         _fail(error)
     data = dataclasses.asdict(report)
     data["old_keys_in_use"] = sorted(report.old_keys_in_use)
-    _report("rotate-key" + (" (dry run)" if dry_run else ""), data, as_json)
+    print_report("rotate-key" + (" (dry run)" if dry_run else ""), data, as_json)
 
 
 @cli.command("new-key")
@@ -125,7 +113,7 @@ def backup_command(
         report = backups.backup(database_url(settings), out, id_hasher(settings), bin_dir=settings.pg_bin_dir)
     except (JobError, backups.BackupError) as error:
         _fail(error)
-    _report("backup", dataclasses.asdict(report), as_json)
+    print_report("backup", dataclasses.asdict(report), as_json)
 
 
 @cli.command("restore")
@@ -147,7 +135,7 @@ def restore_command(
         )
     except (JobError, backups.BackupError) as error:
         _fail(error)
-    _report("restore", dataclasses.asdict(report), as_json)
+    print_report("restore", dataclasses.asdict(report), as_json)
 
 
 @cli.command("rebuild-index")
@@ -161,7 +149,7 @@ def rebuild_index_command(as_json: JsonOption = False) -> None:
         _fail(error)
     data = dataclasses.asdict(report)
     data["consistent"] = report.consistent
-    _report("rebuild-index", data, as_json)
+    print_report("rebuild-index", data, as_json)
     if not report.consistent:
         raise typer.Exit(1)
 
@@ -191,7 +179,7 @@ def reembed_command(
         _fail(error)
     data = dataclasses.asdict(report)
     data["complete"] = report.complete
-    _report("re-embed", data, as_json)
+    print_report("re-embed", data, as_json)
     if not report.complete:
         raise typer.Exit(1)
 

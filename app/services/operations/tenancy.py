@@ -106,7 +106,7 @@ def find_school(session: Session, ref: str) -> School:
 def suspend(engine: Engine, client: redis.Redis, kiosks: KioskService, ref: str) -> School:
     """Suspend the school (idempotent), then end its sign-ins and drop its kiosks' cached keys."""
 
-    def mark(session: Session) -> tuple[School, list[uuid.UUID], list[str]]:
+    with transaction(engine) as session:
         school = _locked(session, ref)
         if school.suspended_at is None:
             school.suspended_at = utcnow()
@@ -116,10 +116,6 @@ def suspend(engine: Engine, client: redis.Redis, kiosks: KioskService, ref: str)
         prefixes = list(
             session.scalars(select(col(KioskKey.prefix)).where(col(KioskKey.school_id) == school.id))
         )
-        return school, users, prefixes
-
-    with transaction(engine) as session:
-        school, users, prefixes = mark(session)
     # After the commit: from now on PostgreSQL refuses them; these make it true for sign-ins already held.
     families = TokenFamilies(client, 1)
     for user_id in users:
