@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -67,9 +67,19 @@ class StudentPublic(Public):
     )
 
 
+ImportProblem = Literal["extra_cells", "invalid_value", "repeated_number", "number_taken", "unknown_class"]
+
+
 class ImportRowError(BaseModel):
+    """One problem of one row: ``code`` for the console to say in the person's language (with ``value``),
+    ``message`` in English for scripts and logs."""
+
     row: int = Field(description="Line number in the file (the header is line 1).")
     field: str | None = Field(description="The column at fault, when one is.")
+    code: ImportProblem
+    value: str | None = Field(
+        None, description="The student number or class code at fault (repeated, taken, unknown)."
+    )
     message: str
 
 

@@ -23,7 +23,7 @@ from sqlmodel import Session, col
 from app.core.enums import Role
 from app.core.errors import InvalidInput
 from app.db.tables import ClassMember, SchoolClass, Student
-from app.schemas.students import ImportReport, ImportRowError, StudentCreate
+from app.schemas.students import ImportProblem, ImportReport, ImportRowError, StudentCreate
 from app.services.crud import flush_or_conflict
 from app.services.identity import access
 from app.services.identity.principal import Principal
@@ -77,7 +77,13 @@ def import_students(
         number = parsed.student.student_number
         if number in first_line:
             errors.append(
-                _error(line, "student_number", f"{number!r} already appears on line {first_line[number]}")
+                _error(
+                    line,
+                    "student_number",
+                    "repeated_number",
+                    f"{number!r} already appears on line {first_line[number]}",
+                    value=number,
+                )
             )
             continue
         first_line[number] = line
@@ -143,7 +149,7 @@ def _reader(data: bytes) -> csv.DictReader[str]:
 
 def _parse(line: int, record: dict[str, str | None], errors: list[ImportRowError]) -> _Row | None:
     if record.get("_extra"):
-        errors.append(_error(line, None, "the row has more cells than the header"))
+        errors.append(_error(line, None, "extra_cells", "the row has more cells than the header"))
         return None
     values = {key: (value or "").strip() for key, value in record.items() if key != "class_codes"}
     try:
@@ -151,7 +157,7 @@ def _parse(line: int, record: dict[str, str | None], errors: list[ImportRowError
     except ValidationError as exc:
         for problem in exc.errors():
             field = str(problem["loc"][0]) if problem["loc"] else None
-            errors.append(_error(line, field, problem["msg"]))
+            errors.append(_error(line, field, "invalid_value", problem["msg"]))
         return None
     codes = [
         code.strip() for code in (record.get("class_codes") or "").split(_CLASS_SEPARATOR) if code.strip()
@@ -175,8 +181,9 @@ def _check_existing_numbers(
         )
     for row in rows:
         if row.student.student_number in taken:
+            number = row.student.student_number
             errors.append(
-                _error(row.line, "student_number", f"{row.student.student_number!r} already exists")
+                _error(row.line, "student_number", "number_taken", f"{number!r} already exists", value=number)
             )
 
 
@@ -196,12 +203,18 @@ def _resolve_classes(
     for row in rows:
         for code in row.class_codes:
             if code not in found:
-                errors.append(_error(row.line, "class_codes", f"no class with code {code!r}"))
+                errors.append(
+                    _error(
+                        row.line, "class_codes", "unknown_class", f"no class with code {code!r}", value=code
+                    )
+                )
     return found
 
 
-def _error(line: int, field: str | None, message: str) -> ImportRowError:
-    return ImportRowError(row=line, field=field, message=message)
+def _error(
+    line: int, field: str | None, code: ImportProblem, message: str, *, value: str | None = None
+) -> ImportRowError:
+    return ImportRowError(row=line, field=field, code=code, value=value, message=message)
 
 
 def _order(error: ImportRowError) -> tuple[int, str]:

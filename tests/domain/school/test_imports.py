@@ -62,15 +62,15 @@ def test_any_bad_row_rejects_the_whole_file_with_a_report(world: World) -> None:
     world.db.rollback()
     assert rejected.value.code == "import_rejected"
     errors = rejected.value.details["errors"]
-    found = {(e["row"], e["field"]) for e in errors}
+    found = {(e["row"], e["field"], e["code"], e["value"]) for e in errors}
     assert found == {
-        (3, "first_name"),
-        (4, "student_number"),
-        (5, "student_number"),
-        (6, "birth_date"),
-        (6, "guardian_email"),
-        (7, "class_codes"),
-        (8, None),
+        (3, "first_name", "invalid_value", None),
+        (4, "student_number", "repeated_number", "B1"),
+        (5, "student_number", "number_taken", "lagos"),
+        (6, "birth_date", "invalid_value", None),
+        (6, "guardian_email", "invalid_value", None),
+        (7, "class_codes", "unknown_class", "NOPE"),
+        (8, None, "extra_cells", None),
     }
     assert rejected.value.details["imported"] == 0
     assert count_students(world) == before  # nothing half-imported
