@@ -57,7 +57,7 @@ ERROR_CODES: Final[Mapping[str, str]] = {
     "already_bootstrapped": "The first school and admin exist already.",
     "school_suspended": "The installation's operator suspended this school: no sign-ins, kiosks refused.",
     "confirmation_mismatch": "The confirmation does not match (deleting a school asks for its exact name).",
-    "duplicate": "A user with this email exists already.",
+    "duplicate": "Something with the same unique value (an email, a number, a code, a name) exists already.",
     "last_admin": "The school's last active admin cannot be removed or demoted.",
     "cannot_remove_self": "An admin cannot deactivate or demote themself.",
     "student_required": "A student account must be linked to a student.",

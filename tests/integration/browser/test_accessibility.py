@@ -106,6 +106,7 @@ def test_every_page_passes_axe_and_the_console_fits_a_phone(
         "audit": "/console/audit",
         "users": "/console/users",
         "school": "/console/school",
+        "notifications": "/console/notifications",
     }
     found: dict[str, list[dict]] = {}
     overflow: dict[str, int] = {}

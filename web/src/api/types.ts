@@ -25,7 +25,27 @@ export type SchoolPublic = Schemas["SchoolPublic"];
 export type CodeIssued = Schemas["CodeIssued"];
 export type ClassPublic = Schemas["ClassPublic"];
 export type LessonPublic = Schemas["LessonPublic"];
+/** All the marks are kept, or none (the first refused answers its error, e.g. 409 ``not_in_class``). */
+export type AttendanceBulkMark = Schemas["AttendanceBulkMark"];
+export type ClassCreate = Schemas["ClassCreate"];
+/** An explicit null clears a field (``teacher_id``, ``room``); a field left out stays as it is. */
+export type ClassUpdate = Schemas["ClassUpdate"];
+/** ``start_time``: the school's wall-clock time ("08:15", no offset); dates are the school's calendar. */
+export type LessonSeriesCreate = Schemas["LessonSeriesCreate"];
+export type Weekday = LessonSeriesCreate["weekdays"][number];
+/** Also the ``details`` of a 409 ``lesson_overlaps`` refusal, each clashing date with its ``overlaps``. */
+export type LessonSeriesReport = Schemas["LessonSeriesReport"];
+export type SeriesLesson = Schemas["SeriesLesson"];
 export type StudentPublic = Schemas["StudentPublic"];
+export type StudentUpdate = Schemas["StudentUpdate"];
+/** Either every row went in (``imported``) or none did; a refused file's report is a 422's ``details``. */
+export type ImportReport = Schemas["ImportReport"];
+/** ``code`` says the problem (``value``: the number or class code at fault); ``message`` is English, for logs. */
+export type ImportRowError = Schemas["ImportRowError"];
+export type StudentReport = Schemas["StudentReport"];
+/** ``attendance_id``: the record, when there is one (its changes: GET /v1/attendance/{id}/changes). */
+export type StudentLessonRow = Schemas["StudentLessonRow"];
+export type AttendanceChange = Schemas["AttendanceChangePublic"];
 export type ConsentPublic = Schemas["ConsentPublic"];
 export type EnrollmentState = Schemas["EnrollmentState"];
 /** ``codes``: one stable code per reason, in the same order (console/enrollmentText.ts translates them). */
@@ -49,3 +69,15 @@ export type ColourChallenge = Schemas["ColourChallenge"];
 export type CheckinFace = Schemas["CheckinFace"];
 export type FaceOutcome = CheckinFace["outcome"];
 export type CheckinAnswer = Schemas["CheckinAnswer"];
+export type ContactPublic = Schemas["ContactPublic"];
+/** ``webhook_secret``: in this answer only (a new webhook contact, or a changed webhook URL). */
+export type ContactCreated = Schemas["ContactCreated"];
+export type ContactCreate = Schemas["ContactCreate"];
+/** A field left out stays as it is; a new ``webhook_url`` gets a new secret. */
+export type ContactUpdate = Schemas["ContactUpdate"];
+export type Channel = NonNullable<ContactCreate["channels"]>[number];
+export type Topic = NonNullable<ContactCreate["topics"]>[number];
+/** Quiet hours in the school's local time ("22:00:00"), both or neither. */
+export type NotificationSettings = Schemas["NotificationSettingsPublic"];
+export type NotificationSettingsUpdate = Schemas["NotificationSettingsUpdate"];
+export type DeliveryPublic = Schemas["DeliveryPublic"];

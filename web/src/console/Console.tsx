@@ -9,6 +9,7 @@ import { AuditPage } from "./AuditPage";
 import { ClassPage, ClassesPage } from "./ClassesPage";
 import { KiosksPage } from "./KiosksPage";
 import { LoginPage, SessionExpiredDialog } from "./Login";
+import { NotificationsPage } from "./NotificationsPage";
 import { ReportsPage } from "./ReportsPage";
 import { SchoolPage } from "./SchoolPage";
 import { LessonPage } from "./LessonPage";
@@ -46,6 +47,7 @@ export function Console() {
           {isAdmin && <NavLink to="/console/audit">{t("nav.audit")}</NavLink>}
           {isAdmin && <NavLink to="/console/users">{t("nav.users")}</NavLink>}
           {isAdmin && <NavLink to="/console/school">{t("nav.school")}</NavLink>}
+          {isAdmin && <NavLink to="/console/notifications">{t("nav.notifications")}</NavLink>}
         </nav>
         <span className="who">
           <LanguagePicker className="light" />
@@ -71,6 +73,7 @@ export function Console() {
           {isAdmin && <Route path="audit" element={<AuditPage />} />}
           {isAdmin && <Route path="users" element={<UsersPage />} />}
           {isAdmin && <Route path="school" element={<SchoolPage />} />}
+          {isAdmin && <Route path="notifications" element={<NotificationsPage />} />}
           <Route
             path="*"
             element={

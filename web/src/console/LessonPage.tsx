@@ -1,16 +1,16 @@
-// Live attendance of one lesson: refreshed every few seconds while it runs; teachers mark, correct, close,
-// and issue one-time codes for students who check in without their face.
+// Live attendance of one lesson: refreshed every few seconds while it runs; teachers mark, correct (one
+// student or a selection at once), close, and issue one-time codes for students who check in without their face.
 
 import { useState, type FormEvent } from "react";
 import { Link, useParams } from "react-router-dom";
 import { api } from "../api/session";
-import type { CodeIssued, LessonPublic, LessonReport, LessonRow } from "../api/types";
+import type { AttendanceBulkMark, AttendanceStatus, CodeIssued, LessonPublic, LessonReport, LessonRow } from "../api/types";
 import { getLocale, isMessageKey, t } from "../i18n";
 import { Badge, ConfirmDialog, ErrorNote, LoadState, TableScroll, formatTime, percent, svgImage, useApi, useInterval } from "../ui/common";
 
 const LIVE_REFRESH_MS = 3000;
 /** The statuses a teacher may set by hand. */
-const MARKS = ["present", "late", "absent", "excused"] as const;
+const MARKS = ["present", "late", "absent", "excused"] as const satisfies readonly AttendanceStatus[];
 
 export function LessonPage() {
   const { lessonId } = useParams();
@@ -20,6 +20,15 @@ export function LessonPage() {
   useInterval(report.reload, running ? LIVE_REFRESH_MS : null);
   const [closing, setClosing] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  // Kept by student across the live refreshes, and after a refused bulk mark (to fix and resend).
+  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
+  const toggle = (studentId: string, on: boolean) =>
+    setSelected((current) => {
+      const next = new Set(current);
+      if (on) next.add(studentId);
+      else next.delete(studentId);
+      return next;
+    });
 
   const close = async () => {
     setClosing(false);
@@ -70,10 +79,20 @@ export function LessonPage() {
               {r.unknown_faces ? ` · ${t("lesson.unknown_faces", { count: r.unknown_faces })}` : ""} ·{" "}
               {t("lesson.rate", { rate: percent(r.totals.rate) })}
             </p>
+            <BulkMarkForm
+              lessonId={r.lesson_id}
+              rows={r.rows}
+              selected={selected}
+              onSelect={setSelected}
+              onMarked={() => (setSelected(new Set()), report.reload())}
+            />
             <TableScroll label={t("lesson.table")}>
             <table aria-label={t("lesson.table")}>
               <thead>
                 <tr>
+                  <th scope="col">
+                    <span className="visually-hidden">{t("bulk.select_column")}</span>
+                  </th>
                   <th scope="col">{t("lesson.student")}</th>
                   <th scope="col">{t("lesson.number")}</th>
                   <th scope="col">{t("lesson.status")}</th>
@@ -84,7 +103,14 @@ export function LessonPage() {
               </thead>
               <tbody>
                 {r.rows.map((row) => (
-                  <AttendanceRow key={row.student_id} lessonId={r.lesson_id} row={row} onChanged={report.reload} />
+                  <AttendanceRow
+                    key={row.student_id}
+                    lessonId={r.lesson_id}
+                    row={row}
+                    selected={selected.has(row.student_id)}
+                    onSelect={(on) => toggle(row.student_id, on)}
+                    onChanged={report.reload}
+                  />
                 ))}
               </tbody>
             </table>
@@ -101,7 +127,82 @@ export function LessonPage() {
   );
 }
 
-function AttendanceRow({ lessonId, row, onChanged }: { lessonId: string; row: LessonRow; onChanged: () => void }) {
+/** Several students at once, in one request the server keeps whole or refuses whole. */
+function BulkMarkForm(props: {
+  lessonId: string;
+  rows: LessonRow[];
+  selected: ReadonlySet<string>;
+  onSelect: (selected: ReadonlySet<string>) => void;
+  onMarked: () => void;
+}) {
+  const [status, setStatus] = useState<AttendanceStatus>("present");
+  const [reason, setReason] = useState("");
+  const [error, setError] = useState<unknown>(null);
+  const [done, setDone] = useState<number | null>(null);
+  // In the table's order, and only students still in it.
+  const chosen = props.rows.filter((row) => props.selected.has(row.student_id));
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setDone(null);
+    const body: AttendanceBulkMark = { reason, marks: chosen.map((row) => ({ student_id: row.student_id, status })) };
+    try {
+      await api(`/v1/lessons/${props.lessonId}/attendance`, { method: "POST", json: body });
+      setError(null);
+      setReason("");
+      setDone(chosen.length);
+      props.onMarked();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const pending = props.rows.filter((row) => row.status === "pending").map((row) => row.student_id);
+  return (
+    <form className="inline-form box" onSubmit={(e) => void submit(e)} aria-label={t("bulk.title")}>
+      <h2>{t("bulk.title")}</h2>
+      <div className="bulk-select">
+        <button type="button" disabled={pending.length === 0} onClick={() => props.onSelect(new Set([...props.selected, ...pending]))}>
+          {t("bulk.select_pending")}
+        </button>
+        <button type="button" disabled={chosen.length === 0} onClick={() => props.onSelect(new Set())}>
+          {t("bulk.clear")}
+        </button>
+      </div>
+      {chosen.length === 0 && <p className="muted bulk-hint">{t("bulk.none_selected")}</p>}
+      <label>
+        {t("lesson.status")}{" "}
+        <select value={status} onChange={(e) => setStatus(e.target.value as AttendanceStatus)}>
+          {MARKS.map((mark) => (
+            <option key={mark} value={mark}>
+              {t(`badge.${mark}`)}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        {t("lesson.reason")}{" "}
+        <input value={reason} onChange={(e) => setReason(e.target.value)} placeholder={t("lesson.reason_placeholder")} minLength={3} required />
+      </label>
+      <button type="submit" className="primary" disabled={chosen.length === 0}>
+        {t("bulk.submit", { count: chosen.length })}
+      </button>
+      <ErrorNote error={error} />
+      {done !== null && (
+        <p className="note ok bulk-hint" role="status">
+          {t("bulk.done", { count: done })}
+        </p>
+      )}
+    </form>
+  );
+}
+
+function AttendanceRow(props: {
+  lessonId: string;
+  row: LessonRow;
+  selected: boolean;
+  onSelect: (on: boolean) => void;
+  onChanged: () => void;
+}) {
+  const { lessonId, row, onChanged } = props;
   const [marking, setMarking] = useState(false);
   const [code, setCode] = useState<CodeIssued | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -116,6 +217,14 @@ function AttendanceRow({ lessonId, row, onChanged }: { lessonId: string; row: Le
   const method = row.method ? `method.${row.method}` : "";
   return (
     <tr data-student={row.display_name}>
+      <td>
+        <input
+          type="checkbox"
+          checked={props.selected}
+          onChange={(e) => props.onSelect(e.target.checked)}
+          aria-label={t("bulk.select", { name: row.display_name })}
+        />
+      </td>
       <th scope="row">{row.display_name}</th>
       <td>{row.student_number}</td>
       <td>

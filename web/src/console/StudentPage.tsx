@@ -1,16 +1,28 @@
-// One student: consent, face enrollment (photos or the camera, with each photo's quality verdict), and the
-// GDPR rights (export, erase) behind a confirmation.
+// One student: consent, face enrollment (photos or the camera, with each photo's quality verdict), attendance
+// history with each record's corrections, the record itself (admins edit it, and the guardian contacts), and
+// the GDPR rights (export, erase) behind a confirmation.
 
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { useNavigate, useParams } from "react-router-dom";
 import { ApiError } from "../api/client";
 import { api } from "../api/session";
-import type { EnrollmentResult, EnrollmentState, PhotoVerdict, StudentPublic } from "../api/types";
+import type {
+  AttendanceChange,
+  EnrollmentResult,
+  EnrollmentState,
+  PhotoVerdict,
+  StudentLessonRow,
+  StudentPublic,
+  StudentReport,
+  StudentUpdate,
+} from "../api/types";
 import { grabFrame, openCamera, stopCamera } from "../kiosk/camera";
 import { describeCameraError } from "../kiosk/outcome";
 import { isMessageKey, t } from "../i18n";
-import { Badge, ConfirmDialog, ErrorNote, LoadState, formatTime, saveBlob, useApi } from "../ui/common";
+import { Badge, ConfirmDialog, ErrorNote, LoadState, TableScroll, formatTime, percent, saveBlob, useApi } from "../ui/common";
+import { ContactsSection } from "./ContactsSection";
 import { explainEnrollment, overrideFor, photoReasons, type Override } from "./enrollmentText";
+import { daysAgo } from "./weeks";
 
 export function StudentPage({ isAdmin }: { isAdmin: boolean }) {
   const { studentId } = useParams();
@@ -45,6 +57,9 @@ export function StudentPage({ isAdmin }: { isAdmin: boolean }) {
           </>
         )}
       </LoadState>
+      <HistorySection studentId={studentId!} isAdmin={isAdmin} />
+      {isAdmin && student.data && <EditSection student={student.data} onSaved={student.reload} />}
+      {isAdmin && <ContactsSection studentId={studentId!} />}
       {isAdmin && student.data && <RightsSection student={student.data} />}
     </section>
   );
@@ -293,6 +308,220 @@ function CameraShots({ onShot }: { onShot: (blob: Blob) => void }) {
         </>
       )}
     </div>
+  );
+}
+
+const TEXT_FIELDS = ["student_number", "first_name", "last_name", "display_name", "birth_date", "guardian_email"] as const;
+type TextField = (typeof TEXT_FIELDS)[number];
+type StudentForm = Record<TextField, string> & { active: boolean };
+
+function formOf(student: StudentPublic): StudentForm {
+  return {
+    student_number: student.student_number,
+    first_name: student.first_name,
+    last_name: student.last_name,
+    display_name: student.display_name,
+    birth_date: student.birth_date ?? "",
+    guardian_email: student.guardian_email ?? "",
+    active: student.active,
+  };
+}
+
+/** Only what the person changed, so a save never rewrites a field someone else changed meanwhile; a cleared
+ * field is sent as null (the API refuses that for the required ones, which the form requires anyway). */
+function changedFields(base: StudentForm, form: StudentForm): StudentUpdate {
+  const patch: StudentUpdate = {};
+  for (const name of TEXT_FIELDS) {
+    const value = form[name].trim();
+    if (value !== base[name]) patch[name] = value === "" ? null : value;
+  }
+  if (form.active !== base.active) patch.active = form.active;
+  return patch;
+}
+
+function EditSection({ student, onSaved }: { student: StudentPublic; onSaved: () => void }) {
+  const [base, setBase] = useState(() => formOf(student));
+  const [form, setForm] = useState(base);
+  const [saved, setSaved] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const field = (name: TextField) => ({
+    value: form[name],
+    onChange: (e: { target: { value: string } }) => (setForm({ ...form, [name]: e.target.value }), setSaved(null)),
+  });
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setError(null);
+    const patch = changedFields(base, form);
+    if (Object.keys(patch).length === 0) {
+      setSaved(t("student.no_changes"));
+      return;
+    }
+    try {
+      const next = formOf(await api<StudentPublic>(`/v1/students/${student.id}`, { method: "PATCH", json: patch }));
+      setBase(next);
+      setForm(next);
+      setSaved(t("student.saved"));
+      onSaved();
+    } catch (err) {
+      setSaved(null);
+      setError(err);
+    }
+  };
+  return (
+    <div className="box">
+      <form className="inline-form" onSubmit={(e) => void submit(e)} aria-label={t("student.edit")}>
+        <h2>{t("student.edit")}</h2>
+        <label>
+          {t("students.number_long")} <input {...field("student_number")} required />
+        </label>
+        <label>
+          {t("students.first_name")} <input {...field("first_name")} required />
+        </label>
+        <label>
+          {t("students.last_name")} <input {...field("last_name")} required />
+        </label>
+        <label>
+          {t("student.display_name")} <input {...field("display_name")} required />
+        </label>
+        <label>
+          {t("students.birth_date")} <input type="date" {...field("birth_date")} />
+        </label>
+        <label>
+          {t("students.guardian_email")} <input type="email" {...field("guardian_email")} />
+        </label>
+        <label>
+          <input
+            type="checkbox"
+            checked={form.active}
+            onChange={(e) => (setForm({ ...form, active: e.target.checked }), setSaved(null))}
+          />{" "}
+          {t("student.active")}
+        </label>
+        <button type="submit" className="primary">
+          {t("student.save")}
+        </button>
+      </form>
+      {saved && (
+        <p className="note ok" role="status">
+          {saved}
+        </p>
+      )}
+      <ErrorNote error={error} />
+    </div>
+  );
+}
+
+/** The student's lessons over a date range (teachers: their own classes' only, the server decides). */
+function HistorySection({ studentId, isAdmin }: { studentId: string; isAdmin: boolean }) {
+  const [from, setFrom] = useState(() => daysAgo(30));
+  const [to, setTo] = useState(() => daysAgo(0));
+  const report = useApi<StudentReport>(`/v1/reports/students/${studentId}`, { from, to });
+  return (
+    <div className="box">
+      <h2>{t("history.title")}</h2>
+      {!isAdmin && <p className="muted">{t("history.own_classes")}</p>}
+      <div className="inline-form" role="group" aria-label={t("history.range")}>
+        <label>
+          {t("reports.from")} <input type="date" value={from} max={to} onChange={(e) => setFrom(e.target.value)} />
+        </label>
+        <label>
+          {t("reports.to")} <input type="date" value={to} min={from} onChange={(e) => setTo(e.target.value)} />
+        </label>
+      </div>
+      <LoadState state={report}>
+        {(r) => (
+          <>
+            <p className="totals">{t("history.totals", { ...r.totals, rate: percent(r.totals.rate) })}</p>
+            {r.rows.length === 0 ? (
+              <p className="muted">{t("history.none")}</p>
+            ) : (
+              <TableScroll label={t("history.table")}>
+                <table aria-label={t("history.table")}>
+                  <thead>
+                    <tr>
+                      <th scope="col">{t("history.when")}</th>
+                      <th scope="col">{t("history.class")}</th>
+                      <th scope="col">{t("history.status")}</th>
+                      <th scope="col">{t("history.how")}</th>
+                      <th scope="col">{t("history.record")}</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {r.rows.map((row) => (
+                      <HistoryRow key={row.lesson_id} row={row} />
+                    ))}
+                  </tbody>
+                </table>
+              </TableScroll>
+            )}
+          </>
+        )}
+      </LoadState>
+    </div>
+  );
+}
+
+const HISTORY_COLUMNS = 5;
+
+function HistoryRow({ row }: { row: StudentLessonRow }) {
+  const [open, setOpen] = useState(false);
+  const when = formatTime(row.starts_at);
+  const method = row.method ? `method.${row.method}` : "";
+  return (
+    <>
+      <tr>
+        <th scope="row">{when}</th>
+        <td>{row.class_code}</td>
+        <td>
+          <Badge value={row.status} />
+        </td>
+        <td>{isMessageKey(method) ? t(method) : (row.method ?? "")}</td>
+        <td>
+          {row.attendance_id && (
+            <button
+              type="button"
+              className="link"
+              aria-expanded={open}
+              aria-label={t("history.changes_for", { when })}
+              onClick={() => setOpen((v) => !v)}
+            >
+              {t("history.changes")}
+            </button>
+          )}
+        </td>
+      </tr>
+      {open && row.attendance_id && (
+        <tr>
+          <td colSpan={HISTORY_COLUMNS}>
+            <ChangesList attendanceId={row.attendance_id} />
+          </td>
+        </tr>
+      )}
+    </>
+  );
+}
+
+/** Who changed one record, when, from what to what and why (staff of the class; the API answers 403 else). */
+function ChangesList({ attendanceId }: { attendanceId: string }) {
+  const changes = useApi<AttendanceChange[]>(`/v1/attendance/${attendanceId}/changes`);
+  return (
+    <LoadState state={changes}>
+      {(list) =>
+        list.length === 0 ? (
+          <p className="muted">{t("history.no_changes")}</p>
+        ) : (
+          <ul className="list" aria-label={t("history.changes")}>
+            {list.map((change) => (
+              <li key={change.id}>
+                {t("history.change", { when: formatTime(change.changed_at), by: change.changed_by })}{" "}
+                {change.old_status ? <Badge value={change.old_status} /> : t("history.no_record")} →{" "}
+                <Badge value={change.new_status} /> {t("history.reason", { reason: change.reason })}
+              </li>
+            ))}
+          </ul>
+        )
+      }
+    </LoadState>
   );
 }
 

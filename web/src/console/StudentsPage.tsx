@@ -1,11 +1,13 @@
-// Students: search, enrollment status and consent at a glance; admins add students here.
+// Students: search, enrollment status and consent at a glance; admins add students here, one by one or as a
+// CSV roster that the API takes whole or not at all (so a refused file lists every problem to fix at once).
 
 import { useEffect, useState, type FormEvent } from "react";
 import { Link, useLocation } from "react-router-dom";
+import { ApiError } from "../api/client";
 import { api } from "../api/session";
-import type { EnrollmentState, Page, StudentPublic } from "../api/types";
+import type { EnrollmentState, ImportReport, ImportRowError, Page, StudentPublic } from "../api/types";
 import { isMessageKey, t } from "../i18n";
-import { Badge, ErrorNote, LoadState, TableScroll, useApi } from "../ui/common";
+import { Badge, ErrorNote, LoadState, TableScroll, saveBlob, useApi } from "../ui/common";
 
 const PAGE_SIZE = 25;
 
@@ -70,6 +72,7 @@ export function StudentsPage({ isAdmin }: { isAdmin: boolean }) {
         )}
       </LoadState>
       {isAdmin && <NewStudentForm onCreated={students.reload} />}
+      {isAdmin && <ImportForm onImported={students.reload} />}
     </section>
   );
 }
@@ -145,5 +148,147 @@ function NewStudentForm({ onCreated }: { onCreated: () => void }) {
       </button>
       <ErrorNote error={error} />
     </form>
+  );
+}
+
+/** The import's columns (app/services/school/imports.py): the first three required. */
+const REQUIRED_COLUMNS = ["student_number", "first_name", "last_name"];
+const OPTIONAL_COLUMNS = ["display_name", "birth_date", "guardian_email", "class_codes"];
+
+/** What the last check or import came to; any other failure is an ErrorNote. */
+type ImportOutcome =
+  | { kind: "checked" | "imported"; report: ImportReport }
+  | { kind: "rejected"; report: ImportReport }
+  | { kind: "header"; missing: string[]; unknown: string[] }
+  | { kind: "refused"; text: string };
+
+/** A refused file in words: the API sends the whole report (or the header's faults) in the error's details. */
+function refusal(err: unknown): ImportOutcome | null {
+  if (!(err instanceof ApiError)) return null;
+  const details = err.details;
+  if (err.code === "import_rejected" && Array.isArray(details.errors)) return { kind: "rejected", report: details as unknown as ImportReport };
+  if (err.code === "too_many_rows") return { kind: "refused", text: t("import.too_many_rows", { max: String(details.max_rows ?? "") }) };
+  if (err.code === "invalid_csv" && (Array.isArray(details.missing) || Array.isArray(details.unknown))) {
+    const list = (value: unknown) => (Array.isArray(value) ? value.map(String) : []);
+    return { kind: "header", missing: list(details.missing), unknown: list(details.unknown) };
+  }
+  if (err.code === "invalid_csv" && typeof details.byte === "number") return { kind: "refused", text: t("import.not_utf8") };
+  return null;
+}
+
+function problemText(problem: ImportRowError): string {
+  const key = `import.problem_${problem.code}`;
+  if (!isMessageKey(key)) return t("import.problem_other", { code: problem.code });
+  return t(key, { value: problem.value ?? "", column: problem.field ?? "" });
+}
+
+function ImportForm({ onImported }: { onImported: () => void }) {
+  const [file, setFile] = useState<File | null>(null);
+  const [outcome, setOutcome] = useState<ImportOutcome | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [sending, setSending] = useState(false);
+  const send = async (dryRun: boolean) => {
+    if (!file) return;
+    setSending(true);
+    setOutcome(null);
+    setError(null);
+    const form = new FormData();
+    form.append("file", file, file.name);
+    form.append("dry_run", String(dryRun));
+    try {
+      const report = await api<ImportReport>("/v1/students/import", { form });
+      setOutcome({ kind: dryRun ? "checked" : "imported", report });
+      if (!dryRun) onImported();
+    } catch (err) {
+      const refused = refusal(err);
+      if (refused) setOutcome(refused);
+      else setError(err);
+    } finally {
+      setSending(false);
+    }
+  };
+  const importFile = async (event: FormEvent) => {
+    event.preventDefault();
+    await send(false);
+  };
+  const template = () =>
+    saveBlob(new Blob([`${[...REQUIRED_COLUMNS, ...OPTIONAL_COLUMNS].join(",")}\r\n`], { type: "text/csv" }), "students-template.csv");
+  return (
+    <div className="box">
+      <h2>{t("students.import_title")}</h2>
+      <p className="muted">
+        {t("import.help", { required: REQUIRED_COLUMNS.join(", "), optional: OPTIONAL_COLUMNS.join(", ") })}{" "}
+        <button type="button" className="link" onClick={template}>
+          {t("import.template")}
+        </button>
+      </p>
+      <form className="inline-form" aria-label={t("students.import_title")} onSubmit={(e) => void importFile(e)}>
+        <label>
+          {t("import.file")}
+          <input
+            type="file"
+            accept=".csv,text/csv"
+            onChange={(e) => (setFile(e.target.files?.[0] ?? null), setOutcome(null), setError(null))}
+          />
+        </label>
+        <button type="button" disabled={!file || sending} onClick={() => void send(true)}>
+          {t("import.check")}
+        </button>
+        <button type="submit" className="primary" disabled={!file || sending}>
+          {t("import.run")}
+        </button>
+      </form>
+      <ErrorNote error={error} />
+      {outcome && <ImportOutcomeView outcome={outcome} />}
+    </div>
+  );
+}
+
+function ImportOutcomeView({ outcome }: { outcome: ImportOutcome }) {
+  if (outcome.kind === "checked" || outcome.kind === "imported") {
+    const { rows, imported, memberships } = outcome.report;
+    return (
+      <p className="note ok" role="status">
+        {outcome.kind === "checked" ? t("import.checked", { rows }) : t("import.done", { rows, imported, memberships: memberships ?? 0 })}
+      </p>
+    );
+  }
+  return (
+    <div className="note error" role="alert">
+      <p>
+        <strong>{t("import.nothing_imported")}</strong>{" "}
+        {outcome.kind === "rejected" && t("import.rejected", { count: outcome.report.errors.length, rows: outcome.report.rows })}
+        {outcome.kind === "header" && t("import.bad_header")}
+        {outcome.kind === "refused" && outcome.text}
+      </p>
+      {outcome.kind === "header" && (
+        <ul className="list">
+          {outcome.missing.length > 0 && <li>{t("import.missing_columns", { columns: outcome.missing.join(", ") })}</li>}
+          {outcome.unknown.length > 0 && <li>{t("import.unknown_columns", { columns: outcome.unknown.join(", ") })}</li>}
+        </ul>
+      )}
+      {outcome.kind === "rejected" && (
+        <TableScroll label={t("import.problems")}>
+          <table aria-label={t("import.problems")}>
+            <thead>
+              <tr>
+                <th scope="col">{t("import.line")}</th>
+                <th scope="col">{t("import.column")}</th>
+                <th scope="col">{t("import.problem")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {outcome.report.errors.map((problem, i) => (
+                <tr key={`${problem.row}-${problem.field ?? ""}-${i}`}>
+                  <td>{problem.row}</td>
+                  <td>{problem.field ? <code>{problem.field}</code> : t("import.whole_row")}</td>
+                  <td>{problemText(problem)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableScroll>
+      )}
+    </div>
   );
 }
