@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { ROUTER_FUTURE } from "../App";
 import { resumeSession, signOut } from "../api/session";
 import { formatTime } from "../ui/common";
-import { ClassPage, ClassesPage } from "./ClassesPage";
+import { ClassPage } from "./ClassPage";
+import { ClassesPage } from "./ClassesPage";
 
 const json = (status: number, body: unknown) =>
   new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });

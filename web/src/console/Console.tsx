@@ -6,7 +6,8 @@ import { resumeSession, sessionState, signOut, subscribe } from "../api/session"
 import { t, useLocale } from "../i18n";
 import { LanguagePicker } from "../i18n/LanguagePicker";
 import { AuditPage } from "./AuditPage";
-import { ClassPage, ClassesPage } from "./ClassesPage";
+import { ClassPage } from "./ClassPage";
+import { ClassesPage } from "./ClassesPage";
 import { KiosksPage } from "./KiosksPage";
 import { LoginPage, SessionExpiredDialog } from "./Login";
 import { NotificationsPage } from "./NotificationsPage";

@@ -8,6 +8,7 @@ import { api } from "../api/session";
 import type { EnrollmentState, ImportReport, ImportRowError, Page, StudentPublic } from "../api/types";
 import { isMessageKey, t } from "../i18n";
 import { Badge, ErrorNote, LoadState, TableScroll, saveBlob, useApi } from "../ui/common";
+import { StudentFields, type StudentField } from "./studentForm";
 
 const PAGE_SIZE = 25;
 
@@ -105,10 +106,10 @@ function useConsents(students: StudentPublic[]): Record<string, EnrollmentState 
 }
 
 function NewStudentForm({ onCreated }: { onCreated: () => void }) {
-  const empty = { student_number: "", first_name: "", last_name: "", birth_date: "", guardian_email: "" };
+  const empty: Record<StudentField, string> = { student_number: "", first_name: "", last_name: "", birth_date: "", guardian_email: "" };
   const [form, setForm] = useState(empty);
   const [error, setError] = useState<unknown>(null);
-  const field = (name: keyof typeof empty) => ({
+  const field = (name: StudentField) => ({
     value: form[name],
     onChange: (e: { target: { value: string } }) => setForm({ ...form, [name]: e.target.value }),
   });
@@ -128,21 +129,7 @@ function NewStudentForm({ onCreated }: { onCreated: () => void }) {
   return (
     <form className="inline-form" onSubmit={(e) => void submit(e)} aria-label={t("students.new")}>
       <h2>{t("students.new")}</h2>
-      <label>
-        {t("students.number_long")} <input {...field("student_number")} required />
-      </label>
-      <label>
-        {t("students.first_name")} <input {...field("first_name")} required />
-      </label>
-      <label>
-        {t("students.last_name")} <input {...field("last_name")} required />
-      </label>
-      <label>
-        {t("students.birth_date")} <input type="date" {...field("birth_date")} />
-      </label>
-      <label>
-        {t("students.guardian_email")} <input type="email" {...field("guardian_email")} />
-      </label>
+      <StudentFields field={field} />
       <button type="submit" className="primary">
         {t("students.add")}
       </button>

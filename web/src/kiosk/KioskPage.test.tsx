@@ -96,6 +96,9 @@ describe("KioskPage", () => {
     vi.stubGlobal("fetch", fetch);
     render(<KioskPage />);
     expect(screen.getByRole("status").textContent).toMatch(/Starting the kiosk/);
+    // The browser says it is online, yet no server answers: offline from the first failure, not the last.
+    expect(await screen.findByTestId("kiosk-offline")).toBeTruthy();
+    expect(fetch).toHaveBeenCalledTimes(1);
     await waitFor(() => expect(fetch.mock.calls.length).toBeGreaterThan(1), { timeout: 4000 });
   });
 });

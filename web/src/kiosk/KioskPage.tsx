@@ -57,7 +57,12 @@ export function KioskPage() {
     if (!apiKey || identity) return;
     let live = true;
     let timer = 0;
-    withRetry(() => kioskCall<KioskIdentity>(apiKey, "/v1/kiosks/me"), { attempts: 5 })
+    // Each failed attempt is shown at once (no server: "offline"; a 503: its reason), not only after the
+    // last of them: a browser that still says it is online would otherwise show "starting" for 15 s.
+    withRetry(() => kioskCall<KioskIdentity>(apiKey, "/v1/kiosks/me"), {
+      attempts: 5,
+      onRetry: (_attempt, _attempts, err) => live && setSetupError(err),
+    })
       .then((me) => live && (setIdentity(me), setSetupError(null)))
       .catch((err: unknown) => {
         if (!live) return;
