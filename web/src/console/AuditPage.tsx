@@ -4,7 +4,7 @@ import { useState } from "react";
 import { api } from "../api/session";
 import type { AuditEvent, AuditPage as Page, ChainStatus } from "../api/types";
 import { t } from "../i18n";
-import { ErrorNote, LoadState, TableScroll, formatTime, useApi } from "../ui/common";
+import { ErrorNote, LoadState, TableScroll, formatTime, useAction, useApi } from "../ui/common";
 
 export function AuditPage() {
   const [action, setAction] = useState("");
@@ -12,15 +12,8 @@ export function AuditPage() {
   const [before, setBefore] = useState<number | null>(null);
   const page = useApi<Page>("/v1/audit", { action, actor, before_seq: before, limit: 50 });
   const [chain, setChain] = useState<ChainStatus | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const verify = async () => {
-    try {
-      setChain(await api<ChainStatus>("/v1/audit/verify"));
-      setError(null);
-    } catch (err) {
-      setError(err);
-    }
-  };
+  const { run, error } = useAction();
+  const verify = () => run(async () => setChain(await api<ChainStatus>("/v1/audit/verify")));
   return (
     <section>
       <h1>{t("audit.title")}</h1>

@@ -6,7 +6,7 @@ import { Link, useNavigate, useParams } from "react-router-dom";
 import { api } from "../api/session";
 import type { ClassPublic, LessonPublic, Page, StudentPublic, UserPublic } from "../api/types";
 import { t } from "../i18n";
-import { Badge, ConfirmDialog, ErrorNote, LoadState, useApi, type Loaded } from "../ui/common";
+import { Badge, ConfirmDialog, ErrorNote, LoadState, useAction, useApi, type Loaded } from "../ui/common";
 import { ClassFields, classBody, classDraft, classError, signedInUser, useTeachers } from "./classForm";
 import { localInput, timeRange } from "./classTime";
 import { WeeklyLessonsForm } from "./LessonSeriesForm";
@@ -22,17 +22,14 @@ export function ClassPage({ isAdmin }: { isAdmin: boolean }) {
   const members = useApi<Page<StudentPublic>>(`/v1/classes/${classId}/members`, { limit: 200 });
   const teachers = useTeachers(isAdmin);
   const [removing, setRemoving] = useState<StudentPublic | null>(null);
-  const [memberError, setMemberError] = useState<unknown>(null);
+  const member = useAction();
   const canSchedule = isAdmin || (klass.data !== null && klass.data.teacher_id === signedInUser()?.id);
   const remove = async (student: StudentPublic) => {
     setRemoving(null);
-    try {
+    await member.run(async () => {
       await api(`/v1/classes/${classId}/members/${student.id}`, { method: "DELETE", expect: "none" });
-      setMemberError(null);
       members.reload();
-    } catch (err) {
-      setMemberError(err);
-    }
+    });
   };
   return (
     <section>
@@ -89,7 +86,7 @@ export function ClassPage({ isAdmin }: { isAdmin: boolean }) {
           </ul>
         )}
       </LoadState>
-      <ErrorNote error={memberError} />
+      <ErrorNote error={member.error} />
       {isAdmin && classId && <AddMemberForm classId={classId} onAdded={members.reload} />}
       {isAdmin && klass.data && (
         // keyed by what was saved: after a reload the form starts again from the class as it now is
@@ -114,25 +111,20 @@ function EditClass({ klass, teachers, onSaved }: { klass: ClassPublic; teachers:
   const navigate = useNavigate();
   const [draft, setDraft] = useState(() => classDraft(klass));
   const [confirmDelete, setConfirmDelete] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { run, error } = useAction();
   const save = async (event: FormEvent) => {
     event.preventDefault();
-    try {
+    await run(async () => {
       await api(`/v1/classes/${klass.id}`, { method: "PATCH", json: classBody(draft) });
-      setError(null);
       onSaved();
-    } catch (err) {
-      setError(classError(err));
-    }
+    }, classError);
   };
   const erase = async () => {
     setConfirmDelete(false);
-    try {
+    await run(async () => {
       await api(`/v1/classes/${klass.id}`, { method: "DELETE", expect: "none" });
       navigate("/console/classes");
-    } catch (err) {
-      setError(err);
-    }
+    });
   };
   return (
     <>
@@ -167,20 +159,17 @@ function NewLessonForm({ classId, onCreated }: { classId: string; onCreated: () 
   const [start, setStart] = useState(() => localInput(new Date()));
   const [minutes, setMinutes] = useState(60);
   const [grace, setGrace] = useState(5);
-  const [error, setError] = useState<unknown>(null);
+  const { run, error } = useAction();
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     const startsAt = new Date(start);
     const endsAt = new Date(startsAt.getTime() + minutes * 60_000);
-    try {
+    await run(async () => {
       await api(`/v1/classes/${classId}/lessons`, {
         json: { starts_at: startsAt.toISOString(), ends_at: endsAt.toISOString(), grace_minutes: grace },
       });
-      setError(null);
       onCreated();
-    } catch (err) {
-      setError(err);
-    }
+    });
   };
   return (
     <form className="inline-form" onSubmit={(e) => void submit(e)} aria-label={t("lessons.form")}>
@@ -205,16 +194,13 @@ function NewLessonForm({ classId, onCreated }: { classId: string; onCreated: () 
 function AddMemberForm({ classId, onAdded }: { classId: string; onAdded: () => void }) {
   const students = useApi<Page<StudentPublic>>("/v1/students", { limit: 200 });
   const [studentId, setStudentId] = useState("");
-  const [error, setError] = useState<unknown>(null);
+  const { run, error } = useAction();
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    try {
+    await run(async () => {
       await api(`/v1/classes/${classId}/members/${studentId}`, { method: "PUT", expect: "none" });
-      setError(null);
       onAdded();
-    } catch (err) {
-      setError(err);
-    }
+    });
   };
   return (
     <form className="inline-form" onSubmit={(e) => void submit(e)} aria-label={t("members.form")}>

@@ -5,7 +5,7 @@ import { Link } from "react-router-dom";
 import { api } from "../api/session";
 import type { ClassPublic, Page, UserPublic } from "../api/types";
 import { t } from "../i18n";
-import { ErrorNote, LoadState, TableScroll, useApi, type Loaded } from "../ui/common";
+import { ErrorNote, LoadState, TableScroll, useAction, useApi, type Loaded } from "../ui/common";
 import { ClassFields, classBody, classDraft, classError, signedInUser, useTeachers } from "./classForm";
 
 /** A teacher can't list users, so they see their own name only: on their own classes. */
@@ -62,17 +62,14 @@ export function ClassesPage({ isAdmin }: { isAdmin: boolean }) {
 
 function NewClassForm({ teachers, onCreated }: { teachers: Loaded<Page<UserPublic>>; onCreated: () => void }) {
   const [draft, setDraft] = useState(() => classDraft());
-  const [error, setError] = useState<unknown>(null);
+  const { run, error } = useAction();
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    try {
+    await run(async () => {
       await api("/v1/classes", { json: classBody(draft) });
       setDraft(classDraft());
-      setError(null);
       onCreated();
-    } catch (err) {
-      setError(classError(err));
-    }
+    }, classError);
   };
   return (
     <form className="inline-form" onSubmit={(e) => void submit(e)} aria-label={t("classes.new")}>

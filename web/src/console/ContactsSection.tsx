@@ -6,7 +6,7 @@ import { useId, useState, type FormEvent } from "react";
 import { api } from "../api/session";
 import type { Channel, ContactCreate, ContactCreated, ContactPublic, ContactUpdate, Topic } from "../api/types";
 import { LANGUAGE_NAMES, LOCALES, isMessageKey, t } from "../i18n";
-import { ConfirmDialog, ErrorNote, LoadState, useApi } from "../ui/common";
+import { ConfirmDialog, ErrorNote, LoadState, useAction, useApi } from "../ui/common";
 
 const CHANNELS = ["email", "sms", "push", "webhook"] as const satisfies readonly Channel[];
 const TOPICS = ["arrival", "absence", "correction", "lesson", "summary"] as const satisfies readonly Topic[];
@@ -86,7 +86,7 @@ export function ContactsSection({ studentId }: { studentId?: string }) {
   const [removing, setRemoving] = useState<ContactPublic | null>(null);
   const [editing, setEditing] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const { run, error, setError } = useAction();
   const headingId = useId();
 
   const saved = (contact: ContactCreated, message: "contacts.added" | "contacts.saved") => {
@@ -123,14 +123,11 @@ export function ContactsSection({ studentId }: { studentId?: string }) {
   const remove = async (contact: ContactPublic) => {
     setRemoving(null);
     setDone(null);
-    try {
+    await run(async () => {
       await api(`/v1/notifications/contacts/${contact.id}`, { method: "DELETE", expect: "none" });
       setDone(t("contacts.removed", { name: contact.name }));
-      setError(null);
       contacts.reload();
-    } catch (err) {
-      setError(err);
-    }
+    });
   };
 
   return (
@@ -233,20 +230,17 @@ function ContactForm(props: {
   onCancel?: () => void;
 }) {
   const [fields, setFields] = useState(props.initial);
-  const [error, setError] = useState<unknown>(null);
+  const { run, error } = useAction();
   const hintId = useId();
   const set = (changes: Partial<Fields>) => setFields((current) => ({ ...current, ...changes }));
   const toggle = <V extends string>(list: V[], value: V, on: boolean) => (on ? [...list, value] : list.filter((v) => v !== value));
   const channels = CHANNELS.filter((channel) => props.webhook || channel !== "webhook");
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    try {
+    await run(async () => {
       await props.onSave(fields);
-      setError(null);
       if (!props.onCancel) setFields(props.initial); // a new one: the form is ready for the next
-    } catch (err) {
-      setError(err);
-    }
+    });
   };
   // An address is required while its channel is ticked (the browser says so before the API would).
   const addressInput = (address: Address, type: string, extra: object = {}) => (

@@ -6,7 +6,7 @@ import { storeKioskKey } from "../api/kiosk";
 import { api } from "../api/session";
 import type { KioskKey, KioskKeyIssued } from "../api/types";
 import { t } from "../i18n";
-import { ConfirmDialog, ErrorNote, LoadState, TableScroll, formatTime, useApi } from "../ui/common";
+import { ConfirmDialog, ErrorNote, LoadState, TableScroll, formatTime, useAction, useApi } from "../ui/common";
 
 export function KiosksPage() {
   const keys = useApi<KioskKey[]>("/v1/kiosks");
@@ -15,25 +15,20 @@ export function KiosksPage() {
   const [name, setName] = useState("");
   const [issued, setIssued] = useState<KioskKeyIssued | null>(null);
   const [revoking, setRevoking] = useState<KioskKey | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const { run, error } = useAction();
   const issue = async (event: FormEvent) => {
     event.preventDefault();
-    try {
+    await run(async () => {
       setIssued(await api<KioskKeyIssued>("/v1/kiosks", { json: { room, name } }));
-      setError(null);
       keys.reload();
-    } catch (err) {
-      setError(err);
-    }
+    });
   };
   const revoke = async (key: KioskKey) => {
     setRevoking(null);
-    try {
+    await run(async () => {
       await api(`/v1/kiosks/${key.id}`, { method: "DELETE" });
       keys.reload();
-    } catch (err) {
-      setError(err);
-    }
+    });
   };
   return (
     <section>

@@ -6,7 +6,7 @@ import { Link, useParams } from "react-router-dom";
 import { api } from "../api/session";
 import type { AttendanceBulkMark, AttendanceStatus, CodeIssued, LessonPublic, LessonReport, LessonRow } from "../api/types";
 import { getLocale, isMessageKey, t } from "../i18n";
-import { Badge, ConfirmDialog, ErrorNote, LoadState, TableScroll, formatTime, percent, svgImage, useApi, useInterval } from "../ui/common";
+import { Badge, ConfirmDialog, ErrorNote, LoadState, TableScroll, formatTime, percent, svgImage, useAction, useApi, useInterval } from "../ui/common";
 
 const LIVE_REFRESH_MS = 3000;
 /** The statuses a teacher may set by hand. */
@@ -19,7 +19,7 @@ export function LessonPage() {
   const running = lesson.data !== null && !lesson.data.closed_at && new Date(lesson.data.ends_at).getTime() > Date.now();
   useInterval(report.reload, running ? LIVE_REFRESH_MS : null);
   const [closing, setClosing] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { run, error } = useAction();
   // Kept by student across the live refreshes, and after a refused bulk mark (to fix and resend).
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const toggle = (studentId: string, on: boolean) =>
@@ -32,12 +32,10 @@ export function LessonPage() {
 
   const close = async () => {
     setClosing(false);
-    try {
+    await run(async () => {
       await api(`/v1/lessons/${lessonId}/close`, { method: "POST" });
       lesson.reload();
-    } catch (err) {
-      setError(err);
-    }
+    });
   };
 
   return (
@@ -137,7 +135,7 @@ function BulkMarkForm(props: {
 }) {
   const [status, setStatus] = useState<AttendanceStatus>("present");
   const [reason, setReason] = useState("");
-  const [error, setError] = useState<unknown>(null);
+  const { run, error } = useAction();
   const [done, setDone] = useState<number | null>(null);
   // In the table's order, and only students still in it.
   const chosen = props.rows.filter((row) => props.selected.has(row.student_id));
@@ -145,15 +143,12 @@ function BulkMarkForm(props: {
     event.preventDefault();
     setDone(null);
     const body: AttendanceBulkMark = { reason, marks: chosen.map((row) => ({ student_id: row.student_id, status })) };
-    try {
+    await run(async () => {
       await api(`/v1/lessons/${props.lessonId}/attendance`, { method: "POST", json: body });
-      setError(null);
       setReason("");
       setDone(chosen.length);
       props.onMarked();
-    } catch (err) {
-      setError(err);
-    }
+    });
   };
   const pending = props.rows.filter((row) => row.status === "pending").map((row) => row.student_id);
   return (
@@ -205,15 +200,9 @@ function AttendanceRow(props: {
   const { lessonId, row, onChanged } = props;
   const [marking, setMarking] = useState(false);
   const [code, setCode] = useState<CodeIssued | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const issueCode = async () => {
-    try {
-      setCode(await api<CodeIssued>(`/v1/lessons/${lessonId}/codes`, { json: { student_id: row.student_id } }));
-      setError(null);
-    } catch (err) {
-      setError(err);
-    }
-  };
+  const { run, error } = useAction();
+  const issueCode = () =>
+    run(async () => setCode(await api<CodeIssued>(`/v1/lessons/${lessonId}/codes`, { json: { student_id: row.student_id } })));
   const method = row.method ? `method.${row.method}` : "";
   return (
     <tr data-student={row.display_name}>
@@ -260,15 +249,13 @@ function AttendanceRow(props: {
 function MarkForm({ lessonId, studentId, onDone }: { lessonId: string; studentId: string; onDone: () => void }) {
   const [status, setStatus] = useState("present");
   const [reason, setReason] = useState("");
-  const [error, setError] = useState<unknown>(null);
+  const { run, error } = useAction();
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    try {
+    await run(async () => {
       await api(`/v1/lessons/${lessonId}/attendance/${studentId}`, { method: "PUT", json: { status, reason } });
       onDone();
-    } catch (err) {
-      setError(err);
-    }
+    });
   };
   return (
     <form className="mark" onSubmit={(e) => void submit(e)} aria-label={t("lesson.mark_form")}>

@@ -5,7 +5,7 @@ import { useState, type FormEvent } from "react";
 import { api } from "../api/session";
 import type { ContactPublic, DeliveryPublic, NotificationSettings, NotificationSettingsUpdate } from "../api/types";
 import { t } from "../i18n";
-import { ErrorNote, LoadState, TableScroll, formatTime, useApi } from "../ui/common";
+import { ErrorNote, LoadState, TableScroll, formatTime, useAction, useApi } from "../ui/common";
 import { ContactsSection, LanguageSelect, inWords } from "./ContactsSection";
 
 export function NotificationsPage() {
@@ -29,20 +29,17 @@ function SettingsForm({ settings, onSaved }: { settings: NotificationSettings; o
   const [end, setEnd] = useState(hhmm(settings.quiet_end));
   const [language, setLanguage] = useState(settings.language);
   const [saved, setSaved] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { run, error } = useAction();
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setSaved(false);
     // Both or neither, as the API wants them.
     const body: NotificationSettingsUpdate = quiet ? { quiet_start: start, quiet_end: end, language } : { quiet_start: null, quiet_end: null, language };
-    try {
+    await run(async () => {
       await api<NotificationSettings>("/v1/notifications/settings", { method: "PUT", json: body });
-      setError(null);
       setSaved(true);
       onSaved();
-    } catch (err) {
-      setError(err);
-    }
+    });
   };
   return (
     <form className="inline-form box" aria-label={t("notify.settings_title")} onSubmit={(e) => void submit(e)}>
@@ -76,19 +73,16 @@ function DeadLetters() {
   // Deliveries name their contact by id only.
   const contacts = useApi<ContactPublic[]>("/v1/notifications/contacts");
   const [done, setDone] = useState<string | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const { run, error } = useAction();
   const nameOf = (delivery: DeliveryPublic) =>
     contacts.data?.find((contact) => contact.id === delivery.contact_id)?.name ?? t("notify.removed_contact");
   const retry = async (delivery: DeliveryPublic) => {
     setDone(null);
-    try {
+    await run(async () => {
       await api<DeliveryPublic>(`/v1/notifications/deliveries/${delivery.id}/retry`, { method: "POST" });
       setDone(t("notify.retried", { name: nameOf(delivery) }));
-      setError(null);
       dead.reload();
-    } catch (err) {
-      setError(err);
-    }
+    });
   };
   return (
     <div className="box">

@@ -5,7 +5,7 @@ import { api } from "../api/session";
 import type { ClassPublic, ClassReport, Page } from "../api/types";
 import { BarChart, type Bar } from "../ui/BarChart";
 import { t } from "../i18n";
-import { ErrorNote, LoadState, TableScroll, percent, saveBlob, useApi } from "../ui/common";
+import { ErrorNote, LoadState, TableScroll, percent, saveBlob, useAction, useApi } from "../ui/common";
 import { daysAgo, weeksBetween } from "./weeks";
 
 export function ReportsPage() {
@@ -17,18 +17,15 @@ export function ReportsPage() {
   const report = useApi<ClassReport>(selected ? `/v1/reports/classes/${selected.id}` : null, { from, to });
   const perClass = useRates(classes.data?.items ?? [], from, to);
   const perWeek = useWeekRates(selected, from, to);
-  const [error, setError] = useState<unknown>(null);
+  const { run, error } = useAction();
   const classField = useId();
 
   const download = async (format: "csv" | "xlsx") => {
     if (!selected) return;
-    try {
+    await run(async () => {
       const blob = await api<Blob>(`/v1/reports/classes/${selected.id}`, { query: { from, to, format }, expect: "blob" });
       saveBlob(blob, `attendance-${selected.code}-${from}-${to}.${format}`);
-      setError(null);
-    } catch (err) {
-      setError(err);
-    }
+    });
   };
 
   return (

@@ -6,7 +6,7 @@ import { useState } from "react";
 import { api, sessionState } from "../api/session";
 import type { SchoolPublic } from "../api/types";
 import { t } from "../i18n";
-import { ConfirmDialog, ErrorNote, LoadState, useApi } from "../ui/common";
+import { ConfirmDialog, ErrorNote, LoadState, useAction, useApi } from "../ui/common";
 
 export function SchoolPage() {
   const session = sessionState();
@@ -27,17 +27,14 @@ function SchoolForm({ school, onSaved }: { school: SchoolPublic; onSaved: () => 
   const [timezone, setTimezone] = useState(school.timezone);
   const [confirmOff, setConfirmOff] = useState(false);
   const [saved, setSaved] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { run, error } = useAction();
   const save = async (changes: Changes) => {
     setSaved(false);
-    try {
+    await run(async () => {
       await api<SchoolPublic>(`/v1/schools/${school.id}`, { method: "PATCH", json: changes });
-      setError(null);
       setSaved(true);
       onSaved();
-    } catch (err) {
-      setError(err);
-    }
+    });
   };
   return (
     <>

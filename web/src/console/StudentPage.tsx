@@ -9,7 +9,7 @@ import type { EnrollmentResult, EnrollmentState, PhotoVerdict, StudentPublic } f
 import { grabFrame, openCamera, stopCamera } from "../kiosk/camera";
 import { describeCameraError } from "../kiosk/outcome";
 import { isMessageKey, t } from "../i18n";
-import { Badge, ConfirmDialog, ErrorNote, LoadState, formatTime, useApi } from "../ui/common";
+import { Badge, ConfirmDialog, ErrorNote, LoadState, formatTime, useAction, useApi } from "../ui/common";
 import { HistorySection } from "./AttendanceHistory";
 import { ContactsSection } from "./ContactsSection";
 import { explainEnrollment, overrideFor, photoReasons, type Override } from "./enrollmentText";
@@ -61,25 +61,20 @@ function ConsentSection({ studentId, state, onChanged }: { studentId: string; st
   const [name, setName] = useState("");
   const [relation, setRelation] = useState<"self" | "guardian">("guardian");
   const [withdrawing, setWithdrawing] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { run, error } = useAction();
   const grant = async (event: FormEvent) => {
     event.preventDefault();
-    try {
+    await run(async () => {
       await api(`/v1/students/${studentId}/consents`, { json: { granted_by_name: name, relation } });
-      setError(null);
       onChanged();
-    } catch (err) {
-      setError(err);
-    }
+    });
   };
   const withdraw = async () => {
     setWithdrawing(false);
-    try {
+    await run(async () => {
       await api(`/v1/students/${studentId}/consents`, { method: "DELETE" });
       onChanged();
-    } catch (err) {
-      setError(err);
-    }
+    });
   };
   return (
     <div className="box">

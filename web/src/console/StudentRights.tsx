@@ -5,39 +5,36 @@ import { useNavigate } from "react-router-dom";
 import { ApiError } from "../api/client";
 import { api } from "../api/session";
 import type { StudentPublic } from "../api/types";
-import { t } from "../i18n";
-import { ConfirmDialog, ErrorNote, saveBlob } from "../ui/common";
+import { t, type MessageKey } from "../i18n";
+import { ConfirmDialog, ErrorNote, saveBlob, useAction } from "../ui/common";
 
 /** GDPR: a copy of everything held on the student, and erasure. Both are audited by the server. */
 export function RightsSection({ student }: { student: StudentPublic }) {
   const navigate = useNavigate();
   const [purpose, setPurpose] = useState(() => t("gdpr.purpose_default"));
   const [erasing, setErasing] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { run, error, setError } = useAction();
   const [done, setDone] = useState(false);
-  const unavailable = (err: unknown) => err instanceof ApiError && err.status === 404 && err.code === "not_found";
+  const unavailable = (message: MessageKey) => (err: unknown) =>
+    err instanceof ApiError && err.status === 404 && err.code === "not_found" ? new Error(t(message)) : err;
 
   const exportData = async (event: FormEvent) => {
     event.preventDefault();
     setError(null);
-    try {
+    await run(async () => {
       const blob = await api<Blob>(`/v1/students/${student.id}/export`, { query: { purpose }, expect: "blob" });
       saveBlob(blob, `student-${student.student_number}-export.${blob.type.includes("zip") ? "zip" : "json"}`);
       setDone(true);
-    } catch (err) {
-      setError(unavailable(err) ? new Error(t("gdpr.export_unavailable")) : err);
-    }
+    }, unavailable("gdpr.export_unavailable"));
   };
   const erase = async () => {
     setErasing(false);
     setError(null);
-    try {
+    await run(async () => {
       const receipt = await api<{ receipt_id: string; state: string }>(`/v1/students/${student.id}/erase`, { method: "POST" });
       const notice = t("gdpr.erased", { name: student.display_name, state: receipt.state, receipt: receipt.receipt_id });
       navigate("/console/students", { replace: true, state: { notice } });
-    } catch (err) {
-      setError(unavailable(err) ? new Error(t("gdpr.erase_unavailable")) : err);
-    }
+    }, unavailable("gdpr.erase_unavailable"));
   };
   return (
     <div className="box">

@@ -7,7 +7,7 @@ import { ApiError } from "../api/client";
 import { api } from "../api/session";
 import type { EnrollmentState, ImportReport, ImportRowError, Page, StudentPublic } from "../api/types";
 import { isMessageKey, t } from "../i18n";
-import { Badge, ErrorNote, LoadState, TableScroll, saveBlob, useApi } from "../ui/common";
+import { Badge, ErrorNote, LoadState, TableScroll, saveBlob, useAction, useApi } from "../ui/common";
 import { StudentFields, type StudentField } from "./studentForm";
 
 const PAGE_SIZE = 25;
@@ -108,23 +108,20 @@ function useConsents(students: StudentPublic[]): Record<string, EnrollmentState 
 function NewStudentForm({ onCreated }: { onCreated: () => void }) {
   const empty: Record<StudentField, string> = { student_number: "", first_name: "", last_name: "", birth_date: "", guardian_email: "" };
   const [form, setForm] = useState(empty);
-  const [error, setError] = useState<unknown>(null);
+  const { run, error } = useAction();
   const field = (name: StudentField) => ({
     value: form[name],
     onChange: (e: { target: { value: string } }) => setForm({ ...form, [name]: e.target.value }),
   });
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    try {
+    await run(async () => {
       await api("/v1/students", {
         json: { ...form, birth_date: form.birth_date || null, guardian_email: form.guardian_email || null },
       });
       setForm(empty);
-      setError(null);
       onCreated();
-    } catch (err) {
-      setError(err);
-    }
+    });
   };
   return (
     <form className="inline-form" onSubmit={(e) => void submit(e)} aria-label={t("students.new")}>

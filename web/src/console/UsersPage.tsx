@@ -6,7 +6,7 @@ import { useState, type FormEvent } from "react";
 import { api } from "../api/session";
 import type { Page, Role, TemporaryPassword, UserPublic } from "../api/types";
 import { t } from "../i18n";
-import { Badge, ConfirmDialog, ErrorNote, LoadState, TableScroll, useApi } from "../ui/common";
+import { Badge, ConfirmDialog, ErrorNote, LoadState, TableScroll, useAction, useApi } from "../ui/common";
 
 type Action = "password" | "mfa" | "unlock" | "deactivate";
 
@@ -15,12 +15,12 @@ export function UsersPage() {
   const [pending, setPending] = useState<{ user: UserPublic; action: Action } | null>(null);
   const [temporary, setTemporary] = useState<{ user: UserPublic; password: string } | null>(null);
   const [done, setDone] = useState<string | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const { run, error } = useAction();
   const act = async (user: UserPublic, action: Action) => {
     setPending(null);
     setDone(null);
     setTemporary(null);
-    try {
+    await run(async () => {
       if (action === "password") {
         const reset = await api<TemporaryPassword>(`/v1/users/${user.id}/password-reset`, { json: {} });
         setTemporary({ user, password: reset.password });
@@ -31,11 +31,8 @@ export function UsersPage() {
         await api(`/v1/users/${user.id}`, { method: "PATCH", json: change });
       }
       if (action !== "password") setDone(t(`users.done_${action}`, { name: user.full_name }));
-      setError(null);
       users.reload();
-    } catch (err) {
-      setError(err);
-    }
+    });
   };
   return (
     <section>
@@ -117,21 +114,18 @@ function NewUserForm({ onCreated }: { onCreated: () => void }) {
   const [fullName, setFullName] = useState("");
   const [role, setRole] = useState<Role>("teacher");
   const [password, setPassword] = useState("");
-  const [error, setError] = useState<unknown>(null);
+  const { run, error } = useAction();
   const [created, setCreated] = useState<string | null>(null);
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    try {
+    await run(async () => {
       const user = await api<UserPublic>("/v1/users", { json: { email, full_name: fullName, role, password } });
       setCreated(t("users.created", { name: user.full_name }));
-      setError(null);
       setEmail("");
       setFullName("");
       setPassword("");
       onCreated();
-    } catch (err) {
-      setError(err);
-    }
+    });
   };
   return (
     <form className="inline-form" onSubmit={(e) => void submit(e)} aria-label={t("users.new_form")}>

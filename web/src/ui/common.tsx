@@ -62,6 +62,28 @@ export function useInterval(fn: () => void, ms: number | null): void {
   }, [ms]);
 }
 
+export interface Action {
+  /** Runs ``fn``: a failure becomes the error (through ``mapError`` where the page words it itself), a success
+   * clears it. Never throws. */
+  run: (fn: () => Promise<unknown>, mapError?: (err: unknown) => unknown) => Promise<void>;
+  error: unknown;
+  setError: (error: unknown) => void;
+}
+
+/** The error of a form's or button's calls to the API, for an <ErrorNote>: the try/catch every form needs, once. */
+export function useAction(): Action {
+  const [error, setError] = useState<unknown>(null);
+  const run = useCallback(async (fn: () => Promise<unknown>, mapError?: (err: unknown) => unknown) => {
+    try {
+      await fn();
+      setError(null);
+    } catch (err) {
+      setError(mapError ? mapError(err) : err);
+    }
+  }, []);
+  return { run, error, setError };
+}
+
 export function ErrorNote({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
   if (!error) return null;
   return (
