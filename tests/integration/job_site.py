@@ -5,10 +5,6 @@ operator runs them (``python -m app.jobs ... --json`` in a subprocess, configure
 from __future__ import annotations
 
 import contextlib
-import json
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,8 +30,8 @@ from models.detectors import load_detector
 from models.embedder import SfaceEmbedder
 from models.gallery import FaceGallery
 from models.types import FaceEmbedder
-from tests.conftest import REPO_ROOT
 from tests.domain.authkit import FAST_HASHING, TEST_SECRETS
+from tests.integration.operator_cli import operator_json
 from tests.school_faces import PEOPLE
 from tests.serving import serving_face_service, serving_pipeline
 
@@ -83,28 +79,12 @@ def open_site(root: Path, milvus_uri: str, embedder: FaceEmbedder | None = None)
 
 def job(site: Site, *args: str) -> dict:
     """``python -m app.jobs <args> --json`` as an operator runs it, configured by environment only."""
-    settings = site.settings
-    env = {
-        **os.environ,
-        "ROLLCALL_DATA_DIR": str(settings.data_dir),
-        "ROLLCALL_DATABASE_URL": settings.database_url,
-        "ROLLCALL_REDIS_URL": settings.redis_url,
-        "ROLLCALL_MILVUS_URI": settings.milvus_uri,
+    secrets = {
         "ROLLCALL_SECRET_KEY": TEST_SECRETS["secret_key"],
         "ROLLCALL_TEMPLATE_KEY": TEST_SECRETS["template_key"],
         "ROLLCALL_ID_HASH_KEY": TEST_SECRETS["id_hash_key"],
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "app.jobs", *args, "--json"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout)
+    return operator_json("app.jobs", site.settings, *args, env=secrets)
 
 
 async def identify(site: Site, school_id: uuid.UUID, photo: bytes) -> str | None:

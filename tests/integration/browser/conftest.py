@@ -248,13 +248,18 @@ def shot(page: Page, artifacts: Path, name: str) -> None:
     page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
 
 
+def submit_password(page: Page, base_url: str, email: str, password: str) -> None:
+    """The console's sign-in form, filled and sent: a teacher is in; an admin is asked for a code next."""
+    page.goto(f"{base_url}/console")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
 def sign_in_as_admin(page: Page, school: BrowserSchool) -> None:
     """Sign in as the school's admin: the first time enrolling TOTP (an admin without MFA enrols it first),
     later with a code from the secret enrolled then."""
-    page.goto(f"{school.base_url}/console")
-    page.get_by_label("Email").fill(school.admin_email)
-    page.get_by_label("Password").fill(school.admin_password)
-    page.get_by_role("button", name="Sign in").click()
+    submit_password(page, school.base_url, school.admin_email, school.admin_password)
     if school.totp_secret is None:
         school.totp_secret = page.get_by_test_id("totp-secret").inner_text()
         page.get_by_label("Code from your authenticator app").fill(school.totp_code())
@@ -263,6 +268,17 @@ def sign_in_as_admin(page: Page, school: BrowserSchool) -> None:
         page.get_by_label("Code from your authenticator app").fill(school.totp_code())
         page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Classes")).to_be_visible()
+
+
+def add_staff(page: Page, name: str, email: str, password: str) -> None:
+    """An admin adds a teacher on the Staff page, with a first password, and sees it done."""
+    page.get_by_role("link", name="Staff").click()
+    form = page.get_by_role("form", name="Add a teacher or an admin")
+    form.get_by_label("Name").fill(name)
+    form.get_by_label("Email").fill(email)
+    form.get_by_label("First password").fill(password)
+    form.get_by_role("button", name="Create").click()
+    expect(form.get_by_text(f"{name} can sign in now.")).to_be_visible()
 
 
 def kiosk_room(school: BrowserSchool, student_name: str | None = None) -> tuple[str, dict | None, str]:

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from tests.integration.browser.conftest import (
     BrowserSchool,
+    add_staff,
     chromium,
     kiosk_room,
     set_up_kiosk,
@@ -59,13 +60,7 @@ def test_the_admin_adds_a_teacher_and_gives_a_new_password(
     email = f"teacher-{uuid.uuid4().hex[:6]}@browser.example.org"
     with chromium(playwright_driver, artifacts, "staff", None) as page:
         sign_in_as_admin(page, browser_school)
-        page.get_by_role("link", name="Staff").click()
-        form = page.get_by_role("form", name="Add a teacher or an admin")
-        form.get_by_label("Name").fill("Tess Teacher")
-        form.get_by_label("Email").fill(email)
-        form.get_by_label("First password").fill("a long first password for Tess")
-        form.get_by_role("button", name="Create").click()
-        expect(form.get_by_text("Tess Teacher can sign in now.")).to_be_visible()
+        add_staff(page, "Tess Teacher", email, "a long first password for Tess")
         row = page.get_by_role("row").filter(has_text=email)
         expect(row).to_contain_text("teacher")
         row.get_by_role("button", name="New password").click()

@@ -7,53 +7,35 @@ operator then deletes the school and gets the receipt."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import uuid
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from tests.conftest import REPO_ROOT
-from tests.integration.browser.conftest import BrowserSchool, chromium, shot, sign_in_as_admin
+from tests.integration.browser.conftest import (
+    BrowserSchool,
+    add_staff,
+    chromium,
+    shot,
+    sign_in_as_admin,
+    submit_password,
+)
+from tests.integration.operator_cli import operator_json
 
 pytestmark = pytest.mark.timeout(900)
 
 ROSTER_HEADER = "student_number,first_name,last_name,display_name,birth_date,guardian_email,class_codes\n"
 
 
-def operator(serve_app, *args: str) -> dict:
-    """``python -m app.tenants ARGS --json`` as the installation's operator runs it: the app's own settings
-    (its database, Redis, Milvus and secrets), a new admin's password from the environment."""
-    settings = serve_app.settings
-    env = {
-        **os.environ,
-        "ROLLCALL_DATABASE_URL": settings.database_url,
-        "ROLLCALL_REDIS_URL": settings.redis_url,
-        "ROLLCALL_MILVUS_URI": settings.milvus_uri,
-        "ROLLCALL_DATA_DIR": str(settings.data_dir),
-        "ROLLCALL_BOOTSTRAP_PASSWORD": OPERATOR_PASSWORD,
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "app.tenants", *args, "--json"],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
-    return json.loads(done.stdout)
-
-
 OPERATOR_PASSWORD = "the first admin's long password"
 
 
-def sign_in_as_teacher(page: Page, base_url: str, email: str, password: str) -> None:
-    page.goto(f"{base_url}/console")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Classes")).to_be_visible()
+def operator(serve_app, *args: str) -> dict:
+    """``python -m app.tenants ARGS --json`` with the app's own settings (its database, Redis, Milvus and
+    secrets), a new admin's password from the environment."""
+    env = {"ROLLCALL_BOOTSTRAP_PASSWORD": OPERATOR_PASSWORD}
+    return operator_json("app.tenants", serve_app.settings, *args, env=env)
 
 
 def test_an_operator_sets_up_a_second_school_and_its_teacher_sees_the_class(
@@ -73,13 +55,7 @@ def test_an_operator_sets_up_a_second_school_and_its_teacher_sees_the_class(
         with chromium(playwright_driver, artifacts, "setup-admin", None) as page:
             sign_in_as_admin(page, school)
 
-            page.get_by_role("link", name="Staff").click()
-            staff = page.get_by_role("form", name="Add a teacher or an admin")
-            staff.get_by_label("Name").fill("Theo Teacher")
-            staff.get_by_label("Email").fill(teacher_email)
-            staff.get_by_label("First password").fill(teacher_password)
-            staff.get_by_role("button", name="Create").click()
-            expect(staff.get_by_text("Theo Teacher can sign in now.")).to_be_visible()
+            add_staff(page, "Theo Teacher", teacher_email, teacher_password)
 
             page.get_by_role("link", name="Classes").click()
             new_class = page.get_by_role("form", name="New class")
@@ -127,7 +103,8 @@ def test_an_operator_sets_up_a_second_school_and_its_teacher_sees_the_class(
             shot(page, artifacts, "setup-imported")
 
         with chromium(playwright_driver, artifacts, "setup-teacher", None) as page:
-            sign_in_as_teacher(page, serve_app.base_url, teacher_email, teacher_password)
+            submit_password(page, serve_app.base_url, teacher_email, teacher_password)
+            expect(page.get_by_role("heading", name="Classes")).to_be_visible()  # no code asked of a teacher
             classes = page.get_by_role("table", name="Classes")
             expect(classes.get_by_role("row")).to_have_count(2)  # the header and the one class
             classes.get_by_role("link", name=klass).click()

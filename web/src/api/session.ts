@@ -26,6 +26,11 @@ export function sessionState(): SessionState {
   return state;
 }
 
+/** Who is signed in; an expired session still knows (the page stays up under the sign-in dialog). */
+export function signedInUser(): UserPublic | null {
+  return state.status === "signed_out" ? null : state.user;
+}
+
 export function subscribe(listener: (state: SessionState) => void): () => void {
   listeners.add(listener);
   return () => listeners.delete(listener);
@@ -102,8 +107,7 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
     });
     if (await refreshing) return attempt();
     clearTokens();
-    const user = state.status === "signed_out" ? null : state.user;
-    setState({ status: "expired", user });
+    setState({ status: "expired", user: signedInUser() });
     throw new ApiError(401, "session_expired", "Your session has ended. Sign in again to continue.");
   }
 }

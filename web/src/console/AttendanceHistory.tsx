@@ -2,7 +2,7 @@
 
 import { useState } from "react";
 import type { AttendanceChange, StudentLessonRow, StudentReport } from "../api/types";
-import { isMessageKey, t } from "../i18n";
+import { t, wordFor } from "../i18n";
 import { Badge, LoadState, TableScroll, formatTime, percent, useApi } from "../ui/common";
 import { daysAgo } from "./weeks";
 
@@ -61,7 +61,6 @@ const HISTORY_COLUMNS = 5;
 function HistoryRow({ row }: { row: StudentLessonRow }) {
   const [open, setOpen] = useState(false);
   const when = formatTime(row.starts_at);
-  const method = row.method ? `method.${row.method}` : "";
   return (
     <>
       <tr>
@@ -70,7 +69,7 @@ function HistoryRow({ row }: { row: StudentLessonRow }) {
         <td>
           <Badge value={row.status} />
         </td>
-        <td>{isMessageKey(method) ? t(method) : (row.method ?? "")}</td>
+        <td>{row.method ? wordFor("method", row.method) : ""}</td>
         <td>
           {row.attendance_id && (
             <button

@@ -3,11 +3,11 @@
 
 import { useState, type FormEvent } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
-import { api } from "../api/session";
+import { api, signedInUser } from "../api/session";
 import type { ClassPublic, LessonPublic, Page, StudentPublic, UserPublic } from "../api/types";
 import { t } from "../i18n";
 import { Badge, ConfirmDialog, ErrorNote, LoadState, useAction, useApi, type Loaded } from "../ui/common";
-import { ClassFields, classBody, classDraft, classError, signedInUser, useTeachers } from "./classForm";
+import { ClassFields, classBody, classDraft, classError, useTeachers } from "./classForm";
 import { localInput, timeRange } from "./classTime";
 import { WeeklyLessonsForm } from "./LessonSeriesForm";
 

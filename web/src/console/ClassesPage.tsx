@@ -2,11 +2,11 @@
 
 import { useState, type FormEvent } from "react";
 import { Link } from "react-router-dom";
-import { api } from "../api/session";
+import { api, signedInUser } from "../api/session";
 import type { ClassPublic, Page, UserPublic } from "../api/types";
 import { t } from "../i18n";
 import { ErrorNote, LoadState, TableScroll, useAction, useApi, type Loaded } from "../ui/common";
-import { ClassFields, classBody, classDraft, classError, signedInUser, useTeachers } from "./classForm";
+import { ClassFields, classBody, classDraft, classError, useTeachers } from "./classForm";
 
 /** A teacher can't list users, so they see their own name only: on their own classes. */
 function teacherName(teacherId: string | null, teachers: UserPublic[]): string {

@@ -5,7 +5,7 @@
 import { useId, useState, type FormEvent } from "react";
 import { api } from "../api/session";
 import type { Channel, ContactCreate, ContactCreated, ContactPublic, ContactUpdate, Topic } from "../api/types";
-import { LANGUAGE_NAMES, LOCALES, isMessageKey, t } from "../i18n";
+import { LANGUAGE_NAMES, LOCALES, t, wordFor } from "../i18n";
 import { ConfirmDialog, ErrorNote, LoadState, useAction, useApi } from "../ui/common";
 
 const CHANNELS = ["email", "sms", "push", "webhook"] as const satisfies readonly Channel[];
@@ -70,12 +70,7 @@ export function LanguageSelect(props: { label: string; value: string; onChange: 
 /** Channels or topics in words; one this console does not know yet is shown as it is. */
 export function inWords(values: string[], area: "channel" | "topic"): string {
   if (values.length === 0) return t("contacts.nothing");
-  return values
-    .map((value) => {
-      const key = `contacts.${area}.${value}`;
-      return isMessageKey(key) ? t(key) : value;
-    })
-    .join(", ");
+  return values.map((value) => wordFor(`contacts.${area}`, value)).join(", ");
 }
 
 export function ContactsSection({ studentId }: { studentId?: string }) {

@@ -5,7 +5,7 @@ import { useState, type FormEvent } from "react";
 import { Link, useParams } from "react-router-dom";
 import { api } from "../api/session";
 import type { AttendanceBulkMark, AttendanceStatus, CodeIssued, LessonPublic, LessonReport, LessonRow } from "../api/types";
-import { getLocale, isMessageKey, t } from "../i18n";
+import { getLocale, t, wordFor } from "../i18n";
 import { Badge, ConfirmDialog, ErrorNote, LoadState, TableScroll, formatTime, percent, svgImage, useAction, useApi, useInterval } from "../ui/common";
 
 const LIVE_REFRESH_MS = 3000;
@@ -125,6 +125,15 @@ export function LessonPage() {
   );
 }
 
+/** The statuses a teacher may set, as a status select's options (one student's mark, or a selection's). */
+function MarkOptions() {
+  return MARKS.map((mark) => (
+    <option key={mark} value={mark}>
+      {t(`badge.${mark}`)}
+    </option>
+  ));
+}
+
 /** Several students at once, in one request the server keeps whole or refuses whole. */
 function BulkMarkForm(props: {
   lessonId: string;
@@ -166,11 +175,7 @@ function BulkMarkForm(props: {
       <label>
         {t("lesson.status")}{" "}
         <select value={status} onChange={(e) => setStatus(e.target.value as AttendanceStatus)}>
-          {MARKS.map((mark) => (
-            <option key={mark} value={mark}>
-              {t(`badge.${mark}`)}
-            </option>
-          ))}
+          <MarkOptions />
         </select>
       </label>
       <label>
@@ -203,7 +208,6 @@ function AttendanceRow(props: {
   const { run, error } = useAction();
   const issueCode = () =>
     run(async () => setCode(await api<CodeIssued>(`/v1/lessons/${lessonId}/codes`, { json: { student_id: row.student_id } })));
-  const method = row.method ? `method.${row.method}` : "";
   return (
     <tr data-student={row.display_name}>
       <td>
@@ -219,7 +223,7 @@ function AttendanceRow(props: {
       <td>
         <Badge value={row.status} />
       </td>
-      <td>{isMessageKey(method) ? t(method) : (row.method ?? "")}</td>
+      <td>{row.method ? wordFor("method", row.method) : ""}</td>
       <td>{row.recorded_at ? new Date(row.recorded_at).toLocaleTimeString(getLocale()) : ""}</td>
       <td>
         {marking ? (
@@ -260,11 +264,7 @@ function MarkForm({ lessonId, studentId, onDone }: { lessonId: string; studentId
   return (
     <form className="mark" onSubmit={(e) => void submit(e)} aria-label={t("lesson.mark_form")}>
       <select value={status} onChange={(e) => setStatus(e.target.value)} aria-label={t("lesson.status")}>
-        {MARKS.map((mark) => (
-          <option key={mark} value={mark}>
-            {t(`badge.${mark}`)}
-          </option>
-        ))}
+        <MarkOptions />
       </select>
       <input
         value={reason}

@@ -3,11 +3,10 @@
 import { useRef, useState, type FormEvent } from "react";
 import { Link } from "react-router-dom";
 import { ApiError } from "../api/client";
-import { api } from "../api/session";
+import { api, signedInUser } from "../api/session";
 import type { LessonSeriesCreate, LessonSeriesReport, SchoolPublic, Weekday } from "../api/types";
 import { getLocale, t } from "../i18n";
 import { ErrorNote, useApi } from "../ui/common";
-import { signedInUser } from "./classForm";
 import { localInput, timeRange } from "./classTime";
 
 /** A calendar date of the school ("2026-09-07") as written in the locale, never shifted by a time zone. */

@@ -3,14 +3,13 @@
 // it is what stands between a printed photo and a recorded attendance, and the change is audited.
 
 import { useState } from "react";
-import { api, sessionState } from "../api/session";
+import { api, signedInUser } from "../api/session";
 import type { SchoolPublic } from "../api/types";
 import { t } from "../i18n";
 import { ConfirmDialog, ErrorNote, LoadState, useAction, useApi } from "../ui/common";
 
 export function SchoolPage() {
-  const session = sessionState();
-  const schoolId = session.status === "signed_out" ? null : (session.user?.school_id ?? null);
+  const schoolId = signedInUser()?.school_id ?? null;
   const school = useApi<SchoolPublic>(schoolId ? `/v1/schools/${schoolId}` : null);
   return (
     <section>

@@ -8,7 +8,7 @@ import { api } from "../api/session";
 import type { EnrollmentResult, EnrollmentState, PhotoVerdict, StudentPublic } from "../api/types";
 import { grabFrame, openCamera, stopCamera } from "../kiosk/camera";
 import { describeCameraError } from "../kiosk/outcome";
-import { isMessageKey, t } from "../i18n";
+import { isMessageKey, t, wordFor } from "../i18n";
 import { Badge, ConfirmDialog, ErrorNote, LoadState, formatTime, useAction, useApi } from "../ui/common";
 import { HistorySection } from "./AttendanceHistory";
 import { ContactsSection } from "./ContactsSection";
@@ -83,7 +83,7 @@ function ConsentSection({ studentId, state, onChanged }: { studentId: string; st
         <p>
           {t("consent.given", {
             name: state.consent.granted_by_name,
-            relation: relationWord(state.consent.granted_by_relation),
+            relation: wordFor("relation", state.consent.granted_by_relation),
             when: formatTime(state.consent.granted_at),
             version: state.consent.version,
           })}
@@ -258,11 +258,6 @@ function describeQuality(quality: Record<string, number>): string {
       return `${label} ${Math.abs(value) >= 10 ? Math.round(value) : value.toFixed(2)}`;
     })
     .join(" · ");
-}
-
-function relationWord(relation: string): string {
-  const key = `relation.${relation}`;
-  return isMessageKey(key) ? t(key) : relation;
 }
 
 function CameraShots({ onShot }: { onShot: (blob: Blob) => void }) {

@@ -6,7 +6,7 @@ import { Link, useLocation } from "react-router-dom";
 import { ApiError } from "../api/client";
 import { api } from "../api/session";
 import type { EnrollmentState, ImportReport, ImportRowError, Page, StudentPublic } from "../api/types";
-import { isMessageKey, t } from "../i18n";
+import { isMessageKey, t, wordFor } from "../i18n";
 import { Badge, ErrorNote, LoadState, TableScroll, saveBlob, useAction, useApi } from "../ui/common";
 import { StudentFields, type StudentField } from "./studentForm";
 
@@ -82,8 +82,7 @@ function consentWord(state: EnrollmentState | null | undefined): string {
   if (state === undefined) return "…";
   if (state === null) return "?";
   if (!state.consent) return t("consent.none_short");
-  const relation = `relation.${state.consent.granted_by_relation}`;
-  const who = isMessageKey(relation) ? t(relation) : state.consent.granted_by_relation;
+  const who = wordFor("relation", state.consent.granted_by_relation);
   return state.consent_current ? t("consent.given_short", { relation: who }) : t("consent.outdated_short");
 }
 

@@ -1,17 +1,10 @@
-// What the class pages share: who is signed in (a teacher sees their own name and schedules their own
-// classes), the school's teachers, and the fields, request body and code-taken error of both class forms.
+// What the class pages share: the school's teachers, and the fields, request body and code-taken error of
+// both class forms.
 
 import { ApiError } from "../api/client";
-import { sessionState } from "../api/session";
 import type { ClassCreate, ClassPublic, Page, UserPublic } from "../api/types";
 import { t } from "../i18n";
 import { useApi, type Loaded } from "../ui/common";
-
-/** Who is signed in; an expired session still knows (the page stays up under the sign-in dialog). */
-export function signedInUser(): UserPublic | null {
-  const state = sessionState();
-  return state.status === "signed_out" ? null : state.user;
-}
 
 /** The school's teachers, inactive ones included (a class may still name one); only admins may list users. */
 export function useTeachers(isAdmin: boolean): Loaded<Page<UserPublic>> {

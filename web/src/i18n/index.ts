@@ -89,6 +89,13 @@ export function isMessageKey(key: string): key is MessageKey {
   return Object.hasOwn(en, key);
 }
 
+/** A value's word in the person's language (``area.value`` in the catalogue: a check-in method, a relation,
+ * a channel); a value the catalogue does not know yet (a newer server) is shown as it is. */
+export function wordFor(area: string, value: string): string {
+  const key = `${area}.${value}`;
+  return isMessageKey(key) ? t(key) : value;
+}
+
 /** The message in the current language, `{name}` placeholders filled from ``values``. */
 export function t(key: MessageKey, values: Values = {}): string {
   const text = CATALOGUES[current][key] ?? en[key];
